@@ -1,0 +1,306 @@
+//! The CloudEvents 1.0 envelope (§4): parsing a client's submission strictly, stamping it
+//! with the server-owned attributes, and reading a stored event back leniently.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::FieldError;
+use crate::payload::{DecodeError, Payload, SourceKind};
+use crate::values::{RegionCode, ShortText, Slug};
+use crate::vocab::{Bron, Scope};
+
+/// How far a report's `time` may lie after the server's clock.
+pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(2);
+
+/// Attributes a client may set.
+const CLIENT_ATTRIBUTES: &[&str] = &[
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "subject",
+    "time",
+    "datacontenttype",
+    "bron",
+    "bevestigd",
+    "prognose",
+    "data",
+];
+/// Attributes only the server sets.
+const SERVER_ATTRIBUTES: &[&str] = &["region", "scope", "actor", "received"];
+
+/// Who or what an event is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Source {
+    Location(Slug),
+    Region(RegionCode),
+}
+
+impl TryFrom<String> for Source {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        if let Some(id) = s.strip_prefix("/locations/") {
+            return Slug::try_from(id).map(Source::Location);
+        }
+        if let Some(code) = s.strip_prefix("/regions/") {
+            return RegionCode::try_from(code).map(Source::Region);
+        }
+        Err(format!("{s:?} is neither /locations/{{id}} nor /regions/{{VRxx}}"))
+    }
+}
+
+impl From<Source> for String {
+    fn from(s: Source) -> String {
+        s.to_string()
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Location(id) => write!(f, "/locations/{id}"),
+            Source::Region(r) => write!(f, "/regions/{r}"),
+        }
+    }
+}
+
+/// What the server adds to every event it accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub region: RegionCode,
+    pub scope: Scope,
+    /// The token holder that wrote it.
+    pub actor: String,
+    pub received: DateTime<Utc>,
+}
+
+/// A client's event, validated but not yet accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submission {
+    pub id: Uuid,
+    pub source: Source,
+    /// When observed; the receipt time when the client gave none.
+    pub time: Option<DateTime<Utc>>,
+    pub bron: Bron,
+    pub bevestigd: bool,
+    pub prognose: Option<ShortText>,
+    pub payload: Payload,
+}
+
+/// An accepted event: what the log holds and the fold reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: Uuid,
+    pub source: Source,
+    pub time: DateTime<Utc>,
+    pub bron: Bron,
+    pub bevestigd: bool,
+    pub prognose: Option<ShortText>,
+    pub stamp: Stamp,
+    pub payload: Payload,
+}
+
+impl Submission {
+    /// Parses a client's CloudEvent strictly. Server-owned and unknown attributes are
+    /// refused; every error names its field.
+    pub fn parse(value: Value) -> Result<Submission, FieldError> {
+        let Value::Object(mut obj) = value else {
+            return Err(FieldError::new("", "an event must be a JSON object"));
+        };
+        for name in obj.keys() {
+            if SERVER_ATTRIBUTES.contains(&name.as_str()) {
+                return Err(FieldError::new(name, "is set by the server; leave it out"));
+            }
+            if !CLIENT_ATTRIBUTES.contains(&name.as_str()) {
+                return Err(FieldError::new(
+                    name,
+                    &format!("is not an attribute ghor accepts; use one of {}", CLIENT_ATTRIBUTES.join(", ")),
+                ));
+            }
+        }
+        let (id, source, time, bron, bevestigd, prognose, payload) = parse_common(&mut obj)?;
+        Ok(Submission { id: id.unwrap_or_else(Uuid::now_v7), source, time, bron, bevestigd, prognose, payload })
+    }
+
+    /// Accepts the submission: adds the server's stamp and checks `time` against receipt.
+    pub fn accept(self, stamp: Stamp) -> Result<Event, FieldError> {
+        let time = self.time.unwrap_or(stamp.received);
+        if time > stamp.received + MAX_CLOCK_SKEW {
+            let ahead = (time - stamp.received).num_minutes();
+            return Err(FieldError::new(
+                "time",
+                &format!(
+                    "lies {ahead} minutes after the server's clock ({}); an observation cannot come from the future. \
+                     The usual cause is local time sent as UTC: send the offset too, e.g. 2026-11-22T15:05:00+01:00",
+                    stamp.received.format("%Y-%m-%dT%H:%M:%SZ")
+                ),
+            ));
+        }
+        Ok(Event {
+            id: self.id,
+            source: self.source,
+            time,
+            bron: self.bron,
+            bevestigd: self.bevestigd,
+            prognose: self.prognose,
+            stamp,
+            payload: self.payload,
+        })
+    }
+}
+
+type Common = (Option<Uuid>, Source, Option<DateTime<Utc>>, Bron, bool, Option<ShortText>, Payload);
+
+/// The attributes client and stored form share.
+fn parse_common(obj: &mut Map<String, Value>) -> Result<Common, FieldError> {
+    let invalid = |e: DecodeError| match e {
+        DecodeError::Invalid(f) => f,
+        DecodeError::NewerVersion(t) => {
+            FieldError::new("type", &format!("{t:?} is a newer version than this server knows; send version 1"))
+        }
+    };
+    match obj.get("specversion") {
+        Some(Value::String(v)) if v == "1.0" => {}
+        Some(_) => return Err(FieldError::new("specversion", "must be \"1.0\" (CloudEvents 1.0)")),
+        None => return Err(FieldError::new("specversion", "is required and must be \"1.0\"")),
+    }
+    if let Some(ct) = obj.get("datacontenttype") {
+        if ct != "application/json" {
+            return Err(FieldError::new("datacontenttype", "must be \"application/json\" when given"));
+        }
+    }
+    let id = match obj.get("id") {
+        None => None,
+        Some(Value::String(s)) => {
+            Some(Uuid::parse_str(s).map_err(|_| FieldError::new("id", "must be a UUID (UUIDv7 preferred)"))?)
+        }
+        Some(_) => return Err(FieldError::new("id", "must be a UUID string")),
+    };
+    let source = Source::try_from(string(obj, "source")?.ok_or_else(|| FieldError::new("source", "is required"))?)
+        .map_err(|r| FieldError::new("source", &r))?;
+    let event_type = string(obj, "type")?.ok_or_else(|| FieldError::new("type", "is required"))?;
+    let subject = string(obj, "subject")?;
+    let time = string(obj, "time")?
+        .map(|t| {
+            DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+                FieldError::new("time", "must be an RFC 3339 timestamp with offset, e.g. 2026-11-22T14:05:00Z")
+            })
+        })
+        .transpose()?;
+    let bron = match string(obj, "bron")? {
+        None => Bron::Api,
+        Some(b) => {
+            Bron::parse(&b).ok_or_else(|| FieldError::new("bron", &format!("must be one of {}", Bron::expected())))?
+        }
+    };
+    let bevestigd = match obj.get("bevestigd") {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(FieldError::new("bevestigd", "must be true or false")),
+    };
+    let prognose = string(obj, "prognose")?
+        .map(|p| ShortText::try_from(p).map_err(|r| FieldError::new("prognose", &r)))
+        .transpose()?;
+    let data = obj.remove("data").ok_or_else(|| FieldError::new("data", "is required (an object, possibly empty)"))?;
+    let payload = Payload::decode(&event_type, subject.as_deref(), data).map_err(invalid)?;
+    let wanted = payload.source_kind();
+    match (&source, wanted) {
+        (Source::Location(_), SourceKind::Location) | (Source::Region(_), SourceKind::Region) => {}
+        (_, SourceKind::Location) => {
+            return Err(FieldError::new("source", "this event type is about a location: /locations/{id}"))
+        }
+        (_, SourceKind::Region) => {
+            return Err(FieldError::new("source", "this event type is region-wide: /regions/{VRxx}"))
+        }
+    }
+    Ok((id, source, time, bron, bevestigd, prognose, payload))
+}
+
+fn string(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, FieldError> {
+    match obj.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(FieldError::new(name, "must be a string")),
+    }
+}
+
+impl Event {
+    /// The stored CloudEvent: the client's attributes plus the server's stamp.
+    pub fn to_json(&self) -> Value {
+        let (event_type, subject, data) = self.payload.encode();
+        let mut obj = Map::new();
+        obj.insert("specversion".into(), "1.0".into());
+        obj.insert("id".into(), self.id.to_string().into());
+        obj.insert("source".into(), self.source.to_string().into());
+        obj.insert("type".into(), event_type.into());
+        if let Some(s) = subject {
+            obj.insert("subject".into(), s.into());
+        }
+        obj.insert("time".into(), rfc3339(self.time).into());
+        obj.insert("datacontenttype".into(), "application/json".into());
+        obj.insert("bron".into(), self.bron.as_str().into());
+        obj.insert("bevestigd".into(), self.bevestigd.into());
+        if let Some(p) = &self.prognose {
+            obj.insert("prognose".into(), p.as_str().into());
+        }
+        obj.insert("region".into(), self.stamp.region.to_string().into());
+        obj.insert("scope".into(), self.stamp.scope.as_str().into());
+        obj.insert("actor".into(), self.stamp.actor.clone().into());
+        obj.insert("received".into(), rfc3339(self.stamp.received).into());
+        obj.insert("data".into(), data);
+        Value::Object(obj)
+    }
+
+    /// Reads a stored event back. Lenient where ingest was strict (no clock check), but an
+    /// event of a newer version is reported as such so the reader can hold it back.
+    pub fn from_stored(value: Value) -> Result<Event, DecodeError> {
+        let Value::Object(mut obj) = value else {
+            return Err(DecodeError::Invalid(FieldError::new("", "a stored event must be a JSON object")));
+        };
+        if let Some(Value::String(t)) = obj.get("type") {
+            if let Err(DecodeError::NewerVersion(t)) = Payload::decode(t, None, Value::Null).map(|_| ()) {
+                return Err(DecodeError::NewerVersion(t));
+            }
+        }
+        let stamp = Stamp {
+            region: stamp_field(&obj, "region", |s| RegionCode::try_from(s).ok())?,
+            scope: stamp_field(&obj, "scope", Scope::parse)?,
+            actor: stamp_field(&obj, "actor", |s| Some(s.to_owned()))?,
+            received: stamp_field(&obj, "received", |s| {
+                DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+            })?,
+        };
+        let (id, source, time, bron, bevestigd, prognose, payload) =
+            parse_common(&mut obj).map_err(DecodeError::Invalid)?;
+        let id = id.ok_or_else(|| DecodeError::Invalid(FieldError::new("id", "a stored event has an id")))?;
+        Ok(Event { id, source, time: time.unwrap_or(stamp.received), bron, bevestigd, prognose, stamp, payload })
+    }
+
+    /// The location this event is about, if any.
+    pub fn location(&self) -> Option<&Slug> {
+        match &self.source {
+            Source::Location(id) => Some(id),
+            Source::Region(_) => None,
+        }
+    }
+
+    /// The idempotency key: (source, id), as `source|id`.
+    pub fn dedup_key(&self) -> String {
+        format!("{}|{}", self.source, self.id)
+    }
+}
+
+fn stamp_field<T>(obj: &Map<String, Value>, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, DecodeError> {
+    obj.get(name)
+        .and_then(Value::as_str)
+        .and_then(parse)
+        .ok_or_else(|| DecodeError::Invalid(FieldError::new(name, "a stored event carries a valid server stamp")))
+}
+
+/// RFC 3339 in UTC with the precision the value has.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}

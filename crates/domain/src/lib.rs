@@ -1,0 +1,31 @@
+//! ghor's domain: the event contract, validation into types that can only hold valid
+//! values, and the one pure fold into the common operational picture. No async, no I/O,
+//! no clock: the projector, the gateway, replay and the tests all use this fold.
+//!
+//! # Layout
+//! - [`vocab`]: the closed vocabularies of §3 with Dutch and English labels.
+//! - [`values`]: bounded counts and texts, identifiers, region codes.
+//! - [`payload`]: the typed `data` of every event type and its wire mapping.
+//! - [`event`]: the CloudEvents envelope: strict parse, server stamp, stored form.
+//! - [`picture`]: [`Picture::apply`], the fold.
+//! - [`rules`]: what a value means (state as label and colour), from thresholds.
+//! - [`view`]: a region's view, totals and alerts, and staleness at a given `now`.
+//! - [`schema`]: JSON Schemas generated into `proto/`.
+
+pub mod error;
+pub mod event;
+pub mod payload;
+pub mod picture;
+pub mod rules;
+pub mod schema;
+pub mod values;
+pub mod view;
+pub mod vocab;
+
+pub use error::FieldError;
+pub use event::{Event, Source, Stamp, Submission};
+pub use payload::{DecodeError, Payload, Status};
+pub use picture::Picture;
+pub use values::{RegionCode, Slug};
+pub use view::RegionView;
+pub use vocab::{Dimension, Role, Scope, State};

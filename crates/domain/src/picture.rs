@@ -1,0 +1,214 @@
+//! The one pure fold: `Picture::apply(&mut self, &Event)`. No I/O, no clock, no failure
+//! path. Every value is "newest (time, id) wins" and every set only grows, so the picture
+//! does not depend on arrival order, and a repeated (source, id) changes nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::event::{Event, Source};
+use crate::payload::*;
+use crate::values::{RegionCode, ShortText, Slug};
+use crate::vocab::{Bron, Dimension, ThresholdKey};
+
+/// A value with the provenance of the observation that set it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Versioned<T> {
+    pub time: DateTime<Utc>,
+    pub id: Uuid,
+    pub received: DateTime<Utc>,
+    pub actor: String,
+    pub bron: Bron,
+    pub bevestigd: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prognose: Option<ShortText>,
+    pub value: T,
+}
+
+impl<T> Versioned<T> {
+    fn of(event: &Event, value: T) -> Self {
+        Versioned {
+            time: event.time,
+            id: event.id,
+            received: event.stamp.received,
+            actor: event.stamp.actor.clone(),
+            bron: event.bron,
+            bevestigd: event.bevestigd,
+            prognose: event.prognose.clone(),
+            value,
+        }
+    }
+
+    /// Newest observation wins; between two copies of one event the first received stays.
+    fn supersedes(&self, other: &Self) -> bool {
+        (self.time, self.id, std::cmp::Reverse(self.received))
+            > (other.time, other.id, std::cmp::Reverse(other.received))
+    }
+}
+
+/// Puts `new` into `slot` when it is newer than what is there.
+fn keep_newest<T>(slot: &mut Option<Versioned<T>>, new: Versioned<T>) {
+    if slot.as_ref().is_none_or(|old| new.supersedes(old)) {
+        *slot = Some(new);
+    }
+}
+
+fn keep_newest_in<K: Ord, T>(map: &mut BTreeMap<K, Versioned<T>>, key: K, new: Versioned<T>) {
+    match map.get(&key) {
+        Some(old) if !new.supersedes(old) => {}
+        _ => {
+            map.insert(key, new);
+        }
+    }
+}
+
+/// Everything known about one location.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LocationState {
+    /// The region the events about it were stamped with; the registration's when known.
+    pub region: Option<RegionCode>,
+    pub info: Option<Versioned<LocationInfo>>,
+    /// Current observation per dimension and key.
+    pub slots: BTreeMap<Dimension, BTreeMap<String, Versioned<Status>>>,
+    /// Observations withdrawn as mistaken.
+    pub retracted: BTreeSet<Uuid>,
+    pub overdue: Option<Versioned<OverdueData>>,
+    /// The newest message of its own system that ghor refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Versioned<IntakeRejectedData>>,
+}
+
+impl LocationState {
+    pub fn region(&self) -> Option<RegionCode> {
+        self.info.as_ref().map(|i| i.value.region).or(self.region)
+    }
+
+    /// Time of the newest observation, of any dimension.
+    pub fn last_report(&self) -> Option<DateTime<Utc>> {
+        self.slots.values().flat_map(|keys| keys.values()).map(|v| v.time).max()
+    }
+
+    /// The refused intake message, while no valid report has been received after it. (By
+    /// receipt, not observation: a report observed before the refusal but sent after it
+    /// still shows the institution's system works again.)
+    pub fn open_rejection(&self) -> Option<&Versioned<IntakeRejectedData>> {
+        let last_received = self.slots.values().flat_map(|keys| keys.values()).map(|v| v.received).max();
+        self.rejected.as_ref().filter(|r| last_received.is_none_or(|last| last <= r.received))
+    }
+
+    /// The start of the missed slot, when the location is overdue now.
+    pub fn overdue_since(&self) -> Option<DateTime<Utc>> {
+        let due = self.overdue.as_ref()?.value.due;
+        (self.last_report().is_none_or(|last| last < due)).then_some(due)
+    }
+}
+
+/// The common operational picture: the fold of the log.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Picture {
+    pub locations: BTreeMap<Slug, LocationState>,
+    pub organisations: BTreeMap<Slug, Versioned<OrganisationInfo>>,
+    /// Incidents with the region that reported them.
+    pub incidents: BTreeMap<Slug, Versioned<(RegionCode, IncidentData)>>,
+    pub thresholds: BTreeMap<RegionCode, BTreeMap<ThresholdKey, Versioned<u32>>>,
+    /// Newest acknowledgement per alert id.
+    pub acknowledgements: BTreeMap<String, Versioned<()>>,
+}
+
+impl Picture {
+    /// Folds one event in. Never fails: validation happened before the log.
+    pub fn apply(&mut self, event: &Event) {
+        match (&event.source, &event.payload) {
+            (Source::Location(id), payload) => {
+                let loc = self.locations.entry(id.clone()).or_default();
+                // The smallest stamped region, so that arrival order does not matter.
+                loc.region = Some(loc.region.map_or(event.stamp.region, |r| r.min(event.stamp.region)));
+                match payload {
+                    Payload::Status(status) => {
+                        let new = Versioned::of(event, status.clone());
+                        keep_newest_in(loc.slots.entry(status.dimension()).or_default(), status.key(), new);
+                    }
+                    Payload::Retracted(r) => {
+                        loc.retracted.insert(r.event_id);
+                    }
+                    Payload::ReportOverdue(o) => {
+                        let mut new = Versioned::of(event, o.clone());
+                        new.time = o.due;
+                        keep_newest(&mut loc.overdue, new);
+                    }
+                    Payload::LocationRegistered(info) => keep_newest(&mut loc.info, Versioned::of(event, info.clone())),
+                    Payload::IntakeRejected(r) => keep_newest(&mut loc.rejected, Versioned::of(event, r.clone())),
+                    // Region-wide payloads never carry a location source (ingest refuses it).
+                    _ => {}
+                }
+            }
+            (Source::Region(region), payload) => match payload {
+                Payload::OrganisationRegistered { organisation, info } => {
+                    keep_newest_in(&mut self.organisations, organisation.clone(), Versioned::of(event, info.clone()))
+                }
+                Payload::Incident { incident, data, .. } => {
+                    keep_newest_in(&mut self.incidents, incident.clone(), Versioned::of(event, (*region, data.clone())))
+                }
+                Payload::ThresholdSet { key, data } => keep_newest_in(
+                    self.thresholds.entry(*region).or_default(),
+                    *key,
+                    Versioned::of(event, data.value.get()),
+                ),
+                Payload::AlertAcknowledged { alert, .. } => {
+                    keep_newest_in(&mut self.acknowledgements, alert.as_str().to_owned(), Versioned::of(event, ()))
+                }
+                _ => {}
+            },
+        }
+    }
+
+    /// Folds `event` in and notes every region whose view it may change.
+    pub fn apply_noting(&mut self, event: &Event, regions: &mut BTreeSet<RegionCode>) {
+        regions.insert(event.stamp.region);
+        regions.insert(self.region_of(event));
+        if let Payload::Incident { incident, .. } = &event.payload {
+            if let Some(old) = self.incidents.get(incident) {
+                regions.insert(old.value.0);
+                regions.extend(old.value.1.area.regions.iter().copied());
+            }
+        }
+        self.apply(event);
+        regions.insert(self.region_of(event));
+        match &event.payload {
+            // An area drawn as a circle or by municipality can reach into any region.
+            Payload::Incident { .. } => regions.extend(self.regions()),
+            // The organisation's name shows beside each of its locations.
+            Payload::OrganisationRegistered { organisation, .. } => regions.extend(
+                self.locations
+                    .values()
+                    .filter(|l| l.info.as_ref().is_some_and(|i| &i.value.organisation == organisation))
+                    .filter_map(LocationState::region),
+            ),
+            _ => {}
+        }
+    }
+
+    /// The threshold in force in a region.
+    pub fn threshold(&self, region: RegionCode, key: ThresholdKey) -> u32 {
+        self.thresholds.get(&region).and_then(|t| t.get(&key)).map_or_else(|| key.default_value(), |v| v.value)
+    }
+
+    /// Regions that have anything in the picture.
+    pub fn regions(&self) -> BTreeSet<RegionCode> {
+        let mut r: BTreeSet<RegionCode> = self.locations.values().filter_map(LocationState::region).collect();
+        r.extend(self.incidents.values().map(|i| i.value.0));
+        r.extend(self.thresholds.keys().copied());
+        r
+    }
+
+    /// The region an event lands in once folded (for change tracking).
+    pub fn region_of(&self, event: &Event) -> RegionCode {
+        event
+            .location()
+            .and_then(|id| self.locations.get(id))
+            .and_then(LocationState::region)
+            .unwrap_or(event.stamp.region)
+    }
+}

@@ -1,0 +1,349 @@
+//! Value types that can only hold valid values: bounded counts and texts, slugs, region
+//! codes. Each parses from its wire form with a message that says what was wrong.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Serialize};
+
+/// Largest count ghor accepts for any counted thing: beyond it a value is a typo, not a crisis.
+pub const MAX_COUNT: u32 = 100_000;
+
+/// A non-negative, bounded count (beds, shifts, clients, units of stock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(try_from = "serde_json::Number", into = "u32")]
+pub struct Count(u32);
+
+impl Count {
+    pub const ZERO: Count = Count(0);
+    pub fn new(value: u32) -> Result<Self, String> {
+        if value > MAX_COUNT {
+            return Err(format!("{value} is more than the largest accepted count ({MAX_COUNT})"));
+        }
+        Ok(Count(value))
+    }
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<serde_json::Number> for Count {
+    type Error = String;
+    fn try_from(n: serde_json::Number) -> Result<Self, String> {
+        if let Some(v) = n.as_u64() {
+            return u32::try_from(v)
+                .map_err(|_| format!("{v} is more than the largest accepted count ({MAX_COUNT})"))
+                .and_then(Count::new);
+        }
+        if n.as_i64().is_some_and(|v| v < 0) {
+            return Err(format!("{n} is negative; counts are 0 or more"));
+        }
+        Err(format!("{n} is not a whole number"))
+    }
+}
+
+impl From<Count> for u32 {
+    fn from(c: Count) -> u32 {
+        c.0
+    }
+}
+
+impl JsonSchema for Count {
+    fn schema_name() -> Cow<'static, str> {
+        "Count".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "minimum": 0, "maximum": MAX_COUNT })
+    }
+}
+
+/// A percentage, 0 to 100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "serde_json::Number", into = "u32")]
+pub struct Percent(u32);
+
+impl Percent {
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<serde_json::Number> for Percent {
+    type Error = String;
+    fn try_from(n: serde_json::Number) -> Result<Self, String> {
+        match n.as_u64() {
+            Some(v) if v <= 100 => Ok(Percent(v as u32)),
+            _ => Err(format!("{n} is not a whole percentage from 0 to 100")),
+        }
+    }
+}
+
+impl From<Percent> for u32 {
+    fn from(p: Percent) -> u32 {
+        p.0
+    }
+}
+
+impl JsonSchema for Percent {
+    fn schema_name() -> Cow<'static, str> {
+        "Percent".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "minimum": 0, "maximum": 100 })
+    }
+}
+
+/// A bounded, single-purpose text. `MAX` is in characters. Refuses control characters and
+/// anything that looks like a citizen service number: ghor never holds patient data.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Text<const MAX: usize>(String);
+
+/// A short reason or label.
+pub type ShortText = Text<200>;
+/// A situational note or help request text.
+pub type LongText = Text<1000>;
+
+impl<const MAX: usize> Text<MAX> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MAX: usize> TryFrom<String> for Text<MAX> {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let len = s.chars().count();
+        if len > MAX {
+            return Err(format!("is {len} characters long; at most {MAX} are accepted"));
+        }
+        if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err("contains control characters".into());
+        }
+        if contains_bsn(&s) {
+            return Err(
+                "looks like it contains a citizen service number (BSN); ghor takes counts only, never patient data"
+                    .into(),
+            );
+        }
+        Ok(Text(s))
+    }
+}
+
+impl<const MAX: usize> From<Text<MAX>> for String {
+    fn from(t: Text<MAX>) -> String {
+        t.0
+    }
+}
+
+impl<const MAX: usize> JsonSchema for Text<MAX> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Text{MAX}").into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "maxLength": MAX })
+    }
+}
+
+/// True when `s` holds a run of exactly nine digits that passes the BSN eleven-test.
+fn contains_bsn(s: &str) -> bool {
+    s.split(|c: char| !c.is_ascii_digit()).any(|run| {
+        run.len() == 9 && {
+            let d: Vec<i64> = run.bytes().map(|b| i64::from(b - b'0')).collect();
+            let sum: i64 = (0..8).map(|i| d[i] * (9 - i as i64)).sum::<i64>() - d[8];
+            sum != 0 && sum % 11 == 0
+        }
+    })
+}
+
+/// A stable identifier: lowercase letters, digits and hyphens, 1 to 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Slug {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-');
+        if ok {
+            Ok(Slug(s))
+        } else {
+            Err(format!("{s:?} is not an identifier: use 1 to 64 lowercase letters, digits and hyphens"))
+        }
+    }
+}
+
+impl TryFrom<&str> for Slug {
+    type Error = String;
+    fn try_from(s: &str) -> Result<Self, String> {
+        Slug::try_from(s.to_owned())
+    }
+}
+
+impl From<Slug> for String {
+    fn from(s: Slug) -> String {
+        s.0
+    }
+}
+
+impl std::fmt::Display for Slug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl JsonSchema for Slug {
+    fn schema_name() -> Cow<'static, str> {
+        "Slug".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$" })
+    }
+}
+
+/// A safety region (veiligheidsregio), VR01 to VR25.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RegionCode(u8);
+
+/// One safety region from the reference list.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionInfo {
+    pub code: RegionCode,
+    pub name: String,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// The 25 safety regions, read once from the list the project ships.
+pub fn regions() -> &'static [RegionInfo] {
+    static REGIONS: OnceLock<Vec<RegionInfo>> = OnceLock::new();
+    REGIONS.get_or_init(|| {
+        include_str!("../data/regions.csv")
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .enumerate()
+            .map(|(i, line)| {
+                let f: Vec<&str> = line.split(',').collect();
+                RegionInfo {
+                    code: RegionCode(i as u8 + 1),
+                    name: f[1].to_owned(),
+                    lat: f[2].parse().unwrap_or_default(),
+                    lon: f[3].parse().unwrap_or_default(),
+                }
+            })
+            .collect()
+    })
+}
+
+impl RegionCode {
+    pub fn info(self) -> &'static RegionInfo {
+        &regions()[usize::from(self.0) - 1]
+    }
+}
+
+impl TryFrom<&str> for RegionCode {
+    type Error = String;
+    fn try_from(s: &str) -> Result<Self, String> {
+        s.strip_prefix("VR")
+            .filter(|n| n.len() == 2)
+            .and_then(|n| n.parse::<u8>().ok())
+            .filter(|n| (1..=regions().len() as u8).contains(n))
+            .map(RegionCode)
+            .ok_or_else(|| format!("{s:?} is not a safety region code (VR01 to VR25)"))
+    }
+}
+
+impl TryFrom<String> for RegionCode {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        RegionCode::try_from(s.as_str())
+    }
+}
+
+impl From<RegionCode> for String {
+    fn from(r: RegionCode) -> String {
+        r.to_string()
+    }
+}
+
+impl std::fmt::Display for RegionCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "VR{:02}", self.0)
+    }
+}
+
+impl JsonSchema for RegionCode {
+    fn schema_name() -> Cow<'static, str> {
+        "RegionCode".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^VR(0[1-9]|1[0-9]|2[0-5])$" })
+    }
+}
+
+/// A latitude/longitude inside or near the Netherlands.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Point {
+    #[schemars(range(min = 50.0, max = 54.0))]
+    pub lat: f64,
+    #[schemars(range(min = 3.0, max = 7.5))]
+    pub lon: f64,
+}
+
+impl Point {
+    pub fn check(&self) -> Result<(), String> {
+        if !(50.0..=54.0).contains(&self.lat) || !(3.0..=7.5).contains(&self.lon) {
+            return Err(format!("({}, {}) lies outside the Netherlands", self.lat, self.lon));
+        }
+        Ok(())
+    }
+    /// Great-circle distance in kilometres.
+    pub fn distance_km(&self, other: &Point) -> f64 {
+        let (la1, la2) = (self.lat.to_radians(), other.lat.to_radians());
+        let dla = la2 - la1;
+        let dlo = (other.lon - self.lon).to_radians();
+        let a = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
+        6371.0 * 2.0 * a.sqrt().asin()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_refuse_negative_absurd_and_fractional() {
+        let n = |s: &str| serde_json::from_str::<Count>(s);
+        assert_eq!(n("42").expect("accepted").get(), 42);
+        assert!(n("-1").expect_err("refused").to_string().contains("negative"));
+        assert!(n("100001").expect_err("refused").to_string().contains("largest"));
+        assert!(n("1.5").expect_err("refused").to_string().contains("whole"));
+    }
+
+    #[test]
+    fn texts_refuse_bsn_and_overlong() {
+        assert!(ShortText::try_from("patiënt 111222333 ligt op IC".to_owned()).expect_err("refused").contains("BSN"));
+        assert!(ShortText::try_from("x".repeat(201)).is_err());
+        assert!(ShortText::try_from("stroom uit sinds 14:00, bel 0501234567".to_owned()).is_ok());
+    }
+
+    #[test]
+    fn regions_are_the_twenty_five() {
+        assert_eq!(regions().len(), 25);
+        assert_eq!(RegionCode::try_from("VR02").expect("accepted").info().name, "Fryslân");
+        assert!(RegionCode::try_from("VR26").is_err());
+    }
+}

@@ -1,0 +1,481 @@
+//! What a region's picture looks like to the people who watch it: locations with a state
+//! per dimension, the chain's totals, active alerts and incidents. A pure function of the
+//! [`Picture`] (no clock), so gateways diff it into deltas; staleness is added when read.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::payload::*;
+use crate::picture::{LocationState, Picture, Versioned};
+use crate::rules::{worst, Rules};
+use crate::values::{Point, RegionCode, Slug};
+use crate::vocab::*;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RegionView {
+    pub region: RegionCode,
+    pub name: String,
+    pub totals: Totals,
+    pub locations: BTreeMap<Slug, LocationView>,
+    /// Active alerts by id: `{location}/{dimension}/{key}`, `{location}/report_overdue`,
+    /// or `{region}/...` for the region's own.
+    pub alerts: BTreeMap<String, Alert>,
+    pub incidents: BTreeMap<Slug, IncidentView>,
+    pub thresholds: BTreeMap<ThresholdKey, u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LocationView {
+    pub name: String,
+    pub organisation: Slug,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_name: Option<String>,
+    pub category: Category,
+    #[serde(rename = "type")]
+    pub location_type: LocationType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub municipality: Option<String>,
+    pub point: Point,
+    /// Active incidents whose area holds this location (it is then in the warm phase).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<Slug>,
+    /// Minutes between reports expected now (warm inside an incident area, else cold).
+    pub interval_minutes: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_report: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue_since: Option<DateTime<Utc>>,
+    /// A message of its own system that ghor refused, until a valid report follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Rejected>,
+    pub dimensions: BTreeMap<Dimension, DimensionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Rejected {
+    pub time: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DimensionView {
+    /// The worst state of its values; absent for information only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+    pub values: BTreeMap<String, ValueView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ValueView {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+    /// When observed.
+    pub time: DateTime<Utc>,
+    pub received: DateTime<Utc>,
+    pub id: uuid::Uuid,
+    pub actor: String,
+    pub bron: Bron,
+    pub bevestigd: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prognose: Option<String>,
+    /// Withdrawn by its reporter as mistaken; shown as unknown until a new report.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retracted: bool,
+    pub data: Value,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Capacity {
+    pub free: u32,
+    pub operational: u32,
+    pub occupied: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub surge_24h: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SupplyMinimum {
+    pub days: f64,
+    pub location: Slug,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NeedAndCapacity {
+    pub need: u32,
+    pub capacity: u32,
+}
+
+/// The chain's totals for a region: capacity, not the single worst location.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Totals {
+    pub locations: u32,
+    pub reporting: u32,
+    pub not_reporting: u32,
+    pub beds: BTreeMap<BedType, Capacity>,
+    pub treatment_places: BTreeMap<TreatmentPlace, Capacity>,
+    pub casualty_reception: BTreeMap<Triage, u32>,
+    pub acute_function_stops: BTreeMap<AcuteFunction, u32>,
+    /// Locations per state, per dimension.
+    pub states: BTreeMap<Dimension, BTreeMap<State, u32>>,
+    pub min_supply_days: BTreeMap<Supply, SupplyMinimum>,
+    pub supplies_under_line: u32,
+    pub on_backup_power: u32,
+    pub utilities_down: u32,
+    pub unfilled_shifts_24h: u32,
+    pub open_help_requests: u32,
+    pub relocation: BTreeMap<CareType, NeedAndCapacity>,
+    pub active_incidents: u32,
+    pub max_grip: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Alert {
+    pub state: State,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Slug>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dimension: Option<Dimension>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Since when the condition holds (observation time).
+    pub since: DateTime<Utc>,
+    pub acknowledged: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IncidentView {
+    pub name: String,
+    pub state: IncidentState,
+    pub grip: u8,
+    pub reported_by: RegionCode,
+    pub area: IncidentArea,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme: Option<Theme>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handelingsperspectief: Option<String>,
+    pub time: DateTime<Utc>,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+fn incident_regions(reported_by: RegionCode, data: &IncidentData) -> impl Iterator<Item = RegionCode> + '_ {
+    std::iter::once(reported_by).chain(data.area.regions.iter().copied())
+}
+
+fn incident_covers(reported_by: RegionCode, data: &IncidentData, info: &LocationInfo) -> bool {
+    if let Some(c) = &data.area.circle {
+        return c.center.distance_km(&info.point) <= c.radius_km;
+    }
+    if !data.area.municipalities.is_empty() {
+        return info
+            .municipality
+            .as_ref()
+            .is_some_and(|m| data.area.municipalities.iter().any(|a| a.as_str() == m.as_str()));
+    }
+    incident_regions(reported_by, data).any(|r| r == info.region)
+}
+
+impl Picture {
+    /// The view of one region.
+    pub fn region_view(&self, region: RegionCode) -> RegionView {
+        let rules = Rules::for_region(self, region);
+        let active: Vec<(&Slug, &Versioned<(RegionCode, IncidentData)>)> =
+            self.incidents.iter().filter(|(_, i)| i.value.1.state == IncidentState::Actief).collect();
+        let mut locations = BTreeMap::new();
+        let mut alerts = BTreeMap::new();
+        let regional: Vec<(&Slug, &LocationState)> =
+            self.locations.iter().filter(|(_, l)| l.region() == Some(region) && l.info.is_some()).collect();
+        for &(id, loc) in &regional {
+            let Some(info) = &loc.info else { continue };
+            let info = &info.value;
+            let view = self.location_view(loc, info, &rules, &active);
+            for (dim, d) in &view.dimensions {
+                for (key, v) in &d.values {
+                    if v.state == Some(State::Kritiek) {
+                        let alert_id = format!("{id}/{dim}/{key}");
+                        let alert = self.alert(&alert_id, id, Some(*dim), Some(key), State::Kritiek, v.time);
+                        alerts.insert(alert_id, alert);
+                    }
+                }
+            }
+            if let Some(since) = view.overdue_since {
+                let alert_id = format!("{id}/report_overdue");
+                alerts.insert(alert_id.clone(), self.alert(&alert_id, id, None, None, State::Aandacht, since));
+            }
+            if let Some(rejected) = &view.rejected {
+                let alert_id = format!("{id}/intake_rejected");
+                alerts.insert(alert_id.clone(), self.alert(&alert_id, id, None, None, State::Aandacht, rejected.time));
+            }
+            locations.insert(id.clone(), view);
+        }
+        let incidents: BTreeMap<Slug, IncidentView> = self
+            .incidents
+            .iter()
+            .filter(|(_, i)| {
+                let (by, data) = &i.value;
+                incident_regions(*by, data).any(|r| r == region)
+                    || regional
+                        .iter()
+                        .any(|(_, l)| l.info.as_ref().is_some_and(|info| incident_covers(*by, data, &info.value)))
+            })
+            .map(|(id, i)| {
+                let (by, d) = &i.value;
+                let view = IncidentView {
+                    name: d.name.as_str().to_owned(),
+                    state: d.state,
+                    grip: d.grip,
+                    reported_by: *by,
+                    area: d.area.clone(),
+                    theme: d.theme,
+                    handelingsperspectief: d.handelingsperspectief.as_ref().map(|h| h.as_str().to_owned()),
+                    time: i.time,
+                };
+                (id.clone(), view)
+            })
+            .collect();
+        let totals = totals(&regional, &locations, &incidents);
+        let ic_free_critical = rules.get(ThresholdKey::RegionIcFreeCritical);
+        if let Some(ic) = totals.beds.get(&BedType::Ic) {
+            if ic.operational > 0 && ic.free <= ic_free_critical {
+                let since = locations
+                    .values()
+                    .filter_map(|l| l.dimensions.get(&Dimension::Beds)?.values.get("ic"))
+                    .map(|v| v.time)
+                    .max();
+                if let Some(since) = since {
+                    let id = format!("{region}/beds/ic");
+                    let acknowledged = self.acknowledged(&id, since);
+                    let alert = Alert {
+                        state: State::Kritiek,
+                        location: None,
+                        dimension: Some(Dimension::Beds),
+                        key: Some("ic".into()),
+                        since,
+                        acknowledged,
+                    };
+                    alerts.insert(id, alert);
+                }
+            }
+        }
+        RegionView {
+            region,
+            name: region.info().name.clone(),
+            totals,
+            locations,
+            alerts,
+            incidents,
+            thresholds: ThresholdKey::ALL.iter().map(|k| (*k, rules.get(*k))).collect(),
+        }
+    }
+
+    fn acknowledged(&self, alert: &str, since: DateTime<Utc>) -> bool {
+        self.acknowledgements.get(alert).is_some_and(|a| a.time >= since)
+    }
+
+    /// An alert about a location, acknowledged when an acknowledgement came after `since`.
+    fn alert(
+        &self,
+        alert_id: &str,
+        id: &Slug,
+        dimension: Option<Dimension>,
+        key: Option<&String>,
+        state: State,
+        since: DateTime<Utc>,
+    ) -> Alert {
+        Alert {
+            state,
+            location: Some(id.clone()),
+            dimension,
+            key: key.cloned(),
+            since,
+            acknowledged: self.acknowledged(alert_id, since),
+        }
+    }
+
+    fn location_view(
+        &self,
+        loc: &LocationState,
+        info: &LocationInfo,
+        rules: &Rules,
+        active: &[(&Slug, &Versioned<(RegionCode, IncidentData)>)],
+    ) -> LocationView {
+        let incidents: Vec<Slug> = active
+            .iter()
+            .filter(|(_, i)| incident_covers(i.value.0, &i.value.1, info))
+            .map(|(id, _)| (*id).clone())
+            .collect();
+        let interval =
+            if incidents.is_empty() { info.report_interval_cold_minutes } else { info.report_interval_warm_minutes };
+        let dimensions = loc
+            .slots
+            .iter()
+            .map(|(dim, keys)| {
+                let values: BTreeMap<String, ValueView> = keys
+                    .iter()
+                    .map(|(key, v)| {
+                        let retracted = loc.retracted.contains(&v.id);
+                        let state = if retracted { Some(State::Onbekend) } else { rules.state(&v.value) };
+                        let view = ValueView {
+                            state,
+                            time: v.time,
+                            received: v.received,
+                            id: v.id,
+                            actor: v.actor.clone(),
+                            bron: v.bron,
+                            bevestigd: v.bevestigd,
+                            prognose: v.prognose.as_ref().map(|p| p.as_str().to_owned()),
+                            retracted,
+                            data: v.value.data_json(),
+                        };
+                        (key.clone(), view)
+                    })
+                    .collect();
+                let state = worst(values.values().filter_map(|v| v.state));
+                (*dim, DimensionView { state, values })
+            })
+            .collect();
+        LocationView {
+            name: info.name.as_str().to_owned(),
+            organisation: info.organisation.clone(),
+            organisation_name: self.organisations.get(&info.organisation).map(|o| o.value.name.as_str().to_owned()),
+            category: info.location_type.category(),
+            location_type: info.location_type,
+            municipality: info.municipality.as_ref().map(|m| m.as_str().to_owned()),
+            point: info.point,
+            incidents,
+            interval_minutes: interval.get(),
+            last_report: loc.last_report(),
+            overdue_since: loc.overdue_since(),
+            rejected: loc.open_rejection().map(|r| {
+                Rejected {
+                    time: r.time,
+                    field: r.value.field.as_ref().map(|f| f.as_str().to_owned()),
+                    reason: r.value.reason.as_str().to_owned(),
+                }
+            }),
+            dimensions,
+        }
+    }
+}
+
+fn totals(
+    regional: &[(&Slug, &LocationState)],
+    views: &BTreeMap<Slug, LocationView>,
+    incidents: &BTreeMap<Slug, IncidentView>,
+) -> Totals {
+    let mut t = Totals { locations: views.len() as u32, ..Totals::default() };
+    for view in views.values() {
+        t.reporting += u32::from(view.last_report.is_some());
+        t.not_reporting += u32::from(view.overdue_since.is_some());
+        for (dim, d) in &view.dimensions {
+            if let Some(s) = d.state {
+                *t.states.entry(*dim).or_default().entry(s).or_default() += 1;
+            }
+        }
+        t.supplies_under_line +=
+            u32::from(view.dimensions.get(&Dimension::Supplies).is_some_and(|d| d.state == Some(State::Kritiek)));
+    }
+    for &(id, loc) in regional {
+        let mut utility_down = false;
+        let current = loc.slots.values().flat_map(|keys| keys.values()).filter(|v| !loc.retracted.contains(&v.id));
+        for v in current {
+            match &v.value {
+                Status::Beds { key, data } => {
+                    let c = t.beds.entry(*key).or_default();
+                    c.operational += data.operational.get();
+                    c.occupied += data.occupied.get();
+                    c.free += data.operational.get().saturating_sub(data.occupied.get());
+                    c.surge_24h += data.surge_24h.map_or(0, |s| s.get());
+                }
+                Status::TreatmentPlaces { key, data } => {
+                    let c = t.treatment_places.entry(*key).or_default();
+                    c.operational += data.operational.get();
+                    c.occupied += data.in_use.get();
+                    c.free += data.operational.get().saturating_sub(data.in_use.get());
+                }
+                Status::CasualtyReception { key, data } => {
+                    *t.casualty_reception.entry(*key).or_default() += data.capacity.get()
+                }
+                Status::AcuteFunction { key, data } if data.status == FunctionStatus::Stop => {
+                    *t.acute_function_stops.entry(*key).or_default() += 1
+                }
+                Status::Supplies { key, data } => {
+                    if let Some(days) = data.days() {
+                        let days = (days * 10.0).floor() / 10.0;
+                        let m = t.min_supply_days.entry(*key).or_insert(SupplyMinimum { days, location: id.clone() });
+                        if days < m.days {
+                            *m = SupplyMinimum { days, location: id.clone() };
+                        }
+                    }
+                }
+                Status::Utility { key, data } => {
+                    utility_down |= data.status == UtilityStatus::Uitgevallen;
+                    if *key == Utility::Stroom && data.on_backup {
+                        t.on_backup_power += 1;
+                    }
+                }
+                Status::Staffing { data, .. } => t.unfilled_shifts_24h += data.unfilled_shifts_24h.get(),
+                Status::HelpRequest { status, .. } if *status != HelpStatus::Gesloten => t.open_help_requests += 1,
+                Status::ReceivingCapacity { key, data } => {
+                    t.relocation.entry(*key).or_default().capacity += data.clients.get()
+                }
+                Status::RelocationNeed { key, data } => t.relocation.entry(*key).or_default().need += data.total(),
+                _ => {}
+            }
+        }
+        t.utilities_down += u32::from(utility_down);
+    }
+    for i in incidents.values().filter(|i| matches!(i.state, IncidentState::Dreiging | IncidentState::Actief)) {
+        t.active_incidents += 1;
+        t.max_grip = t.max_grip.max(i.grip);
+    }
+    t
+}
+
+/// How old each value is at `now`, and whether it is older than the location's interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Staleness {
+    pub now: DateTime<Utc>,
+    pub locations: BTreeMap<Slug, LocationStaleness>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LocationStaleness {
+    /// Seconds since the newest report; absent when it never reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<i64>,
+    /// Dimensions whose oldest value is older than the expected interval (shown `verouderd`).
+    pub stale: Vec<Dimension>,
+    /// Age in seconds of each dimension's oldest value.
+    pub dimension_age_seconds: BTreeMap<Dimension, i64>,
+}
+
+impl RegionView {
+    /// Staleness depends on the clock, so it is computed here, when read, never folded.
+    pub fn staleness(&self, now: DateTime<Utc>) -> Staleness {
+        let locations = self
+            .locations
+            .iter()
+            .map(|(id, l)| {
+                let limit = i64::from(l.interval_minutes) * 60;
+                let dimension_age_seconds: BTreeMap<Dimension, i64> = l
+                    .dimensions
+                    .iter()
+                    .filter_map(|(d, v)| Some((*d, (now - v.values.values().map(|v| v.time).min()?).num_seconds())))
+                    .collect();
+                let stale = dimension_age_seconds.iter().filter(|(_, age)| **age > limit).map(|(d, _)| *d).collect();
+                let age_seconds = l.last_report.map(|t| (now - t).num_seconds());
+                (id.clone(), LocationStaleness { age_seconds, stale, dimension_age_seconds })
+            })
+            .collect();
+        Staleness { now, locations }
+    }
+}

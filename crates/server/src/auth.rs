@@ -1,0 +1,257 @@
+//! Who is calling and what they may do (§7): bearer tokens (random, stored hashed,
+//! expiring, revocable), short-lived single-use websocket tickets, and per-token rate limits.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use ghor_domain::{RegionCode, Role, Scope, Slug};
+use ghor_store::{TokenInfo, TokenStore};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::gateway::visibility::Visibility;
+use crate::problem::Problem;
+
+/// Prefix of every secret, so a leaked one is recognisable in logs and scanners.
+const SECRET_PREFIX: &str = "ghor_";
+
+/// An authenticated caller: what its token says, nothing more.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token: TokenInfo,
+}
+
+impl Caller {
+    pub fn role(&self) -> Role {
+        self.token.role
+    }
+
+    /// National tokens (no regions) see every region.
+    pub fn sees_region(&self, region: RegionCode) -> bool {
+        self.token.regions.is_empty() || self.token.regions.contains(&region)
+    }
+
+    /// The regions this caller may see: its own, or all 25.
+    pub fn regions(&self) -> Vec<RegionCode> {
+        if self.token.regions.is_empty() {
+            ghor_domain::values::regions().iter().map(|r| r.code).collect()
+        } else {
+            self.token.regions.clone()
+        }
+    }
+
+    pub fn visibility(&self) -> Visibility {
+        Visibility::of(self.token.role, self.token.organisation.as_ref())
+    }
+
+    pub fn scope(&self) -> Scope {
+        self.token.scope
+    }
+
+    pub fn is(&self, roles: &[Role]) -> bool {
+        roles.contains(&self.token.role)
+    }
+
+    /// An institution's own system publishing on NATS: the NATS account's permissions
+    /// vouch for the organisation in the subject, as a token does over HTTP.
+    pub fn system(organisation: &str, scope: Scope) -> Caller {
+        let now = Utc::now();
+        Caller {
+            token: TokenInfo {
+                id: Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("nats|{organisation}").as_bytes()),
+                name: format!("{organisation} (NATS)"),
+                role: Role::Institution,
+                regions: Vec::new(),
+                organisation: Slug::try_from(organisation).ok(),
+                scope,
+                created: now,
+                expires: now + chrono::Duration::days(1),
+                revoked: false,
+            },
+        }
+    }
+}
+
+/// What a new token is for.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub name: String,
+    pub role: Role,
+    pub regions: Vec<RegionCode>,
+    pub organisation: Option<Slug>,
+    pub scope: Scope,
+    pub valid_for: chrono::Duration,
+}
+
+impl TokenRequest {
+    /// Refuses combinations that make no sense, naming the field.
+    pub fn check(&self) -> Result<(), ghor_domain::FieldError> {
+        use ghor_domain::FieldError;
+        if self.name.trim().is_empty() || self.name.chars().count() > 100 {
+            return Err(FieldError::new("name", "give the holder's name, 1 to 100 characters"));
+        }
+        if self.role == Role::Institution && self.organisation.is_none() {
+            return Err(FieldError::new("organisation", "an institution token reports for one organisation; name it"));
+        }
+        if self.role != Role::Institution && self.organisation.is_some() {
+            return Err(FieldError::new("organisation", "only institution tokens belong to an organisation"));
+        }
+        if self.role == Role::Oto && self.scope != Scope::Oefening {
+            return Err(FieldError::new("scope", "OTO tokens work in the oefening scope"));
+        }
+        if self.valid_for <= chrono::Duration::zero() || self.valid_for > chrono::Duration::days(800) {
+            return Err(FieldError::new("valid_days", "a token is valid for 1 to 800 days"));
+        }
+        Ok(())
+    }
+}
+
+/// Creates a token; returns the secret (shown once) and what was stored.
+pub async fn issue(
+    store: &dyn TokenStore,
+    request: TokenRequest,
+    now: DateTime<Utc>,
+) -> Result<(String, TokenInfo), Problem> {
+    request.check().map_err(Problem::invalid)?;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let secret = format!("{SECRET_PREFIX}{}", hex::encode(bytes));
+    let info = TokenInfo {
+        id: Uuid::new_v4(),
+        name: request.name,
+        role: request.role,
+        regions: request.regions,
+        organisation: request.organisation,
+        scope: request.scope,
+        created: now,
+        expires: now + request.valid_for,
+        revoked: false,
+    };
+    store.insert(&info, &hash(&secret)).await?;
+    Ok((secret, info))
+}
+
+pub fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Checks an `Authorization` header value.
+pub async fn authenticate(
+    store: &dyn TokenStore,
+    authorization: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Caller, Problem> {
+    let header = authorization.ok_or_else(|| {
+        Problem::unauthorized(
+            "Send your token as `Authorization: Bearer <token>`. Ask your GHOR for one if you have none.",
+        )
+    })?;
+    let secret = header
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|s| s.starts_with(SECRET_PREFIX))
+        .ok_or_else(|| Problem::unauthorized("The Authorization header must read `Bearer ghor_…`."))?;
+    let info = store.by_hash(&hash(secret)).await?.ok_or_else(|| {
+        Problem::unauthorized("This token is not known. Check that it was copied whole, or ask for a new one.")
+    })?;
+    if info.revoked {
+        return Err(Problem::unauthorized("This token has been revoked. Ask your GHOR for a new one."));
+    }
+    if info.expires <= now {
+        return Err(Problem::unauthorized(format!(
+            "This token expired at {}. Ask your GHOR for a new one.",
+            info.expires.format("%Y-%m-%d %H:%M UTC")
+        )));
+    }
+    Ok(Caller { token: info })
+}
+
+/// Single-use websocket tickets: a browser trades its bearer token for one, so that a
+/// token never travels in a URL.
+#[derive(Default)]
+pub struct Tickets {
+    open: Mutex<HashMap<String, (Caller, Instant)>>,
+}
+
+pub const TICKET_LIFETIME: Duration = Duration::from_secs(30);
+
+impl Tickets {
+    pub fn issue(&self, caller: Caller) -> String {
+        let mut bytes = [0u8; 24];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let ticket = hex::encode(bytes);
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.retain(|_, (_, at)| at.elapsed() < TICKET_LIFETIME);
+        open.insert(ticket.clone(), (caller, Instant::now()));
+        ticket
+    }
+
+    pub fn redeem(&self, ticket: &str) -> Option<Caller> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.remove(ticket).filter(|(_, at)| at.elapsed() < TICKET_LIFETIME).map(|(c, _)| c)
+    }
+}
+
+/// A token bucket per token: `rate` requests per second, bursts up to `burst`.
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<Uuid, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    pub fn new(rate: f64, burst: f64) -> Self {
+        RateLimiter { rate, burst, buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Takes `cost` requests' worth; on refusal, the seconds to wait.
+    pub fn take(&self, token: Uuid, cost: f64) -> Result<(), u64> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let (level, at) = buckets.entry(token).or_insert((self.burst, now));
+        *level = (*level + at.elapsed().as_secs_f64() * self.rate).min(self.burst);
+        *at = now;
+        if *level >= cost {
+            *level -= cost;
+            Ok(())
+        } else {
+            Err(((cost - *level) / self.rate).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+/// Counts open websocket connections per token.
+#[derive(Default)]
+pub struct Connections {
+    open: Mutex<HashMap<Uuid, usize>>,
+}
+
+/// Releases its connection slot when dropped.
+pub struct ConnectionSlot<'a> {
+    connections: &'a Connections,
+    token: Uuid,
+}
+
+impl Connections {
+    pub fn acquire(&self, token: Uuid, max: usize) -> Option<ConnectionSlot<'_>> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(token).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(ConnectionSlot { connections: self, token })
+    }
+}
+
+impl Drop for ConnectionSlot<'_> {
+    fn drop(&mut self) {
+        let mut open = self.connections.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.token) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! The websocket protocol of §6, generic over any sink and stream of text messages so it
+//! can be tested with channels. The client's first message presents its ticket and its
+//! filters (and optionally where to resume); the server answers with a snapshot or the
+//! missing deltas, then chained deltas and heartbeats. Never a silent gap.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use ghor_domain::RegionCode;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::patch;
+use super::visibility::Visibility;
+use super::{Delta, Gateway};
+use crate::auth::Caller;
+use crate::shutdown::Shutdown;
+
+/// How long a client may take to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Heartbeat interval; clients treat 3 missed heartbeats as a dead connection.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+/// A client that cannot take a message within this time is disconnected.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Hello {
+    #[serde(rename = "type")]
+    kind: String,
+    ticket: String,
+    #[serde(default)]
+    regions: Option<Vec<RegionCode>>,
+    #[serde(default)]
+    resume: Option<Resume>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Resume {
+    epoch: Uuid,
+    seq: u64,
+}
+
+/// One client's subscription: which regions, seen how.
+struct Client {
+    caller: Caller,
+    regions: Vec<RegionCode>,
+    visibility: Visibility,
+}
+
+/// The heartbeat carries the chain on: the client is complete up to `seq`.
+fn heartbeat(epoch: Uuid, seq: u64) -> String {
+    json!({ "type": "heartbeat", "epoch": epoch, "seq": seq, "time": Utc::now() }).to_string()
+}
+
+/// An error message; the server closes after sending it.
+pub fn error(status: u16, title: &str, detail: &str) -> String {
+    json!({ "type": "error", "status": status, "title": title, "detail": detail }).to_string()
+}
+
+/// Waits for the client's first message; tells a silent client why it is dropped.
+pub async fn hello<S, R>(rx: &mut R, mut tx: S) -> Option<(S, String)>
+where
+    S: Sink<String> + Unpin,
+    R: Stream<Item = String> + Unpin,
+{
+    match tokio::time::timeout(HELLO_TIMEOUT, rx.next()).await {
+        Ok(Some(text)) => Some((tx, text)),
+        Ok(None) => None,
+        Err(_) => {
+            let _ = tx
+                .send(error(408, "No hello", "Send {\"type\":\"hello\",\"ticket\":...} first, within 10 seconds."))
+                .await;
+            None
+        }
+    }
+}
+
+fn parse_hello(hello: &str) -> Result<Hello, String> {
+    let hello: Hello = serde_json::from_str(hello).map_err(|e| {
+        error(400, "Bad hello", &format!("The first message must be {{\"type\":\"hello\",\"ticket\":...}}: {e}"))
+    })?;
+    if hello.kind != "hello" {
+        return Err(error(400, "Bad hello", "The first message must have \"type\": \"hello\"."));
+    }
+    Ok(hello)
+}
+
+/// The caller whose ticket the hello presents. `redeem` turns a ticket into its caller.
+pub fn admit(hello: &str, redeem: impl FnOnce(&str) -> Option<Caller>) -> Result<Caller, String> {
+    let hello = parse_hello(hello)?;
+    redeem(&hello.ticket).ok_or_else(|| {
+        error(
+            401,
+            "Invalid ticket",
+            "The ticket is unknown, used or expired; get a new one with POST /v1/stream/ticket.",
+        )
+    })
+}
+
+/// Runs one admitted session to its end.
+pub async fn run<S, R>(gateway: Arc<Gateway>, caller: Caller, hello: &str, mut tx: S, mut rx: R, mut shutdown: Shutdown)
+where
+    S: Sink<String> + Unpin,
+    R: Stream<Item = String> + Unpin,
+{
+    let (client, resume) = match subscription(&gateway, caller, hello) {
+        Ok(c) => c,
+        Err(message) => {
+            let _ = tx.send(message).await;
+            return;
+        }
+    };
+    if let Some(r) = resume {
+        // A client that resumes ahead of this gateway waits for it to catch up.
+        if r.epoch == gateway.epoch() && r.seq > gateway.state().seq {
+            gateway.caught_up(r.seq, Duration::from_secs(10)).await;
+        }
+    }
+
+    // What the client is missing: the deltas since its resume point (merged where they can
+    // be), or a snapshot with the reason.
+    let mut positions = gateway.positions();
+    let (first, mut last) = {
+        let st = gateway.state();
+        let missing = resume.filter(|r| r.epoch == st.epoch).and_then(|r| Some((r.seq, st.deltas_since(r.seq)?)));
+        let first = match missing {
+            Some((seq, missing)) => chained(&client, &st.picture, st.epoch, seq, &missing).0,
+            None => {
+                let reason = match resume {
+                    None => "initial",
+                    Some(r) if r.epoch != st.epoch => "epoch_changed",
+                    Some(_) => "resume_unavailable",
+                };
+                vec![snapshot(&client, &st, reason)]
+            }
+        };
+        (first, st.seq)
+    };
+    for message in first {
+        if !send(&mut tx, message).await {
+            return;
+        }
+    }
+    // Then tell it at once that it is complete up to `last`: a resume that missed nothing
+    // would otherwise hear nothing until the first heartbeat. From here on, `sent_upto` is
+    // where the client's chain ends; `last` is how far this session has looked (deltas with
+    // nothing for this client move only `last`).
+    let mut sent_upto = last;
+    if !send(&mut tx, heartbeat(gateway.epoch(), last)).await {
+        return;
+    }
+
+    let mut beat = tokio::time::interval(HEARTBEAT);
+    beat.tick().await;
+    loop {
+        tokio::select! {
+            moved = positions.changed() => {
+                if moved.is_err() { return; }
+                // Whatever happened since `last`, merged; a client slower than the whole
+                // history gets a fresh snapshot and its chain restarts there.
+                let messages = {
+                    let st = gateway.state();
+                    let messages = match st.deltas_since(last) {
+                        Some(pending) => {
+                            let (messages, upto) = chained(&client, &st.picture, st.epoch, sent_upto, &pending);
+                            sent_upto = upto;
+                            messages
+                        }
+                        None => {
+                            sent_upto = st.seq;
+                            vec![snapshot(&client, &st, "lagged")]
+                        }
+                    };
+                    last = st.seq;
+                    messages
+                };
+                for message in messages {
+                    if !send(&mut tx, message).await { return; }
+                }
+            }
+            _ = beat.tick() => {
+                sent_upto = last;
+                if !send(&mut tx, heartbeat(gateway.epoch(), last)).await { return; }
+            }
+            incoming = rx.next() => {
+                if incoming.is_none() { return; }
+            }
+            _ = shutdown.recv() => {
+                let _ = tx.send(error(503, "Server stopping", "Reconnect with resume; nothing will be missed.")).await;
+                return;
+            }
+        }
+    }
+}
+
+fn subscription(gateway: &Gateway, caller: Caller, hello: &str) -> Result<(Client, Option<Resume>), String> {
+    let hello = parse_hello(hello)?;
+    if caller.scope() != gateway.scope() {
+        return Err(error(403, "Wrong scope", "This ticket belongs to another scope."));
+    }
+    let regions = match hello.regions {
+        Some(requested) if !requested.is_empty() => {
+            if let Some(r) = requested.iter().find(|r| !caller.sees_region(**r)) {
+                return Err(error(403, "Region not allowed", &format!("This token may not see {r}.")));
+            }
+            requested
+        }
+        _ => caller.regions(),
+    };
+    let visibility = caller.visibility();
+    Ok((Client { caller, regions, visibility }, hello.resume))
+}
+
+fn snapshot(client: &Client, st: &super::Folded, reason: &str) -> String {
+    let mut regions = Map::new();
+    for r in &client.regions {
+        let mut view = st.views.get(r).cloned().unwrap_or_else(|| super::view_json(&st.picture, *r));
+        client.visibility.filter(&st.picture, &mut view);
+        regions.insert(r.to_string(), view);
+    }
+    json!({
+        "type": "snapshot",
+        "epoch": st.epoch,
+        "seq": st.seq,
+        "reason": reason,
+        "scope": client.caller.scope(),
+        "regions": regions,
+    })
+    .to_string()
+}
+
+/// The deltas as messages for this client, chained from `from`: consecutive deltas are
+/// merged into one message while merge patches can say so. Returns the messages and
+/// where the client's chain then ends (`from` when nothing concerned it).
+fn chained(
+    client: &Client,
+    picture: &ghor_domain::Picture,
+    epoch: Uuid,
+    from: u64,
+    deltas: &[Arc<Delta>],
+) -> (Vec<String>, u64) {
+    let mut messages = Vec::new();
+    let mut start = from;
+    let mut merged: Map<String, Value> = Map::new();
+    let mut end = from;
+    for d in deltas {
+        let mut changes: Map<String, Value> = Map::new();
+        for r in &client.regions {
+            if let Some(p) = d.changes.get(r) {
+                let mut p = p.clone();
+                client.visibility.filter(picture, &mut p);
+                if p.as_object().is_none_or(|o| !o.is_empty()) {
+                    changes.insert(r.to_string(), p);
+                }
+            }
+        }
+        if changes.is_empty() {
+            end = d.to;
+            continue;
+        }
+        let fits = changes.iter().all(|(r, p)| merged.get(r).is_none_or(|m| patch::composable(m, p)));
+        if !fits {
+            messages.push(delta_message(epoch, start, end, std::mem::take(&mut merged)));
+            start = end;
+        }
+        for (r, p) in changes {
+            match merged.get_mut(&r) {
+                Some(m) => patch::compose(m, &p),
+                None => {
+                    merged.insert(r, p);
+                }
+            }
+        }
+        end = d.to;
+    }
+    if merged.is_empty() {
+        return (messages, start);
+    }
+    messages.push(delta_message(epoch, start, end, merged));
+    (messages, end)
+}
+
+fn delta_message(epoch: Uuid, from: u64, to: u64, changes: Map<String, Value>) -> String {
+    json!({ "type": "delta", "epoch": epoch, "from": from, "to": to, "changes": changes }).to_string()
+}
+
+async fn send<S: Sink<String> + Unpin>(tx: &mut S, message: String) -> bool {
+    matches!(tokio::time::timeout(SEND_TIMEOUT, tx.send(message)).await, Ok(Ok(())))
+}

@@ -1,0 +1,399 @@
+//! The JSON API: report events (one or a batch), read the picture, the registry and its
+//! contacts, the quarantine, and manage tokens. Every endpoint authorises against the
+//! object it touches, from the caller's token alone.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+use ghor_domain::vocab::ContactRole;
+use ghor_domain::{FieldError, RegionCode, Role, Scope, Slug};
+use ghor_store::{Appended, Contact};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{json_body, AppState};
+use crate::auth::{issue, Caller, TokenRequest};
+use crate::problem::Problem;
+
+/// GHOR roles: may see contacts.
+const GHOR_ROLES: &[Role] = &[Role::Informatiemanager, Role::Netwerkfunctionaris, Role::Oto, Role::Admin];
+
+pub async fn me(caller: Caller) -> Json<Value> {
+    let t = &caller.token;
+    Json(json!({
+        "actor": t.name,
+        "role": t.role,
+        "regions": caller.regions(),
+        "national": t.regions.is_empty(),
+        "organisation": t.organisation,
+        "scope": t.scope,
+        "expires": t.expires,
+    }))
+}
+
+pub async fn post_event(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let outcome = async {
+        let body = json_body(body, state.limits.body_bytes)?;
+        if body.is_array() {
+            return Err(Problem::bad_request(
+                "batch-on-single",
+                "This endpoint takes one event; send arrays to /v1/events/batch.",
+            ));
+        }
+        state.ingest.submit(&caller, body, Utc::now()).await
+    }
+    .await;
+    state.metrics.ingest_seconds.with_label_values(&["single"]).observe(started.elapsed().as_secs_f64());
+    match outcome {
+        Ok(receipt) => {
+            let (status, outcome) = match receipt.appended {
+                Appended::Stored { .. } => (StatusCode::CREATED, "stored"),
+                Appended::Duplicate { .. } => (StatusCode::OK, "duplicate"),
+            };
+            state.metrics.ingest_events.with_label_values(&[outcome]).inc();
+            (status, Json(receipt)).into_response()
+        }
+        Err(p) => {
+            state.metrics.ingest_events.with_label_values(&["rejected"]).inc();
+            p.into_response()
+        }
+    }
+}
+
+pub async fn post_batch(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, Problem> {
+    let started = Instant::now();
+    let body = json_body(body, state.limits.batch_bytes)?;
+    let Value::Array(items) = body else {
+        return Err(Problem::bad_request("batch-not-array", "A batch is a JSON array of events."));
+    };
+    if items.len() > state.limits.batch_items {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch-too-large",
+            "The batch is too large",
+            format!(
+                "The batch holds {} events; at most {} are accepted per request. Split it.",
+                items.len(),
+                state.limits.batch_items
+            ),
+        ));
+    }
+    // A batch costs more of the rate budget than a single request.
+    state
+        .rate
+        .take(caller.token.id, items.len() as f64 / 10.0)
+        .map_err(|wait| Problem::too_many("This token sends events faster than its rate limit.", wait))?;
+    let results = state.ingest.submit_batch(&caller, items, Utc::now()).await;
+    state.metrics.ingest_seconds.with_label_values(&["batch"]).observe(started.elapsed().as_secs_f64());
+    let results: Vec<Value> = results
+        .into_iter()
+        .enumerate()
+        .map(|(index, r)| match r {
+            Ok(receipt) => {
+                let outcome = match receipt.appended {
+                    Appended::Stored { .. } => "stored",
+                    Appended::Duplicate { .. } => "duplicate",
+                };
+                state.metrics.ingest_events.with_label_values(&[outcome]).inc();
+                let mut v = serde_json::to_value(&receipt).unwrap_or_default();
+                v["index"] = index.into();
+                v
+            }
+            Err(problem) => {
+                state.metrics.ingest_events.with_label_values(&["rejected"]).inc();
+                json!({ "index": index, "status": "rejected", "problem": problem })
+            }
+        })
+        .collect();
+    Ok(Json(json!({ "results": results })))
+}
+
+/// A region's view and staleness as this caller may see it.
+fn region_json(state: &AppState, caller: &Caller, region: RegionCode) -> Result<Value, Problem> {
+    let gateway = state.gateway(caller.scope())?;
+    let st = gateway.state();
+    let view = st.picture.region_view(region);
+    let staleness = view.staleness(Utc::now());
+    let visibility = caller.visibility();
+    let mut view = serde_json::to_value(&view).map_err(Problem::internal)?;
+    visibility.filter(&st.picture, &mut view);
+    let mut staleness = serde_json::to_value(&staleness).map_err(Problem::internal)?;
+    if let Some(Value::Object(locations)) = staleness.get_mut("locations") {
+        locations.retain(|id, _| visibility.sees_location(&st.picture, id));
+    }
+    Ok(json!({ "view": view, "staleness": staleness }))
+}
+
+fn position(state: &AppState, scope: Scope) -> Result<(uuid::Uuid, u64), Problem> {
+    let gateway = state.gateway(scope)?;
+    let st = gateway.state();
+    Ok((st.epoch, st.seq))
+}
+
+pub async fn picture(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
+    let (epoch, seq) = position(&state, caller.scope())?;
+    let mut regions = serde_json::Map::new();
+    for region in caller.regions() {
+        regions.insert(region.to_string(), region_json(&state, &caller, region)?);
+    }
+    Ok(Json(json!({ "epoch": epoch, "seq": seq, "scope": caller.scope(), "now": Utc::now(), "regions": regions })))
+}
+
+fn parse_region(region: &str) -> Result<RegionCode, Problem> {
+    RegionCode::try_from(region).map_err(|r| Problem::not_found(format!("No such region: {r}.")))
+}
+
+pub async fn region(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(region): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let region = parse_region(&region)?;
+    if !caller.sees_region(region) {
+        return Err(Problem::forbidden(None, format!("This token may not see {region}.")));
+    }
+    let (epoch, seq) = position(&state, caller.scope())?;
+    let mut body = region_json(&state, &caller, region)?;
+    body["epoch"] = json!(epoch);
+    body["seq"] = json!(seq);
+    body["now"] = json!(Utc::now());
+    Ok(Json(body))
+}
+
+/// The location's registration, checked against what the caller may see.
+fn visible_location(state: &AppState, caller: &Caller, id: &str) -> Result<(Slug, RegionCode), Problem> {
+    let slug = Slug::try_from(id).map_err(|_| Problem::not_found(format!("No location {id:?}.")))?;
+    let gateway = state.gateway(caller.scope())?;
+    let st = gateway.state();
+    let region = st
+        .picture
+        .locations
+        .get(&slug)
+        .filter(|l| l.info.is_some())
+        .and_then(|l| l.region())
+        .ok_or_else(|| Problem::not_found(format!("No location {id:?} is registered.")))?;
+    if !caller.sees_region(region) || !caller.visibility().sees_location(&st.picture, id) {
+        return Err(Problem::forbidden(None, format!("This token may not see the detail of location {id}.")));
+    }
+    Ok((slug, region))
+}
+
+pub async fn location(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let (slug, region) = visible_location(&state, &caller, &id)?;
+    let (location, staleness, epoch, seq) = {
+        let gateway = state.gateway(caller.scope())?;
+        let st = gateway.state();
+        let view = st.picture.region_view(region);
+        let staleness = view.staleness(Utc::now()).locations.remove(&slug);
+        (view.locations.get(&slug).cloned(), staleness, st.epoch, st.seq)
+    };
+    let mut body = json!({ "id": slug, "region": region, "epoch": epoch, "seq": seq, "now": Utc::now(), "location": location, "staleness": staleness });
+    if caller.is(GHOR_ROLES) {
+        body["contacts"] =
+            serde_json::to_value(state.backbone.contacts.contacts(&slug).await?).map_err(Problem::internal)?;
+    }
+    Ok(Json(body))
+}
+
+pub async fn registry_locations(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
+    let gateway = state.gateway(caller.scope())?;
+    let st = gateway.state();
+    let visibility = caller.visibility();
+    let locations: Vec<Value> = st
+        .picture
+        .locations
+        .iter()
+        .filter_map(|(id, l)| Some((id, l.info.as_ref()?)))
+        .filter(|(id, info)| {
+            caller.sees_region(info.value.region) && visibility.sees_location(&st.picture, id.as_str())
+        })
+        .map(|(id, info)| {
+            let mut v = serde_json::to_value(&info.value).unwrap_or_default();
+            v["id"] = json!(id);
+            v["category"] = json!(info.value.location_type.category());
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "locations": locations })))
+}
+
+/// Incidents of the caller's regions, with their state, GRIP and area.
+pub async fn incidents(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
+    let gateway = state.gateway(caller.scope())?;
+    let st = gateway.state();
+    let incidents: serde_json::Map<String, Value> = caller
+        .regions()
+        .into_iter()
+        .flat_map(|r| st.picture.region_view(r).incidents)
+        .map(|(id, incident)| (id.to_string(), serde_json::to_value(incident).unwrap_or_default()))
+        .collect();
+    Ok(Json(json!({ "incidents": incidents })))
+}
+
+pub async fn contacts(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    if !caller.is(GHOR_ROLES) {
+        return Err(Problem::forbidden(None, "Contacts are personal data, visible to GHOR roles only."));
+    }
+    let (slug, _) = visible_location(&state, &caller, &id)?;
+    Ok(Json(json!({ "location": slug, "contacts": state.backbone.contacts.contacts(&slug).await? })))
+}
+
+pub async fn set_contacts(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, Problem> {
+    if !caller.is(&[Role::Netwerkfunctionaris, Role::Admin]) {
+        return Err(Problem::forbidden(None, "The GHOR's netwerkfunctionaris keeps the contacts."));
+    }
+    let (slug, _) = visible_location(&state, &caller, &id)?;
+    let body = json_body(body, state.limits.body_bytes)?;
+    let contacts: Vec<Contact> = parse_json(body.get("contacts").cloned().unwrap_or(Value::Null), "contacts")?;
+    if contacts.len() > ContactRole::ALL.len() * 3 {
+        return Err(Problem::invalid(FieldError::new("contacts", "too many contacts for one location")));
+    }
+    for (i, c) in contacts.iter().enumerate() {
+        for (field, value, max) in [("name", &c.name, 100), ("phone_24_7", &c.phone_24_7, 40)] {
+            if value.trim().is_empty() || value.chars().count() > max {
+                return Err(Problem::invalid(FieldError::new(
+                    &format!("contacts[{i}].{field}"),
+                    &format!("give 1 to {max} characters"),
+                )));
+            }
+        }
+        if c.fallback.as_ref().is_some_and(|f| f.chars().count() > 200) {
+            return Err(Problem::invalid(FieldError::new(
+                &format!("contacts[{i}].fallback"),
+                "at most 200 characters",
+            )));
+        }
+    }
+    state.backbone.contacts.set_contacts(&slug, &contacts).await?;
+    Ok(Json(json!({ "location": slug, "contacts": contacts })))
+}
+
+/// Deserialises with the offending path named.
+fn parse_json<T: serde::de::DeserializeOwned>(value: Value, root: &str) -> Result<T, Problem> {
+    serde_json::from_value::<T>(value).map_err(|e| {
+        let msg = e.to_string();
+        Problem::invalid(FieldError::new(root, msg.split(" at line ").next().unwrap_or(&msg)))
+    })
+}
+
+pub async fn quarantine(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
+    if !caller.is(&[Role::Informatiemanager, Role::Admin, Role::Oto]) {
+        return Err(Problem::forbidden(None, "The quarantine is for the informatiemanager and administrators."));
+    }
+    let items = state.backbone.read_model.quarantine(caller.scope(), 100).await?;
+    Ok(Json(json!({ "quarantined": items })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    name: String,
+    role: Role,
+    #[serde(default)]
+    regions: Vec<RegionCode>,
+    #[serde(default)]
+    organisation: Option<Slug>,
+    #[serde(default = "live")]
+    scope: Scope,
+    #[serde(default = "default_valid_days")]
+    valid_days: i64,
+}
+
+fn live() -> Scope {
+    Scope::Live
+}
+
+fn default_valid_days() -> i64 {
+    365
+}
+
+/// Which roles a caller may hand out, within its own regions.
+fn may_issue(caller: &Caller, role: Role, regions: &[RegionCode]) -> bool {
+    match caller.role() {
+        Role::Admin => true,
+        Role::Netwerkfunctionaris => {
+            matches!(role, Role::Institution | Role::Rot | Role::Ketenpartner | Role::Bestuur)
+                && !regions.is_empty()
+                && regions.iter().all(|r| caller.sees_region(*r))
+        }
+        _ => false,
+    }
+}
+
+pub async fn create_token(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let body = json_body(body, state.limits.body_bytes)?;
+    let new: NewToken = parse_json(body, "body")?;
+    if !may_issue(&caller, new.role, &new.regions) {
+        return Err(Problem::forbidden(
+            Some("role"),
+            format!("A {} token may not create {} tokens for these regions.", caller.role(), new.role),
+        ));
+    }
+    let request = TokenRequest {
+        name: new.name,
+        role: new.role,
+        regions: new.regions,
+        organisation: new.organisation,
+        scope: new.scope,
+        valid_for: chrono::Duration::days(new.valid_days),
+    };
+    let (secret, info) = issue(&*state.backbone.tokens, request, Utc::now()).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "token": secret, "info": info }))).into_response())
+}
+
+pub async fn list_tokens(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
+    if !caller.is(&[Role::Admin, Role::Netwerkfunctionaris]) {
+        return Err(Problem::forbidden(None, "Tokens are managed by administrators and netwerkfunctionarissen."));
+    }
+    let tokens: Vec<_> =
+        state.backbone.tokens.list().await?.into_iter().filter(|t| may_issue(&caller, t.role, &t.regions)).collect();
+    Ok(Json(json!({ "tokens": tokens })))
+}
+
+pub async fn revoke_token(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| Problem::not_found("No such token."))?;
+    let tokens = state.backbone.tokens.list().await?;
+    let target = tokens.iter().find(|t| t.id == id).ok_or_else(|| Problem::not_found("No such token."))?;
+    if !may_issue(&caller, target.role, &target.regions) {
+        return Err(Problem::forbidden(None, "This token may not revoke that token."));
+    }
+    state.backbone.tokens.revoke(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,124 @@
+//! The HTTP edge (axum): routes, shared state, the caller extractor with its rate limit,
+//! and reading JSON bodies into problem+json errors instead of axum's plain-text ones.
+
+mod api;
+mod page;
+mod stream;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::Utc;
+use ghor_domain::Scope;
+use serde_json::Value;
+
+use crate::auth::{authenticate, Caller, Connections, RateLimiter, Tickets};
+use crate::gateway::Gateway;
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+use crate::shutdown::Shutdown;
+use crate::{Backbone, Limits, Roles};
+
+/// Everything a request handler may touch.
+pub struct AppState {
+    pub backbone: Backbone,
+    pub ingest: Arc<Ingest>,
+    pub gateways: BTreeMap<Scope, Arc<Gateway>>,
+    pub tickets: Tickets,
+    pub rate: RateLimiter,
+    pub connections: Connections,
+    pub limits: Limits,
+    pub metrics: Metrics,
+    pub shutdown: Shutdown,
+}
+
+impl AppState {
+    pub fn gateway(&self, scope: Scope) -> Result<&Arc<Gateway>, Problem> {
+        self.gateways.get(&scope).ok_or_else(|| Problem::internal(format!("no gateway for scope {scope}")))
+    }
+}
+
+/// The routes of the roles this process runs; health, readiness and metrics always.
+pub fn router(state: Arc<AppState>, roles: Roles) -> Router {
+    let single = state.limits.body_bytes;
+    let batch = state.limits.batch_bytes;
+    let mut router = Router::new()
+        .route("/healthz", get(page::healthz))
+        .route("/readyz", get(page::readyz))
+        .route("/metrics", get(page::metrics))
+        .route("/v1/vocabulary", get(page::vocabulary))
+        .route("/v1/me", get(api::me));
+    if roles.ingest {
+        router = router
+            .route("/v1/events", post(api::post_event).layer(DefaultBodyLimit::max(single)))
+            .route("/v1/events/batch", post(api::post_batch).layer(DefaultBodyLimit::max(batch)));
+    }
+    if roles.gateway {
+        router = router
+            .route("/", get(page::index))
+            .route("/v1/picture", get(api::picture))
+            .route("/v1/picture/regions/{region}", get(api::region))
+            .route("/v1/picture/locations/{location}", get(api::location))
+            .route("/v1/registry/locations", get(api::registry_locations))
+            .route("/v1/incidents", get(api::incidents))
+            .route(
+                "/v1/registry/locations/{location}/contacts",
+                get(api::contacts).put(api::set_contacts).layer(DefaultBodyLimit::max(single)),
+            )
+            .route("/v1/quarantine", get(api::quarantine))
+            .route("/v1/tokens", post(api::create_token).get(api::list_tokens).layer(DefaultBodyLimit::max(single)))
+            .route("/v1/tokens/{id}", axum::routing::delete(api::revoke_token))
+            .route("/v1/stream/ticket", post(stream::ticket))
+            .route("/v1/stream", get(stream::upgrade));
+    }
+    router
+        .fallback(page::not_found)
+        .method_not_allowed_fallback(page::method_not_allowed)
+        .with_state(state)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Caller, Problem> {
+        let header = parts.headers.get(AUTHORIZATION).and_then(|h| h.to_str().ok());
+        let caller = authenticate(&*state.backbone.tokens, header, Utc::now()).await?;
+        state.rate.take(caller.token.id, 1.0).map_err(|wait| {
+            Problem::too_many(
+                format!(
+                    "This token sent more than {} requests per second; wait {wait} s.",
+                    state.limits.rate_per_second
+                ),
+                wait,
+            )
+        })?;
+        Ok(caller)
+    }
+}
+
+/// Reads a JSON body; malformed JSON and oversized bodies become problem+json.
+pub fn json_body(body: Result<axum::body::Bytes, BytesRejection>, limit: usize) -> Result<Value, Problem> {
+    let bytes = body.map_err(|e| match e {
+        BytesRejection::FailedToBufferBody(_) => Problem::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "The body is too large",
+            format!("The body is larger than {limit} bytes. Send fewer events per request."),
+        ),
+        e => Problem::bad_request("unreadable-body", e.body_text()),
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Problem::bad_request(
+            "malformed-json",
+            format!("The body is not valid JSON: {e} (line {}, column {}).", e.line(), e.column()),
+        )
+    })
+}

@@ -1,0 +1,132 @@
+//! The page served at `/`, the vocabulary it labels everything with, and the operational
+//! endpoints (health, readiness, metrics).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use ghor_domain::vocab::{self, Lang};
+use serde_json::{json, Map, Value};
+
+use super::AppState;
+use crate::problem::Problem;
+
+const INDEX: &str = include_str!("../../assets/index.html");
+
+pub async fn index() -> Response {
+    (
+        [
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:"),
+        ],
+        Html(INDEX),
+    )
+        .into_response()
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when every scope's gateway has folded the log and nothing is held back.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    for gateway in state.gateways.values() {
+        if let Some((seq, t)) = &gateway.state().held_back {
+            return Problem::unavailable(format!("event {seq} of type {t} needs a newer ghor"), 30).into_response();
+        }
+    }
+    (StatusCode::OK, "ready").into_response()
+}
+
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let lag = |reader: &str, scope: ghor_domain::Scope, behind: i64| {
+        state.metrics.lag_events.with_label_values(&[reader, scope.as_str()]).set(behind);
+    };
+    for (scope, log) in &state.backbone.logs {
+        let Ok(last) = log.last_seq().await else { continue };
+        if let Some(gateway) = state.gateways.get(scope) {
+            lag("gateway", *scope, last as i64 - gateway.state().seq as i64);
+        }
+        if let Ok(checkpoint) = state.backbone.read_model.checkpoint(*scope).await {
+            lag("projector", *scope, last as i64 - checkpoint as i64);
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+}
+
+macro_rules! vocabularies {
+    ($($t:ident),+) => {{
+        let mut all = Map::new();
+        $(
+            let entries: Map<String, Value> = vocab::$t::ALL
+                .iter()
+                .map(|v| (v.as_str().to_owned(), json!({ "nl": v.label(Lang::Nl), "en": v.label(Lang::En) })))
+                .collect();
+            all.insert(stringify!($t).to_owned(), Value::Object(entries));
+        )+
+        all
+    }};
+}
+
+/// Every wire value with its Dutch and English label, and the colours of the states.
+pub async fn vocabulary() -> Json<Value> {
+    let mut all = vocabularies!(
+        Category,
+        LocationType,
+        Dimension,
+        State,
+        Bron,
+        Scope,
+        Judgement,
+        BedType,
+        TreatmentPlace,
+        Triage,
+        AcuteFunction,
+        FunctionStatus,
+        FacilityStatus,
+        Supply,
+        Utility,
+        UtilityStatus,
+        IctCause,
+        StaffRole,
+        Disbalance,
+        DisbalanceLevel,
+        CareType,
+        HelpStatus,
+        HelpCategory,
+        Urgency,
+        IncidentState,
+        Theme,
+        ThresholdKey,
+        Role,
+        ContactRole
+    );
+    if let Some(Value::Object(states)) = all.get_mut("State") {
+        for s in vocab::State::ALL {
+            if let Some(v) = states.get_mut(s.as_str()) {
+                v["colour"] = json!(s.colour());
+            }
+        }
+    }
+    let keys = json!({
+        "beds": "BedType", "treatment_places": "TreatmentPlace", "casualty_reception": "Triage",
+        "acute_function": "AcuteFunction", "supplies": "Supply", "utility": "Utility", "staffing": "StaffRole",
+        "disbalance": "Disbalance", "receiving_capacity": "CareType", "relocation_need": "CareType",
+    });
+    Json(json!({ "vocabularies": all, "dimension_keys": keys }))
+}
+
+pub async fn not_found() -> Problem {
+    Problem::not_found("There is no such endpoint. The API starts at /v1; see proto/ and README.md.")
+}
+
+pub async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "This endpoint does not take this HTTP method.",
+    )
+}

@@ -1,0 +1,260 @@
+//! Ingest: the only writer of the log. Validates a client's event strictly, checks that
+//! the token may write it, stamps it (region, scope, actor, received) and appends it,
+//! idempotent on (source, id). Answers only after the log has the event.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ghor_domain::payload::{IntakeRejectedData, LocationInfo, Payload};
+use ghor_domain::values::{LongText, ShortText};
+use ghor_domain::{Event, FieldError, RegionCode, Role, Scope, Source, Stamp, Submission};
+use ghor_store::{Appended, EventLog, ReadModel};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::gateway::Gateway;
+use crate::problem::Problem;
+
+/// What happened to one accepted event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Receipt {
+    pub id: uuid::Uuid,
+    pub source: String,
+    #[serde(flatten)]
+    pub appended: Appended,
+}
+
+/// Ingest of one scope or the other, by the caller's token.
+pub struct Ingest {
+    logs: BTreeMap<Scope, Arc<dyn EventLog>>,
+    /// The registry (locations, their organisation and region) comes from the fold.
+    gateways: BTreeMap<Scope, Arc<Gateway>>,
+    /// The archive remembers every event beyond the log's duplicate window.
+    read_model: Arc<dyn ReadModel>,
+}
+
+impl Ingest {
+    pub fn new(
+        logs: BTreeMap<Scope, Arc<dyn EventLog>>,
+        gateways: BTreeMap<Scope, Arc<Gateway>>,
+        read_model: Arc<dyn ReadModel>,
+    ) -> Self {
+        Ingest { logs, gateways, read_model }
+    }
+
+    /// Validates, authorises and appends one event.
+    pub async fn submit(&self, caller: &Caller, body: Value, now: DateTime<Utc>) -> Result<Receipt, Problem> {
+        let mut results = self.submit_batch(caller, vec![body], now).await;
+        results.pop().unwrap_or_else(|| Err(Problem::internal("empty batch result")))
+    }
+
+    /// Each item on its own: valid ones are appended (in one go), invalid ones get their
+    /// own problem. Results are in the order given.
+    pub async fn submit_batch(
+        &self,
+        caller: &Caller,
+        bodies: Vec<Value>,
+        now: DateTime<Utc>,
+    ) -> Vec<Result<Receipt, Problem>> {
+        let scope = caller.scope();
+        let (Some(log), Some(gateway)) = (self.logs.get(&scope), self.gateways.get(&scope)) else {
+            return bodies.iter().map(|_| Err(Problem::internal(format!("no log for scope {scope}")))).collect();
+        };
+        let mut results: Vec<Option<Result<Receipt, Problem>>> = Vec::with_capacity(bodies.len());
+        let mut accepted: Vec<(usize, Event)> = Vec::new();
+        for (i, body) in bodies.into_iter().enumerate() {
+            match self.accept(caller, gateway, body, now).await {
+                Ok(event) => {
+                    accepted.push((i, event));
+                    results.push(None);
+                }
+                Err(p) => results.push(Some(Err(p))),
+            }
+        }
+        // Already archived (a retry after the log's duplicate window): a duplicate, not stored.
+        let keys: Vec<(String, uuid::Uuid)> = accepted.iter().map(|(_, e)| (e.source.to_string(), e.id)).collect();
+        let archived = match self.read_model.find_archived(scope, &keys).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot consult the archive; relying on the log's duplicate window");
+                vec![None; keys.len()]
+            }
+        };
+        let (known, accepted): (Vec<_>, Vec<_>) =
+            accepted.into_iter().zip(archived).partition(|(_, seq)| seq.is_some());
+        for ((i, event), seq) in known {
+            let appended = Appended::Duplicate { seq: seq.unwrap_or_default() };
+            results[i] = Some(Ok(Receipt { id: event.id, source: event.source.to_string(), appended }));
+        }
+        let accepted: Vec<(usize, Event)> = accepted.into_iter().map(|(a, _)| a).collect();
+        let events: Vec<Event> = accepted.iter().map(|(_, e)| e.clone()).collect();
+        let appended = if events.is_empty() { Vec::new() } else { log.append(&events).await };
+        for ((i, event), outcome) in accepted.into_iter().zip(appended) {
+            results[i] = Some(
+                outcome
+                    .map(|appended| Receipt { id: event.id, source: event.source.to_string(), appended })
+                    .map_err(Problem::from),
+            );
+        }
+        results.into_iter().map(|r| r.unwrap_or_else(|| Err(Problem::internal("the log gave no outcome")))).collect()
+    }
+
+    /// Records on `location` that its system's message `intake_seq` was refused, and why.
+    /// Idempotent per intake message. Only for a location of the caller's organisation.
+    pub async fn record_rejection(
+        &self,
+        caller: &Caller,
+        location: &str,
+        intake_seq: u64,
+        refused: &Problem,
+    ) -> Result<(), Problem> {
+        let scope = caller.scope();
+        let (Some(log), Some(gateway)) = (self.logs.get(&scope), self.gateways.get(&scope)) else {
+            return Err(Problem::internal(format!("no log for scope {scope}")));
+        };
+        let id = ghor_domain::Slug::try_from(location).map_err(|r| Problem::invalid(FieldError::new("source", &r)))?;
+        let info =
+            registration(gateway, &id).await.ok_or_else(|| Problem::not_found(format!("no location {location}")))?;
+        if caller.token.organisation.as_ref() != Some(&info.organisation) {
+            return Err(Problem::forbidden(Some("source"), format!("{location} belongs to another organisation")));
+        }
+        let error = refused.errors.first();
+        let field = error.and_then(|e| ShortText::try_from(e.field.clone()).ok());
+        // The reason is ours, but may quote what was sent: it is checked like any text.
+        let reason = error.map_or(refused.detail.clone(), |e| e.reason.clone());
+        let reason = LongText::try_from(reason.chars().take(1000).collect::<String>())
+            .or_else(|_| LongText::try_from(refused.title.clone()))
+            .map_err(Problem::internal)?;
+        let now = Utc::now();
+        let event = Event {
+            id: uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("intake|{scope}|{intake_seq}").as_bytes()),
+            source: Source::Location(id),
+            time: now,
+            bron: ghor_domain::vocab::Bron::Api,
+            bevestigd: true,
+            prognose: None,
+            stamp: Stamp { region: info.region, scope, actor: caller.token.name.clone(), received: now },
+            payload: Payload::IntakeRejected(IntakeRejectedData { field, reason, intake_seq }),
+        };
+        log.append(&[event]).await.remove(0).map(|_| ()).map_err(Problem::from)
+    }
+
+    async fn accept(
+        &self,
+        caller: &Caller,
+        gateway: &Gateway,
+        body: Value,
+        now: DateTime<Utc>,
+    ) -> Result<Event, Problem> {
+        let submission = Submission::parse(body).map_err(Problem::invalid)?;
+        let registered = match &submission.source {
+            Source::Location(id) => registration(gateway, id).await,
+            Source::Region(_) => None,
+        };
+        let region = authorise(caller, &submission, registered.as_ref())?;
+        let stamp = Stamp { region, scope: caller.scope(), actor: caller.token.name.clone(), received: now };
+        submission.accept(stamp).map_err(Problem::invalid)
+    }
+}
+
+/// The current registration of a location. A location registered a moment ago may not be
+/// folded yet: then wait (briefly) for the gateway to catch up with the log.
+async fn registration(gateway: &Gateway, id: &ghor_domain::Slug) -> Option<LocationInfo> {
+    let lookup = || gateway.state().picture.locations.get(id).and_then(|l| l.info.clone()).map(|i| i.value);
+    match lookup() {
+        Some(info) => Some(info),
+        None => {
+            gateway.caught_up_with_log(Duration::from_secs(2)).await;
+            lookup()
+        }
+    }
+}
+
+/// Decides whether `caller` may write `submission`, from its token alone; returns the
+/// region to stamp.
+pub fn authorise(
+    caller: &Caller,
+    submission: &Submission,
+    registered: Option<&LocationInfo>,
+) -> Result<RegionCode, Problem> {
+    use Role::*;
+    let role = caller.role();
+    let denied = |detail: String| Err(Problem::forbidden(Some("source"), detail));
+    let in_region = |region: RegionCode| caller.sees_region(region);
+    match (&submission.payload, &submission.source) {
+        (Payload::ReportOverdue(_), _) => Err(Problem::forbidden(
+            Some("type"),
+            "report_overdue events are written by ghor's own scheduler, not by clients",
+        )),
+        (Payload::IntakeRejected(_), _) => {
+            Err(Problem::forbidden(Some("type"), "intake_rejected events are written by ghor's ingest, not by clients"))
+        }
+        (Payload::LocationRegistered(info), Source::Location(_)) => {
+            if !caller.is(&[Netwerkfunctionaris, Admin, Oto]) {
+                return denied(format!(
+                    "a {role} token may not register locations; the GHOR's netwerkfunctionaris does"
+                ));
+            }
+            if !in_region(info.region) {
+                return Err(Problem::forbidden(
+                    Some("data.region"),
+                    format!("this token may not register locations in {}", info.region),
+                ));
+            }
+            if let Some(old) = registered {
+                if !in_region(old.region) {
+                    return denied(format!(
+                        "this location is registered in {}, outside this token's regions",
+                        old.region
+                    ));
+                }
+            }
+            Ok(info.region)
+        }
+        (Payload::Status(_) | Payload::Retracted(_), Source::Location(id)) => {
+            let Some(info) = registered else {
+                return Err(Problem::invalid(FieldError::new(
+                    "source",
+                    &format!("/locations/{id} is not a registered location; the GHOR registers locations first"),
+                )));
+            };
+            let allowed = match role {
+                Institution => caller.token.organisation.as_ref() == Some(&info.organisation),
+                Informatiemanager | Oto => in_region(info.region),
+                _ => false,
+            };
+            if allowed {
+                Ok(info.region)
+            } else if role == Institution {
+                denied(format!(
+                    "this token reports for organisation {}; /locations/{id} belongs to another organisation",
+                    caller.token.organisation.as_ref().map_or("-", |o| o.as_str())
+                ))
+            } else if matches!(role, Informatiemanager | Oto) {
+                denied(format!("/locations/{id} lies in {}, outside this token's regions", info.region))
+            } else {
+                denied(format!("a {role} token may read but not report status"))
+            }
+        }
+        (payload, Source::Region(region)) => {
+            let roles: &[Role] = match payload {
+                Payload::OrganisationRegistered { .. } => &[Netwerkfunctionaris, Admin, Oto],
+                Payload::Incident { .. } | Payload::AlertAcknowledged { .. } => &[Informatiemanager, Oto],
+                Payload::ThresholdSet { .. } => &[Informatiemanager, Admin, Oto],
+                _ => &[],
+            };
+            if !caller.is(roles) {
+                return denied(format!("a {role} token may not write {} events", submission.payload.encode().0));
+            }
+            if !in_region(*region) {
+                return denied(format!("this token may not act in {region}"));
+            }
+            Ok(*region)
+        }
+        // Parsing already refused a source of the wrong kind.
+        (_, source) => denied(format!("{source} is not a valid source for this event type")),
+    }
+}

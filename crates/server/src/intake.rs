@@ -1,0 +1,79 @@
+//! Institution systems that publish straight onto NATS. Ingest takes each message from the
+//! scope's intake stream, checks it exactly as an HTTP report (the subject names the
+//! organisation and the location), and appends it. A refused message is recorded on its
+//! location as `intake.rejected` with the reason: the location shows as affected, the
+//! projector quarantines it, and the messages after it go on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::StreamExt;
+use ghor_domain::{FieldError, Scope};
+use ghor_store::nats::{Intake, IntakeMessage};
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::ingest::Ingest;
+use crate::problem::Problem;
+use crate::shutdown::Shutdown;
+
+pub async fn run(ingest: Arc<Ingest>, intake: Arc<Intake>, scope: Scope, mut shutdown: Shutdown) {
+    loop {
+        let messages = match intake.messages().await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(%scope, error = %e, "intake unavailable; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    _ = shutdown.recv() => return,
+                }
+            }
+        };
+        tokio::pin!(messages);
+        loop {
+            let next = tokio::select! {
+                m = messages.next() => m,
+                _ = shutdown.recv() => return,
+            };
+            match next {
+                Some(Ok(Some(message))) => take(&ingest, scope, message).await,
+                Some(Ok(None)) => {}
+                Some(Err(e)) => {
+                    tracing::warn!(%scope, error = %e, "intake interrupted; resuming");
+                    break;
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+/// Stores one message, or records why it was refused; acks only when either is done.
+async fn take(ingest: &Ingest, scope: Scope, message: IntakeMessage) {
+    let caller = Caller::system(&message.organisation, scope);
+    let expected_source = format!("/locations/{}", message.location);
+    let outcome = match serde_json::from_slice::<Value>(&message.payload) {
+        Err(e) => Err(Problem::bad_request("malformed-json", format!("The message is not valid JSON: {e}."))),
+        Ok(body) if body.get("source").and_then(Value::as_str) != Some(expected_source.as_str()) => {
+            Err(Problem::invalid(FieldError::new(
+                "source",
+                &format!("must be {expected_source}, the location in the subject"),
+            )))
+        }
+        Ok(body) => ingest.submit(&caller, body, Utc::now()).await.map(|_| ()),
+    };
+    let refused = match outcome {
+        Ok(()) => return message.ack().await,
+        Err(p) if p.status == 503 => return message.retry_later().await,
+        Err(p) => p,
+    };
+    match ingest.record_rejection(&caller, &message.location, message.seq, &refused).await {
+        Ok(()) => message.ack().await,
+        Err(p) if p.status == 503 => message.retry_later().await,
+        Err(p) => {
+            tracing::warn!(%scope, seq = message.seq, organisation = %message.organisation, detail = %p.detail, "refused intake message cannot be recorded on a location; dropped");
+            message.ack().await;
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! ghor's running parts, wired by the one `ghor` binary. The modules follow the data's
+//! way through the system.
+//!
+//! # Layout
+//! - [`ingest`]: validate, authorise, stamp and append: the only writer of the log.
+//! - [`projector`]: fold the log into the read model, fenced on its checkpoint.
+//! - [`gateway`]: fold the log in memory and stream snapshot + chained deltas.
+//! - [`http`]: the axum edge: API, websocket, the live page.
+//! - [`scheduler`]: what ghor writes itself (default thresholds, overdue reports).
+//! - [`auth`], [`problem`], [`metrics`], [`shutdown`]: plumbing.
+
+pub mod auth;
+pub mod gateway;
+pub mod http;
+pub mod ingest;
+pub mod intake;
+pub mod metrics;
+pub mod problem;
+pub mod projector;
+pub mod scheduler;
+pub mod shutdown;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ghor_domain::Scope;
+use ghor_store::nats::{Intake, IntakeSettings, NatsLog, StreamSettings};
+use ghor_store::postgres::Postgres;
+use ghor_store::{ContactStore, Embedded, EventLog, ReadModel, TokenStore};
+use tokio::net::TcpListener;
+
+use crate::gateway::Gateway;
+use crate::http::AppState;
+use crate::shutdown::Shutdown;
+
+/// The ports a running ghor uses: one log per scope and the stores.
+#[derive(Clone)]
+pub struct Backbone {
+    pub logs: BTreeMap<Scope, Arc<dyn EventLog>>,
+    pub read_model: Arc<dyn ReadModel>,
+    pub tokens: Arc<dyn TokenStore>,
+    pub contacts: Arc<dyn ContactStore>,
+    /// Intake streams of institution systems publishing on NATS (production only).
+    pub intakes: BTreeMap<Scope, Arc<Intake>>,
+}
+
+impl Backbone {
+    /// The embedded default: everything in `dir/ghor.db`.
+    pub async fn embedded(dir: &Path) -> anyhow::Result<Backbone> {
+        let db = Embedded::open(dir).await?;
+        let mut logs: BTreeMap<Scope, Arc<dyn EventLog>> = BTreeMap::new();
+        for scope in Scope::ALL {
+            logs.insert(*scope, db.log(*scope).await?);
+        }
+        let db = Arc::new(db);
+        Ok(Backbone { logs, read_model: db.clone(), tokens: db.clone(), contacts: db, intakes: BTreeMap::new() })
+    }
+
+    /// The production backbone: JetStream streams as the logs, PostgreSQL for the rest.
+    pub async fn production(nats_url: &str, database_url: &str, streams: &StreamSettings) -> anyhow::Result<Backbone> {
+        let client = ghor_store::nats::connect(nats_url).await?;
+        let mut logs: BTreeMap<Scope, Arc<dyn EventLog>> = BTreeMap::new();
+        let mut intakes = BTreeMap::new();
+        for scope in Scope::ALL {
+            logs.insert(*scope, NatsLog::open(client.clone(), *scope, streams).await?);
+            intakes.insert(*scope, Arc::new(Intake::open(client.clone(), *scope, &IntakeSettings::default()).await?));
+        }
+        let db = Arc::new(Postgres::connect(database_url).await?);
+        Ok(Backbone { logs, read_model: db.clone(), tokens: db.clone(), contacts: db, intakes })
+    }
+}
+
+/// Which parts of ghor a process runs; `serve` runs all three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    /// Takes events over HTTP (and from the intake streams) and appends them.
+    pub ingest: bool,
+    /// Serves the picture: reads, the websocket stream, the page, tokens and contacts.
+    pub gateway: bool,
+    /// Folds the log into the read model.
+    pub projector: bool,
+}
+
+impl Roles {
+    pub const ALL: Roles = Roles { ingest: true, gateway: true, projector: true };
+}
+
+/// Limits on everything a caller can send.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub body_bytes: usize,
+    pub batch_bytes: usize,
+    pub batch_items: usize,
+    pub rate_per_second: f64,
+    pub rate_burst: f64,
+    pub websockets_per_token: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body_bytes: 64 * 1024,
+            batch_bytes: 1024 * 1024,
+            batch_items: 500,
+            rate_per_second: 50.0,
+            rate_burst: 200.0,
+            websockets_per_token: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub limits: Limits,
+    /// How often the overdue scheduler looks.
+    pub overdue_every: Duration,
+    /// Events between projector snapshots.
+    pub snapshot_every: u64,
+    pub roles: Roles,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            limits: Limits::default(),
+            overdue_every: Duration::from_secs(60),
+            snapshot_every: 10_000,
+            roles: Roles::ALL,
+        }
+    }
+}
+
+/// A started server: where it listens and its state (for the binary and the tests).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    pub done: tokio::task::JoinHandle<()>,
+}
+
+/// Starts the parts `settings.roles` names, for every scope, and the HTTP server on
+/// `listener`, until `shutdown`. The fold runs in every process that serves or ingests.
+pub async fn serve(
+    listener: TcpListener,
+    backbone: Backbone,
+    settings: Settings,
+    shutdown: Shutdown,
+) -> anyhow::Result<Running> {
+    let roles = settings.roles;
+    let mut gateways = BTreeMap::new();
+    for (scope, log) in &backbone.logs {
+        if roles.ingest {
+            scheduler::seed_thresholds(&**log).await?;
+        }
+        if roles.projector {
+            let (log, read_model, every, stop) =
+                (log.clone(), backbone.read_model.clone(), settings.snapshot_every, shutdown.clone());
+            tokio::spawn(projector::run(log, read_model, every, stop));
+        }
+        if roles.ingest || roles.gateway {
+            let gateway = Gateway::start(log.clone(), backbone.read_model.clone(), shutdown.clone()).await?;
+            if roles.ingest {
+                tokio::spawn(scheduler::overdue(
+                    gateway.clone(),
+                    log.clone(),
+                    settings.overdue_every,
+                    shutdown.clone(),
+                ));
+            }
+            gateways.insert(*scope, gateway);
+        }
+    }
+    let ingest = Arc::new(ingest::Ingest::new(backbone.logs.clone(), gateways.clone(), backbone.read_model.clone()));
+    if roles.ingest {
+        for (scope, intake) in &backbone.intakes {
+            tokio::spawn(intake::run(ingest.clone(), intake.clone(), *scope, shutdown.clone()));
+        }
+    }
+    let state = Arc::new(AppState {
+        ingest,
+        backbone,
+        gateways,
+        tickets: Default::default(),
+        rate: auth::RateLimiter::new(settings.limits.rate_per_second, settings.limits.rate_burst),
+        connections: Default::default(),
+        limits: settings.limits,
+        metrics: Default::default(),
+        shutdown: shutdown.clone(),
+    });
+    let addr = listener.local_addr()?;
+    let app = http::router(state.clone(), roles);
+    let mut stop = shutdown;
+    let done = tokio::spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move { stop.recv().await });
+        if let Err(e) = server.await {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    Ok(Running { addr, state, done })
+}

@@ -1,0 +1,119 @@
+//! RFC 9457 problem details: the one error shape every caller sees. A caller's mistake
+//! names the field and the reason; a server fault is opaque to the caller and logged.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use ghor_domain::FieldError;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: format!("https://ghor.example/problems/{kind}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// The caller sent something ghor cannot accept; `error` says which field and why.
+    pub fn invalid(error: FieldError) -> Problem {
+        let mut p = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-event",
+            "The event is not valid",
+            error.to_string(),
+        );
+        p.errors.push(error);
+        p
+    }
+
+    pub fn bad_request(kind: &str, detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, kind, "The request cannot be read", detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Not signed in", detail)
+    }
+
+    pub fn forbidden(field: Option<&str>, detail: impl Into<String>) -> Problem {
+        let detail = detail.into();
+        let mut p = Problem::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed for this token", detail.clone());
+        if let Some(f) = field {
+            p.errors.push(FieldError::new(f, &detail));
+        }
+        p
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    pub fn too_many(detail: impl Into<String>, retry_after: u64) -> Problem {
+        let mut p = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", detail);
+        p.retry_after = Some(retry_after);
+        p
+    }
+
+    pub fn unavailable(detail: impl Into<String>, retry_after: u64) -> Problem {
+        let mut p = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Try again shortly", detail);
+        p.retry_after = Some(retry_after);
+        p
+    }
+
+    /// A fault of ours: logged in full here, opaque to the caller.
+    pub fn internal(error: impl std::fmt::Display) -> Problem {
+        let incident = uuid::Uuid::new_v4();
+        tracing::error!(%incident, error = %error, "internal error");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            format!("Something went wrong on our side (reference {incident}). Nothing you sent was lost if you retry with the same id."),
+        )
+    }
+}
+
+impl From<ghor_store::StoreError> for Problem {
+    fn from(e: ghor_store::StoreError) -> Problem {
+        match e {
+            ghor_store::StoreError::Unavailable(_) => {
+                tracing::warn!(error = %e, "store unavailable");
+                Problem::unavailable(
+                    "The event log is slow or unreachable. Retry with the same id: a retry is never stored twice.",
+                    2,
+                )
+            }
+            e => Problem::internal(e),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(s) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        response
+    }
+}

@@ -1,0 +1,112 @@
+//! What ghor itself writes to the log: the default thresholds at start, and
+//! `report_overdue` when a location misses its reporting interval. Both are idempotent:
+//! their ids derive from what they say, so a restart or a second node writes nothing new.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use ghor_domain::payload::{OverdueData, Payload, ThresholdData};
+use ghor_domain::values::{regions, Count};
+use ghor_domain::vocab::{Bron, ThresholdKey};
+use ghor_domain::{Event, Source, Stamp};
+use ghor_store::{EventLog, StoreError};
+use uuid::Uuid;
+
+use crate::gateway::Gateway;
+use crate::shutdown::Shutdown;
+
+/// The actor recorded on what ghor writes itself.
+pub const SYSTEM_ACTOR: &str = "ghor";
+
+/// Namespace of ghor's derived event ids.
+const NAMESPACE: Uuid = Uuid::from_u128(0x6768_6f72_0000_4000_8000_0000_0000_0001);
+
+fn system_event(
+    id: &str,
+    source: Source,
+    time: DateTime<Utc>,
+    region: ghor_domain::RegionCode,
+    log: &dyn EventLog,
+    payload: Payload,
+) -> Event {
+    Event {
+        id: Uuid::new_v5(&NAMESPACE, id.as_bytes()),
+        source,
+        time,
+        bron: Bron::Overig,
+        bevestigd: true,
+        prognose: None,
+        stamp: Stamp { region, scope: log.scope(), actor: SYSTEM_ACTOR.into(), received: Utc::now() },
+        payload,
+    }
+}
+
+/// Records the default thresholds of every region, observed at a fixed moment long ago so
+/// that any threshold set later wins.
+pub async fn seed_thresholds(log: &dyn EventLog) -> Result<(), StoreError> {
+    let long_ago = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single().unwrap_or_default();
+    let mut events = Vec::new();
+    for region in regions() {
+        for key in ThresholdKey::ALL {
+            let value = Count::new(key.default_value()).map_err(StoreError::Internal)?;
+            let id = format!("threshold|{}|{key}|{value:?}", region.code);
+            let payload = Payload::ThresholdSet { key: *key, data: ThresholdData { value } };
+            events.push(system_event(&id, Source::Region(region.code), long_ago, region.code, log, payload));
+        }
+    }
+    for result in log.append(&events).await {
+        result?;
+    }
+    Ok(())
+}
+
+/// Every `every`, appends `report_overdue` for each location past its interval.
+pub async fn overdue(gateway: Arc<Gateway>, log: Arc<dyn EventLog>, every: Duration, mut shutdown: Shutdown) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.recv() => return,
+        }
+        let events = due(&gateway, &*log, Utc::now());
+        if events.is_empty() {
+            continue;
+        }
+        for result in log.append(&events).await {
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "could not record overdue reports; retrying next round");
+            }
+        }
+    }
+}
+
+/// The overdue events the picture calls for at `now` (already recorded ones included:
+/// their ids repeat, so the log ignores them).
+pub fn due(gateway: &Gateway, log: &dyn EventLog, now: DateTime<Utc>) -> Vec<Event> {
+    let st = gateway.state();
+    let mut events = Vec::new();
+    for region in st.picture.regions() {
+        let view = st.picture.region_view(region);
+        for (id, location) in &view.locations {
+            let Some(state) = st.picture.locations.get(id) else {
+                continue;
+            };
+            let Some(since) = location.last_report.or_else(|| state.info.as_ref().map(|i| i.time)) else {
+                continue;
+            };
+            let interval = chrono::Duration::minutes(i64::from(location.interval_minutes));
+            let due = since + interval;
+            if due > now || location.overdue_since == Some(due) {
+                continue;
+            }
+            let Ok(interval_minutes) = Count::new(location.interval_minutes) else {
+                continue;
+            };
+            let payload = Payload::ReportOverdue(OverdueData { due, interval_minutes });
+            let key = format!("overdue|{id}|{}", due.timestamp());
+            events.push(system_event(&key, Source::Location(id.clone()), due, region, log, payload));
+        }
+    }
+    events
+}

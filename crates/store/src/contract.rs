@@ -1,0 +1,229 @@
+//! The port contracts, written once: every backend's tests call these with a fresh store
+//! (the embedded one here; NATS and PostgreSQL beside it). They panic on a broken promise.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use ghor_domain::{Event, Picture, RegionCode, Role, Scope, Slug, Stamp, Submission};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::ports::*;
+
+/// A valid event about `location`, observed at minute `minute` of a fixed day.
+pub fn sample_event(location: &str, minute: u32, occupied: u32) -> Event {
+    let time = Utc.with_ymd_and_hms(2026, 11, 22, 12, minute, 0).single().unwrap_or_default();
+    let body = json!({
+        "specversion": "1.0",
+        "id": Uuid::now_v7().to_string(),
+        "source": format!("/locations/{location}"),
+        "type": "nl.ghor.beds.reported.v1",
+        "subject": "ic",
+        "time": time.to_rfc3339(),
+        "data": { "operational": 20, "occupied": occupied }
+    });
+    let stamp = Stamp { region: region("VR01"), scope: Scope::Live, actor: "contract".into(), received: time };
+    match Submission::parse(body).and_then(|s| s.accept(stamp)) {
+        Ok(e) => e,
+        Err(e) => panic!("sample event is invalid: {e}"),
+    }
+}
+
+fn region(code: &str) -> RegionCode {
+    RegionCode::try_from(code).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Appends are dense, ordered, idempotent on (source, id), and readers are notified.
+pub async fn event_log(log: Arc<dyn EventLog>) {
+    let mut watch = log.watch();
+    let first = log.last_seq().await.expect("last_seq");
+    let a = sample_event("umcg", 1, 10);
+    let b = sample_event("martini", 2, 5);
+    let results = log.append(&[a.clone(), b.clone()]).await;
+    let seqs: Vec<Appended> = results.into_iter().map(|r| r.expect("append")).collect();
+    assert_eq!(seqs, vec![Appended::Stored { seq: first + 1 }, Appended::Stored { seq: first + 2 }]);
+
+    // The same (source, id) again: reported as a duplicate of the stored one, not stored twice.
+    let again = log.append(&[b.clone(), a.clone()]).await;
+    let again: Vec<Appended> = again.into_iter().map(|r| r.expect("append")).collect();
+    assert_eq!(again, vec![Appended::Duplicate { seq: first + 2 }, Appended::Duplicate { seq: first + 1 }]);
+    assert_eq!(log.last_seq().await.expect("last_seq"), first + 2);
+
+    tokio::time::timeout(Duration::from_secs(10), watch.wait_for(|s| *s >= first + 2))
+        .await
+        .expect("readers are notified of new entries")
+        .expect("watch open");
+
+    let entries = log.read(first, 10).await.expect("read");
+    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![first + 1, first + 2]);
+    let decoded: Vec<Event> = entries.iter().map(|e| Event::from_stored((*e.body).clone()).expect("decodes")).collect();
+    assert_eq!(decoded, vec![a, b], "the log returns what was appended, in order");
+    assert!(log.read(first + 2, 10).await.expect("read").is_empty());
+    assert_eq!(log.read(first, 1).await.expect("read").len(), 1, "read honours its limit");
+}
+
+fn archived(event: &Event, seq: u64) -> Archived {
+    Archived::of(event, seq, Arc::new(event.to_json()))
+}
+
+/// Commits are atomic and fenced on the checkpoint; snapshots come back as written; the
+/// archive holds an event once however often it is committed. For a backend whose log is
+/// its own archive, pass `archives: false`.
+pub async fn read_model(store: Arc<dyn ReadModel>, epoch: Uuid, archives: bool) {
+    let scope = Scope::Oefening;
+    assert_eq!(store.checkpoint(scope).await.expect("checkpoint"), 0);
+    let event = sample_event("umcg", 1, 10);
+    let mut picture = Picture::default();
+    picture.apply(&event);
+    let umcg = Slug::try_from("umcg").expect("slug");
+    let batch = ProjectionBatch {
+        after: 0,
+        upto: 5,
+        regions: vec![(region("VR01"), json!({"totals": {"locations": 1}}))],
+        locations: vec![(umcg.clone(), region("VR01"), json!({"name": "UMCG"}))],
+        quarantined: vec![Quarantined {
+            seq: 3,
+            location: Some(umcg.clone()),
+            reason: "data.operational: negative".into(),
+            body: json!({}),
+        }],
+        archive: vec![archived(&event, 4)],
+        snapshot: Some(Arc::new(picture.clone())),
+    };
+    store.commit(scope, epoch, &batch).await.expect("commit");
+    assert_eq!(store.checkpoint(scope).await.expect("checkpoint"), 5);
+    assert_eq!(store.location(scope, &umcg).await.expect("location"), Some(json!({"name": "UMCG"})));
+    assert_eq!(store.region(scope, region("VR01")).await.expect("region"), Some(json!({"totals": {"locations": 1}})));
+    assert_eq!(store.quarantine(scope, 10).await.expect("quarantine").len(), 1);
+    assert_eq!(store.latest_snapshot(scope, epoch).await.expect("snapshot"), Some((5, picture)));
+    assert_eq!(
+        store.latest_snapshot(scope, Uuid::new_v4()).await.expect("snapshot"),
+        None,
+        "snapshots belong to one epoch"
+    );
+
+    if archives {
+        assert_eq!(store.archived(scope, &event.source.to_string(), event.id).await.expect("archived"), 1);
+        let keys = [(event.source.to_string(), event.id), (event.source.to_string(), Uuid::new_v4())];
+        assert_eq!(store.find_archived(scope, &keys).await.expect("find"), vec![Some(4), None]);
+        // The same event again at a later sequence (the log's duplicate window had passed).
+        let again = ProjectionBatch { after: 5, upto: 6, archive: vec![archived(&event, 6)], ..Default::default() };
+        store.commit(scope, epoch, &again).await.expect("commit");
+        assert_eq!(
+            store.archived(scope, &event.source.to_string(), event.id).await.expect("archived"),
+            1,
+            "archived once"
+        );
+    } else {
+        let again = ProjectionBatch { after: 5, upto: 6, ..Default::default() };
+        store.commit(scope, epoch, &again).await.expect("commit");
+    }
+
+    // A second projector that still believes the checkpoint is 0 is fenced out, and
+    // nothing of its batch is written.
+    let stale = ProjectionBatch {
+        after: 0,
+        upto: 9,
+        locations: vec![(umcg.clone(), region("VR01"), json!({"name": "stale"}))],
+        ..Default::default()
+    };
+    match store.commit(scope, epoch, &stale).await {
+        Err(StoreError::Fenced { expected: 0, found: 6 }) => {}
+        other => panic!("a stale projector must be fenced out, got {other:?}"),
+    }
+    assert_eq!(store.location(scope, &umcg).await.expect("location"), Some(json!({"name": "UMCG"})));
+    assert_eq!(store.checkpoint(scope).await.expect("checkpoint"), 6);
+    assert_eq!(store.checkpoint(Scope::Live).await.expect("checkpoint"), 0, "scopes have their own checkpoint");
+
+    // A rebuild empties the read model; the projector that was running is fenced out.
+    store.reset(scope).await.expect("reset");
+    assert_eq!(store.checkpoint(scope).await.expect("checkpoint"), 0);
+    assert_eq!(store.location(scope, &umcg).await.expect("location"), None);
+    assert_eq!(store.latest_snapshot(scope, epoch).await.expect("snapshot"), None);
+    let old = ProjectionBatch { after: 6, upto: 7, ..Default::default() };
+    assert!(matches!(store.commit(scope, epoch, &old).await, Err(StoreError::Fenced { expected: 6, found: 0 })));
+}
+
+/// Tokens are found by hash only, listed, and revoked.
+pub async fn tokens(store: Arc<dyn TokenStore>) {
+    let now = Utc::now();
+    let info = TokenInfo {
+        id: Uuid::new_v4(),
+        name: "UMCG ZIS".into(),
+        role: Role::Institution,
+        regions: vec![region("VR01")],
+        organisation: Some(Slug::try_from("umcg").expect("slug")),
+        scope: Scope::Live,
+        created: now,
+        expires: now + chrono::Duration::days(30),
+        revoked: false,
+    };
+    store.insert(&info, "hash-1").await.expect("insert");
+    assert_eq!(store.by_hash("hash-1").await.expect("by_hash"), Some(info.clone()));
+    assert_eq!(store.by_hash("hash-2").await.expect("by_hash"), None);
+    assert!(store.list().await.expect("list").contains(&info));
+    assert!(store.revoke(info.id).await.expect("revoke"));
+    assert!(store.by_hash("hash-1").await.expect("by_hash").expect("still there").revoked);
+    assert!(!store.revoke(Uuid::new_v4()).await.expect("revoke"));
+}
+
+/// Contacts are replaced whole and read back.
+pub async fn contacts(store: Arc<dyn ContactStore>) {
+    let loc = Slug::try_from("umcg").expect("slug");
+    assert!(store.contacts(&loc).await.expect("contacts").is_empty());
+    let c: Contact = serde_json::from_value(json!({
+        "role": "crisiscoordinator", "name": "J. de Vries", "phone_24_7": "+31 50 000 0000", "verified_on": "2026-10-01"
+    }))
+    .expect("contact");
+    store.set_contacts(&loc, std::slice::from_ref(&c)).await.expect("set");
+    assert_eq!(store.contacts(&loc).await.expect("contacts"), vec![c]);
+    store.set_contacts(&loc, &[]).await.expect("erase");
+    assert!(store.contacts(&loc).await.expect("contacts").is_empty(), "contacts can be erased");
+}
+
+#[cfg(test)]
+mod embedded {
+    use super::*;
+    use crate::Embedded;
+
+    async fn fresh() -> (tempfile::TempDir, Embedded) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Embedded::open(dir.path()).await.expect("open");
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn event_log_contract() {
+        let (_dir, db) = fresh().await;
+        event_log(db.log(Scope::Live).await.expect("log")).await;
+    }
+
+    #[tokio::test]
+    async fn read_model_contract() {
+        let (_dir, db) = fresh().await;
+        let epoch = db.log(Scope::Oefening).await.expect("log").epoch();
+        read_model(Arc::new(db), epoch, false).await;
+    }
+
+    #[tokio::test]
+    async fn token_contract() {
+        let (_dir, db) = fresh().await;
+        tokens(Arc::new(db)).await;
+    }
+
+    #[tokio::test]
+    async fn contact_contract() {
+        let (_dir, db) = fresh().await;
+        contacts(Arc::new(db)).await;
+    }
+
+    #[tokio::test]
+    async fn epoch_survives_reopen() {
+        let (dir, db) = fresh().await;
+        let epoch = db.log(Scope::Live).await.expect("log").epoch();
+        drop(db);
+        let again = Embedded::open(dir.path()).await.expect("reopen");
+        assert_eq!(again.log(Scope::Live).await.expect("log").epoch(), epoch);
+    }
+}

@@ -1,0 +1,19 @@
+//! ghor's ports and their embedded implementation.
+//!
+//! # Layout
+//! - [`ports`]: the event log, the read model, the token and contact stores (§5).
+//! - [`sqlite`]: the embedded default on one SQLite file through sqlx.
+//! - [`nats`]: the production log on NATS JetStream.
+//! - [`postgres`]: the production read model and stores on PostgreSQL.
+//! - [`contract`]: the port tests, written once and run against every backend.
+//! - [`testing`]: real `nats-server` and PostgreSQL fixtures for tests.
+
+pub mod contract;
+pub mod nats;
+pub mod ports;
+pub mod postgres;
+pub mod sqlite;
+pub mod testing;
+
+pub use ports::*;
+pub use sqlite::Embedded;

@@ -1,0 +1,498 @@
+//! The production event log on NATS JetStream: one stream per scope over
+//! `ghor.<scope>.ev.<region>.<entity>.<dimension>`, declared once and verified at every
+//! start (a mismatch is an error, never a silent recreate). Appends publish with
+//! `Nats-Msg-Id` = `source|id` and pipeline their acks; readers follow with an ordered
+//! consumer. The stream's creation identifies the epoch.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::pull::{Ordered, OrderedConfig};
+use async_nats::jetstream::consumer::DeliverPolicy;
+use async_nats::jetstream::context::{Context, PublishErrorKind};
+use async_nats::jetstream::stream::{Config, DiscardPolicy, StorageType, Stream};
+use async_nats::HeaderMap;
+use async_trait::async_trait;
+use futures::StreamExt;
+use ghor_domain::{Event, Scope, Source};
+use serde_json::Value;
+use tokio::sync::{watch, Mutex};
+use uuid::Uuid;
+
+use crate::ports::*;
+
+/// Namespace of epochs derived from a stream's name and creation time.
+const EPOCH_NAMESPACE: Uuid = Uuid::from_u128(0x6768_6f72_0000_4000_8000_0000_0000_0003);
+/// Publishes in flight per append before their acks are collected.
+const ACK_WINDOW: usize = 64;
+/// How long a read waits for entries the log says it has.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How the canonical streams are declared.
+#[derive(Debug, Clone)]
+pub struct StreamSettings {
+    /// 3 in production (a 3-node cluster); 1 for a single server.
+    pub replicas: usize,
+    /// The window in which JetStream itself drops a repeated `Nats-Msg-Id`.
+    pub duplicate_window: Duration,
+    /// Largest stream size in bytes; `-1` for no limit (new events are refused when full).
+    pub max_bytes: i64,
+    /// How long a publish may wait for its ack before the outcome counts as unknown.
+    pub ack_timeout: Duration,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        StreamSettings {
+            replicas: 1,
+            duplicate_window: Duration::from_secs(120),
+            max_bytes: -1,
+            ack_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub fn stream_name(scope: Scope) -> String {
+    format!("GHOR_{}", scope.as_str().to_uppercase())
+}
+
+/// The subject an event is published on: `ghor.<scope>.ev.<region>.<entity>.<dimension>`.
+pub fn subject(event: &Event) -> String {
+    let entity = match &event.source {
+        Source::Location(id) => id.to_string(),
+        Source::Region(_) => "_region".to_owned(),
+    };
+    let (event_type, _, _) = event.payload.encode();
+    let dimension =
+        event_type.strip_prefix("nl.ghor.").and_then(|t| t.split('.').next()).unwrap_or("unknown").to_owned();
+    format!("ghor.{}.ev.{}.{entity}.{dimension}", event.stamp.scope, event.stamp.region)
+}
+
+fn declared(scope: Scope, settings: &StreamSettings) -> Config {
+    Config {
+        name: stream_name(scope),
+        subjects: vec![format!("ghor.{scope}.ev.>")],
+        storage: StorageType::File,
+        deny_delete: true,
+        deny_purge: true,
+        max_age: Duration::ZERO,
+        max_bytes: settings.max_bytes,
+        discard: DiscardPolicy::New,
+        num_replicas: settings.replicas,
+        duplicate_window: settings.duplicate_window,
+        allow_direct: true,
+        ..Default::default()
+    }
+}
+
+/// What differs between the stream found and the one ghor declares.
+fn mismatches(found: &Config, wanted: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut check = |name: &str, found: String, wanted: String| {
+        if found != wanted {
+            out.push(format!("{name} is {found} but ghor needs {wanted}"));
+        }
+    };
+    check("subjects", format!("{:?}", found.subjects), format!("{:?}", wanted.subjects));
+    check("storage", format!("{:?}", found.storage), format!("{:?}", wanted.storage));
+    check("deny_delete", found.deny_delete.to_string(), wanted.deny_delete.to_string());
+    check("deny_purge", found.deny_purge.to_string(), wanted.deny_purge.to_string());
+    check("max_age", format!("{:?}", found.max_age), format!("{:?}", wanted.max_age));
+    check("discard", format!("{:?}", found.discard), format!("{:?}", wanted.discard));
+    check("replicas", found.num_replicas.to_string(), wanted.num_replicas.to_string());
+    check("duplicate_window", format!("{:?}", found.duplicate_window), format!("{:?}", wanted.duplicate_window));
+    check("max_bytes", found.max_bytes.to_string(), wanted.max_bytes.to_string());
+    out
+}
+
+fn unavailable(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("{what}: {e}"))
+}
+
+/// Connects to NATS. The URL may list several servers, comma-separated, and carry a user
+/// and password (`nats://ghor:secret@n1:4222,nats://n2:4222`); they are never logged.
+pub async fn connect(url: &str) -> StoreResult<async_nats::Client> {
+    let (credentials, servers) = split_credentials(url);
+    let options = match credentials {
+        Some((user, password)) => async_nats::ConnectOptions::with_user_and_password(user, password),
+        None => async_nats::ConnectOptions::new(),
+    };
+    options
+        .name("ghor")
+        .retry_on_initial_connect()
+        .connection_timeout(Duration::from_secs(5))
+        .connect(servers.as_str())
+        .await
+        .map_err(|e| unavailable(&format!("cannot connect to NATS at {servers}"), e))
+}
+
+/// Takes `user:password@` out of every server of a NATS URL.
+fn split_credentials(url: &str) -> (Option<(String, String)>, String) {
+    let mut credentials = None;
+    let servers: Vec<String> = url
+        .split(',')
+        .map(|server| {
+            let (scheme, rest) = server.trim().split_once("://").unwrap_or(("nats", server.trim()));
+            match rest.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    if let Some((user, password)) = userinfo.split_once(':') {
+                        credentials.get_or_insert((user.to_owned(), password.to_owned()));
+                    }
+                    format!("{scheme}://{host}")
+                }
+                None => format!("{scheme}://{rest}"),
+            }
+        })
+        .collect();
+    (credentials, servers.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_credentials;
+
+    #[test]
+    fn credentials_come_out_of_the_url() {
+        let (c, s) = split_credentials("nats://ghor:s3cret@n1:4222,nats://n2:4222");
+        assert_eq!(c, Some(("ghor".to_owned(), "s3cret".to_owned())));
+        assert_eq!(s, "nats://n1:4222,nats://n2:4222");
+        assert_eq!(split_credentials("nats://127.0.0.1:4222"), (None, "nats://127.0.0.1:4222".to_owned()));
+    }
+}
+
+/// The JetStream log of one scope.
+pub struct NatsLog {
+    js: Context,
+    stream: Stream,
+    scope: Scope,
+    epoch: Uuid,
+    notify: watch::Sender<u64>,
+    /// An ordered consumer positioned for the next sequential read.
+    reader: Mutex<Option<(u64, Ordered)>>,
+}
+
+impl NatsLog {
+    /// Creates the scope's stream, or verifies the one that exists; then follows it.
+    pub async fn open(
+        client: async_nats::Client,
+        scope: Scope,
+        settings: &StreamSettings,
+    ) -> StoreResult<Arc<NatsLog>> {
+        let js = async_nats::jetstream::ContextBuilder::new().timeout(settings.ack_timeout).build(client);
+        let wanted = declared(scope, settings);
+        let mut stream = match js.get_stream(&wanted.name).await {
+            Ok(stream) => stream,
+            Err(_) => js
+                .get_or_create_stream(wanted.clone())
+                .await
+                .map_err(|e| unavailable(&format!("cannot create stream {}", wanted.name), e))?,
+        };
+        let info = stream.info().await.map_err(|e| unavailable("cannot read the stream's state", e))?.clone();
+        let problems = mismatches(&info.config, &wanted);
+        if !problems.is_empty() {
+            return Err(StoreError::Internal(format!(
+                "stream {} exists with another configuration: {}. ghor never recreates a stream; change it with `nats stream edit` or fix ghor's settings",
+                wanted.name,
+                problems.join("; ")
+            )));
+        }
+        let epoch = Uuid::new_v5(
+            &EPOCH_NAMESPACE,
+            format!("{}|{}", wanted.name, info.created.unix_timestamp_nanos()).as_bytes(),
+        );
+        let (notify, _) = watch::channel(info.state.last_sequence);
+        let log = Arc::new(NatsLog { js, stream, scope, epoch, notify, reader: Mutex::new(None) });
+        tokio::spawn(follow_tail(Arc::downgrade(&log), info.state.last_sequence));
+        Ok(log)
+    }
+
+    async fn consumer_from(&self, start: u64) -> StoreResult<Ordered> {
+        let consumer = self
+            .stream
+            .create_consumer(OrderedConfig {
+                deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: start },
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| unavailable("cannot create a reader", e))?;
+        consumer.messages().await.map_err(|e| unavailable("cannot start reading", e))
+    }
+}
+
+/// Keeps the watch channel at the stream's newest sequence, whoever appended it.
+async fn follow_tail(log: std::sync::Weak<NatsLog>, mut last: u64) {
+    loop {
+        let Some(strong) = log.upgrade() else { return };
+        let consumer = strong
+            .stream
+            .create_consumer(OrderedConfig {
+                deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: last + 1 },
+                headers_only: true,
+                ..Default::default()
+            })
+            .await;
+        let mut messages = match consumer {
+            Ok(c) => match c.messages().await {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "log tail: cannot read; retrying");
+                    drop(strong);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "log tail: cannot create consumer; retrying");
+                drop(strong);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let notify = strong.notify.clone();
+        drop(strong);
+        while let Some(message) = messages.next().await {
+            match message {
+                Ok(m) => {
+                    if let Ok(info) = m.info() {
+                        last = last.max(info.stream_sequence);
+                        notify.send_if_modified(|seq| {
+                            let moved = *seq < last;
+                            *seq = (*seq).max(last);
+                            moved
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "log tail interrupted; resuming");
+                    break;
+                }
+            }
+            if log.strong_count() == 0 {
+                return;
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl EventLog for NatsLog {
+    fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    fn epoch(&self) -> Uuid {
+        self.epoch
+    }
+
+    async fn append(&self, events: &[Event]) -> Vec<StoreResult<Appended>> {
+        // Publish a window of events, then collect their acks: one round trip per window,
+        // not per event. The window stays small so that concurrent appends together never
+        // hold all of the client's slots for unacknowledged publishes (they would wait on
+        // each other for good).
+        let mut pending = Vec::with_capacity(events.len());
+        for window in events.chunks(ACK_WINDOW) {
+            let mut published = Vec::with_capacity(window.len());
+            for event in window {
+                let mut headers = HeaderMap::new();
+                headers.insert("Nats-Msg-Id", event.dedup_key().as_str());
+                let body = event.to_json().to_string().into_bytes();
+                published.push(self.js.publish_with_headers(subject(event), headers, body.into()).await);
+            }
+            for publish in published {
+                pending.push(match publish {
+                    Ok(future) => future.await,
+                    Err(e) => Err(e),
+                });
+            }
+        }
+        let mut results = Vec::with_capacity(events.len());
+        let mut newest = 0;
+        for ack in pending {
+            results.push(match ack {
+                Ok(ack) if ack.duplicate => Ok(Appended::Duplicate { seq: ack.sequence }),
+                Ok(ack) => {
+                    newest = newest.max(ack.sequence);
+                    Ok(Appended::Stored { seq: ack.sequence })
+                }
+                Err(e) => Err(match e.kind() {
+                    PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe | PublishErrorKind::MaxAckPending => {
+                        StoreError::Unavailable(format!("the log did not confirm ({e}); the outcome is unknown, retry with the same id"))
+                    }
+                    _ if e.to_string().contains("maximum") => {
+                        tracing::error!(stream = %stream_name(self.scope), error = %e, "the event log is full and refuses new events");
+                        StoreError::Unavailable(format!("the event log is full: {e}"))
+                    }
+                    _ => StoreError::Internal(format!("publish failed: {e}")),
+                }),
+            });
+        }
+        self.notify.send_if_modified(|seq| {
+            let moved = *seq < newest;
+            *seq = (*seq).max(newest);
+            moved
+        });
+        results
+    }
+
+    async fn read(&self, after: u64, max: usize) -> StoreResult<Vec<LogEntry>> {
+        let last = *self.notify.borrow();
+        let want = (last.saturating_sub(after) as usize).min(max);
+        if want == 0 {
+            return Ok(Vec::new());
+        }
+        let mut reader = self.reader.lock().await;
+        let mut messages = match reader.take() {
+            Some((next, messages)) if next == after + 1 => messages,
+            _ => self.consumer_from(after + 1).await?,
+        };
+        let mut entries = Vec::with_capacity(want);
+        let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
+        while entries.len() < want {
+            let message = match tokio::time::timeout_at(deadline, messages.next()).await {
+                Ok(Some(Ok(m))) => m,
+                Ok(Some(Err(e))) => {
+                    // The ordered consumer recreates itself after most errors; start over next time.
+                    tracing::warn!(error = %e, "log read interrupted");
+                    break;
+                }
+                Ok(None) | Err(_) => break,
+            };
+            let seq = message.info().map_err(|e| StoreError::Internal(e.to_string()))?.stream_sequence;
+            // Only ingest writes here, so a body that is not JSON is quarantined by its reader.
+            let body = serde_json::from_slice(&message.payload)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&message.payload).into_owned()));
+            entries.push(LogEntry { seq, body: Arc::new(body) });
+        }
+        if entries.is_empty() {
+            return Err(StoreError::Unavailable(format!(
+                "the log holds sequence {} but did not deliver it in time",
+                after + 1
+            )));
+        }
+        let next = entries.last().map_or(after + 1, |e| e.seq + 1);
+        *reader = Some((next, messages));
+        Ok(entries)
+    }
+
+    async fn last_seq(&self) -> StoreResult<u64> {
+        Ok(*self.notify.borrow())
+    }
+
+    async fn first_seq(&self) -> StoreResult<u64> {
+        let mut stream = self.stream.clone();
+        let info = stream.info().await.map_err(|e| unavailable("cannot read the stream's state", e))?;
+        Ok(info.state.first_sequence.max(1))
+    }
+
+    fn watch(&self) -> watch::Receiver<u64> {
+        self.notify.subscribe()
+    }
+}
+
+/// How the intake streams (institution systems publishing straight onto NATS) are declared.
+#[derive(Debug, Clone)]
+pub struct IntakeSettings {
+    /// Messages not taken by ingest within this age are dropped (the sender must resend).
+    pub max_age: Duration,
+    /// Largest intake stream in bytes; the oldest messages go first when full.
+    pub max_bytes: i64,
+    /// Largest single message.
+    pub max_message_bytes: i32,
+}
+
+impl Default for IntakeSettings {
+    fn default() -> Self {
+        IntakeSettings { max_age: Duration::from_secs(7 * 24 * 3600), max_bytes: 1 << 30, max_message_bytes: 64 * 1024 }
+    }
+}
+
+pub fn intake_stream_name(scope: Scope) -> String {
+    format!("GHOR_INTAKE_{}", scope.as_str().to_uppercase())
+}
+
+/// A message an institution's system published on `ghor.<scope>.in.<organisation>.<location>`.
+pub struct IntakeMessage {
+    /// Its sequence in the intake stream.
+    pub seq: u64,
+    pub organisation: String,
+    pub location: String,
+    pub payload: Vec<u8>,
+    message: async_nats::jetstream::Message,
+}
+
+impl IntakeMessage {
+    /// Done with it: stored, or recorded as refused.
+    pub async fn ack(&self) {
+        if let Err(e) = self.message.ack().await {
+            tracing::warn!(seq = self.seq, error = %e, "intake ack failed; the message will come again (and be deduplicated)");
+        }
+    }
+
+    /// The log was unavailable: have it delivered again later.
+    pub async fn retry_later(&self) {
+        let delay = Some(Duration::from_secs(2));
+        if let Err(e) = self.message.ack_with(async_nats::jetstream::AckKind::Nak(delay)).await {
+            tracing::warn!(seq = self.seq, error = %e, "intake nak failed");
+        }
+    }
+}
+
+/// The intake stream of one scope and ingest's durable consumer of it.
+pub struct Intake {
+    consumer: async_nats::jetstream::consumer::PullConsumer,
+}
+
+impl Intake {
+    /// Creates (or verifies) the intake stream over `ghor.<scope>.in.>` and the consumer.
+    pub async fn open(client: async_nats::Client, scope: Scope, settings: &IntakeSettings) -> StoreResult<Intake> {
+        let js = async_nats::jetstream::new(client);
+        let config = Config {
+            name: intake_stream_name(scope),
+            subjects: vec![format!("ghor.{scope}.in.*.*")],
+            storage: StorageType::File,
+            max_age: settings.max_age,
+            max_bytes: settings.max_bytes,
+            max_message_size: settings.max_message_bytes,
+            discard: DiscardPolicy::Old,
+            ..Default::default()
+        };
+        let stream = js
+            .get_or_create_stream(config.clone())
+            .await
+            .map_err(|e| unavailable(&format!("cannot open intake stream {}", config.name), e))?;
+        let consumer = stream
+            .get_or_create_consumer(
+                "ghor-ingest",
+                async_nats::jetstream::consumer::pull::Config {
+                    durable_name: Some("ghor-ingest".into()),
+                    ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+                    ack_wait: Duration::from_secs(30),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| unavailable("cannot create the intake consumer", e))?;
+        Ok(Intake { consumer })
+    }
+
+    /// The next intake message; `Ok(None)` when the subject cannot be attributed (acked and
+    /// dropped, with a warning).
+    pub async fn messages(&self) -> StoreResult<impl futures::Stream<Item = StoreResult<Option<IntakeMessage>>>> {
+        let messages = self.consumer.messages().await.map_err(|e| unavailable("cannot read the intake stream", e))?;
+        Ok(messages.then(|m| async move {
+            let message = m.map_err(|e| unavailable("intake read interrupted", e))?;
+            let seq = message.info().map_err(|e| StoreError::Internal(e.to_string()))?.stream_sequence;
+            let tokens: Vec<&str> = message.subject.split('.').collect();
+            let (organisation, location) = match tokens.as_slice() {
+                [_, _, "in", organisation, location] => ((*organisation).to_owned(), (*location).to_owned()),
+                _ => {
+                    tracing::warn!(subject = %message.subject, "intake message on an unexpected subject; dropped");
+                    let _ = message.ack().await;
+                    return Ok(None);
+                }
+            };
+            let payload = message.payload.to_vec();
+            Ok(Some(IntakeMessage { seq, organisation, location, payload, message }))
+        }))
+    }
+}

@@ -1,0 +1,209 @@
+//! The ports of §5: the event log, the read model, and the two mutable stores that stay
+//! out of the log (tokens; contacts, which are personal data). Ingest, projector and
+//! gateway talk only to these traits, so the embedded and the production backends plug
+//! in beside each other.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use ghor_domain::vocab::ContactRole;
+use ghor_domain::{Event, Picture, RegionCode, Role, Scope, Slug};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// What went wrong in a store, by what the caller should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend is slow or unreachable: try again later with the same ids.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Another writer moved the checkpoint: this projector is fenced out.
+    #[error("fenced: checkpoint is at {found}, expected {expected}")]
+    Fenced { expected: u64, found: u64 },
+    /// Anything else; logged in full, never shown to a caller.
+    #[error("store failure: {0}")]
+    Internal(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The outcome of appending one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Appended {
+    Stored {
+        seq: u64,
+    },
+    /// The same (source, id) is already in the log at `seq`; nothing was stored.
+    Duplicate {
+        seq: u64,
+    },
+}
+
+impl Appended {
+    pub fn seq(self) -> u64 {
+        match self {
+            Appended::Stored { seq } | Appended::Duplicate { seq } => seq,
+        }
+    }
+}
+
+/// One entry of the log: its sequence and the stored CloudEvent, decoded by the reader.
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    pub seq: u64,
+    pub body: Arc<Value>,
+}
+
+/// The append-only log of one scope: the truth every view is folded from.
+#[async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    fn scope(&self) -> Scope;
+    /// Identity of this log's history (the stream's creation id); sequences are only
+    /// comparable within one epoch.
+    fn epoch(&self) -> Uuid;
+    /// Appends each event, idempotent on (source, id); one result per event, in order.
+    async fn append(&self, events: &[Event]) -> Vec<StoreResult<Appended>>;
+    /// Up to `max` entries with sequence > `after`, in sequence order.
+    async fn read(&self, after: u64, max: usize) -> StoreResult<Vec<LogEntry>>;
+    /// Sequence of the newest entry (0 when empty).
+    async fn last_seq(&self) -> StoreResult<u64>;
+    /// Sequence of the oldest entry still held (1 for a log that never lost any).
+    async fn first_seq(&self) -> StoreResult<u64>;
+    /// Changes to the newest sequence; readers then `read` in order (never a broadcast of
+    /// events, which could reorder).
+    fn watch(&self) -> watch::Receiver<u64>;
+}
+
+/// One projector batch: everything it writes in ONE transaction.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectionBatch {
+    /// The checkpoint this batch continues from; the write is fenced on it.
+    pub after: u64,
+    /// The new checkpoint: the last sequence of the batch.
+    pub upto: u64,
+    /// Region views that changed, as JSON.
+    pub regions: Vec<(RegionCode, Value)>,
+    /// Location views that changed, with their region.
+    pub locations: Vec<(Slug, RegionCode, Value)>,
+    /// Events of the batch that could not be folded, with the reason.
+    pub quarantined: Vec<Quarantined>,
+    /// Every folded event of the batch, for the archive (unique on source and id, so an
+    /// event that reached the log twice is archived and counted once). The embedded
+    /// backend needs none: its log is its archive.
+    pub archive: Vec<Archived>,
+    /// A full snapshot of the picture at `upto`, written now and then.
+    pub snapshot: Option<Arc<Picture>>,
+}
+
+/// An event as the archive keeps it: queryable columns beside the stored CloudEvent.
+#[derive(Debug, Clone)]
+pub struct Archived {
+    pub seq: u64,
+    pub source: String,
+    pub id: Uuid,
+    pub event_type: String,
+    pub region: RegionCode,
+    pub time: DateTime<Utc>,
+    pub received: DateTime<Utc>,
+    pub body: Arc<Value>,
+}
+
+impl Archived {
+    /// The archive row of `event`, stored at `seq` as `body`.
+    pub fn of(event: &Event, seq: u64, body: Arc<Value>) -> Archived {
+        Archived {
+            seq,
+            source: event.source.to_string(),
+            id: event.id,
+            event_type: event.payload.encode().0,
+            region: event.stamp.region,
+            time: event.time,
+            received: event.stamp.received,
+            body,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Quarantined {
+    pub seq: u64,
+    pub location: Option<Slug>,
+    pub reason: String,
+    pub body: Value,
+}
+
+/// The read model: the picture as others query it, the projector's checkpoint, snapshots.
+#[async_trait]
+pub trait ReadModel: Send + Sync + 'static {
+    /// The projector's cursor: the last sequence folded into the read model.
+    async fn checkpoint(&self, scope: Scope) -> StoreResult<u64>;
+    /// Writes a batch atomically; `Fenced` when the checkpoint is no longer `batch.after`.
+    async fn commit(&self, scope: Scope, epoch: Uuid, batch: &ProjectionBatch) -> StoreResult<()>;
+    /// The newest snapshot: (sequence, picture).
+    async fn latest_snapshot(&self, scope: Scope, epoch: Uuid) -> StoreResult<Option<(u64, Picture)>>;
+    async fn region(&self, scope: Scope, region: RegionCode) -> StoreResult<Option<Value>>;
+    async fn location(&self, scope: Scope, id: &Slug) -> StoreResult<Option<Value>>;
+    async fn quarantine(&self, scope: Scope, limit: usize) -> StoreResult<Vec<Quarantined>>;
+    /// Empties the scope's read model (views, quarantine, snapshots, archive) and sets its
+    /// checkpoint to 0, so a rebuild starts from sequence 1 and any projector still
+    /// writing from the old checkpoint is fenced out.
+    async fn reset(&self, scope: Scope) -> StoreResult<()>;
+    /// How often the archive holds the event (source, id): 0 or 1, never more.
+    async fn archived(&self, scope: Scope, source: &str, id: Uuid) -> StoreResult<u64>;
+    /// For each (source, id), the sequence it is archived at, if it is. Ingest asks this
+    /// so that a retry after the log's duplicate window is still not stored twice.
+    async fn find_archived(&self, scope: Scope, keys: &[(String, Uuid)]) -> StoreResult<Vec<Option<u64>>>;
+}
+
+/// A bearer token's holder and what it may do. The secret itself is never stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub id: Uuid,
+    /// Who holds it (person or system), recorded as `actor` on what it writes.
+    pub name: String,
+    pub role: Role,
+    /// Regions it may see or act in; empty means national (all regions).
+    pub regions: Vec<RegionCode>,
+    /// For institution tokens: the organisation whose locations it reports for.
+    pub organisation: Option<Slug>,
+    pub scope: Scope,
+    pub created: DateTime<Utc>,
+    pub expires: DateTime<Utc>,
+    pub revoked: bool,
+}
+
+/// Tokens, stored hashed.
+#[async_trait]
+pub trait TokenStore: Send + Sync + 'static {
+    async fn insert(&self, info: &TokenInfo, secret_hash: &str) -> StoreResult<()>;
+    async fn by_hash(&self, secret_hash: &str) -> StoreResult<Option<TokenInfo>>;
+    async fn list(&self) -> StoreResult<Vec<TokenInfo>>;
+    /// Revokes a token; false when there is no such token.
+    async fn revoke(&self, id: Uuid) -> StoreResult<bool>;
+}
+
+/// A functional contact of a location: personal data, visible to GHOR roles only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub role: ContactRole,
+    pub name: String,
+    /// Reachable day and night.
+    pub phone_24_7: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    /// When someone last checked this contact still holds.
+    pub verified_on: NaiveDate,
+}
+
+/// The mutable registry of contacts (kept out of the log so the right to erasure holds).
+#[async_trait]
+pub trait ContactStore: Send + Sync + 'static {
+    async fn contacts(&self, location: &Slug) -> StoreResult<Vec<Contact>>;
+    /// Replaces all contacts of a location.
+    async fn set_contacts(&self, location: &Slug, contacts: &[Contact]) -> StoreResult<()>;
+}

@@ -1,0 +1,433 @@
+//! The embedded default: every port on one SQLite file through sqlx, with in-process
+//! notification. One writer appends at a time (a mutex), so sequences are dense and the
+//! watch channel only ever moves forward.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ghor_domain::{Event, Picture, RegionCode, Scope, Slug};
+use serde_json::Value;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use tokio::sync::{watch, Mutex};
+use uuid::Uuid;
+
+use crate::ports::*;
+
+fn internal(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(e.to_string())
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
+            e => StoreError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// The embedded database: opens (or creates) the file and hands out the ports.
+#[derive(Clone)]
+pub struct Embedded {
+    pool: SqlitePool,
+}
+
+impl Embedded {
+    /// Opens `dir/ghor.db`, creating the folder and the schema when missing.
+    pub async fn open(dir: &Path) -> StoreResult<Embedded> {
+        std::fs::create_dir_all(dir).map_err(|e| internal(format!("cannot create {}: {e}", dir.display())))?;
+        let url = format!("sqlite://{}", dir.join("ghor.db").display());
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(internal)?;
+        Ok(Embedded { pool })
+    }
+
+    /// The log of one scope, created with a fresh epoch the first time.
+    pub async fn log(&self, scope: Scope) -> StoreResult<Arc<SqliteLog>> {
+        let fresh = Uuid::new_v4().to_string();
+        sqlx::query("INSERT INTO log_epoch (scope, epoch) VALUES (?, ?) ON CONFLICT (scope) DO NOTHING")
+            .bind(scope.as_str())
+            .bind(&fresh)
+            .execute(&self.pool)
+            .await?;
+        let epoch: String = sqlx::query_scalar("SELECT epoch FROM log_epoch WHERE scope = ?")
+            .bind(scope.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        let epoch = Uuid::parse_str(&epoch).map_err(internal)?;
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE scope = ?")
+            .bind(scope.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        let (notify, _) = watch::channel(last as u64);
+        Ok(Arc::new(SqliteLog { pool: self.pool.clone(), scope, epoch, writer: Mutex::new(()), notify }))
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// The embedded event log of one scope.
+pub struct SqliteLog {
+    pool: SqlitePool,
+    scope: Scope,
+    epoch: Uuid,
+    /// One appender at a time: dense sequences, and notifications in order.
+    writer: Mutex<()>,
+    notify: watch::Sender<u64>,
+}
+
+#[async_trait]
+impl EventLog for SqliteLog {
+    fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    fn epoch(&self) -> Uuid {
+        self.epoch
+    }
+
+    async fn append(&self, events: &[Event]) -> Vec<StoreResult<Appended>> {
+        let _writer = self.writer.lock().await;
+        let result: StoreResult<Vec<Appended>> = async {
+            // IMMEDIATE: take the write lock before reading the last sequence, so a
+            // concurrent read-model commit cannot invalidate the read (SQLITE_BUSY_SNAPSHOT).
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE scope = ?")
+                .bind(self.scope.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            let mut out = Vec::with_capacity(events.len());
+            for event in events {
+                let (source, id) = (event.source.to_string(), event.id.to_string());
+                let existing: Option<i64> =
+                    sqlx::query_scalar("SELECT seq FROM events WHERE scope = ? AND source = ? AND id = ?")
+                        .bind(self.scope.as_str())
+                        .bind(&source)
+                        .bind(&id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if let Some(seq) = existing {
+                    out.push(Appended::Duplicate { seq: seq as u64 });
+                    continue;
+                }
+                last += 1;
+                sqlx::query("INSERT INTO events (scope, seq, source, id, body) VALUES (?, ?, ?, ?, ?)")
+                    .bind(self.scope.as_str())
+                    .bind(last)
+                    .bind(&source)
+                    .bind(&id)
+                    .bind(event.to_json().to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                out.push(Appended::Stored { seq: last as u64 });
+            }
+            tx.commit().await?;
+            self.notify.send_if_modified(|seq| {
+                let moved = *seq != last as u64;
+                *seq = last as u64;
+                moved
+            });
+            Ok(out)
+        }
+        .await;
+        match result {
+            Ok(out) => out.into_iter().map(Ok).collect(),
+            Err(e) => {
+                let message = e.to_string();
+                events
+                    .iter()
+                    .map(|_| {
+                        Err(match &e {
+                            StoreError::Unavailable(_) => StoreError::Unavailable(message.clone()),
+                            _ => StoreError::Internal(message.clone()),
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    async fn read(&self, after: u64, max: usize) -> StoreResult<Vec<LogEntry>> {
+        let rows = sqlx::query("SELECT seq, body FROM events WHERE scope = ? AND seq > ? ORDER BY seq LIMIT ?")
+            .bind(self.scope.as_str())
+            .bind(after as i64)
+            .bind(max as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let body: String = row.get("body");
+                let body: Value = serde_json::from_str(&body).map_err(internal)?;
+                Ok(LogEntry { seq: row.get::<i64, _>("seq") as u64, body: Arc::new(body) })
+            })
+            .collect()
+    }
+
+    async fn last_seq(&self) -> StoreResult<u64> {
+        Ok(*self.notify.borrow())
+    }
+
+    async fn first_seq(&self) -> StoreResult<u64> {
+        Ok(1)
+    }
+
+    fn watch(&self) -> watch::Receiver<u64> {
+        self.notify.subscribe()
+    }
+}
+
+#[async_trait]
+impl ReadModel for Embedded {
+    async fn checkpoint(&self, scope: Scope) -> StoreResult<u64> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM checkpoints WHERE scope = ?")
+            .bind(scope.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(seq.unwrap_or(0) as u64)
+    }
+
+    async fn commit(&self, scope: Scope, epoch: Uuid, batch: &ProjectionBatch) -> StoreResult<()> {
+        let s = scope.as_str();
+        // BEGIN IMMEDIATE takes the write lock first: the SQLite form of locking the
+        // checkpoint row, so a second projector waits and then finds the checkpoint moved.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM checkpoints WHERE scope = ?").bind(s).fetch_optional(&mut *tx).await?;
+        let found = found.unwrap_or(0) as u64;
+        if found != batch.after {
+            return Err(StoreError::Fenced { expected: batch.after, found });
+        }
+        let upto = batch.upto as i64;
+        for (region, view) in &batch.regions {
+            sqlx::query(
+                "INSERT INTO read_regions (scope, region, view, seq) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (scope, region) DO UPDATE SET view = excluded.view, seq = excluded.seq",
+            )
+            .bind(s)
+            .bind(region.to_string())
+            .bind(view.to_string())
+            .bind(upto)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (id, region, view) in &batch.locations {
+            sqlx::query(
+                "INSERT INTO read_locations (scope, location, region, view, seq) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (scope, location) DO UPDATE SET region = excluded.region, view = excluded.view, seq = excluded.seq",
+            )
+            .bind(s)
+            .bind(id.as_str())
+            .bind(region.to_string())
+            .bind(view.to_string())
+            .bind(upto)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for q in &batch.quarantined {
+            sqlx::query("INSERT INTO quarantine (scope, seq, location, reason, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(s)
+                .bind(q.seq as i64)
+                .bind(q.location.as_ref().map(Slug::as_str))
+                .bind(&q.reason)
+                .bind(q.body.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(picture) = &batch.snapshot {
+            let json = serde_json::to_string(picture.as_ref()).map_err(internal)?;
+            sqlx::query("INSERT OR REPLACE INTO snapshots (scope, epoch, seq, picture) VALUES (?, ?, ?, ?)")
+                .bind(s)
+                .bind(epoch.to_string())
+                .bind(upto)
+                .bind(json)
+                .execute(&mut *tx)
+                .await?;
+            // Keep the newest few of this epoch: enough to start from, not a second log.
+            // Other epochs' snapshots can never be used again.
+            sqlx::query(
+                "DELETE FROM snapshots WHERE scope = ?1 AND (epoch <> ?2 OR seq NOT IN
+                 (SELECT seq FROM snapshots WHERE scope = ?1 AND epoch = ?2 ORDER BY seq DESC LIMIT 3))",
+            )
+            .bind(s)
+            .bind(epoch.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO checkpoints (scope, epoch, seq) VALUES (?, ?, ?)
+             ON CONFLICT (scope) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq",
+        )
+        .bind(s)
+        .bind(epoch.to_string())
+        .bind(upto)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn latest_snapshot(&self, scope: Scope, epoch: Uuid) -> StoreResult<Option<(u64, Picture)>> {
+        let row =
+            sqlx::query("SELECT seq, picture FROM snapshots WHERE scope = ? AND epoch = ? ORDER BY seq DESC LIMIT 1")
+                .bind(scope.as_str())
+                .bind(epoch.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|row| {
+            let picture: String = row.get("picture");
+            let picture: Picture = serde_json::from_str(&picture).map_err(internal)?;
+            Ok((row.get::<i64, _>("seq") as u64, picture))
+        })
+        .transpose()
+    }
+
+    async fn region(&self, scope: Scope, region: RegionCode) -> StoreResult<Option<Value>> {
+        let view: Option<String> = sqlx::query_scalar("SELECT view FROM read_regions WHERE scope = ? AND region = ?")
+            .bind(scope.as_str())
+            .bind(region.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        view.map(|v| serde_json::from_str(&v).map_err(internal)).transpose()
+    }
+
+    async fn location(&self, scope: Scope, id: &Slug) -> StoreResult<Option<Value>> {
+        let view: Option<String> =
+            sqlx::query_scalar("SELECT view FROM read_locations WHERE scope = ? AND location = ?")
+                .bind(scope.as_str())
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        view.map(|v| serde_json::from_str(&v).map_err(internal)).transpose()
+    }
+
+    async fn reset(&self, scope: Scope) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for table in ["read_regions", "read_locations", "quarantine", "snapshots"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE scope = ?")).bind(scope.as_str()).execute(&mut *tx).await?;
+        }
+        sqlx::query("UPDATE checkpoints SET seq = 0 WHERE scope = ?").bind(scope.as_str()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_archived(&self, scope: Scope, keys: &[(String, Uuid)]) -> StoreResult<Vec<Option<u64>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for (source, id) in keys {
+            let seq: Option<i64> =
+                sqlx::query_scalar("SELECT seq FROM events WHERE scope = ? AND source = ? AND id = ?")
+                    .bind(scope.as_str())
+                    .bind(source)
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+            out.push(seq.map(|s| s as u64));
+        }
+        Ok(out)
+    }
+
+    /// The embedded log is its own archive, unique on (scope, source, id).
+    async fn archived(&self, scope: Scope, source: &str, id: Uuid) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE scope = ? AND source = ? AND id = ?")
+            .bind(scope.as_str())
+            .bind(source)
+            .bind(id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn quarantine(&self, scope: Scope, limit: usize) -> StoreResult<Vec<Quarantined>> {
+        let rows =
+            sqlx::query("SELECT seq, location, reason, body FROM quarantine WHERE scope = ? ORDER BY seq DESC LIMIT ?")
+                .bind(scope.as_str())
+                .bind(limit as i64)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(Quarantined {
+                    seq: row.get::<i64, _>("seq") as u64,
+                    location: row.get::<Option<String>, _>("location").and_then(|l| Slug::try_from(l).ok()),
+                    reason: row.get("reason"),
+                    body: serde_json::from_str(&row.get::<String, _>("body")).map_err(internal)?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl TokenStore for Embedded {
+    async fn insert(&self, info: &TokenInfo, secret_hash: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO tokens (id, hash, info) VALUES (?, ?, ?)")
+            .bind(info.id.to_string())
+            .bind(secret_hash)
+            .bind(serde_json::to_string(info).map_err(internal)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn by_hash(&self, secret_hash: &str) -> StoreResult<Option<TokenInfo>> {
+        let info: Option<String> = sqlx::query_scalar("SELECT info FROM tokens WHERE hash = ?")
+            .bind(secret_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        info.map(|i| serde_json::from_str(&i).map_err(internal)).transpose()
+    }
+
+    async fn list(&self) -> StoreResult<Vec<TokenInfo>> {
+        let infos: Vec<String> =
+            sqlx::query_scalar("SELECT info FROM tokens ORDER BY id").fetch_all(&self.pool).await?;
+        infos.iter().map(|i| serde_json::from_str(i).map_err(internal)).collect()
+    }
+
+    async fn revoke(&self, id: Uuid) -> StoreResult<bool> {
+        let info: Option<String> = sqlx::query_scalar("SELECT info FROM tokens WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(info) = info else { return Ok(false) };
+        let mut info: TokenInfo = serde_json::from_str(&info).map_err(internal)?;
+        info.revoked = true;
+        sqlx::query("UPDATE tokens SET info = ? WHERE id = ?")
+            .bind(serde_json::to_string(&info).map_err(internal)?)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl ContactStore for Embedded {
+    async fn contacts(&self, location: &Slug) -> StoreResult<Vec<Contact>> {
+        let c: Option<String> = sqlx::query_scalar("SELECT contacts FROM contacts WHERE location = ?")
+            .bind(location.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        c.map_or(Ok(Vec::new()), |c| serde_json::from_str(&c).map_err(internal))
+    }
+
+    async fn set_contacts(&self, location: &Slug, contacts: &[Contact]) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO contacts (location, contacts) VALUES (?, ?)
+             ON CONFLICT (location) DO UPDATE SET contacts = excluded.contacts",
+        )
+        .bind(location.as_str())
+        .bind(serde_json::to_string(contacts).map_err(internal)?)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

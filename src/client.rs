@@ -1,0 +1,41 @@
+//! A small client of ghor's own HTTP API, for the CLI commands that talk to a server.
+
+use anyhow::{bail, Context};
+use serde_json::Value;
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Client {
+    pub fn new(base: &str, token: &str) -> Client {
+        Client { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_owned(), token: token.to_owned() }
+    }
+
+    pub fn with_token(&self, token: &str) -> Client {
+        Client { token: token.to_owned(), ..self.clone() }
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let response = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await;
+        answer(response, path).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let response = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().await;
+        answer(response, path).await
+    }
+}
+
+async fn answer(response: reqwest::Result<reqwest::Response>, path: &str) -> anyhow::Result<Value> {
+    let response = response.with_context(|| format!("cannot reach ghor for {path}; is the server running?"))?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!("{path}: {status}: {}", body["detail"].as_str().unwrap_or("no detail"));
+    }
+    Ok(body)
+}

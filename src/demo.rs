@@ -1,0 +1,60 @@
+//! `ghor serve --demo`: registers the demo registry through the API, gives each demo
+//! organisation its own institution token, prints the page's address with a viewer
+//! token, and runs the simulator until shutdown.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use ghor_domain::{RegionCode, Role, Scope, Slug};
+use ghor_server::auth::{issue, TokenRequest};
+use ghor_server::shutdown::Shutdown;
+use ghor_store::TokenStore;
+
+use crate::client::Client;
+use crate::{registry, sim};
+
+const HOSPITALS: &str = include_str!("../data/hospitals-noord.csv");
+const CARE: &str = include_str!("../data/demo-care-locations.csv");
+const REGIONS: [&str; 3] = ["VR01", "VR02", "VR03"];
+
+async fn token(store: &dyn TokenStore, name: &str, role: Role, organisation: Option<&str>) -> anyhow::Result<String> {
+    let regions = REGIONS.iter().filter_map(|r| RegionCode::try_from(*r).ok()).collect();
+    let request = TokenRequest {
+        name: name.to_owned(),
+        role,
+        regions,
+        organisation: organisation.map(Slug::try_from).transpose().map_err(anyhow::Error::msg)?,
+        scope: Scope::Live,
+        valid_for: chrono::Duration::days(30),
+    };
+    let (secret, _) = issue(store, request, Utc::now()).await.map_err(|p| anyhow::anyhow!(p.detail))?;
+    Ok(secret)
+}
+
+pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, mut shutdown: Shutdown) -> anyhow::Result<()> {
+    let admin = Client::new(url, &token(store, "demo netwerkfunctionaris", Role::Netwerkfunctionaris, None).await?);
+    let mut rows = registry::read_csv(HOSPITALS)?;
+    rows.extend(registry::read_csv(CARE)?);
+    let (stored, known, refused) = registry::post_all(&admin, &registry::events(&rows), false).await?;
+    eprintln!("demo registry: {stored} registered, {known} already known, {refused} refused");
+
+    let mut clients = BTreeMap::new();
+    for row in &rows {
+        let (org, name) = &row.organisation;
+        if !clients.contains_key(org) {
+            let secret = token(store, &format!("{name} (demo)"), Role::Institution, Some(org)).await?;
+            clients.insert(org.clone(), admin.with_token(&secret));
+        }
+    }
+    let viewer = token(store, "demo ROT", Role::Rot, None).await?;
+    let manager = token(store, "demo informatiemanager", Role::Informatiemanager, None).await?;
+    let mut simulator = sim::Simulator::new(admin.with_token(&manager), clients, Utc::now().timestamp() as u64).await?;
+    let sent = simulator.report_all().await?;
+    eprintln!("demo: {} locations reported {sent} values", simulator.locations());
+    println!("open the live picture: {url}/#token={viewer}");
+    println!("informatiemanager token (VR01-VR03): {manager}");
+    tokio::spawn(async move {
+        simulator.run(rate, async move { shutdown.recv().await }).await;
+    });
+    Ok(())
+}

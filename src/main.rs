@@ -1,0 +1,376 @@
+//! `ghor`: the one binary. Parses the command line and calls the libraries.
+
+mod client;
+mod demo;
+mod rebuild;
+mod registry;
+mod sim;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::{Args, Parser, Subcommand};
+use ghor_domain::{RegionCode, Role, Scope, Slug};
+use ghor_server::auth::{issue, TokenRequest};
+use ghor_server::{Backbone, Roles, Settings};
+use ghor_store::nats::StreamSettings;
+use ghor_store::TokenStore;
+
+#[derive(Parser)]
+#[command(name = "ghor", version, about = "The live common operational picture of the Dutch medical crisis chain")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run everything in one process: embedded in --data-dir, or on --nats and --database.
+    Serve(Serve),
+    /// Run only ingest (HTTP events) against --nats and --database.
+    Ingest(Role_),
+    /// Run only the gateway (picture, websocket stream, page) against --nats and --database.
+    Gateway(Role_),
+    /// Run only the projector (log → read model) against --nats and --database.
+    Project(Project),
+    /// Create, list and revoke access tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Import the registry of locations.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Report plausible status changes to a running ghor, for exercises and load.
+    Sim(Sim),
+}
+
+/// Where the data lives: the embedded store, or NATS JetStream and PostgreSQL.
+#[derive(Args)]
+struct Backend {
+    /// Where the embedded store keeps its file (when no --nats/--database is given).
+    #[arg(long, env = "GHOR_DATA_DIR", default_value = "ghor-data")]
+    data_dir: PathBuf,
+    /// NATS server(s) for the production log, e.g. nats://n1:4222,nats://n2:4222.
+    #[arg(long, env = "GHOR_NATS", requires = "database")]
+    nats: Option<String>,
+    /// PostgreSQL for the read model, tokens and contacts, e.g. postgres://ghor@db/ghor.
+    #[arg(long, env = "GHOR_DATABASE", requires = "nats")]
+    database: Option<String>,
+    /// Replicas of each JetStream stream (3 on a production cluster).
+    #[arg(long, env = "GHOR_REPLICAS", default_value_t = 1)]
+    replicas: usize,
+    /// Seconds in which JetStream drops a repeated event id itself.
+    #[arg(long, env = "GHOR_DUPLICATE_WINDOW", default_value_t = 120)]
+    duplicate_window: u64,
+}
+
+impl Backend {
+    async fn open(&self) -> anyhow::Result<Backbone> {
+        match (&self.nats, &self.database) {
+            (Some(nats), Some(database)) => {
+                let streams = StreamSettings {
+                    replicas: self.replicas,
+                    duplicate_window: std::time::Duration::from_secs(self.duplicate_window),
+                    ..StreamSettings::default()
+                };
+                Backbone::production(nats, database, &streams).await
+            }
+            _ => Backbone::embedded(&self.data_dir)
+                .await
+                .with_context(|| format!("cannot open the embedded store in {}", self.data_dir.display())),
+        }
+    }
+
+    fn production(&self) -> anyhow::Result<()> {
+        if self.nats.is_none() {
+            anyhow::bail!(
+                "the separate roles run on the production backbone: give --nats and --database (or use `ghor serve`)"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Where tokens are kept: the embedded store, or PostgreSQL.
+#[derive(Args)]
+struct Tokens {
+    #[arg(long, env = "GHOR_DATA_DIR", default_value = "ghor-data")]
+    data_dir: PathBuf,
+    /// PostgreSQL of a production ghor.
+    #[arg(long, env = "GHOR_DATABASE")]
+    database: Option<String>,
+}
+
+impl Tokens {
+    async fn open(&self) -> anyhow::Result<Box<dyn TokenStore>> {
+        Ok(match &self.database {
+            Some(url) => Box::new(ghor_store::postgres::Postgres::connect(url).await?),
+            None => Box::new(ghor_store::Embedded::open(&self.data_dir).await?),
+        })
+    }
+}
+
+#[derive(Args)]
+struct Role_ {
+    #[arg(long, env = "GHOR_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    backend: Backend,
+    #[arg(long, env = "GHOR_OVERDUE_EVERY", default_value_t = 60)]
+    overdue_every: u64,
+}
+
+#[derive(Args)]
+struct Project {
+    /// Address for /healthz, /readyz and /metrics.
+    #[arg(long, env = "GHOR_LISTEN", default_value = "127.0.0.1:8081")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    backend: Backend,
+    /// Rebuild the read model of a scope from sequence 1, with progress, then exit.
+    #[arg(long, value_parser = parse_scope)]
+    rebuild: Option<Scope>,
+}
+
+#[derive(Args)]
+struct Serve {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, env = "GHOR_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    backend: Backend,
+    /// Load the demo registry (northern hospitals and synthetic care locations) and run
+    /// the simulator; prints the page's address with a viewer token.
+    #[arg(long)]
+    demo: bool,
+    /// Simulated changes per second in demo mode.
+    #[arg(long, env = "GHOR_SIM_RATE", default_value_t = 2.0)]
+    sim_rate: f64,
+    /// Seconds between overdue checks.
+    #[arg(long, env = "GHOR_OVERDUE_EVERY", default_value_t = 60)]
+    overdue_every: u64,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (shown once; only its hash is kept).
+    Create {
+        #[command(flatten)]
+        store: Tokens,
+        /// institution, informatiemanager, netwerkfunctionaris, oto, rot, ketenpartner, bestuur or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The holder's name, recorded as actor on what it writes.
+        #[arg(long)]
+        name: String,
+        /// A region it may act in (repeat for several; none means national).
+        #[arg(long = "region", value_parser = parse_region)]
+        regions: Vec<RegionCode>,
+        /// For institution tokens: the organisation it reports for.
+        #[arg(long, value_parser = parse_slug)]
+        organisation: Option<Slug>,
+        /// live or oefening.
+        #[arg(long, value_parser = parse_scope, default_value = "live")]
+        scope: Scope,
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        store: Tokens,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        #[command(flatten)]
+        store: Tokens,
+        id: uuid::Uuid,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// Register the locations of a CSV file through a running ghor's API.
+    Import {
+        file: PathBuf,
+        #[arg(long, env = "GHOR_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// A netwerkfunctionaris or admin token.
+        #[arg(long, env = "GHOR_TOKEN")]
+        token: String,
+    },
+}
+
+#[derive(Args)]
+struct Sim {
+    #[arg(long, env = "GHOR_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// An informatiemanager (or oto) token: reports on behalf of the locations it may see.
+    #[arg(long, env = "GHOR_TOKEN")]
+    token: String,
+    /// Changes per second.
+    #[arg(long, default_value_t = 2.0)]
+    rate: f64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role; use one of {}", Role::expected()))
+}
+fn parse_scope(s: &str) -> Result<Scope, String> {
+    Scope::parse(s).ok_or_else(|| format!("unknown scope; use one of {}", Scope::expected()))
+}
+fn parse_region(s: &str) -> Result<RegionCode, String> {
+    RegionCode::try_from(s)
+}
+fn parse_slug(s: &str) -> Result<Slug, String> {
+    Slug::try_from(s)
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GHOR_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn,async_nats=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(s) => serve(s).await,
+        Command::Ingest(r) => role(r, Roles { ingest: true, gateway: false, projector: false }).await,
+        Command::Gateway(r) => role(r, Roles { ingest: false, gateway: true, projector: false }).await,
+        Command::Project(p) => project(p).await,
+        Command::Token(t) => token(t).await,
+        Command::Registry(RegistryCommand::Import { file, url, token }) => {
+            registry::import(&file, &client::Client::new(&url, &token)).await
+        }
+        Command::Sim(s) => {
+            let mut sim =
+                sim::Simulator::new(client::Client::new(&s.url, &s.token), Default::default(), s.seed).await?;
+            eprintln!("simulating {} locations at {} changes per second; Ctrl-C stops", sim.locations(), s.rate);
+            sim.report_all().await?;
+            sim.run(s.rate, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await;
+            Ok(())
+        }
+    }
+}
+
+async fn serve(s: Serve) -> anyhow::Result<()> {
+    let backbone = s.backend.open().await?;
+    let tokens = backbone.tokens.clone();
+    let settings =
+        Settings { overdue_every: std::time::Duration::from_secs(s.overdue_every.max(1)), ..Settings::default() };
+    run_until_ctrl_c(s.listen, backbone, settings, |url, shutdown| async move {
+        if s.demo {
+            demo::start(&url, &*tokens, s.sim_rate, shutdown).await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+async fn role(r: Role_, roles: Roles) -> anyhow::Result<()> {
+    r.backend.production()?;
+    let settings = Settings {
+        overdue_every: std::time::Duration::from_secs(r.overdue_every.max(1)),
+        roles,
+        ..Settings::default()
+    };
+    run_until_ctrl_c(r.listen, r.backend.open().await?, settings, |_, _| async { Ok(()) }).await
+}
+
+async fn project(p: Project) -> anyhow::Result<()> {
+    p.backend.production()?;
+    let backbone = p.backend.open().await?;
+    if let Some(scope) = p.rebuild {
+        return rebuild::run(&backbone, scope).await;
+    }
+    let settings = Settings { roles: Roles { ingest: false, gateway: false, projector: true }, ..Settings::default() };
+    run_until_ctrl_c(p.listen, backbone, settings, |_, _| async { Ok(()) }).await
+}
+
+/// Starts the server, runs `then` with its URL, and stops cleanly on Ctrl-C.
+async fn run_until_ctrl_c<F, Fut>(
+    listen: SocketAddr,
+    backbone: Backbone,
+    settings: Settings,
+    then: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(String, ghor_server::shutdown::Shutdown) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}; is the port in use?"))?;
+    let (trigger, shutdown) = ghor_server::shutdown::channel();
+    let running = ghor_server::serve(listener, backbone, settings, shutdown.clone()).await?;
+    let url = format!("http://{}", running.addr);
+    // A line tests and scripts can wait for.
+    println!("ghor listening on {url}");
+    then(url, shutdown).await?;
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("stopping");
+    trigger.trigger();
+    let _ = running.done.await;
+    Ok(())
+}
+
+async fn token(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { store, role, name, regions, organisation, scope, days } => {
+            let store = store.open().await?;
+            let request =
+                TokenRequest { name, role, regions, organisation, scope, valid_for: chrono::Duration::days(days) };
+            let (secret, info) = issue(&*store, request, Utc::now()).await.map_err(|p| anyhow::anyhow!(p.detail))?;
+            eprintln!(
+                "token {} for {} ({}) valid until {}",
+                info.id,
+                info.name,
+                info.role,
+                info.expires.format("%Y-%m-%d")
+            );
+            println!("{secret}");
+            Ok(())
+        }
+        TokenCommand::List { store } => {
+            let store = store.open().await?;
+            for t in store.list().await? {
+                let regions: Vec<String> = t.regions.iter().map(ToString::to_string).collect();
+                let state = if t.revoked {
+                    "revoked"
+                } else if t.expires < Utc::now() {
+                    "expired"
+                } else {
+                    "active"
+                };
+                println!("{}  {:<20} {:<12} {:<8} {:<16} {}", t.id, t.role, t.scope, state, regions.join(","), t.name);
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { store, id } => {
+            let store = store.open().await?;
+            if !store.revoke(id).await? {
+                anyhow::bail!("there is no token {id}; `ghor token list` shows them");
+            }
+            eprintln!("revoked {id}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,403 @@
+// Real-browser tests of ghor's live page (`/`): headless Debian Chromium driven by
+// playwright-core against a `ghor serve` (embedded, SQLite) of each test's own.
+// Waits for conditions (Playwright auto-waiting, waitForFunction), never for fixed times.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const BIN = process.env.GHOR_BIN ? path.resolve(process.env.GHOR_BIN) : path.resolve(HERE, '../../target/debug/ghor');
+const SCREENSHOTS = path.resolve(HERE, '../../target/screenshots');
+const CHROMIUM = process.env.GHOR_CHROMIUM || '/usr/bin/chromium';
+/** The longest a server start or a reconnect may take. */
+const DEADLINE_MS = 20000;
+const TEST_TIMEOUT_MS = 90000;
+const VIEWPORT = { width: 1920, height: 1080 };
+
+const run = promisify(execFile);
+
+/** The child's environment: ours without GHOR_* settings (they would point ghor elsewhere). */
+function childEnv() {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith('GHOR_')) delete env[key];
+  return env;
+}
+
+/** Every server still running, killed if this process exits early. */
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) {
+    try { child.kill('SIGKILL'); } catch { /* gone */ }
+  }
+});
+
+function event(source, type, subject, data) {
+  const e = { specversion: '1.0', id: randomUUID(), source, type, time: new Date().toISOString(), data };
+  if (subject) e.subject = subject;
+  return e;
+}
+
+/** A `ghor serve` on its own data dir, with the tokens the tests use. */
+class Ghor {
+  constructor(dir) {
+    this.dir = dir;
+    this.tokens = {};
+    this.url = null;
+    this.child = null;
+    this.stderr = '';
+  }
+
+  static async start() {
+    const ghor = new Ghor(await mkdtemp(path.join(tmpdir(), 'ghor-browser-')));
+    ghor.tokens.rot = await ghor.cli('token', 'create', '--role', 'rot', '--name', 'ROT Groningen', '--region', 'VR01');
+    ghor.tokens.netwerk = await ghor.cli('token', 'create', '--role', 'netwerkfunctionaris', '--name', 'netwerk noord', '--region', 'VR01');
+    ghor.tokens.umcg = await ghor.cli('token', 'create', '--role', 'institution', '--name', 'UMCG ZIS', '--region', 'VR01', '--organisation', 'umcg');
+    await ghor.launch('127.0.0.1:0');
+    return ghor;
+  }
+
+  async cli(...args) {
+    const { stdout } = await run(BIN, [...args, '--data-dir', this.dir], { env: childEnv() });
+    return stdout.trim();
+  }
+
+  /** Starts `ghor serve` and waits for its "ghor listening on URL" line. */
+  async launch(listen) {
+    const child = spawn(BIN, ['serve', '--listen', listen, '--data-dir', this.dir], {
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => { this.stderr = (this.stderr + chunk).slice(-20000); });
+    const lines = readline.createInterface({ input: child.stdout });
+    this.child = child;
+    const first = await Promise.race([
+      once(lines, 'line').then(([line]) => line),
+      once(child, 'exit').then(([code, signal]) => {
+        throw new Error(`ghor serve exited (${code ?? signal}) before listening:\n${this.stderr}`);
+      }),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`ghor serve did not start in time:\n${this.stderr}`)), DEADLINE_MS).unref()),
+    ]);
+    const match = /^ghor listening on (\S+)$/.exec(first);
+    assert.ok(match, `unexpected first line of ghor serve: ${first}`);
+    this.url = match[1].replace(/\/$/, '');
+    lines.on('line', () => {}); // keep reading stdout so the pipe never fills
+  }
+
+  get listen() {
+    return new URL(this.url).host;
+  }
+
+  /** Kills the server (SIGKILL: no goodbye to the page) and waits for it to be gone. */
+  async kill(signal = 'SIGKILL') {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = once(child, 'exit');
+    child.kill(signal);
+    await gone;
+  }
+
+  async close() {
+    await this.kill();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  async post(token, pathname, body) {
+    const res = await fetch(`${this.url}${pathname}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${this.tokens[token]}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: res.status, body: json ?? text };
+  }
+
+  /** Registers umcg and martini (ziekenhuis, VR01) as the netwerkfunctionaris. */
+  async registerLocations() {
+    const events = [];
+    for (const [id, lat, lon] of [['umcg', 53.222, 6.576], ['martini', 53.199, 6.552]]) {
+      events.push(event('/regions/VR01', 'nl.ghor.organisation.registered.v1', id, { name: `Organisatie ${id}` }));
+      events.push(event(`/locations/${id}`, 'nl.ghor.location.registered.v1', null, {
+        name: `Locatie ${id}`, organisation: id, type: 'ziekenhuis', region: 'VR01', point: { lat, lon },
+      }));
+    }
+    const { status, body } = await this.post('netwerk', '/v1/events/batch', events);
+    assert.equal(status, 200, JSON.stringify(body));
+    for (const r of body.results) assert.notEqual(r.status, 'rejected', JSON.stringify(r));
+  }
+
+  /** Reports IC beds for a location as the institution token of umcg. */
+  async reportBeds(location, operational, occupied) {
+    const e = event(`/locations/${location}`, 'nl.ghor.beds.reported.v1', 'ic', { operational, occupied });
+    const { status, body } = await this.post('umcg', '/v1/events', e);
+    assert.equal(status, 201, JSON.stringify(body));
+    return body;
+  }
+}
+
+let browser;
+
+before(async () => {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/**
+ * A fresh server with the two locations and a fresh browser context at 1920×1080; both are
+ * closed when the test ends, also when it fails. Errors thrown by the page are collected.
+ */
+async function setup(t) {
+  const ghor = await Ghor.start();
+  t.after(() => ghor.close());
+  await ghor.registerLocations();
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e));
+  let navigations = 0;
+  page.on('framenavigated', (frame) => { if (frame === page.mainFrame()) navigations++; });
+  t.after(() => {
+    if (t.passed === false && ghor.stderr) t.diagnostic(`ghor stderr:\n${ghor.stderr}`);
+  });
+  return { ghor, context, page, pageErrors, navigations: () => navigations };
+}
+
+/** Opens the page with the rot token in the fragment and waits until it is live. */
+async function openLive(page, ghor) {
+  await page.goto(`${ghor.url}/#token=${encodeURIComponent(ghor.tokens.rot)}`);
+  await page.locator('#connection[data-state="live"]').waitFor({ timeout: DEADLINE_MS });
+  await page.locator('#locations tr[data-location="umcg"]').waitFor({ timeout: DEADLINE_MS });
+  await page.locator('#locations tr[data-location="martini"]').waitFor({ timeout: DEADLINE_MS });
+}
+
+function bedsCell(page, location) {
+  return page.locator(`#locations tr[data-location="${location}"] td[data-dimension="beds"]`);
+}
+
+/** Waits until a location's beds cell shows `text` (and, when given, `state`). */
+async function waitForBeds(page, location, text, state, timeout = DEADLINE_MS) {
+  await page.waitForFunction(({ location, text, state }) => {
+    const cell = document.querySelector(`#locations tr[data-location="${location}"] td[data-dimension="beds"]`);
+    return !!cell && cell.textContent.includes(text) && (!state || cell.dataset.state === state);
+  }, { location, text, state }, { timeout });
+}
+
+test('the page shows a status reported through the HTTP API within 2 seconds, without a reload', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { ghor, page, pageErrors, navigations } = await setup(t);
+  await openLive(page, ghor);
+  await page.evaluate(() => { window.__marker = 1; });
+  const navigationsBefore = navigations();
+
+  const started = Date.now();
+  await ghor.reportBeds('umcg', 20, 20);
+  await page.locator('#locations tr[data-location="umcg"] td[data-dimension="beds"][data-state="kritiek"]')
+    .waitFor({ timeout: 2000 });
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed <= 2000, `shown after ${elapsed} ms`);
+
+  const cell = bedsCell(page, 'umcg');
+  assert.equal(await cell.getAttribute('data-state'), 'kritiek');
+  const text = await cell.textContent();
+  assert.match(text, /\b0\/20\b/, `beds cell text: ${text}`);
+  assert.equal(await cell.locator('.badge').getAttribute('data-state'), 'kritiek');
+  // martini reported nothing: its beds cell says so.
+  assert.equal(await bedsCell(page, 'martini').getAttribute('data-state'), 'none');
+
+  assert.equal(await page.evaluate(() => window.__marker), 1, 'the page reloaded');
+  assert.equal(navigations(), navigationsBefore, 'the page navigated');
+  await page.locator('#connection[data-state="live"]').waitFor({ timeout: 1000 });
+  t.diagnostic(`reported status shown after ${elapsed} ms`);
+
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard.png') });
+  assert.deepEqual(pageErrors.map(String), []);
+});
+
+test('after the server is killed and restarted the page shows "reconnecting", then catches up without a reload or a gap', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { ghor, page, pageErrors, navigations } = await setup(t);
+
+  // Every stream message and every hello, as the browser saw them on the wire.
+  const sockets = [];
+  page.on('websocket', (ws) => {
+    const socket = { url: ws.url(), sent: [], received: [] };
+    sockets.push(socket);
+    ws.on('framesent', ({ payload }) => socket.sent.push(JSON.parse(String(payload))));
+    ws.on('framereceived', ({ payload }) => socket.received.push(JSON.parse(String(payload))));
+  });
+
+  await openLive(page, ghor);
+  await ghor.reportBeds('umcg', 20, 10);
+  await waitForBeds(page, 'umcg', '10/20');
+
+  // Record every value the page's state.seq takes from here on.
+  await page.evaluate(() => {
+    window.__marker = 1;
+    const state = window.ghor.state;
+    let seq = state.seq;
+    window.__seqs = [seq];
+    Object.defineProperty(state, 'seq', {
+      configurable: true,
+      enumerable: true,
+      get() { return seq; },
+      set(value) { seq = value; window.__seqs.push(value); },
+    });
+  });
+  const navigationsBefore = navigations();
+  const seqBefore = await page.evaluate(() => window.ghor.state.seq);
+  assert.equal(typeof seqBefore, 'number');
+
+  await ghor.kill('SIGKILL');
+  await page.locator('#connection[data-state="reconnecting"], #connection[data-state="stale"]').waitFor({ timeout: DEADLINE_MS });
+  const shown = await page.locator('#connection').getAttribute('data-state');
+  // While reconnecting the last picture stays on screen.
+  assert.ok((await bedsCell(page, 'umcg').textContent()).includes('10/20'));
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'reconnecting.png') });
+  t.diagnostic(`connection shown as ${shown} ("${(await page.locator('#connection').textContent()).trim()}")`);
+
+  const socketsBeforeRestart = sockets.length;
+  await ghor.launch(ghor.listen); // the same port and data dir
+  // Two reports right after the restart (the page is likely still backing off: it must
+  // get them by resuming), then one more once it is live again.
+  await ghor.reportBeds('umcg', 20, 14);
+  await ghor.reportBeds('umcg', 18, 14);
+  await page.locator('#connection[data-state="live"]').waitFor({ timeout: DEADLINE_MS });
+  await waitForBeds(page, 'umcg', '4/18');
+  await ghor.reportBeds('umcg', 20, 20);
+  await waitForBeds(page, 'umcg', '0/20', 'kritiek');
+
+  assert.equal(await page.evaluate(() => window.__marker), 1, 'the page reloaded');
+  assert.equal(navigations(), navigationsBefore, 'the page navigated');
+
+  // state.seq only moved forward.
+  const seqs = await page.evaluate(() => window.__seqs);
+  for (let i = 1; i < seqs.length; i++) {
+    assert.equal(typeof seqs[i], 'number', `state.seq became ${seqs[i]}: ${JSON.stringify(seqs)}`);
+    assert.ok(seqs[i] >= seqs[i - 1], `state.seq went back: ${JSON.stringify(seqs)}`);
+  }
+  assert.ok(seqs.at(-1) > seqBefore, `state.seq did not move on: ${JSON.stringify(seqs)}`);
+
+  // The page resumed where it was (a hello with its epoch and seq) on a new socket...
+  assert.ok(sockets.length > socketsBeforeRestart, 'no new websocket after the restart');
+  const resumed = sockets.slice(socketsBeforeRestart).map((s) => s.sent.find((m) => m.type === 'hello')).filter(Boolean);
+  assert.ok(resumed.length > 0, 'no hello after the restart');
+  for (const hello of resumed) {
+    assert.ok(hello.resume, `hello without resume: ${JSON.stringify(hello)}`);
+    assert.ok(hello.resume.seq >= seqBefore, `resumed from ${hello.resume.seq}, held ${seqBefore}`);
+  }
+
+  // ...and what it received over all its sockets forms one chain without a gap.
+  let epoch = null;
+  let seq = null;
+  for (const [n, socket] of sockets.entries()) {
+    for (const m of socket.received) {
+      const where = `socket ${n}, message ${JSON.stringify(m).slice(0, 300)}`;
+      if (m.type === 'snapshot') {
+        if (epoch === m.epoch) assert.ok(m.seq >= seq, `snapshot went back from ${seq}: ${where}`);
+        epoch = m.epoch;
+        seq = m.seq;
+      } else if (m.type === 'delta') {
+        assert.equal(m.epoch, epoch, `epoch changed without a snapshot: ${where}`);
+        assert.equal(m.from, seq, `gap: the delta does not chain on ${seq}: ${where}`);
+        seq = m.to;
+      } else if (m.type === 'heartbeat') {
+        assert.equal(m.epoch, epoch, `epoch changed without a snapshot: ${where}`);
+        assert.ok(m.seq >= seq, `heartbeat went back from ${seq}: ${where}`);
+        seq = m.seq;
+      } else {
+        assert.fail(`unexpected stream message: ${where}`);
+      }
+    }
+  }
+  const first = sockets.slice(socketsBeforeRestart).flatMap((s) => s.received)[0];
+  t.diagnostic(`after the restart: ${sockets.length - socketsBeforeRestart} new socket(s); first message ${first?.type}${first?.reason ? ` (${first.reason})` : ''}`);
+  const held = await page.evaluate(() => ({ epoch: window.ghor.state.epoch, seq: window.ghor.state.seq }));
+  assert.deepEqual(held, { epoch, seq }, 'the page holds another position than its stream gave it');
+
+  // What the page holds is what a page opened now sees.
+  const fresh = await page.context().newPage();
+  await openLive(fresh, ghor);
+  await waitForBeds(fresh, 'umcg', '0/20', 'kritiek');
+  await page.waitForFunction((s) => window.ghor.state.seq >= s, await fresh.evaluate(() => window.ghor.state.seq), { timeout: DEADLINE_MS });
+  await fresh.waitForFunction((s) => window.ghor.state.seq >= s, await page.evaluate(() => window.ghor.state.seq), { timeout: DEADLINE_MS });
+  const pictureOf = (p) => p.evaluate(() => JSON.parse(JSON.stringify(window.ghor.state.regions)));
+  assert.deepEqual(await pictureOf(page), await pictureOf(fresh), 'the resumed picture differs from a fresh one');
+  await fresh.close();
+
+  assert.deepEqual(pageErrors.map(String), []);
+});
+
+test('a token in the URL fragment leaves the address bar and never appears in a request URL', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { ghor, page, pageErrors } = await setup(t);
+  const token = ghor.tokens.rot;
+  const urls = [];
+  const authorised = [];
+  page.on('request', (request) => {
+    urls.push(request.url());
+    if (request.headers().authorization === `Bearer ${token}`) authorised.push(request.url());
+  });
+  page.on('websocket', (ws) => urls.push(ws.url()));
+
+  await openLive(page, ghor);
+  await ghor.reportBeds('umcg', 20, 5);
+  await waitForBeds(page, 'umcg', '15/20');
+
+  assert.equal(await page.evaluate(() => location.hash), '');
+  assert.ok(!page.url().includes(token), `address bar: ${page.url()}`);
+  assert.ok(!(await page.evaluate(() => location.href)).includes(token));
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('ghor.token')), token, 'token not kept for the tab');
+  // The page did use it: as a bearer header.
+  assert.ok(authorised.some((u) => new URL(u).pathname === '/v1/me'), `no authorised /v1/me: ${JSON.stringify(urls)}`);
+  assert.ok(urls.some((u) => u.startsWith('ws://')), `no websocket: ${JSON.stringify(urls)}`);
+
+  const encoded = encodeURIComponent(token);
+  const initial = `${ghor.url}/#token=${encoded}`;
+  for (const [i, url] of urls.entries()) {
+    // The fragment of the opening navigation never leaves the browser; everything else must be clean.
+    const sent = i === 0 && url === initial ? url.split('#')[0] : url;
+    assert.ok(!sent.includes(token) && !sent.includes(encoded), `token in request URL: ${url}`);
+  }
+  assert.deepEqual(pageErrors.map(String), []);
+});
+
+// A page that resumes after a restart with nothing missed is told so at once (the server
+// sends a heartbeat right after the resume), not only at the next 10 s heartbeat.
+test('after a restart with nothing new the page is live again soon after it reconnects', {
+  timeout: TEST_TIMEOUT_MS,
+}, async (t) => {
+  const { ghor, page, navigations } = await setup(t);
+  await openLive(page, ghor);
+  await page.evaluate(() => { window.__marker = 1; });
+  const navigationsBefore = navigations();
+  await ghor.kill('SIGKILL');
+  await page.locator('#connection[data-state="reconnecting"], #connection[data-state="stale"]').waitFor({ timeout: DEADLINE_MS });
+  const reconnected = page.waitForEvent('websocket', { timeout: DEADLINE_MS });
+  await ghor.launch(ghor.listen);
+  await reconnected;
+  await page.locator('#connection[data-state="live"]').waitFor({ timeout: 3000 });
+  assert.equal(await page.evaluate(() => window.__marker), 1, 'the page reloaded');
+  assert.equal(navigations(), navigationsBefore, 'the page navigated');
+});

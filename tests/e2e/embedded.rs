@@ -1,0 +1,22 @@
+//! The suite on the embedded backbone; each test file reaches it through `super::start()`.
+
+use crate::harness::{Backend, Ghor};
+
+const BACKEND: Backend = Backend::Embedded;
+
+pub async fn start() -> Ghor {
+    Ghor::start_on(BACKEND).await
+}
+
+pub async fn bare() -> Ghor {
+    Ghor::bare_on(BACKEND).await
+}
+
+#[path = "authz.rs"]
+mod authz;
+#[path = "bad_input.rs"]
+mod bad_input;
+#[path = "picture.rs"]
+mod picture;
+#[path = "stream.rs"]
+mod stream;

@@ -1,0 +1,474 @@
+//! Starts `ghor serve` on port 0 with a fresh data dir, tokens for every role and a small
+//! registry, and offers HTTP and websocket clients. Waits for conditions, never for time.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::Duration;
+
+use std::sync::Arc;
+
+use futures::{SinkExt, StreamExt};
+use ghor_domain::Scope;
+use ghor_store::nats::{connect, NatsLog, StreamSettings};
+use ghor_store::postgres::Postgres;
+use ghor_store::testing::{NatsServer, TestDatabase};
+use ghor_store::{Embedded, EventLog, ReadModel, TokenStore};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::Message;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ghor");
+/// The tests run JetStream with a 1-second duplicate window, so idempotency beyond the
+/// window (the archive) is what they exercise.
+pub const DUPLICATE_WINDOW_SECS: u64 = 1;
+/// The longest any condition may take to hold.
+pub const DEADLINE: Duration = Duration::from_secs(15);
+
+/// The tokens the harness creates, by name.
+pub const TOKENS: &[(&str, &[&str])] = &[
+    ("admin", &["--role", "admin", "--name", "beheer"]),
+    ("netwerk", &["--role", "netwerkfunctionaris", "--name", "netwerk noord", "--region", "VR01", "--region", "VR02"]),
+    ("im", &["--role", "informatiemanager", "--name", "IM Groningen", "--region", "VR01"]),
+    ("im2", &["--role", "informatiemanager", "--name", "IM Fryslan", "--region", "VR02"]),
+    ("rot", &["--role", "rot", "--name", "ROT Groningen", "--region", "VR01"]),
+    ("keten", &["--role", "ketenpartner", "--name", "Ketenpartner", "--region", "VR01"]),
+    ("bestuur", &["--role", "bestuur", "--name", "Bestuur", "--region", "VR01"]),
+    ("umcg", &["--role", "institution", "--name", "UMCG ZIS", "--region", "VR01", "--organisation", "umcg"]),
+    ("martini", &["--role", "institution", "--name", "Martini ZIS", "--region", "VR01", "--organisation", "martini"]),
+    ("oto", &["--role", "oto", "--name", "OTO", "--scope", "oefening"]),
+];
+
+/// Which backbone a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One SQLite file in the data dir.
+    Embedded,
+    /// A real nats-server with JetStream and a fresh PostgreSQL database.
+    Production,
+}
+
+/// A running ghor with its tokens.
+pub struct Ghor {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pub tokens: BTreeMap<String, String>,
+    pub http: reqwest::Client,
+    pub backend: Backend,
+    pub nats: Option<NatsServer>,
+    /// How ghor reaches NATS (with credentials when the server requires them).
+    pub nats_url: Option<String>,
+    pub database: Option<TestDatabase>,
+    child: Option<Child>,
+}
+
+/// Runs a `ghor` command against the data dir (and the database, on production).
+pub async fn cli(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).arg("--data-dir").arg(dir).output().await.expect("run ghor");
+    assert!(out.status.success(), "ghor {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf8").trim().to_owned()
+}
+
+impl Ghor {
+    /// A server with tokens and the registry: umcg and martini (VR01), mcl (VR02).
+    pub async fn start() -> Ghor {
+        Ghor::start_on(Backend::Embedded).await
+    }
+
+    pub async fn bare() -> Ghor {
+        Ghor::bare_on(Backend::Embedded).await
+    }
+
+    pub async fn start_on(backend: Backend) -> Ghor {
+        let ghor = Ghor::bare_on(backend).await;
+        ghor.register_defaults().await;
+        ghor
+    }
+
+    async fn register_defaults(&self) {
+        self.register(&[
+            ("umcg", "umcg", "ziekenhuis", "VR01", 53.222, 6.576),
+            ("martini", "martini", "ziekenhuis", "VR01", 53.199, 6.552),
+            ("mcl", "mcl", "ziekenhuis", "VR02", 53.186, 5.802),
+        ])
+        .await;
+    }
+
+    /// A server with tokens but no registry.
+    pub async fn bare_on(backend: Backend) -> Ghor {
+        let nats = (backend == Backend::Production).then(|| {
+            let server = NatsServer::start();
+            let url = server.url.clone();
+            (server, url)
+        });
+        Ghor::bare_with(backend, nats).await
+    }
+
+    /// On the production backbone with a NATS server of the test's own (e.g. with users and
+    /// permissions) and the URL ghor connects with.
+    pub async fn start_with_nats(nats: NatsServer, url: String) -> Ghor {
+        let ghor = Ghor::bare_with(Backend::Production, Some((nats, url))).await;
+        ghor.register_defaults().await;
+        ghor
+    }
+
+    async fn bare_with(backend: Backend, nats: Option<(NatsServer, String)>) -> Ghor {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let database = match backend {
+            Backend::Embedded => None,
+            Backend::Production => Some(TestDatabase::create().await),
+        };
+        let (nats, nats_url) = match nats {
+            Some((server, url)) => (Some(server), Some(url)),
+            None => (None, None),
+        };
+        let mut ghor = Ghor {
+            url: String::new(),
+            dir,
+            tokens: BTreeMap::new(),
+            http: reqwest::Client::new(),
+            backend,
+            nats,
+            nats_url,
+            database,
+            child: None,
+        };
+        for (name, args) in TOKENS {
+            let mut full = vec!["token", "create"];
+            full.extend_from_slice(args);
+            let secret = ghor.cli(&full).await;
+            ghor.tokens.insert((*name).to_owned(), secret);
+        }
+        ghor.launch("127.0.0.1:0").await;
+        ghor
+    }
+
+    /// The arguments that point a `ghor` command at this backbone.
+    pub fn backend_args(&self) -> Vec<String> {
+        let mut args = vec!["--data-dir".to_owned(), self.dir.path().display().to_string()];
+        if let (Some(nats), Some(db)) = (&self.nats_url, &self.database) {
+            args.extend(["--nats".to_owned(), nats.clone(), "--database".to_owned(), db.url.clone()]);
+        }
+        args
+    }
+
+    /// Runs a `ghor` command against this backbone's stores; returns its standard output.
+    pub async fn cli(&self, args: &[&str]) -> String {
+        let mut command = Command::new(BIN);
+        command.args(args).arg("--data-dir").arg(self.dir.path());
+        if let Some(db) = &self.database {
+            command.args(["--database", &db.url]);
+        }
+        let out = command.output().await.expect("run ghor");
+        assert!(out.status.success(), "ghor {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf8").trim().to_owned()
+    }
+
+    /// The log of a scope, opened beside the server (as another process would).
+    pub async fn log(&self, scope: Scope) -> Arc<dyn EventLog> {
+        match &self.nats_url {
+            Some(url) => NatsLog::open(connect(url).await.expect("nats"), scope, &stream_settings())
+                .await
+                .expect("open the stream"),
+            None => Embedded::open(self.dir.path()).await.expect("open store").log(scope).await.expect("log"),
+        }
+    }
+
+    /// The read model and stores, opened beside the server.
+    pub async fn stores(&self) -> Stores {
+        match &self.database {
+            Some(db) => {
+                let pg = Arc::new(Postgres::connect(&db.url).await.expect("postgres"));
+                Stores { read_model: pg.clone(), tokens: pg }
+            }
+            None => {
+                let db = Arc::new(Embedded::open(self.dir.path()).await.expect("open store"));
+                Stores { read_model: db.clone(), tokens: db }
+            }
+        }
+    }
+
+    async fn launch(&mut self, listen: &str) {
+        let (url, child) = self.spawn(&["serve", "--listen", listen, "--overdue-every", "1"]).await;
+        self.url = url;
+        self.child = Some(child);
+    }
+
+    /// Starts another process of one role (`ingest`, `gateway`, `project`) on this
+    /// backbone; returns its address and the process (killed when dropped).
+    pub async fn spawn_role(&self, role: &str) -> (String, Child) {
+        self.spawn(&[role, "--listen", "127.0.0.1:0"]).await
+    }
+
+    /// Runs `ghor ARGS` on this backbone and waits for the line with its address.
+    async fn spawn(&self, args: &[&str]) -> (String, Child) {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .args(self.backend_args())
+            .env("GHOR_DUPLICATE_WINDOW", DUPLICATE_WINDOW_SECS.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn ghor");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let line = tokio::time::timeout(DEADLINE, lines.next_line())
+            .await
+            .expect("ghor starts in time")
+            .expect("read")
+            .expect("a line");
+        (line.strip_prefix("ghor listening on ").expect("listening line").to_owned(), child)
+    }
+
+    /// The same server's clients, pointed at another process of it.
+    pub fn at(&self, url: &str) -> Ghor {
+        Ghor {
+            url: url.to_owned(),
+            dir: tempfile::tempdir().expect("tempdir"),
+            tokens: self.tokens.clone(),
+            http: self.http.clone(),
+            backend: self.backend,
+            nats: None,
+            nats_url: None,
+            database: None,
+            child: None,
+        }
+    }
+
+    /// Kills the server (SIGKILL) and starts it again on the same port and data.
+    pub async fn restart(&mut self) {
+        let listen = self.url.trim_start_matches("http://").to_owned();
+        self.kill().await;
+        self.launch(&listen).await;
+    }
+
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    pub fn token(&self, name: &str) -> &str {
+        self.tokens.get(name).unwrap_or_else(|| panic!("no token {name}"))
+    }
+
+    pub async fn register(&self, locations: &[(&str, &str, &str, &str, f64, f64)]) {
+        let mut events = Vec::new();
+        for (id, org, kind, region, lat, lon) in locations {
+            events.push(event(
+                &format!("/regions/{region}"),
+                "nl.ghor.organisation.registered.v1",
+                Some(org),
+                json!({ "name": format!("Organisatie {org}") }),
+            ));
+            events.push(event(
+                &format!("/locations/{id}"),
+                "nl.ghor.location.registered.v1",
+                None,
+                json!({ "name": format!("Locatie {id}"), "organisation": org, "type": kind, "region": region, "point": { "lat": lat, "lon": lon } }),
+            ));
+        }
+        let (status, body) = self.post("netwerk", "/v1/events/batch", &Value::Array(events)).await;
+        assert_eq!(status, 200, "{body}");
+        for r in body["results"].as_array().expect("results") {
+            assert_ne!(r["status"], "rejected", "{r}");
+        }
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        self.send(self.http.post(format!("{}{path}", self.url)).bearer_auth(self.token(token)).json(body)).await
+    }
+
+    pub async fn post_raw(&self, token: Option<&str>, path: &str, body: Vec<u8>) -> (u16, Value, Option<String>) {
+        let mut request =
+            self.http.post(format!("{}{path}", self.url)).header("content-type", "application/json").body(body);
+        if let Some(t) = token {
+            request = request.bearer_auth(self.tokens.get(t).map(String::as_str).unwrap_or(t));
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body, content_type)
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        self.send(self.http.get(format!("{}{path}", self.url)).bearer_auth(self.token(token))).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Reports IC beds for a location as `token`; returns the receipt.
+    pub async fn report_beds(&self, token: &str, location: &str, operational: u32, occupied: u32) -> Value {
+        let e = event(
+            &format!("/locations/{location}"),
+            "nl.ghor.beds.reported.v1",
+            Some("ic"),
+            json!({ "operational": operational, "occupied": occupied }),
+        );
+        let (status, body) = self.post(token, "/v1/events", &e).await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    pub async fn stream(&self, token: &str, regions: &[&str], resume: Option<(&str, u64)>) -> Stream {
+        let (status, body) = self.post(token, "/v1/stream/ticket", &json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        let ws_url = format!("{}/v1/stream", self.url.replace("http://", "ws://"));
+        let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.expect("websocket");
+        let mut hello = json!({ "type": "hello", "ticket": body["ticket"], "regions": regions });
+        if let Some((epoch, seq)) = resume {
+            hello["resume"] = json!({ "epoch": epoch, "seq": seq });
+        }
+        ws.send(Message::Text(hello.to_string().into())).await.expect("hello");
+        Stream {
+            ws,
+            epoch: String::new(),
+            seq: 0,
+            regions: json!({}),
+            snapshots: Vec::new(),
+            resumed: resume.map(|(e, s)| (e.to_owned(), s)),
+        }
+    }
+}
+
+pub fn stream_settings() -> StreamSettings {
+    StreamSettings { duplicate_window: Duration::from_secs(DUPLICATE_WINDOW_SECS), ..StreamSettings::default() }
+}
+
+/// The stores beside a running server.
+pub struct Stores {
+    pub read_model: Arc<dyn ReadModel>,
+    pub tokens: Arc<dyn TokenStore>,
+}
+
+/// A client event with a fresh id and time now.
+pub fn event(source: &str, event_type: &str, subject: Option<&str>, data: Value) -> Value {
+    let mut e = json!({
+        "specversion": "1.0",
+        "id": uuid::Uuid::now_v7().to_string(),
+        "source": source,
+        "type": event_type,
+        "time": chrono::Utc::now().to_rfc3339(),
+        "data": data,
+    });
+    if let Some(s) = subject {
+        e["subject"] = json!(s);
+    }
+    e
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A dashboard client: applies snapshots and deltas, and fails on any broken chain.
+pub struct Stream {
+    ws: Ws,
+    pub epoch: String,
+    pub seq: u64,
+    pub regions: Value,
+    /// Reasons of the snapshots received.
+    pub snapshots: Vec<String>,
+    resumed: Option<(String, u64)>,
+}
+
+impl Stream {
+    /// The next message as JSON, within the deadline.
+    pub async fn next(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(DEADLINE, self.ws.next())
+                .await
+                .expect("a message in time")
+                .expect("stream open")
+                .expect("ws");
+            if let Message::Text(t) = message {
+                return serde_json::from_str(&t).expect("json");
+            }
+        }
+    }
+
+    /// Applies one message; panics on a gap.
+    pub fn apply(&mut self, m: &Value) {
+        match m["type"].as_str() {
+            Some("snapshot") => {
+                self.epoch = m["epoch"].as_str().expect("epoch").to_owned();
+                self.seq = m["seq"].as_u64().expect("seq");
+                self.regions = m["regions"].clone();
+                self.snapshots.push(m["reason"].as_str().unwrap_or_default().to_owned());
+                self.resumed = None;
+            }
+            Some("delta") | Some("heartbeat") => {
+                if self.epoch.is_empty() {
+                    let (epoch, seq) = self.resumed.take().expect("a delta before any snapshot must follow a resume");
+                    self.epoch = epoch;
+                    self.seq = seq;
+                }
+                assert_eq!(m["epoch"], self.epoch.as_str(), "epoch changed without a snapshot: {m}");
+                if m["type"] == "delta" {
+                    assert_eq!(
+                        m["from"].as_u64(),
+                        Some(self.seq),
+                        "gap: the delta does not chain on {}: {m}",
+                        self.seq
+                    );
+                    for (region, patch) in m["changes"].as_object().expect("changes") {
+                        let target =
+                            self.regions.as_object_mut().expect("regions").entry(region.clone()).or_insert(json!({}));
+                        merge(target, patch);
+                    }
+                    self.seq = m["to"].as_u64().expect("to");
+                } else {
+                    let seq = m["seq"].as_u64().expect("seq");
+                    assert!(seq >= self.seq, "heartbeat went back: {m}");
+                    self.seq = seq;
+                }
+            }
+            Some("error") => panic!("stream error: {m}"),
+            other => panic!("unknown message type {other:?}: {m}"),
+        }
+    }
+
+    /// Reads and applies messages until `done` holds for the picture.
+    pub async fn until(&mut self, mut done: impl FnMut(&Value) -> bool) {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while !done(&self.regions) {
+            assert!(tokio::time::Instant::now() < deadline, "condition not reached; picture: {}", self.regions);
+            let m = self.next().await;
+            self.apply(&m);
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+/// RFC 7396 apply.
+pub fn merge(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = json!({});
+            }
+            let t = target.as_object_mut().expect("object");
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+/// The occupied IC beds of a location in a streamed or fetched region view.
+pub fn ic_occupied(region_view: &Value, location: &str) -> Option<u64> {
+    region_view["locations"][location]["dimensions"]["beds"]["values"]["ic"]["data"]["occupied"].as_u64()
+}

@@ -1,0 +1,15 @@
+//! End-to-end tests: the real `ghor` binary started on port 0, driven over HTTP and
+//! websocket as institutions and dashboards would. The same suite runs on the embedded
+//! default and on the production backbone (a real nats-server with JetStream and a fresh
+//! PostgreSQL database per test).
+
+// The suite is compiled once per backend, on purpose.
+#![allow(clippy::duplicate_mod)]
+
+mod demo;
+mod direct;
+mod embedded;
+mod faults;
+mod gateways;
+mod harness;
+mod production;

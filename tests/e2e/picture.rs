@@ -1,0 +1,174 @@
+//! The picture as the API serves it equals a replay of the log from the start, and the
+//! projector's read model agrees; retries never store twice; the demo runs.
+
+use std::time::Duration;
+
+use ghor_domain::{Event, Picture, RegionCode, Scope};
+use serde_json::json;
+
+use crate::harness::{event, Ghor, BIN, DEADLINE};
+
+/// Folds the whole live log of the server's data dir from sequence 1.
+async fn replay(ghor: &Ghor, upto: u64) -> Picture {
+    let log = ghor.log(Scope::Live).await;
+    let mut picture = Picture::default();
+    let mut seq = 0;
+    while seq < upto {
+        let entries = log.read(seq, 500).await.expect("read");
+        assert!(!entries.is_empty(), "the log ends at {seq}, before {upto}");
+        for e in entries.into_iter().take_while(|e| e.seq <= upto) {
+            picture.apply(&Event::from_stored((*e.body).clone()).expect("stored events decode"));
+            seq = e.seq;
+        }
+    }
+    picture
+}
+
+async fn wait_for(mut done: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "condition not reached in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn replaying_the_log_from_the_start_equals_the_live_picture_and_the_read_model() {
+    let ghor = super::start().await;
+    for i in 0..20u32 {
+        ghor.report_beds("umcg", "umcg", 30, i).await;
+        ghor.report_beds("martini", "martini", 10, 10 - i % 10).await;
+    }
+    let stop = event(
+        "/locations/umcg",
+        "nl.ghor.acute_function.reported.v1",
+        Some("seh"),
+        json!({ "status": "stop", "reason": "vol" }),
+    );
+    assert_eq!(ghor.post("umcg", "/v1/events", &stop).await.0, 201);
+    let incident = event(
+        "/regions/VR01",
+        "nl.ghor.incident.opened.v1",
+        Some("stroomstoring-noord"),
+        json!({ "name": "Stroomstoring", "state": "actief", "grip": 2, "area": { "regions": ["VR01"] } }),
+    );
+    assert_eq!(ghor.post("im", "/v1/events", &incident).await.0, 201);
+    let threshold =
+        event("/regions/VR01", "nl.ghor.threshold.set.v1", Some("beds_free_attention"), json!({ "value": 5 }));
+    assert_eq!(ghor.post("im", "/v1/events", &threshold).await.0, 201);
+
+    let (status, live) = ghor.get("im", "/v1/picture/regions/VR01").await;
+    assert_eq!(status, 200, "{live}");
+    let seq = live["seq"].as_u64().expect("seq");
+    let replayed = replay(&ghor, seq).await;
+    let region = RegionCode::try_from("VR01").expect("region");
+    assert_eq!(live["view"], serde_json::to_value(replayed.region_view(region)).expect("json"), "replay equals live");
+    assert_eq!(live["view"]["totals"]["acute_function_stops"]["seh"], 1);
+    assert_eq!(live["view"]["totals"]["active_incidents"], 1);
+    assert_eq!(
+        live["view"]["locations"]["umcg"]["incidents"],
+        json!(["stroomstoring-noord"]),
+        "the incident area holds umcg"
+    );
+
+    // The projector's read model reaches the same view.
+    let db = ghor.stores().await.read_model;
+    wait_for(async || db.checkpoint(Scope::Live).await.expect("checkpoint") >= seq).await;
+    let checkpoint = db.checkpoint(Scope::Live).await.expect("checkpoint");
+    let stored = db.region(Scope::Live, region).await.expect("read model").expect("region row");
+    assert_eq!(stored, serde_json::to_value(replay(&ghor, checkpoint).await.region_view(region)).expect("json"));
+}
+
+#[tokio::test]
+async fn a_retried_event_is_stored_once() {
+    let ghor = super::start().await;
+    let e =
+        event("/locations/umcg", "nl.ghor.beds.reported.v1", Some("ic"), json!({ "operational": 10, "occupied": 4 }));
+    let (first, a) = ghor.post("umcg", "/v1/events", &e).await;
+    let (second, b) = ghor.post("umcg", "/v1/events", &e).await;
+    let (third, c) = ghor.post("umcg", "/v1/events/batch", &json!([e])).await;
+    assert_eq!((first, second, third), (201, 200, 200));
+    assert_eq!(a["status"], "stored");
+    assert_eq!(b["status"], "duplicate");
+    assert_eq!(c["results"][0]["status"], "duplicate");
+    assert_eq!(a["seq"], b["seq"]);
+    let log = ghor.log(Scope::Live).await;
+    let id = e["id"].as_str().expect("id");
+    let copies = log.read(0, 100_000).await.expect("read").iter().filter(|x| x.body["id"] == id).count();
+    assert_eq!(copies, 1);
+    // And the read model's archive holds it once, once the projector has passed it.
+    let read_model = ghor.stores().await.read_model;
+    let seq = a["seq"].as_u64().expect("seq");
+    wait_for(async || read_model.checkpoint(Scope::Live).await.expect("checkpoint") >= seq).await;
+    let uuid = uuid::Uuid::parse_str(id).expect("uuid");
+    assert_eq!(read_model.archived(Scope::Live, "/locations/umcg", uuid).await.expect("archived"), 1);
+}
+
+#[tokio::test]
+async fn the_same_event_again_after_the_duplicate_window_is_still_stored_once() {
+    let ghor = super::start().await;
+    let e =
+        event("/locations/umcg", "nl.ghor.beds.reported.v1", Some("ic"), json!({ "operational": 10, "occupied": 2 }));
+    let (status, first) = ghor.post("umcg", "/v1/events", &e).await;
+    assert_eq!(status, 201, "{first}");
+    let seq = first["seq"].as_u64().expect("seq");
+    let read_model = ghor.stores().await.read_model;
+    wait_for(async || read_model.checkpoint(Scope::Live).await.expect("checkpoint") >= seq).await;
+    // Let the log's own duplicate window pass; the archive still knows the event.
+    tokio::time::sleep(Duration::from_secs(crate::harness::DUPLICATE_WINDOW_SECS) + Duration::from_millis(500)).await;
+    let (status, again) = ghor.post("umcg", "/v1/events", &e).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["status"], "duplicate");
+    assert_eq!(again["seq"], first["seq"]);
+    let id = e["id"].as_str().expect("id");
+    let copies =
+        ghor.log(Scope::Live).await.read(0, 100_000).await.expect("read").iter().filter(|x| x.body["id"] == id).count();
+    assert_eq!(copies, 1, "stored once");
+}
+
+#[tokio::test]
+async fn a_registry_csv_is_imported_through_the_api_and_again_stores_nothing() {
+    let ghor = super::bare().await;
+    let csv = ghor.dir.path().join("locaties.csv");
+    std::fs::write(
+        &csv,
+        "# test registry\nid,name,organisation,organisation_name,type,region,municipality,lat,lon\n\
+         wza,Wilhelmina Ziekenhuis Assen,wza,WZA,ziekenhuis,VR03,Assen,52.990,6.545\n\
+         demo-vvt-emmen,Zorgcentrum Emmen,zorgkring,Zorgkring,verpleeg_verzorgingshuis,VR03,Emmen,52.785,6.897\n",
+    )
+    .expect("write csv");
+    let import = |token: String| {
+        let csv = csv.clone();
+        let url = ghor.url.clone();
+        async move {
+            tokio::process::Command::new(BIN)
+                .args(["registry", "import"])
+                .arg(&csv)
+                .args(["--url", &url, "--token", &token])
+                .output()
+                .await
+                .expect("run import")
+        }
+    };
+    let first = import(ghor.token("admin").to_owned()).await;
+    let progress = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{progress}");
+    assert!(progress.contains("imported 4/4") && progress.contains("4 stored"), "{progress}");
+    let again = import(ghor.token("admin").to_owned()).await;
+    assert!(String::from_utf8_lossy(&again.stderr).contains("0 stored, 4 already known"));
+
+    let (status, registry) = ghor.get("admin", "/v1/registry/locations").await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> =
+        registry["locations"].as_array().expect("list").iter().filter_map(|l| l["id"].as_str()).collect();
+    assert_eq!(ids, vec!["demo-vvt-emmen", "wza"]);
+
+    // A netwerkfunctionaris of other regions is refused per row, and told which.
+    let refused = import(ghor.token("netwerk").to_owned()).await;
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("line 3"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
