@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ghor_domain::{Event, Picture, RegionCode, Scope};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::harness::{event, Ghor, BIN, DEADLINE};
 
@@ -55,10 +55,17 @@ async fn replaying_the_log_from_the_start_equals_the_live_picture_and_the_read_m
     assert_eq!(ghor.post("im", "/v1/events", &incident).await.0, 201);
     let threshold =
         event("/regions/VR01", "nl.ghor.threshold.set.v1", Some("beds_free_attention"), json!({ "value": 5 }));
-    assert_eq!(ghor.post("im", "/v1/events", &threshold).await.0, 201);
+    let (status, stored) = ghor.post("im", "/v1/events", &threshold).await;
+    assert_eq!(status, 201, "{stored}");
 
-    let (status, live) = ghor.get("im", "/v1/picture/regions/VR01").await;
-    assert_eq!(status, 200, "{live}");
+    // The picture follows the log: wait until it holds the last event stored.
+    let last = stored["seq"].as_u64().expect("seq");
+    let mut live = Value::Null;
+    wait_for(async || {
+        live = ghor.get("im", "/v1/picture/regions/VR01").await.1;
+        live["seq"].as_u64() >= Some(last)
+    })
+    .await;
     let seq = live["seq"].as_u64().expect("seq");
     let replayed = replay(&ghor, seq).await;
     let region = RegionCode::try_from("VR01").expect("region");

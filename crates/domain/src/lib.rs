@@ -27,5 +27,5 @@ pub use event::{Event, Source, Stamp, Submission};
 pub use payload::{DecodeError, Payload, Status};
 pub use picture::Picture;
 pub use values::{RegionCode, Slug};
-pub use view::RegionView;
+pub use view::{RegionView, Views};
 pub use vocab::{Dimension, Role, Scope, State};

@@ -105,6 +105,21 @@ impl LocationState {
     }
 }
 
+/// What folding events may have changed in the region views.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Touched {
+    /// Regions where any location's view may have changed.
+    pub regions: BTreeSet<RegionCode>,
+    /// Locations whose own view may have changed (and with it their region's totals and alerts).
+    pub locations: BTreeSet<Slug>,
+}
+
+impl Touched {
+    pub fn is_empty(&self) -> bool {
+        self.regions.is_empty() && self.locations.is_empty()
+    }
+}
+
 /// The common operational picture: the fold of the log.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Picture {
@@ -164,29 +179,46 @@ impl Picture {
         }
     }
 
-    /// Folds `event` in and notes every region whose view it may change.
-    pub fn apply_noting(&mut self, event: &Event, regions: &mut BTreeSet<RegionCode>) {
-        regions.insert(event.stamp.region);
-        regions.insert(self.region_of(event));
-        if let Payload::Incident { incident, .. } = &event.payload {
-            if let Some(old) = self.incidents.get(incident) {
-                regions.insert(old.value.0);
-                regions.extend(old.value.1.area.regions.iter().copied());
-            }
-        }
+    /// Folds `event` in and notes what of the region views it may change.
+    pub fn apply_noting(&mut self, event: &Event, touched: &mut Touched) {
+        let region_before = self.region_of(event);
+        let incident_before: Vec<RegionCode> = match &event.payload {
+            Payload::Incident { incident, .. } => self
+                .incidents
+                .get(incident)
+                .map(|i| std::iter::once(i.value.0).chain(i.value.1.area.regions.iter().copied()).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
         self.apply(event);
-        regions.insert(self.region_of(event));
-        match &event.payload {
-            // An area drawn as a circle or by municipality can reach into any region.
-            Payload::Incident { .. } => regions.extend(self.regions()),
+        let region = self.region_of(event);
+        match (&event.source, &event.payload) {
+            // Only the location's own view, and its region's totals and alerts.
+            (
+                Source::Location(id),
+                Payload::Status(_) | Payload::Retracted(_) | Payload::ReportOverdue(_) | Payload::IntakeRejected(_),
+            ) if region == region_before => {
+                touched.locations.insert(id.clone());
+            }
+            // An area drawn as a circle or by municipality can reach into any region; an
+            // acknowledgement names its alert, whichever region that is in.
+            (_, Payload::AlertAcknowledged { .. }) => touched.regions.extend(self.regions()),
+            (_, Payload::Incident { .. }) => {
+                touched.regions.extend(self.regions());
+                touched.regions.extend(incident_before);
+            }
             // The organisation's name shows beside each of its locations.
-            Payload::OrganisationRegistered { organisation, .. } => regions.extend(
-                self.locations
-                    .values()
-                    .filter(|l| l.info.as_ref().is_some_and(|i| &i.value.organisation == organisation))
-                    .filter_map(LocationState::region),
-            ),
-            _ => {}
+            (_, Payload::OrganisationRegistered { organisation, .. }) => {
+                touched.regions.insert(region);
+                touched.regions.extend(
+                    self.locations
+                        .values()
+                        .filter(|l| l.info.as_ref().is_some_and(|i| &i.value.organisation == organisation))
+                        .filter_map(LocationState::region),
+                )
+            }
+            // Registrations (which may move a location) and thresholds.
+            _ => touched.regions.extend([region_before, region, event.stamp.region]),
         }
     }
 

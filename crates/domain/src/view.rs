@@ -2,7 +2,7 @@
 //! per dimension, the chain's totals, active alerts and incidents. A pure function of the
 //! [`Picture`] (no clock), so gateways diff it into deltas; staleness is added when read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::payload::*;
-use crate::picture::{LocationState, Picture, Versioned};
+use crate::picture::{LocationState, Picture, Touched, Versioned};
 use crate::rules::{worst, Rules};
 use crate::values::{Point, RegionCode, Slug};
 use crate::vocab::*;
@@ -183,21 +183,66 @@ fn incident_covers(reported_by: RegionCode, data: &IncidentData, info: &Location
     incident_regions(reported_by, data).any(|r| r == info.region)
 }
 
+/// What the views of one region are computed with.
+struct Context<'a> {
+    region: RegionCode,
+    rules: Rules,
+    /// Incidents active anywhere: an area may reach across region borders.
+    active: Vec<(&'a Slug, &'a Versioned<(RegionCode, IncidentData)>)>,
+}
+
 impl Picture {
+    fn context(&self, region: RegionCode) -> Context<'_> {
+        let active = self.incidents.iter().filter(|(_, i)| i.value.1.state == IncidentState::Actief).collect();
+        Context { region, rules: Rules::for_region(self, region), active }
+    }
+
     /// The view of one region.
     pub fn region_view(&self, region: RegionCode) -> RegionView {
-        let rules = Rules::for_region(self, region);
-        let active: Vec<(&Slug, &Versioned<(RegionCode, IncidentData)>)> =
-            self.incidents.iter().filter(|(_, i)| i.value.1.state == IncidentState::Actief).collect();
-        let mut locations = BTreeMap::new();
+        let context = self.context(region);
+        let locations = self
+            .locations
+            .iter()
+            .filter(|(_, l)| l.region() == Some(region))
+            .filter_map(|(id, l)| Some((id.clone(), self.location_view(l, &l.info.as_ref()?.value, &context))))
+            .collect();
+        let mut view = RegionView {
+            region,
+            name: region.info().name.clone(),
+            totals: Totals::default(),
+            locations,
+            alerts: BTreeMap::new(),
+            incidents: BTreeMap::new(),
+            thresholds: BTreeMap::new(),
+        };
+        self.summarise(&context, &mut view);
+        view
+    }
+
+    /// Brings `view` up to date after only the views of `locations` (of its region) may
+    /// have changed: those are recomputed, the region's totals and alerts summed again.
+    pub fn refresh_view<'a>(&self, view: &mut RegionView, locations: impl IntoIterator<Item = &'a Slug>) {
+        let context = self.context(view.region);
+        for id in locations {
+            let current = self
+                .locations
+                .get(id)
+                .filter(|l| l.region() == Some(view.region))
+                .and_then(|l| Some(self.location_view(l, &l.info.as_ref()?.value, &context)));
+            match current {
+                Some(v) => view.locations.insert(id.clone(), v),
+                None => view.locations.remove(id),
+            };
+        }
+        self.summarise(&context, view);
+    }
+
+    /// Alerts, incidents, totals and thresholds of a region from its locations' views.
+    fn summarise(&self, context: &Context, view: &mut RegionView) {
+        let region = context.region;
         let mut alerts = BTreeMap::new();
-        let regional: Vec<(&Slug, &LocationState)> =
-            self.locations.iter().filter(|(_, l)| l.region() == Some(region) && l.info.is_some()).collect();
-        for &(id, loc) in &regional {
-            let Some(info) = &loc.info else { continue };
-            let info = &info.value;
-            let view = self.location_view(loc, info, &rules, &active);
-            for (dim, d) in &view.dimensions {
+        for (id, location) in &view.locations {
+            for (dim, d) in &location.dimensions {
                 for (key, v) in &d.values {
                     if v.state == Some(State::Kritiek) {
                         let alert_id = format!("{id}/{dim}/{key}");
@@ -206,16 +251,17 @@ impl Picture {
                     }
                 }
             }
-            if let Some(since) = view.overdue_since {
+            if let Some(since) = location.overdue_since {
                 let alert_id = format!("{id}/report_overdue");
                 alerts.insert(alert_id.clone(), self.alert(&alert_id, id, None, None, State::Aandacht, since));
             }
-            if let Some(rejected) = &view.rejected {
+            if let Some(rejected) = &location.rejected {
                 let alert_id = format!("{id}/intake_rejected");
                 alerts.insert(alert_id.clone(), self.alert(&alert_id, id, None, None, State::Aandacht, rejected.time));
             }
-            locations.insert(id.clone(), view);
         }
+        let regional: Vec<(&Slug, &LocationState)> =
+            view.locations.keys().filter_map(|id| Some((id, self.locations.get(id)?))).collect();
         let incidents: BTreeMap<Slug, IncidentView> = self
             .incidents
             .iter()
@@ -241,11 +287,12 @@ impl Picture {
                 (id.clone(), view)
             })
             .collect();
-        let totals = totals(&regional, &locations, &incidents);
-        let ic_free_critical = rules.get(ThresholdKey::RegionIcFreeCritical);
+        let totals = totals(&regional, &view.locations, &incidents);
+        let ic_free_critical = context.rules.get(ThresholdKey::RegionIcFreeCritical);
         if let Some(ic) = totals.beds.get(&BedType::Ic) {
             if ic.operational > 0 && ic.free <= ic_free_critical {
-                let since = locations
+                let since = view
+                    .locations
                     .values()
                     .filter_map(|l| l.dimensions.get(&Dimension::Beds)?.values.get("ic"))
                     .map(|v| v.time)
@@ -265,15 +312,10 @@ impl Picture {
                 }
             }
         }
-        RegionView {
-            region,
-            name: region.info().name.clone(),
-            totals,
-            locations,
-            alerts,
-            incidents,
-            thresholds: ThresholdKey::ALL.iter().map(|k| (*k, rules.get(*k))).collect(),
-        }
+        view.totals = totals;
+        view.alerts = alerts;
+        view.incidents = incidents;
+        view.thresholds = ThresholdKey::ALL.iter().map(|k| (*k, context.rules.get(*k))).collect();
     }
 
     fn acknowledged(&self, alert: &str, since: DateTime<Utc>) -> bool {
@@ -300,14 +342,10 @@ impl Picture {
         }
     }
 
-    fn location_view(
-        &self,
-        loc: &LocationState,
-        info: &LocationInfo,
-        rules: &Rules,
-        active: &[(&Slug, &Versioned<(RegionCode, IncidentData)>)],
-    ) -> LocationView {
-        let incidents: Vec<Slug> = active
+    fn location_view(&self, loc: &LocationState, info: &LocationInfo, context: &Context) -> LocationView {
+        let rules = &context.rules;
+        let incidents: Vec<Slug> = context
+            .active
             .iter()
             .filter(|(_, i)| incident_covers(i.value.0, &i.value.1, info))
             .map(|(id, _)| (*id).clone())
@@ -438,6 +476,60 @@ fn totals(
         t.max_grip = t.max_grip.max(i.grip);
     }
     t
+}
+
+/// Every region's view, kept current as the picture changes: only what the folded events
+/// touched is computed again. Always equal to [`Picture::region_view`] of each region.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Views(BTreeMap<RegionCode, RegionView>);
+
+/// What changed in one region's view: all of it, or the views of some locations (and with
+/// them the region's totals and alerts).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Changed {
+    pub whole: bool,
+    pub locations: BTreeSet<Slug>,
+}
+
+impl Views {
+    pub fn of(picture: &Picture) -> Views {
+        Views(picture.regions().into_iter().map(|r| (r, picture.region_view(r))).collect())
+    }
+
+    pub fn get(&self, region: RegionCode) -> Option<&RegionView> {
+        self.0.get(&region)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&RegionCode, &RegionView)> {
+        self.0.iter()
+    }
+
+    /// Brings the views up to date with `picture` after folding in what noted `touched`.
+    pub fn update(&mut self, picture: &Picture, touched: &Touched) -> BTreeMap<RegionCode, Changed> {
+        let mut changed: BTreeMap<RegionCode, Changed> = BTreeMap::new();
+        for region in &touched.regions {
+            changed.entry(*region).or_default().whole = true;
+        }
+        for id in &touched.locations {
+            if let Some(region) = picture.locations.get(id).and_then(LocationState::region) {
+                let c = changed.entry(region).or_default();
+                c.whole |= !self.0.contains_key(&region);
+                if !c.whole {
+                    c.locations.insert(id.clone());
+                }
+            }
+        }
+        for (region, c) in &mut changed {
+            match self.0.get_mut(region) {
+                Some(view) if !c.whole => picture.refresh_view(view, &c.locations),
+                _ => {
+                    c.locations.clear();
+                    self.0.insert(*region, picture.region_view(*region));
+                }
+            }
+        }
+        changed
+    }
 }
 
 /// How old each value is at `now`, and whether it is older than the location's interval.

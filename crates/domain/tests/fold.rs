@@ -864,6 +864,38 @@ mod properties {
         }
 
         #[test]
+        fn views_kept_current_by_what_events_touched_equal_views_computed_whole(
+            events in events(),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+        ) {
+            // Start from a part of the log (as a gateway from a snapshot), then one event at a
+            // time and in chunks, as the gateway and the projector do.
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(events.len() + 1)).collect();
+            cuts.sort_unstable();
+            cuts.push(events.len());
+            let start = cuts[0];
+            let mut p = fold(&events[..start]);
+            let mut kept = ghor_domain::Views::of(&p);
+            let mut from = start;
+            for (n, end) in cuts.into_iter().enumerate() {
+                let chunks: Vec<&[Event]> =
+                    if n % 2 == 0 { events[from..end].chunks(1).collect() } else { vec![&events[from..end]] };
+                for chunk in chunks {
+                    let mut touched = ghor_domain::picture::Touched::default();
+                    for e in chunk {
+                        p.apply_noting(e, &mut touched);
+                    }
+                    kept.update(&p, &touched);
+                    let whole = ghor_domain::Views::of(&p);
+                    for (r, view) in whole.iter() {
+                        prop_assert_eq!(kept.get(*r), Some(view), "region {}", r);
+                    }
+                }
+                from = end;
+            }
+        }
+
+        #[test]
         fn folding_the_log_twice_is_the_same_as_once(events in events()) {
             let once = fold(&events);
             let mut twice = once.clone();

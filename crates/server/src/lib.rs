@@ -10,6 +10,7 @@
 //! - [`auth`], [`problem`], [`metrics`], [`shutdown`]: plumbing.
 
 pub mod auth;
+pub mod follow;
 pub mod gateway;
 pub mod http;
 pub mod ingest;

@@ -2,14 +2,16 @@
 //! checkpoint + 1 with the one fold and writes each batch (views, quarantine, checkpoint,
 //! now and then a snapshot) in ONE transaction fenced on the checkpoint.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ghor_domain::{DecodeError, Event, Picture, Scope};
+use ghor_domain::picture::Touched;
+use ghor_domain::{DecodeError, Event, Picture, Scope, Views};
 use ghor_store::{Archived, EventLog, ProjectionBatch, Quarantined, ReadModel, StoreError};
 use serde_json::Value;
 
+use crate::follow::{read_ahead, Decoded};
+use crate::gateway::to_json;
 use crate::shutdown::Shutdown;
 
 const BATCH: usize = 1000;
@@ -22,7 +24,7 @@ const STANDBY: Duration = Duration::from_secs(5);
 /// when the active one dies, and fencing guarantees nothing is applied twice.
 pub async fn run(log: Arc<dyn EventLog>, read_model: Arc<dyn ReadModel>, snapshot_every: u64, mut shutdown: Shutdown) {
     loop {
-        let pause = match project(&*log, &*read_model, snapshot_every, &mut shutdown).await {
+        let pause = match project(&log, &*read_model, snapshot_every, &mut shutdown).await {
             Ok(()) => return,
             Err(StoreError::Fenced { expected, found }) => {
                 tracing::info!(scope = %log.scope(), expected, found, "another projector moved the checkpoint; standing by");
@@ -65,55 +67,64 @@ async fn restore(
     Ok((checkpoint, snapshot_seq, picture))
 }
 
-/// Projects until shutdown (`Ok`) or a store error, fencing included.
+/// Projects until shutdown (`Ok`) or a store error, fencing included. The next batch is
+/// read and decoded while the previous one is committed.
 async fn project(
-    log: &dyn EventLog,
+    log: &Arc<dyn EventLog>,
     read_model: &dyn ReadModel,
     snapshot_every: u64,
     shutdown: &mut Shutdown,
 ) -> Result<(), StoreError> {
     let scope = log.scope();
-    let (mut checkpoint, mut last_snapshot, mut picture) = restore(log, read_model, scope).await?;
-    let mut appended = log.watch();
+    let (mut checkpoint, mut last_snapshot, mut picture) = restore(&**log, read_model, scope).await?;
+    let mut views = Views::of(&picture);
+    let mut batches = read_ahead(log.clone(), checkpoint, shutdown.clone());
     loop {
-        if *appended.borrow_and_update() > checkpoint {
-            let entries = log.read(checkpoint, BATCH).await?;
-            if let Some(batch) = fold_batch(&mut picture, checkpoint, entries, scope) {
-                let batch = ProjectionBatch {
-                    snapshot: (batch.upto - last_snapshot >= snapshot_every).then(|| Arc::new(picture.clone())),
-                    ..batch
-                };
-                read_model.commit(scope, log.epoch(), &batch).await?;
-                checkpoint = batch.upto;
-                if batch.snapshot.is_some() {
-                    last_snapshot = checkpoint;
-                }
-                continue;
+        let entries = tokio::select! {
+            entries = batches.recv() => match entries {
+                Some(entries) => entries,
+                None => return Ok(()),
+            },
+            _ = shutdown.recv() => return Ok(()),
+        };
+        let (batch, held_back) = fold_batch(&mut picture, &mut views, checkpoint, entries, scope);
+        if let Some(batch) = batch {
+            let batch = ProjectionBatch {
+                snapshot: (batch.upto - last_snapshot >= snapshot_every).then(|| Arc::new(picture.clone())),
+                ..batch
+            };
+            read_model.commit(scope, log.epoch(), &batch).await?;
+            checkpoint = batch.upto;
+            if batch.snapshot.is_some() {
+                last_snapshot = checkpoint;
             }
         }
-        tokio::select! {
-            changed = appended.changed() => if changed.is_err() { return Ok(()) },
-            _ = shutdown.recv() => return Ok(()),
+        if held_back {
+            // Nothing after an event this build cannot read is projected until a newer one runs.
+            shutdown.recv().await;
+            return Ok(());
         }
     }
 }
 
-/// Folds entries into `picture` and gathers what the batch writes; `None` when nothing
-/// could be folded (an event of a newer version holds the projector back).
+/// Folds entries into `picture` and gathers what the batch writes (`None` when nothing was
+/// folded), and whether an event of a newer version stopped it.
 fn fold_batch(
     picture: &mut Picture,
+    views: &mut Views,
     after: u64,
-    entries: Vec<ghor_store::LogEntry>,
+    entries: Vec<Decoded>,
     scope: Scope,
-) -> Option<ProjectionBatch> {
-    let mut regions = BTreeSet::new();
+) -> (Option<ProjectionBatch>, bool) {
+    let mut touched = Touched::default();
     let mut quarantined = Vec::new();
     let mut archive = Vec::new();
     let mut upto = after;
+    let mut held_back = false;
     for entry in entries {
-        match Event::from_stored((*entry.body).clone()) {
+        match entry.event {
             Ok(event) => {
-                picture.apply_noting(&event, &mut regions);
+                picture.apply_noting(&event, &mut touched);
                 if let ghor_domain::Payload::IntakeRejected(r) = &event.payload {
                     quarantined.push(Quarantined {
                         seq: entry.seq,
@@ -129,6 +140,7 @@ fn fold_batch(
             }
             Err(DecodeError::NewerVersion(t)) => {
                 tracing::error!(%scope, seq = entry.seq, event_type = %t, "held back: upgrade ghor to read this event version");
+                held_back = true;
                 break;
             }
             Err(DecodeError::Invalid(e)) => {
@@ -145,24 +157,18 @@ fn fold_batch(
         upto = entry.seq;
     }
     if upto == after {
-        return None;
+        return (None, held_back);
     }
-    let views: Vec<_> = regions.iter().map(|r| (*r, picture.region_view(*r))).collect();
-    // Every location of a touched region: region-wide events (thresholds, incidents,
-    // organisation names) change the views of locations that sent nothing.
-    let location_views =
-        views.iter().flat_map(|(r, v)| v.locations.iter().map(move |(id, l)| (id.clone(), *r, json(l)))).collect();
-    Some(ProjectionBatch {
-        after,
-        upto,
-        regions: views.iter().map(|(r, v)| (*r, json(v))).collect(),
-        locations: location_views,
-        quarantined,
-        archive,
-        snapshot: None,
-    })
-}
-
-fn json<T: serde::Serialize>(t: &T) -> Value {
-    serde_json::to_value(t).unwrap_or(Value::Null)
+    // Whole regions after region-wide events (thresholds, incidents, organisation names
+    // change the views of locations that sent nothing); else the locations that changed.
+    let mut regions = Vec::new();
+    let mut locations = Vec::new();
+    for (region, changed) in views.update(picture, &touched) {
+        let Some(view) = views.get(region) else { continue };
+        regions.push((region, to_json(view)));
+        let changed_locations = view.locations.iter().filter(|(id, _)| changed.whole || changed.locations.contains(*id));
+        locations.extend(changed_locations.map(|(id, l)| (id.clone(), region, to_json(l))));
+    }
+    let batch = ProjectionBatch { after, upto, regions, locations, quarantined, archive, snapshot: None };
+    (Some(batch), held_back)
 }

@@ -86,8 +86,7 @@ pub async fn overdue(gateway: Arc<Gateway>, log: Arc<dyn EventLog>, every: Durat
 pub fn due(gateway: &Gateway, log: &dyn EventLog, now: DateTime<Utc>) -> Vec<Event> {
     let st = gateway.state();
     let mut events = Vec::new();
-    for region in st.picture.regions() {
-        let view = st.picture.region_view(region);
+    for (region, view) in st.views.iter() {
         for (id, location) in &view.locations {
             let Some(state) = st.picture.locations.get(id) else {
                 continue;
@@ -105,7 +104,7 @@ pub fn due(gateway: &Gateway, log: &dyn EventLog, now: DateTime<Utc>) -> Vec<Eve
             };
             let payload = Payload::ReportOverdue(OverdueData { due, interval_minutes });
             let key = format!("overdue|{id}|{}", due.timestamp());
-            events.push(system_event(&key, Source::Location(id.clone()), due, region, log, payload));
+            events.push(system_event(&key, Source::Location(id.clone()), due, *region, log, payload));
         }
     }
     events

@@ -6,20 +6,21 @@ pub mod patch;
 pub mod session;
 pub mod visibility;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use ghor_domain::{DecodeError, Event, Picture, RegionCode, Scope};
+use ghor_domain::picture::Touched;
+use ghor_domain::view::Changed;
+use ghor_domain::{DecodeError, Picture, RegionCode, RegionView, Scope, Views};
 use ghor_store::{EventLog, ReadModel, StoreError};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::follow::{read_ahead, Decoded};
 use crate::shutdown::Shutdown;
 
-/// Log entries read per batch.
-const BATCH: usize = 1000;
 /// Deltas kept for resumes.
 const HISTORY: usize = 4096;
 /// Batches up to this size are folded one event at a time, so that every gateway that is
@@ -41,14 +42,26 @@ pub struct Folded {
     /// Sequence of the last entry folded in.
     pub seq: u64,
     pub picture: Picture,
-    /// Current view of every region, as sent to clients.
-    pub views: BTreeMap<RegionCode, Value>,
+    /// Current view of every region, kept up to date with the picture.
+    pub views: Views,
+    /// The same views as JSON, as clients hold them.
+    pub json: BTreeMap<RegionCode, Value>,
     history: VecDeque<Arc<Delta>>,
     /// An event this build cannot read yet (a newer version): folding waits at it.
     pub held_back: Option<(u64, String)>,
 }
 
 impl Folded {
+    /// The current view of a region (also of one that has nothing in it yet).
+    pub fn region_view(&self, region: RegionCode) -> RegionView {
+        self.views.get(region).cloned().unwrap_or_else(|| self.picture.region_view(region))
+    }
+
+    /// The current view of a region as JSON.
+    pub fn region_json(&self, region: RegionCode) -> Value {
+        self.json.get(&region).cloned().unwrap_or_else(|| to_json(&self.picture.region_view(region)))
+    }
+
     /// The deltas after `seq`, when the history still reaches back to it.
     pub fn deltas_since(&self, seq: u64) -> Option<Vec<Arc<Delta>>> {
         if seq == self.seq {
@@ -84,8 +97,9 @@ impl Gateway {
                 first - 1
             )));
         }
-        let views = picture.regions().into_iter().map(|r| (r, view_json(&picture, r))).collect();
-        let state = Folded { epoch, seq, picture, views, history: VecDeque::new(), held_back: None };
+        let views = Views::of(&picture);
+        let json = views.iter().map(|(r, v)| (*r, to_json(v))).collect();
+        let state = Folded { epoch, seq, picture, views, json, history: VecDeque::new(), held_back: None };
         let gateway = Arc::new(Gateway {
             scope: log.scope(),
             log,
@@ -129,50 +143,31 @@ impl Gateway {
         }
     }
 
-    async fn follow(self: Arc<Self>, mut shutdown: Shutdown) {
-        let mut appended = self.log.watch();
-        loop {
-            let (seq, held) = {
-                let st = self.state();
-                (st.seq, st.held_back.is_some())
-            };
-            if !held && *appended.borrow_and_update() > seq {
-                match self.log.read(seq, BATCH).await {
-                    Ok(entries) if entries.is_empty() => {}
-                    Ok(entries) if entries.len() <= PER_EVENT => {
-                        for entry in entries {
-                            self.fold(vec![entry]);
-                        }
-                        continue;
-                    }
-                    Ok(entries) => {
-                        self.fold(entries);
-                        continue;
-                    }
-                    Err(e) => {
-                        tracing::warn!(scope = %self.scope, error = %e, "gateway cannot read the log; retrying");
-                        tokio::select! {
-                            _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                            _ = shutdown.recv() => return,
-                        }
-                    }
-                }
+    async fn follow(self: Arc<Self>, shutdown: Shutdown) {
+        let mut batches = read_ahead(self.log.clone(), self.state().seq, shutdown);
+        while let Some(batch) = batches.recv().await {
+            if self.state().held_back.is_some() {
+                continue; // until a newer ghor takes over
             }
-            tokio::select! {
-                changed = appended.changed() => if changed.is_err() { return },
-                _ = shutdown.recv() => return,
+            if batch.len() <= PER_EVENT {
+                for entry in batch {
+                    self.fold(vec![entry]);
+                }
+            } else {
+                self.fold(batch);
             }
         }
     }
 
     /// Folds a batch and publishes its changes.
-    fn fold(&self, entries: Vec<ghor_store::LogEntry>) {
-        let mut st = self.state.write().unwrap_or_else(|poison| poison.into_inner());
+    fn fold(&self, entries: Vec<Decoded>) {
+        let mut guard = self.state.write().unwrap_or_else(|poison| poison.into_inner());
+        let st = &mut *guard;
         let from = st.seq;
-        let mut affected = BTreeSet::new();
+        let mut touched = Touched::default();
         for entry in entries {
-            match Event::from_stored((*entry.body).clone()) {
-                Ok(event) => st.picture.apply_noting(&event, &mut affected),
+            match entry.event {
+                Ok(event) => st.picture.apply_noting(&event, &mut touched),
                 Err(DecodeError::NewerVersion(t)) => {
                     tracing::error!(scope = %self.scope, seq = entry.seq, event_type = %t, "held back: this build does not know this event version; upgrade ghor");
                     st.held_back = Some((entry.seq, t));
@@ -185,12 +180,10 @@ impl Gateway {
             st.seq = entry.seq;
         }
         let mut changes = BTreeMap::new();
-        for region in affected {
-            let new = view_json(&st.picture, region);
-            let old = st.views.get(&region).cloned().unwrap_or(Value::Null);
-            if let Some(p) = patch::diff(&old, &new) {
+        for (region, changed) in st.views.update(&st.picture, &touched) {
+            let (Some(view), json) = (st.views.get(region), st.json.entry(region).or_default()) else { continue };
+            if let Some(p) = refresh_json(json, view, &changed) {
                 changes.insert(region, p);
-                st.views.insert(region, new);
             }
         }
         let delta = Arc::new(Delta { from, to: st.seq, changes });
@@ -199,12 +192,48 @@ impl Gateway {
             st.history.pop_front();
         }
         let seq = st.seq;
-        drop(st);
+        drop(guard);
         self.position.send_replace(seq);
     }
 }
 
-/// A region's view as JSON (the value clients hold and patch).
-pub fn view_json(picture: &Picture, region: RegionCode) -> Value {
-    serde_json::to_value(picture.region_view(region)).unwrap_or(Value::Null)
+pub fn to_json<T: serde::Serialize>(t: &T) -> Value {
+    serde_json::to_value(t).unwrap_or(Value::Null)
+}
+
+/// Brings a region's JSON up to date with its view and returns the merge patch that does
+/// so (`None` when nothing changed). Only what `changed` names is serialised again: the
+/// locations that changed, and the region's totals, alerts and incidents.
+fn refresh_json(json: &mut Value, view: &RegionView, changed: &Changed) -> Option<Value> {
+    let Some(region) = json.as_object_mut().filter(|_| !changed.whole) else {
+        let new = to_json(view);
+        let p = patch::diff(json, &new);
+        *json = new;
+        return p;
+    };
+    let mut patches = Map::new();
+    let mut location_patches = Map::new();
+    if let Some(Value::Object(locations)) = region.get_mut("locations") {
+        for id in &changed.locations {
+            let old = locations.remove(id.as_str()).unwrap_or(Value::Null);
+            let new = view.locations.get(id).map_or(Value::Null, to_json);
+            if let Some(p) = patch::diff(&old, &new) {
+                location_patches.insert(id.to_string(), p);
+            }
+            if !new.is_null() {
+                locations.insert(id.to_string(), new);
+            }
+        }
+    }
+    if !location_patches.is_empty() {
+        patches.insert("locations".into(), Value::Object(location_patches));
+    }
+    for (key, new) in [("totals", to_json(&view.totals)), ("alerts", to_json(&view.alerts)), ("incidents", to_json(&view.incidents))] {
+        let old = region.entry(key).or_insert(Value::Null);
+        if let Some(p) = patch::diff(old, &new) {
+            patches.insert(key.into(), p);
+            *old = new;
+        }
+    }
+    (!patches.is_empty()).then_some(Value::Object(patches))
 }

@@ -219,7 +219,7 @@ fn subscription(gateway: &Gateway, caller: Caller, hello: &str) -> Result<(Clien
 fn snapshot(client: &Client, st: &super::Folded, reason: &str) -> String {
     let mut regions = Map::new();
     for r in &client.regions {
-        let mut view = st.views.get(r).cloned().unwrap_or_else(|| super::view_json(&st.picture, *r));
+        let mut view = st.region_json(*r);
         client.visibility.filter(&st.picture, &mut view);
         regions.insert(r.to_string(), view);
     }

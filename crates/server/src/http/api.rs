@@ -128,7 +128,7 @@ pub async fn post_batch(
 fn region_json(state: &AppState, caller: &Caller, region: RegionCode) -> Result<Value, Problem> {
     let gateway = state.gateway(caller.scope())?;
     let st = gateway.state();
-    let view = st.picture.region_view(region);
+    let view = st.region_view(region);
     let staleness = view.staleness(Utc::now());
     let visibility = caller.visibility();
     let mut view = serde_json::to_value(&view).map_err(Problem::internal)?;
@@ -203,7 +203,7 @@ pub async fn location(
     let (location, staleness, epoch, seq) = {
         let gateway = state.gateway(caller.scope())?;
         let st = gateway.state();
-        let view = st.picture.region_view(region);
+        let view = st.region_view(region);
         let staleness = view.staleness(Utc::now()).locations.remove(&slug);
         (view.locations.get(&slug).cloned(), staleness, st.epoch, st.seq)
     };
@@ -244,7 +244,7 @@ pub async fn incidents(State(state): State<Arc<AppState>>, caller: Caller) -> Re
     let incidents: serde_json::Map<String, Value> = caller
         .regions()
         .into_iter()
-        .flat_map(|r| st.picture.region_view(r).incidents)
+        .flat_map(|r| st.region_view(r).incidents)
         .map(|(id, incident)| (id.to_string(), serde_json::to_value(incident).unwrap_or_default()))
         .collect();
     Ok(Json(json!({ "incidents": incidents })))

@@ -1,0 +1,72 @@
+//! Reading the log ahead of whoever folds it: a task follows the log from a sequence,
+//! decodes every entry and hands the batches on while the previous one is being folded,
+//! so that reading and folding overlap. Read errors are retried here; the folder sees an
+//! unbroken run of sequences.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ghor_domain::{DecodeError, Event};
+use ghor_store::{EventLog, LogEntry};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::shutdown::Shutdown;
+
+/// Log entries read at once.
+const BATCH: usize = 1000;
+/// Batches decoded ahead of the folder.
+const AHEAD: usize = 2;
+
+/// One log entry with its decoded event.
+pub struct Decoded {
+    pub seq: u64,
+    pub body: Arc<Value>,
+    pub event: Result<Event, DecodeError>,
+}
+
+impl Decoded {
+    fn of(entry: LogEntry) -> Decoded {
+        let event = Event::from_stored((*entry.body).clone());
+        Decoded { seq: entry.seq, body: entry.body, event }
+    }
+}
+
+/// Batches of the log after `after`, in sequence order, as they are appended; ends at
+/// shutdown or when the receiver is dropped.
+pub fn read_ahead(log: Arc<dyn EventLog>, after: u64, mut shutdown: Shutdown) -> mpsc::Receiver<Vec<Decoded>> {
+    let (tx, rx) = mpsc::channel(AHEAD);
+    tokio::spawn(async move {
+        let mut appended = log.watch();
+        let mut seq = after;
+        loop {
+            if *appended.borrow_and_update() > seq {
+                match log.read(seq, BATCH).await {
+                    Ok(entries) if !entries.is_empty() => {
+                        seq = entries.last().map_or(seq, |e| e.seq);
+                        let batch = entries.into_iter().map(Decoded::of).collect();
+                        if tx.send(batch).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(scope = %log.scope(), after = seq, error = %e, "cannot read the log; retrying");
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                            _ = shutdown.recv() => return,
+                            _ = tx.closed() => return,
+                        }
+                    }
+                }
+            }
+            tokio::select! {
+                changed = appended.changed() => if changed.is_err() { return },
+                _ = shutdown.recv() => return,
+                _ = tx.closed() => return,
+            }
+        }
+    });
+    rx
+}
