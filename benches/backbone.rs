@@ -59,6 +59,10 @@ use ghor_store::{Appended, Archived, EventLog, ProjectionBatch, ReadModel};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+/// The gateway and projector measured in this process allocate as they do in `ghor`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Organisations, each with its own institution token, and their locations.
 const ORGS: usize = 128;
 const LOCATIONS_PER_ORG: usize = 4;

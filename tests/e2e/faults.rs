@@ -264,7 +264,7 @@ async fn fold_log(log: &dyn EventLog, events: &[Event], upto: u64) -> Folded {
         assert!(!entries.is_empty(), "the log ends at {seq}, before {upto}");
         for entry in entries.into_iter().take_while(|e| e.seq <= upto) {
             assert_eq!(entry.seq, seq + 1, "the log is dense");
-            let event = Event::from_stored((*entry.body).clone()).expect("stored events decode");
+            let event = Event::from_stored(&entry.body).expect("stored events decode");
             assert_eq!(event.id, events[(entry.seq - 1) as usize].id, "the log holds the scenario in order");
             picture.apply(&event);
             seq = entry.seq;

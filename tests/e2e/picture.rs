@@ -17,7 +17,7 @@ async fn replay(ghor: &Ghor, upto: u64) -> Picture {
         let entries = log.read(seq, 500).await.expect("read");
         assert!(!entries.is_empty(), "the log ends at {seq}, before {upto}");
         for e in entries.into_iter().take_while(|e| e.seq <= upto) {
-            picture.apply(&Event::from_stored((*e.body).clone()).expect("stored events decode"));
+            picture.apply(&Event::from_stored(&e.body).expect("stored events decode"));
             seq = e.seq;
         }
     }

@@ -107,7 +107,7 @@ impl Submission {
     /// Parses a client's CloudEvent strictly. Server-owned and unknown attributes are
     /// refused; every error names its field.
     pub fn parse(value: Value) -> Result<Submission, FieldError> {
-        let Value::Object(mut obj) = value else {
+        let Value::Object(obj) = value else {
             return Err(FieldError::new("", "an event must be a JSON object"));
         };
         for name in obj.keys() {
@@ -121,7 +121,7 @@ impl Submission {
                 ));
             }
         }
-        let (id, source, time, bron, bevestigd, prognose, payload) = parse_common(&mut obj)?;
+        let (id, source, time, bron, bevestigd, prognose, payload) = parse_common(&obj)?;
         Ok(Submission { id: id.unwrap_or_else(Uuid::now_v7), source, time, bron, bevestigd, prognose, payload })
     }
 
@@ -155,7 +155,7 @@ impl Submission {
 type Common = (Option<Uuid>, Source, Option<DateTime<Utc>>, Bron, bool, Option<ShortText>, Payload);
 
 /// The attributes client and stored form share.
-fn parse_common(obj: &mut Map<String, Value>) -> Result<Common, FieldError> {
+fn parse_common(obj: &Map<String, Value>) -> Result<Common, FieldError> {
     let invalid = |e: DecodeError| match e {
         DecodeError::Invalid(f) => f,
         DecodeError::NewerVersion(t) => {
@@ -204,7 +204,7 @@ fn parse_common(obj: &mut Map<String, Value>) -> Result<Common, FieldError> {
     let prognose = string(obj, "prognose")?
         .map(|p| ShortText::try_from(p).map_err(|r| FieldError::new("prognose", &r)))
         .transpose()?;
-    let data = obj.remove("data").ok_or_else(|| FieldError::new("data", "is required (an object, possibly empty)"))?;
+    let data = obj.get("data").ok_or_else(|| FieldError::new("data", "is required (an object, possibly empty)"))?;
     let payload = Payload::decode(&event_type, subject.as_deref(), data).map_err(invalid)?;
     let wanted = payload.source_kind();
     match (&source, wanted) {
@@ -256,12 +256,12 @@ impl Event {
 
     /// Reads a stored event back. Lenient where ingest was strict (no clock check), but an
     /// event of a newer version is reported as such so the reader can hold it back.
-    pub fn from_stored(value: Value) -> Result<Event, DecodeError> {
-        let Value::Object(mut obj) = value else {
+    pub fn from_stored(value: &Value) -> Result<Event, DecodeError> {
+        let Value::Object(obj) = value else {
             return Err(DecodeError::Invalid(FieldError::new("", "a stored event must be a JSON object")));
         };
         if let Some(Value::String(t)) = obj.get("type") {
-            if let Err(DecodeError::NewerVersion(t)) = Payload::decode(t, None, Value::Null).map(|_| ()) {
+            if let Err(DecodeError::NewerVersion(t)) = Payload::decode(t, None, &Value::Null).map(|_| ()) {
                 return Err(DecodeError::NewerVersion(t));
             }
         }
@@ -273,8 +273,7 @@ impl Event {
                 DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
             })?,
         };
-        let (id, source, time, bron, bevestigd, prognose, payload) =
-            parse_common(&mut obj).map_err(DecodeError::Invalid)?;
+        let (id, source, time, bron, bevestigd, prognose, payload) = parse_common(obj).map_err(DecodeError::Invalid)?;
         let id = id.ok_or_else(|| DecodeError::Invalid(FieldError::new("id", "a stored event has an id")))?;
         Ok(Event { id, source, time: time.unwrap_or(stamp.received), bron, bevestigd, prognose, stamp, payload })
     }

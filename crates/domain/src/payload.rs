@@ -530,7 +530,7 @@ impl Payload {
     }
 
     /// Decodes the wire `type`, `subject` and `data`; errors name the offending field.
-    pub fn decode(event_type: &str, subject: Option<&str>, data: Value) -> Result<Payload, DecodeError> {
+    pub fn decode(event_type: &str, subject: Option<&str>, data: &Value) -> Result<Payload, DecodeError> {
         let name = event_type.strip_prefix(TYPE_PREFIX).ok_or_else(|| unknown_type(event_type))?;
         let (stem, version) = name.rsplit_once(".v").ok_or_else(|| unknown_type(event_type))?;
         if version.is_empty() || version.starts_with('0') || !version.bytes().all(|b| b.is_ascii_digit()) {
@@ -696,7 +696,7 @@ fn unknown_type(t: &str) -> DecodeError {
 }
 
 /// Parses `data` into its typed form; the error names the path inside `data`.
-fn parse<T: DeserializeOwned>(data: Value) -> Result<T, DecodeError> {
+fn parse<T: DeserializeOwned>(data: &Value) -> Result<T, DecodeError> {
     if !data.is_object() {
         return Err(field("data", "must be a JSON object"));
     }

@@ -392,12 +392,10 @@ impl Picture {
             interval_minutes: interval.get(),
             last_report: loc.last_report(),
             overdue_since: loc.overdue_since(),
-            rejected: loc.open_rejection().map(|r| {
-                Rejected {
-                    time: r.time,
-                    field: r.value.field.as_ref().map(|f| f.as_str().to_owned()),
-                    reason: r.value.reason.as_str().to_owned(),
-                }
+            rejected: loc.open_rejection().map(|r| Rejected {
+                time: r.time,
+                field: r.value.field.as_ref().map(|f| f.as_str().to_owned()),
+                reason: r.value.reason.as_str().to_owned(),
             }),
             dimensions,
         }

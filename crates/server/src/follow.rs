@@ -27,7 +27,7 @@ pub struct Decoded {
 
 impl Decoded {
     fn of(entry: LogEntry) -> Decoded {
-        let event = Event::from_stored((*entry.body).clone());
+        let event = Event::from_stored(&entry.body);
         Decoded { seq: entry.seq, body: entry.body, event }
     }
 }

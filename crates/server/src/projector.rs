@@ -11,10 +11,12 @@ use ghor_store::{Archived, EventLog, ProjectionBatch, Quarantined, ReadModel, St
 use serde_json::Value;
 
 use crate::follow::{read_ahead, Decoded};
-use crate::gateway::to_json;
 use crate::shutdown::Shutdown;
 
 const BATCH: usize = 1000;
+/// How long a small batch waits for more before it is committed: how far the read model
+/// may trail the log under a steady trickle of events.
+const LINGER: Duration = Duration::from_millis(100);
 
 /// How long a fenced-out projector stands by before it tries to take over.
 const STANDBY: Duration = Duration::from_secs(5);
@@ -58,7 +60,7 @@ async fn restore(
             break;
         }
         for entry in entries {
-            if let Ok(event) = Event::from_stored((*entry.body).clone()) {
+            if let Ok(event) = Event::from_stored(&entry.body) {
                 picture.apply(&event);
             }
             seq = entry.seq;
@@ -80,13 +82,26 @@ async fn project(
     let mut views = Views::of(&picture);
     let mut batches = read_ahead(log.clone(), checkpoint, shutdown.clone());
     loop {
-        let entries = tokio::select! {
+        let mut entries = tokio::select! {
             entries = batches.recv() => match entries {
                 Some(entries) => entries,
                 None => return Ok(()),
             },
             _ = shutdown.recv() => return Ok(()),
         };
+        // Events that trickle in are committed together: a transaction per event would
+        // rewrite the region's view for each one.
+        let linger = tokio::time::sleep(LINGER);
+        tokio::pin!(linger);
+        while entries.len() < BATCH {
+            tokio::select! {
+                more = batches.recv() => match more {
+                    Some(more) => entries.extend(more),
+                    None => break,
+                },
+                _ = &mut linger => break,
+            }
+        }
         let (batch, held_back) = fold_batch(&mut picture, &mut views, checkpoint, entries, scope);
         if let Some(batch) = batch {
             let batch = ProjectionBatch {
@@ -165,10 +180,15 @@ fn fold_batch(
     let mut locations = Vec::new();
     for (region, changed) in views.update(picture, &touched) {
         let Some(view) = views.get(region) else { continue };
-        regions.push((region, to_json(view)));
-        let changed_locations = view.locations.iter().filter(|(id, _)| changed.whole || changed.locations.contains(*id));
-        locations.extend(changed_locations.map(|(id, l)| (id.clone(), region, to_json(l))));
+        regions.push((region, to_text(view)));
+        let changed_locations =
+            view.locations.iter().filter(|(id, _)| changed.whole || changed.locations.contains(*id));
+        locations.extend(changed_locations.map(|(id, l)| (id.clone(), region, to_text(l))));
     }
     let batch = ProjectionBatch { after, upto, regions, locations, quarantined, archive, snapshot: None };
     (Some(batch), held_back)
+}
+
+fn to_text<T: serde::Serialize>(t: &T) -> String {
+    serde_json::to_string(t).unwrap_or_else(|_| "null".into())
 }

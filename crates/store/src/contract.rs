@@ -57,7 +57,7 @@ pub async fn event_log(log: Arc<dyn EventLog>) {
 
     let entries = log.read(first, 10).await.expect("read");
     assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![first + 1, first + 2]);
-    let decoded: Vec<Event> = entries.iter().map(|e| Event::from_stored((*e.body).clone()).expect("decodes")).collect();
+    let decoded: Vec<Event> = entries.iter().map(|e| Event::from_stored(&e.body).expect("decodes")).collect();
     assert_eq!(decoded, vec![a, b], "the log returns what was appended, in order");
     assert!(log.read(first + 2, 10).await.expect("read").is_empty());
     assert_eq!(log.read(first, 1).await.expect("read").len(), 1, "read honours its limit");
@@ -80,8 +80,8 @@ pub async fn read_model(store: Arc<dyn ReadModel>, epoch: Uuid, archives: bool) 
     let batch = ProjectionBatch {
         after: 0,
         upto: 5,
-        regions: vec![(region("VR01"), json!({"totals": {"locations": 1}}))],
-        locations: vec![(umcg.clone(), region("VR01"), json!({"name": "UMCG"}))],
+        regions: vec![(region("VR01"), json!({"totals": {"locations": 1}}).to_string())],
+        locations: vec![(umcg.clone(), region("VR01"), json!({"name": "UMCG"}).to_string())],
         quarantined: vec![Quarantined {
             seq: 3,
             location: Some(umcg.clone()),
@@ -125,7 +125,7 @@ pub async fn read_model(store: Arc<dyn ReadModel>, epoch: Uuid, archives: bool) 
     let stale = ProjectionBatch {
         after: 0,
         upto: 9,
-        locations: vec![(umcg.clone(), region("VR01"), json!({"name": "stale"}))],
+        locations: vec![(umcg.clone(), region("VR01"), json!({"name": "stale"}).to_string())],
         ..Default::default()
     };
     match store.commit(scope, epoch, &stale).await {

@@ -85,10 +85,10 @@ pub struct ProjectionBatch {
     pub after: u64,
     /// The new checkpoint: the last sequence of the batch.
     pub upto: u64,
-    /// Region views that changed, as JSON.
-    pub regions: Vec<(RegionCode, Value)>,
-    /// Location views that changed, with their region.
-    pub locations: Vec<(Slug, RegionCode, Value)>,
+    /// Region views that changed, as JSON text.
+    pub regions: Vec<(RegionCode, String)>,
+    /// Location views that changed, with their region, as JSON text.
+    pub locations: Vec<(Slug, RegionCode, String)>,
     /// Events of the batch that could not be folded, with the reason.
     pub quarantined: Vec<Quarantined>,
     /// Every folded event of the batch, for the archive (unique on source and id, so an

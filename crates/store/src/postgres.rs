@@ -146,7 +146,7 @@ impl ReadModel for Postgres {
         let regions = last_per_key(&batch.regions, |(region, _)| *region);
         if !regions.is_empty() {
             let codes: Vec<String> = regions.iter().map(|(region, _)| region.to_string()).collect();
-            let views: Vec<String> = regions.iter().map(|(_, view)| view.to_string()).collect();
+            let views: Vec<&str> = regions.iter().map(|(_, view)| view.as_str()).collect();
             sqlx::query(
                 "INSERT INTO read_regions (scope, region, view, seq)
                  SELECT $1, r.region, r.view::jsonb, $4 FROM UNNEST($2::text[], $3::text[]) AS r (region, view)
@@ -164,7 +164,7 @@ impl ReadModel for Postgres {
         if !locations.is_empty() {
             let ids: Vec<&str> = locations.iter().map(|(id, _, _)| id.as_str()).collect();
             let codes: Vec<String> = locations.iter().map(|(_, region, _)| region.to_string()).collect();
-            let views: Vec<String> = locations.iter().map(|(_, _, view)| view.to_string()).collect();
+            let views: Vec<&str> = locations.iter().map(|(_, _, view)| view.as_str()).collect();
             sqlx::query(
                 "INSERT INTO read_locations (scope, location, region, view, seq)
                  SELECT $1, l.location, l.region, l.view::jsonb, $5

@@ -215,7 +215,7 @@ impl ReadModel for Embedded {
             )
             .bind(s)
             .bind(region.to_string())
-            .bind(view.to_string())
+            .bind(view.as_str())
             .bind(upto)
             .execute(&mut *tx)
             .await?;
@@ -228,7 +228,7 @@ impl ReadModel for Embedded {
             .bind(s)
             .bind(id.as_str())
             .bind(region.to_string())
-            .bind(view.to_string())
+            .bind(view.as_str())
             .bind(upto)
             .execute(&mut *tx)
             .await?;

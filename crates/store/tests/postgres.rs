@@ -67,7 +67,7 @@ async fn concurrent_commits_are_fenced() {
     let batch = |after: u64, upto: u64, name: &str| ProjectionBatch {
         after,
         upto,
-        locations: vec![(umcg.clone(), region(), json!({ "name": name }))],
+        locations: vec![(umcg.clone(), region(), json!({ "name": name }).to_string())],
         ..Default::default()
     };
 
@@ -104,7 +104,7 @@ async fn commits_a_thousand_rows() {
         (0..1000).map(|i| sample_event(&format!("loc-{i}"), (i % 60) as u32, (i % 20) as u32)).collect();
     let mut archive: Vec<Archived> = events.iter().zip(1..).map(|(e, seq)| archived(e, seq)).collect();
     archive.push(archived(&events[0], 1001));
-    let locations = (0..1000).map(|i| (slug(&format!("loc-{i}")), region(), json!({ "n": i }))).collect();
+    let locations = (0..1000).map(|i| (slug(&format!("loc-{i}")), region(), json!({ "n": i }).to_string())).collect();
     let batch = ProjectionBatch { after: 0, upto: 1001, locations, archive, ..Default::default() };
     pg.commit(scope, epoch, &batch).await.expect("commit");
 

@@ -100,12 +100,8 @@ impl Gateway {
         let views = Views::of(&picture);
         let json = views.iter().map(|(r, v)| (*r, to_json(v))).collect();
         let state = Folded { epoch, seq, picture, views, json, history: VecDeque::new(), held_back: None };
-        let gateway = Arc::new(Gateway {
-            scope: log.scope(),
-            log,
-            state: RwLock::new(state),
-            position: watch::channel(seq).0,
-        });
+        let gateway =
+            Arc::new(Gateway { scope: log.scope(), log, state: RwLock::new(state), position: watch::channel(seq).0 });
         tokio::spawn(gateway.clone().follow(shutdown));
         Ok(gateway)
     }
@@ -228,7 +224,9 @@ fn refresh_json(json: &mut Value, view: &RegionView, changed: &Changed) -> Optio
     if !location_patches.is_empty() {
         patches.insert("locations".into(), Value::Object(location_patches));
     }
-    for (key, new) in [("totals", to_json(&view.totals)), ("alerts", to_json(&view.alerts)), ("incidents", to_json(&view.incidents))] {
+    for (key, new) in
+        [("totals", to_json(&view.totals)), ("alerts", to_json(&view.alerts)), ("incidents", to_json(&view.incidents))]
+    {
         let old = region.entry(key).or_insert(Value::Null);
         if let Some(p) = patch::diff(old, &new) {
             patches.insert(key.into(), p);
