@@ -39,6 +39,8 @@ addTexts({
     detailGone: 'Deze locatie is niet (meer) zichtbaar voor uw rol.',
     noValues: 'Nog niets gemeld.',
     rejectedIntake: (r) => `Laatste bericht van het eigen systeem geweigerd: ${r}`,
+    evRegistered: 'Locatie geregistreerd', evOverdue: 'Melding te laat', evRetracted: 'Waarneming ingetrokken',
+    evRejected: 'Bericht van eigen systeem geweigerd',
   },
   en: {
     close: 'Close',
@@ -67,8 +69,16 @@ addTexts({
     detailGone: 'This location is not (or no longer) visible to your role.',
     noValues: 'Nothing reported yet.',
     rejectedIntake: (r) => `Last message of its own system refused: ${r}`,
+    evRegistered: 'Location registered', evOverdue: 'Report overdue', evRetracted: 'Observation retracted',
+    evRejected: 'Message of its own system refused',
   },
 });
+
+/** Events about a location that are not a status observation, by their type's stem. */
+const OTHER_EVENTS = {
+  'location.registered': 'evRegistered', 'report.overdue': 'evOverdue', 'observation.retracted': 'evRetracted',
+  'intake.rejected': 'evRejected',
+};
 
 /** The open panel: which location, and what was fetched for it. */
 const open = { id: null, region: null, lastReport: undefined, history: null, historyError: null, contacts: null, contactsError: null };
@@ -125,9 +135,10 @@ function historyList() {
   return el('ol', { class: 'history' }, open.history.map((c) => {
     const m = /^nl\.ghor\.([a-z_]+)\.([a-z_]+)\.v\d+$/.exec(c.type || '') || [];
     const dim = m[1];
-    const what = [has(state.vocab && state.vocab.vocabularies && state.vocab.vocabularies.Dimension, dim) ? label('Dimension', dim) : c.type,
+    const other = OTHER_EVENTS[`${m[1]}.${m[2]}`];
+    const what = [other ? t(other) : has(state.vocab && state.vocab.vocabularies && state.vocab.vocabularies.Dimension, dim) ? label('Dimension', dim) : c.type,
       c.subject ? keyLabel(dim, c.subject) : null].filter(Boolean).join(' ');
-    const summary = dim && c.data ? summaryLines(dim, { values: { [c.subject || '-']: { data: c.data } } }) : [];
+    const summary = !other && dim && c.data ? summaryLines(dim, { values: { [c.subject || '-']: { data: c.data } } }) : [];
     return el('li', { 'data-seq': c.seq },
       el('span', { class: 'meta' }, `${fmtClock(c.time)} · #${c.seq}`), ' ', el('strong', {}, what), ' ',
       el('span', { class: 'sum inline' }, summary.map((n) => n.textContent).join(' · ')),
@@ -174,7 +185,7 @@ export function renderDetail() {
     el('dt', {}, t('detailType')), el('dd', {}, [label('Category', loc.category), label('LocationType', loc.type), loc.municipality].filter(Boolean).join(' · ')),
     el('dt', {}, t('lastReport')), el('dd', {}, loc.last_report ? [fmtClock(loc.last_report), ' ', el('span', { class: 'age inline', 'data-time': parseTime(loc.last_report), 'data-oldest': parseTime(loc.last_report) })] : t('neverReported')),
     loc.incidents && loc.incidents.length ? [el('dt', {}, t('detailIncidents')), el('dd', {}, loc.incidents.join(', '))] : null);
-  $('detail-body').replaceChildren(
+  $('detail-body').replaceChildren(...[
     facts,
     el('p', { class: 'meta' }, t('detailInterval', num(loc.interval_minutes))),
     loc.overdue_since ? el('p', { class: 'tag-overdue' }, `⌛ ${t('overdue', fmtClock(loc.overdue_since))}`) : null,
@@ -185,7 +196,8 @@ export function renderDetail() {
       el('thead', {}, el('tr', {}, [t('dimensionCol'), t('filterState'), t('observed'), t('bron'), t('reportedBy')].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, rows))) : el('p', { class: 'meta' }, t('noValues')),
     contactsSection(),
-    el('section', { id: 'detail-history' }, el('h3', {}, t('history')), el('p', { class: 'meta' }, t('historyScope')), historyList()));
+    el('section', { id: 'detail-history' }, el('h3', {}, t('history')), el('p', { class: 'meta' }, t('historyScope')), historyList()),
+  ].filter(Boolean));
 }
 
 on('render', () => { if ($('detail').open) renderDetail(); });

@@ -137,7 +137,7 @@ export function renderMap(views, rerender) {
   markers.sort((a, b) => ORDER.State.indexOf(b.dataset.state) - ORDER.State.indexOf(a.dataset.state));
 
   const map = svg('svg', { viewBox: `0 0 ${WIDTH} ${height.toFixed(0)}`, role: 'img', 'aria-label': t('mapCaption', locations.length), class: 'map' },
-    svg('rect', { class: 'sea', x: 0, y: 0, width: WIDTH, height }), land, areas, markers);
+    land, areas, markers);
   const present = new Set(markers.map((m) => m.dataset.state));
   const legend = el('ul', { class: 'legend', 'aria-label': t('legend') },
     ORDER.State.filter((s) => present.has(s)).map((s) => el('li', {}, legendShape(s), ' ', badge(s))),
