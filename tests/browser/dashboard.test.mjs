@@ -587,6 +587,15 @@ test('demo data: the dashboard, its map, table sort and filters, the national vi
   t.after(() => { if (t.passed === false && ghor.stderr) t.diagnostic(`ghor stderr:\n${ghor.stderr}`); });
   await ghor.launch('127.0.0.1:0', '--demo', '--sim-rate', '5');
   const [, link] = await ghor.stdoutLine(/^open the live picture: (\S+)$/);
+  // An incident around Groningen, opened by the demo's informatiemanager: its area is drawn.
+  const [, im] = await ghor.stdoutLine(/^informatiemanager token \(VR01-VR03\): (\S+)$/);
+  ghor.tokens.im = im;
+  const incident = event('/regions/VR01', 'nl.ghor.incident.opened.v1', 'stroomstoring-groningen', {
+    name: 'Stroomstoring Groningen', state: 'actief', grip: 2, theme: 'energie',
+    area: { regions: ['VR01'], circle: { center: { lat: 53.22, lon: 6.57 }, radius_km: 8 } },
+    handelingsperspectief: 'Controleer noodstroom en brandstof; meld uitval direct.',
+  });
+  assert.equal((await ghor.post('im', '/v1/events', incident)).status, 201);
   const context = await browser.newContext({ viewport: VIEWPORT });
   t.after(() => context.close());
   const page = await context.newPage();
@@ -597,6 +606,8 @@ test('demo data: the dashboard, its map, table sort and filters, the national vi
   await page.waitForFunction(() => document.querySelectorAll('#locations tr[data-location]').length >= 10, null, { timeout: DEADLINE_MS });
   await page.waitForFunction(() => document.querySelectorAll('#map .marker[data-location]').length >= 10, null, { timeout: DEADLINE_MS });
   await page.locator('#map svg.map path.land').waitFor({ timeout: DEADLINE_MS });
+  await page.locator('#map .incident-area[data-incident="stroomstoring-groningen"]').waitFor({ timeout: DEADLINE_MS });
+  await page.locator('#incidents li[data-incident="stroomstoring-groningen"][data-grip="2"]').waitFor();
   // Grouped by category, every cell with a label beside its colour.
   assert.ok(await page.locator('#locations tr.group').count() >= 2);
   const badges = await page.locator('#locations .badge').allTextContents();
@@ -613,11 +624,16 @@ test('demo data: the dashboard, its map, table sort and filters, the national vi
   await page.waitForFunction(() => [...document.querySelectorAll('#locations tr[data-location] .loc-type')]
     .every((n) => /Ziekenhuis/i.test(n.textContent)), null, { timeout: DEADLINE_MS });
   assert.match(await page.locator('#filter-count').textContent(), /van \d+ locaties getoond/);
+  await page.locator('#filter-incident').selectOption('stroomstoring-groningen');
+  await page.waitForFunction(() => document.querySelectorAll('#locations tr[data-location]').length > 0, null, { timeout: DEADLINE_MS });
+  await page.locator('#filter-incident').selectOption('');
+  await page.locator('#filter-type').selectOption('');
 
   // National view over the token's three regions.
   await page.locator('#region').selectOption('*');
   await page.locator('#regions-table tr[data-region="VR02"]').waitFor({ timeout: DEADLINE_MS });
   assert.match(await page.locator('#totals-title').textContent(), /3 regio/);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(SCREENSHOTS, 'national.png') });
 
   // Big-screen mode, and back to one region.

@@ -40,7 +40,7 @@ function renderPage() {
   $('role-note').textContent = m === 'aggregate' ? aggregateNote() : m === 'institution' ? t('ownNote') : '';
   if (m === 'institution') renderOwn(regions);
 
-  renderTotals(views, m === 'institution' ? 'chainTotals' : null);
+  renderTotals(views, m === 'institution' ? 'chainTotals' : null, m === 'locations');
   renderAlerts(regions);
   renderIncidents(regions);
 

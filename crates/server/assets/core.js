@@ -361,6 +361,20 @@ export function liveAge(time, limitMs) {
     title: fmtClock(new Date(ms), true) });
 }
 
+/**
+ * Opens `dialog` modally and, when it closes, gives focus back to the control that opened
+ * it, found again by its `data-focus` key (re-renders replace the control itself).
+ */
+export function showDialog(dialog) {
+  if (dialog.open) return;
+  const opener = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.focus : null;
+  if (!dialog.open) dialog.showModal();
+  dialog.addEventListener('close', () => {
+    const again = opener && document.querySelector(`[data-focus="${CSS.escape(opener)}"]`);
+    if (again) again.focus();
+  }, { once: true });
+}
+
 /** Refreshes every live age on the page from the browser clock. */
 function updateAges(now) {
   for (const span of document.querySelectorAll('.age[data-time]')) {

@@ -106,11 +106,11 @@ export function keepFocus(container, fn) {
 
 // ---------------------------------------------------------------- tiles
 
-export function renderTotals(views, titleKey) {
+export function renderTotals(views, titleKey, ages) {
   const code = state.region;
   $('totals-title').textContent = titleKey ? t(titleKey)
     : code === ALL_REGIONS ? t('totalsNational', views.length) : t('totals');
-  $('totals').replaceChildren(...totalsTiles(views));
+  $('totals').replaceChildren(...totalsTiles(views, ages));
 }
 
 // ---------------------------------------------------------------- alerts
@@ -256,7 +256,7 @@ function sortValue(id, loc) {
   if (sort.key === 'name') return null;
   if (sort.key === 'last_report') return parseTime(loc.last_report) || 0;
   const dv = (loc.dimensions || {})[sort.key.slice(4)];
-  return dv && dv.state ? SEVERITY[dv.state] + (dv.state === 'goed' ? 0 : 0.5) : -1;
+  return dv && dv.state ? SEVERITY[dv.state] : -1;
 }
 
 function sortedLocations(views) {

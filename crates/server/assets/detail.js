@@ -6,7 +6,7 @@
 
 import {
   $, t, el, has, num, fmtClock, parseTime, label, keyLabel, keyType, byOrder, badge, addTexts, state, on, api,
-  problemText, GHOR_ROLES,
+  problemText, showDialog, GHOR_ROLES,
 } from './core.js';
 import { summaryLines } from './picture.js';
 import { openReport, mayReportFor } from './report.js';
@@ -87,7 +87,7 @@ export function openDetail(id, region) {
   Object.assign(open, { id, region, lastReport: undefined, history: null, historyError: null, contacts: null, contactsError: null });
   const dialog = $('detail');
   renderDetail();
-  if (!dialog.open) dialog.showModal();
+  showDialog(dialog);
   if (GHOR_ROLES.includes(state.me.role)) loadContacts(id);
 }
 
@@ -177,7 +177,7 @@ export function renderDetail() {
   const rows = byOrder('Dimension', Object.entries(loc.dimensions || {})).flatMap(([dim, dv]) =>
     byOrder(keyType(dim) || 'Dimension', Object.entries(dv.values || {})).map(([key, v]) => valueRow(dim, key, v, loc)));
   const report = mayReportFor(loc)
-    ? el('button', { type: 'button', id: 'detail-report' }, state.me.role === 'institution' ? t('reportOwn') : t('reportOnBehalf'))
+    ? el('button', { type: 'button', id: 'detail-report', 'data-focus': `detail-report:${open.id}` }, state.me.role === 'institution' ? t('reportOwn') : t('reportOnBehalf'))
     : null;
   if (report) report.addEventListener('click', () => { const { id, region } = open; $('detail').close(); openReport(id, region); });
   const facts = el('dl', { class: 'facts' },

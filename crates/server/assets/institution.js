@@ -17,6 +17,7 @@ addTexts({
     change: 'Wijzigen',
     changeAria: (d, n) => `${d} van ${n} wijzigen`,
     reportAny: 'Iets anders melden',
+    value: 'Waarde',
     notAffectedAria: (n) => `${n}: niet getroffen melden`,
   },
   en: {
@@ -27,6 +28,7 @@ addTexts({
     change: 'Change',
     changeAria: (d, n) => `Change ${d} of ${n}`,
     reportAny: 'Report something else',
+    value: 'Value',
     notAffectedAria: (n) => `${n}: report not affected`,
   },
 });
@@ -61,7 +63,7 @@ function locationCard(id, code, loc) {
     loc.overdue_since ? el('p', { class: 'tag-overdue' }, `⌛ ${t('overdue', fmtClock(loc.overdue_since))}`) : null,
     el('div', { class: 'one-click' }, notAffected, any),
     dims.length ? el('table', { class: 'grid own-values' },
-      el('thead', {}, el('tr', {}, [t('dimensionCol'), t('filterState'), '', t('observed'), ''].map((h) => el('th', { scope: 'col' }, h)))),
+      el('thead', {}, el('tr', {}, [t('dimensionCol'), t('filterState'), t('value'), t('observed'), ''].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, dims.map(([dim, dv]) => dimensionRow(id, code, loc, dim, dv)))) : el('p', { class: 'meta' }, t('noValues')));
 }
 

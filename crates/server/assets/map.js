@@ -94,7 +94,7 @@ export function renderMap(views, rerender) {
   const height = Math.max(200, Math.min(900, (maxLat - minLat) * scale));
   const x = (lon) => (lon - minLon) * k * scale;
   const y = (lat) => (maxLat - lat) * scale;
-  const r = 9;
+  const r = 11;
 
   const land = outline ? svg('path', { class: 'land', d: outline.map((ring) =>
     ring.map(([lon, lat], i) => `${i ? 'L' : 'M'}${x(lon).toFixed(1)},${y(lat).toFixed(1)}`).join('') + 'Z').join('') }) : null;

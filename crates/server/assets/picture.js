@@ -72,14 +72,18 @@ function oldestTime(views, dim, key) {
 }
 
 /** "oudste waarde 3 u" under a tile, when the caller sees the locations behind it. */
-function oldestAge(views, dim, key) {
+function oldestAgeOf(views, dim, key) {
   const ms = oldestTime(views, dim, key);
   if (!Number.isFinite(ms)) return null;
   return el('div', { class: 'tile-sub tile-age' }, t('oldestValue', ''), el('span', { class: 'age inline', 'data-time': ms, 'data-oldest': ms }));
 }
 
-/** The headline tiles (§ issue 4) of one region, or of several regions summed. */
-export function totalsTiles(views) {
+/**
+ * The headline tiles of one region, or of several regions summed. `ages`: show the age of
+ * the oldest value behind a tile (only true when the caller sees every location behind it).
+ */
+export function totalsTiles(views, ages) {
+  const oldestAge = ages ? oldestAgeOf : () => null;
   const tot = sumTotals(views);
   const beds = tot.beds || {};
   const icCritical = num(((views[0] && views[0].thresholds) || {}).region_ic_free_critical ?? 3) * views.length;

@@ -6,7 +6,7 @@
 // stored is confirmed with its sequence number.
 
 import {
-  $, t, el, has, num, fmtClock, label, keyType, byOrder, addTexts, state, on, postEvent, problemText, isObject,
+  $, t, el, has, fmtClock, label, keyType, byOrder, addTexts, state, on, postEvent, problemText, isObject, showDialog,
   ORDER,
 } from './core.js';
 
@@ -158,7 +158,7 @@ export function openReport(id, region, dimension, key) {
   if (dimension) { form.dimension = dimension; form.key = key || null; }
   renderReport();
   const dialog = $('report');
-  if (!dialog.open) dialog.showModal();
+  showDialog(dialog);
   const first = dialog.querySelector('#report-dimension, [data-close]');
   if (first) first.focus();
 }
