@@ -254,7 +254,8 @@ pub async fn location_history(
         after = newest.seq;
         for entry in entries.iter().filter(|e| e.body.get("source").and_then(Value::as_str) == Some(&source)) {
             let mut change = json!({ "seq": entry.seq });
-            for field in ["id", "type", "subject", "time", "received", "actor", "bron", "bevestigd", "prognose", "data"] {
+            for field in ["id", "type", "subject", "time", "received", "actor", "bron", "bevestigd", "prognose", "data"]
+            {
                 if let Some(v) = entry.body.get(field) {
                     change[field] = v.clone();
                 }
@@ -264,7 +265,9 @@ pub async fn location_history(
     }
     changes.reverse();
     changes.truncate(limit);
-    Ok(Json(json!({ "location": slug, "searched_from_seq": last.saturating_sub(HISTORY_WINDOW) + 1, "seq": last, "changes": changes })))
+    Ok(Json(
+        json!({ "location": slug, "searched_from_seq": last.saturating_sub(HISTORY_WINDOW) + 1, "seq": last, "changes": changes }),
+    ))
 }
 
 pub async fn registry_locations(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {

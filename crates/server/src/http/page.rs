@@ -40,11 +40,9 @@ pub async fn index() -> Response {
 /// One embedded asset; `no-cache` so a new ghor is never run with an old script.
 pub async fn asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
-        Some((_, content_type, body)) => (
-            [(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "no-cache")],
-            *body,
-        )
-            .into_response(),
+        Some((_, content_type, body)) => {
+            ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "no-cache")], *body).into_response()
+        }
         None => Problem::not_found(format!("There is no asset {file:?}.")).into_response(),
     }
 }
