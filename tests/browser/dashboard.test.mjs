@@ -629,6 +629,14 @@ test('demo data: the dashboard, its map, table sort and filters, the national vi
   await page.locator('#filter-incident').selectOption('');
   await page.locator('#filter-type').selectOption('');
 
+  // English for everything, and back.
+  await page.locator('#lang').click();
+  await page.locator('[data-total="beds-ic"] .tile-label').getByText('Beds IC').waitFor();
+  assert.match(await page.locator('#locations thead').textContent(), /Location.*Last report/);
+  assert.match(await page.locator('#filter-count').textContent(), /of \d+ locations shown/);
+  await page.locator('#lang').click();
+  await page.locator('[data-total="beds-ic"] .tile-label').getByText('Bedden IC').waitFor();
+
   // National view over the token's three regions.
   await page.locator('#region').selectOption('*');
   await page.locator('#regions-table tr[data-region="VR02"]').waitFor({ timeout: DEADLINE_MS });

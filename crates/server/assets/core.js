@@ -1036,7 +1036,7 @@ export function init() {
 
 export {
   $, t, el, has, num, isObject, fmtNum, fmtClock, fmtAge, fmtDays, compareText, truncate, sum, parseTime,
-  label, keyLabel, keyType, byOrder, orderIndex, stateColour, nowrap, FALLBACK_VOCAB,
+  label, keyLabel, keyType, byOrder, orderIndex, stateColour, nowrap,
 };
 
 addTexts({

@@ -4,8 +4,8 @@
 // aggregate-only roles the count of locations per state instead of locations.
 
 import {
-  $, t, el, has, num, fmtNum, fmtClock, parseTime, label, keyLabel, byOrder, orderIndex, compareText, badge,
-  addTexts, state, on, shownRegions, selectRegion, postEvent, problemText, ORDER, SEVERITY, ALL_REGIONS,
+  $, t, el, has, num, fmtNum, fmtClock, parseTime, label, byOrder, orderIndex, compareText, badge,
+  addTexts, state, on, selectRegion, postEvent, problemText, ORDER, SEVERITY, ALL_REGIONS,
 } from './core.js';
 import { totalsTiles, sumTotals, alertWhat, dimensionCell } from './picture.js';
 import { openDetail } from './detail.js';
@@ -410,4 +410,3 @@ export function aggregateNote() {
   return t('aggregateNote', label('Role', state.me.role));
 }
 
-export { shownRegions };
