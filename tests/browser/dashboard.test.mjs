@@ -62,6 +62,9 @@ class Ghor {
     ghor.tokens.rot = await ghor.cli('token', 'create', '--role', 'rot', '--name', 'ROT Groningen', '--region', 'VR01');
     ghor.tokens.netwerk = await ghor.cli('token', 'create', '--role', 'netwerkfunctionaris', '--name', 'netwerk noord', '--region', 'VR01');
     ghor.tokens.umcg = await ghor.cli('token', 'create', '--role', 'institution', '--name', 'UMCG ZIS', '--region', 'VR01', '--organisation', 'umcg');
+    ghor.tokens.im = await ghor.cli('token', 'create', '--role', 'informatiemanager', '--name', 'IM Groningen', '--region', 'VR01');
+    ghor.tokens.keten = await ghor.cli('token', 'create', '--role', 'ketenpartner', '--name', 'Ketenpartner Noord', '--region', 'VR01');
+    ghor.tokens.oto = await ghor.cli('token', 'create', '--role', 'oto', '--name', 'OTO noord', '--scope', 'oefening');
     await ghor.launch('127.0.0.1:0');
     return ghor;
   }
@@ -71,9 +74,9 @@ class Ghor {
     return stdout.trim();
   }
 
-  /** Starts `ghor serve` and waits for its "ghor listening on URL" line. */
-  async launch(listen) {
-    const child = spawn(BIN, ['serve', '--listen', listen, '--data-dir', this.dir], {
+  /** Starts `ghor serve` (with `extra` arguments) and waits for its "ghor listening on URL" line. */
+  async launch(listen, ...extra) {
+    const child = spawn(BIN, ['serve', '--listen', listen, '--data-dir', this.dir, ...extra], {
       env: childEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -93,7 +96,22 @@ class Ghor {
     const match = /^ghor listening on (\S+)$/.exec(first);
     assert.ok(match, `unexpected first line of ghor serve: ${first}`);
     this.url = match[1].replace(/\/$/, '');
-    lines.on('line', () => {}); // keep reading stdout so the pipe never fills
+    this.lines = [];
+    this.lineWaiters = [];
+    lines.on('line', (line) => { // keep reading stdout so the pipe never fills
+      this.lines.push(line);
+      for (const w of this.lineWaiters.splice(0)) w();
+    });
+  }
+
+  /** Waits for a line of stdout matching `re`; resolves to its match. */
+  async stdoutLine(re, timeout = DEADLINE_MS) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      for (const line of this.lines) { const m = re.exec(line); if (m) return m; }
+      if (Date.now() > deadline) throw new Error(`no stdout line matching ${re}:\n${this.lines.join('\n')}\n${this.stderr}`);
+      await new Promise((resolve) => { this.lineWaiters.push(resolve); setTimeout(resolve, 500).unref(); });
+    }
   }
 
   get listen() {
@@ -139,6 +157,15 @@ class Ghor {
     const { status, body } = await this.post('netwerk', '/v1/events/batch', events);
     assert.equal(status, 200, JSON.stringify(body));
     for (const r of body.results) assert.notEqual(r.status, 'rejected', JSON.stringify(r));
+  }
+
+  async put(token, pathname, body) {
+    const res = await fetch(`${this.url}${pathname}`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${this.tokens[token]}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json().catch(() => null) };
   }
 
   /** Reports IC beds for a location as the institution token of umcg. */
@@ -400,4 +427,230 @@ test('after a restart with nothing new the page is live again soon after it reco
   await page.locator('#connection[data-state="live"]').waitFor({ timeout: 3000 });
   assert.equal(await page.evaluate(() => window.__marker), 1, 'the page reloaded');
   assert.equal(navigations(), navigationsBefore, 'the page navigated');
+});
+
+// ---- the dashboard's parts, the institution's pages, and what each role sees ----
+
+/** Opens the page with one of the server's tokens and waits until it is live. */
+async function openAs(page, ghor, token, query = '') {
+  await page.goto(`${ghor.url}/${query}#token=${encodeURIComponent(ghor.tokens[token])}`);
+  await page.locator('#connection[data-state="live"]').waitFor({ timeout: DEADLINE_MS });
+  await page.locator('#picture:not([hidden])').waitFor({ timeout: DEADLINE_MS });
+}
+
+test('form round trip: an institution changes its IC beds, a ROT dashboard shows it, a bad value gets a Dutch message', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { ghor, context, page, pageErrors } = await setup(t);
+  const rot = await context.newPage();
+  await openLive(rot, ghor);
+
+  await openAs(page, ghor, 'umcg');
+  const card = page.locator('#own-locations article[data-location="umcg"]');
+  await card.waitFor({ timeout: DEADLINE_MS });
+  // An institution sees its own locations, not the others' and no locations table.
+  assert.equal(await page.locator('#own-locations article[data-location="martini"]').count(), 0);
+  assert.ok(await page.locator('#locations-section').isHidden());
+  assert.ok(await page.locator('[data-total="beds-ic"]').isVisible(), 'the chain in aggregate is shown');
+
+  // A bad value first: the server refuses a negative count, the form says so in Dutch.
+  await card.locator('button[data-report="umcg"]').click();
+  const dialog = page.locator('dialog#report');
+  await dialog.waitFor({ state: 'visible' });
+  await dialog.locator('#report-dimension').selectOption('beds');
+  await dialog.locator('#report-key').selectOption('ic');
+  await dialog.locator('#report-f-operational').fill('12');
+  await dialog.locator('#report-f-occupied').fill('-3');
+  await dialog.locator('#report-save').click();
+  const errors = dialog.locator('#report-errors');
+  await errors.getByText('Bezet: mag niet negatief zijn (0 of meer)').waitFor({ timeout: DEADLINE_MS });
+  assert.equal(await dialog.locator('#report-f-occupied').getAttribute('aria-invalid'), 'true');
+  assert.match(await dialog.locator('#report-f-occupied-error').textContent(), /mag niet negatief zijn/);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'form-validation.png') });
+
+  // Then a good one, entered with the keyboard only.
+  await dialog.locator('#report-f-occupied').fill('7');
+  await dialog.locator('#report-f-occupied').press('Enter');
+  const receipt = dialog.locator('#report-receipt');
+  await receipt.getByText(/Opgeslagen om .*volgnummer \d+/).waitFor({ timeout: DEADLINE_MS });
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'form.png') });
+  await page.keyboard.press('Escape');
+  await page.locator('#own-receipt').getByText(/volgnummer \d+/).waitFor();
+
+  // The ROT dashboard (another page, another token) shows it, and so does the card.
+  await waitForBeds(rot, 'umcg', '5/12');
+  await card.locator('tr[data-dimension="beds"]').getByText('5/12').waitFor({ timeout: DEADLINE_MS });
+
+  // "Niet getroffen" in one click.
+  await card.locator('button[data-not-affected="umcg"]').click();
+  await page.locator('#own-receipt').getByText(/Niet getroffen.*volgnummer \d+/).waitFor({ timeout: DEADLINE_MS });
+  await card.locator('tr[data-dimension="not_affected"]').waitFor({ timeout: DEADLINE_MS });
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'institution.png') });
+  assert.deepEqual(pageErrors.map(String), []);
+});
+
+test('the informatiemanager reports by phone on behalf of a location, sees contacts and recent changes, and acknowledges an alert', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { ghor, page, pageErrors } = await setup(t);
+  const contacts = { contacts: [{ role: 'crisiscoordinator', name: 'J. de Vries', phone_24_7: '+31 50 000 0000', verified_on: '2026-10-01' }] };
+  assert.equal((await ghor.put('netwerk', '/v1/registry/locations/martini/contacts', contacts)).status, 200);
+  await ghor.reportBeds('umcg', 20, 20); // kritiek: an alert
+
+  await openAs(page, ghor, 'im');
+  const alert = page.locator('#alerts li[data-alert="umcg/beds/ic"]');
+  await alert.waitFor({ timeout: DEADLINE_MS });
+  assert.equal(await alert.getAttribute('data-acknowledged'), 'false');
+  await page.locator('#alert-feed li[data-feed="raised"][data-alert="umcg/beds/ic"]').waitFor();
+  await alert.locator('button[data-ack]').focus();
+  await page.keyboard.press('Enter');
+  await page.locator('#alerts li[data-alert="umcg/beds/ic"][data-acknowledged="true"]').waitFor({ timeout: DEADLINE_MS });
+  await page.locator('#ack-status').getByText(/Bevestiging opgeslagen/).waitFor();
+
+  // Detail of martini from the table, by keyboard.
+  await page.locator('#locations button[data-open="martini"]').focus();
+  await page.keyboard.press('Enter');
+  const detail = page.locator('dialog#detail');
+  await detail.waitFor({ state: 'visible' });
+  await detail.locator('#detail-contacts').getByText('J. de Vries').waitFor({ timeout: DEADLINE_MS });
+  await detail.locator('#detail-report').click();
+  const form = page.locator('dialog#report');
+  await form.waitFor({ state: 'visible' });
+  assert.match(await page.locator('#report-title').textContent(), /namens/);
+  await form.locator('#report-dimension').selectOption('beds');
+  await form.locator('#report-key').selectOption('ic');
+  await form.locator('#report-f-operational').fill('9');
+  await form.locator('#report-f-occupied').fill('4');
+  await form.locator('#report-save').click();
+  await form.locator('#report-receipt').getByText(/volgnummer \d+/).waitFor({ timeout: DEADLINE_MS });
+  await page.keyboard.press('Escape');
+  await waitForBeds(page, 'martini', '5/9');
+
+  // Reported by phone, the IM as actor, and in the recent changes.
+  await page.locator('#locations button[data-open="martini"]').click();
+  const row = detail.locator('tr[data-dimension="beds"][data-key="ic"]');
+  await row.locator('td[data-bron="telefoon"]').waitFor({ timeout: DEADLINE_MS });
+  assert.match(await row.locator('td.actor').textContent(), /IM Groningen/);
+  await detail.locator('#detail-history li[data-seq]').first().waitFor({ timeout: DEADLINE_MS });
+  assert.match(await detail.locator('#detail-history').textContent(), /Telefoon.*IM Groningen/i);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'detail.png') });
+  assert.deepEqual(pageErrors.map(String), []);
+});
+
+test('visibility: an institution cannot open another organisation\'s form, ROT sees no contacts, a ketenpartner no locations, oefening is unmistakable', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { ghor, context, page, pageErrors } = await setup(t);
+  await ghor.reportBeds('umcg', 20, 12);
+  const contacts = { contacts: [{ role: 'crisiscoordinator', name: 'J. de Vries', phone_24_7: '+31 50 000 0000', verified_on: '2026-10-01' }] };
+  assert.equal((await ghor.put('netwerk', '/v1/registry/locations/umcg/contacts', contacts)).status, 200);
+
+  // The institution's deep link to martini's form is refused, and no form is shown.
+  await openAs(page, ghor, 'umcg', '?melden=martini');
+  await page.locator('dialog#report #report-refused').getByText('eigen organisatie').waitFor({ timeout: DEADLINE_MS });
+  assert.equal(await page.locator('#report-form').count(), 0);
+  // Posting for martini anyway is refused by the server.
+  const e = { specversion: '1.0', source: '/locations/martini', type: 'nl.ghor.beds.reported.v1', subject: 'ic', data: { operational: 1, occupied: 0 } };
+  assert.equal((await ghor.post('umcg', '/v1/events', e)).status, 403);
+
+  // ROT: locations with their detail, never the contacts.
+  const rot = await context.newPage();
+  const contactRequests = [];
+  rot.on('request', (r) => { if (r.url().includes('/contacts')) contactRequests.push(r.url()); });
+  await openLive(rot, ghor);
+  await rot.locator('#locations button[data-open="umcg"]').click();
+  await rot.locator('dialog#detail tr[data-dimension="beds"]').waitFor({ timeout: DEADLINE_MS });
+  await rot.locator('dialog#detail #detail-history li[data-seq]').first().waitFor({ timeout: DEADLINE_MS });
+  assert.equal(await rot.locator('#detail-contacts').count(), 0);
+  assert.ok(!(await rot.locator('dialog#detail').textContent()).includes('J. de Vries'));
+  assert.deepEqual(contactRequests, []);
+  assert.equal(await rot.locator('#detail-report').count(), 0, 'ROT does not report');
+
+  // Ketenpartner: aggregates, said so, and no location anywhere in what it holds.
+  const keten = await context.newPage();
+  await openAs(keten, ghor, 'keten');
+  await keten.locator('#states-section:not([hidden]) tr[data-dimension="beds"]').waitFor({ timeout: DEADLINE_MS });
+  assert.ok(await keten.locator('#locations-section').isHidden());
+  assert.match(await keten.locator('#role-note').textContent(), /in totalen/);
+  assert.equal(await keten.locator('[data-location]').count(), 0);
+  const held = await keten.evaluate(() => Object.values(window.ghor.state.regions).map((v) => Object.keys(v.locations || {}).length));
+  assert.deepEqual(held, [0]);
+  assert.match(await keten.locator('[data-total="beds-ic"] .tile-value').textContent(), /8\s*\/\s*20/);
+  await keten.screenshot({ path: path.join(SCREENSHOTS, 'ketenpartner.png') });
+
+  // OTO in the oefening scope: the banner, and the word in the title.
+  const oto = await context.newPage();
+  await oto.goto(`${ghor.url}/#token=${encodeURIComponent(ghor.tokens.oto)}`);
+  await oto.locator('#exercise-banner:not([hidden])').waitFor({ timeout: DEADLINE_MS });
+  assert.match(await oto.locator('#exercise-banner').textContent(), /OEFENING/);
+  assert.match(await oto.title(), /OEFENING/);
+  assert.deepEqual(pageErrors.map(String), []);
+});
+
+test('demo data: the dashboard, its map, table sort and filters, the national view and big-screen mode', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const ghor = new Ghor(await mkdtemp(path.join(tmpdir(), 'ghor-browser-demo-')));
+  t.after(() => ghor.close());
+  t.after(() => { if (t.passed === false && ghor.stderr) t.diagnostic(`ghor stderr:\n${ghor.stderr}`); });
+  await ghor.launch('127.0.0.1:0', '--demo', '--sim-rate', '5');
+  const [, link] = await ghor.stdoutLine(/^open the live picture: (\S+)$/);
+  // An incident around Groningen, opened by the demo's informatiemanager: its area is drawn.
+  const [, im] = await ghor.stdoutLine(/^informatiemanager token \(VR01-VR03\): (\S+)$/);
+  ghor.tokens.im = im;
+  const incident = event('/regions/VR01', 'nl.ghor.incident.opened.v1', 'stroomstoring-groningen', {
+    name: 'Stroomstoring Groningen', state: 'actief', grip: 2, theme: 'energie',
+    area: { regions: ['VR01'], circle: { center: { lat: 53.22, lon: 6.57 }, radius_km: 8 } },
+    handelingsperspectief: 'Controleer noodstroom en brandstof; meld uitval direct.',
+  });
+  assert.equal((await ghor.post('im', '/v1/events', incident)).status, 201);
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e));
+  await page.goto(link);
+  await page.locator('#connection[data-state="live"]').waitFor({ timeout: DEADLINE_MS });
+  await page.waitForFunction(() => document.querySelectorAll('#locations tr[data-location]').length >= 10, null, { timeout: DEADLINE_MS });
+  await page.waitForFunction(() => document.querySelectorAll('#map .marker[data-location]').length >= 10, null, { timeout: DEADLINE_MS });
+  await page.locator('#map svg.map path.land').waitFor({ timeout: DEADLINE_MS });
+  await page.locator('#map .incident-area[data-incident="stroomstoring-groningen"]').waitFor({ timeout: DEADLINE_MS });
+  await page.locator('#incidents li[data-incident="stroomstoring-groningen"][data-grip="2"]').waitFor();
+  // Grouped by category, every cell with a label beside its colour.
+  assert.ok(await page.locator('#locations tr.group').count() >= 2);
+  const badges = await page.locator('#locations .badge').allTextContents();
+  assert.ok(badges.length > 0 && badges.every((b) => /Goed|Aandacht|Kritiek|Onbekend|Verouderd/.test(b)), badges.slice(0, 5).join('|'));
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-demo.png') });
+  await page.locator('#map-section').screenshot({ path: path.join(SCREENSHOTS, 'map.png') });
+
+  // Sort by beds, worst first, by keyboard; then filter by type.
+  const sortBeds = page.locator('#locations thead button[data-sort="dim:beds"]');
+  await sortBeds.focus();
+  await page.keyboard.press('Enter');
+  await page.locator('#locations thead th[aria-sort="descending"] button[data-sort="dim:beds"]').waitFor();
+  await page.locator('#filter-type').selectOption('ziekenhuis');
+  await page.waitForFunction(() => [...document.querySelectorAll('#locations tr[data-location] .loc-type')]
+    .every((n) => /Ziekenhuis/i.test(n.textContent)), null, { timeout: DEADLINE_MS });
+  assert.match(await page.locator('#filter-count').textContent(), /van \d+ locaties getoond/);
+  await page.locator('#filter-incident').selectOption('stroomstoring-groningen');
+  await page.waitForFunction(() => document.querySelectorAll('#locations tr[data-location]').length > 0, null, { timeout: DEADLINE_MS });
+  await page.locator('#filter-incident').selectOption('');
+  await page.locator('#filter-type').selectOption('');
+
+  // English for everything, and back.
+  await page.locator('#lang').click();
+  await page.locator('[data-total="beds-ic"] .tile-label').getByText('Beds IC').waitFor();
+  assert.match(await page.locator('#locations thead').textContent(), /Location.*Last report/);
+  assert.match(await page.locator('#filter-count').textContent(), /of \d+ locations shown/);
+  await page.locator('#lang').click();
+  await page.locator('[data-total="beds-ic"] .tile-label').getByText('Bedden IC').waitFor();
+
+  // National view over the token's three regions.
+  await page.locator('#region').selectOption('*');
+  await page.locator('#regions-table tr[data-region="VR02"]').waitFor({ timeout: DEADLINE_MS });
+  assert.match(await page.locator('#totals-title').textContent(), /3 regio/);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'national.png') });
+
+  // Big-screen mode, and back to one region.
+  await page.locator('#regions-table button[data-region="VR01"]').click();
+  await page.locator('#bigscreen').click();
+  await page.locator('body.bigscreen').waitFor();
+  assert.ok(await page.locator('#filters').isHidden());
+  const size = await page.locator('[data-total="beds-ic"] .tile-value').evaluate((n) => parseFloat(getComputedStyle(n).fontSize));
+  assert.ok(size >= 60, `tile numbers are ${size}px in big-screen mode`);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'bigscreen.png') });
+  assert.deepEqual(pageErrors.map(String), []);
 });

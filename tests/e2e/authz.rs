@@ -17,7 +17,8 @@
 //!   see the oefening picture, where umcg is not registered (404, and a status report for
 //!   it is a 422 on `source`).
 //!
-//! Public endpoints (page, health, readiness, metrics, vocabulary) answer everyone.
+//! Public endpoints (page and its assets, health, readiness, metrics, vocabulary) answer
+//! everyone. A location's history is visible exactly where the location's detail is.
 
 use std::fmt::Write as _;
 
@@ -88,6 +89,8 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
         row("readiness",            M::GET,    "/readyz",                       no_body,        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
         row("metrics",              M::GET,    "/metrics",                      no_body,        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
         row("vocabulary",           M::GET,    "/v1/vocabulary",                no_body,        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+        row("page script",          M::GET,    "/assets/app.js",                no_body,        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+        row("no such asset",        M::GET,    "/assets/nope.js",               no_body,        [404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404]),
         row("who am I",             M::GET,    "/v1/me",                        no_body,        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
         row("status report umcg",   M::POST,   "/v1/events", |_| Some(status_umcg()),           [403, 403, 201, 403, 403, 403, 403, 201, 403, 422, 401]),
         batch,
@@ -100,6 +103,9 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
         row("region VR02",          M::GET,    "/v1/picture/regions/VR02",      no_body,        [200, 200, 403, 200, 403, 403, 403, 403, 403, 200, 401]),
         row("location umcg (VR01)", M::GET,    "/v1/picture/locations/umcg",    no_body,        [200, 200, 200, 403, 200, 403, 403, 200, 403, 404, 401]),
         row("location mcl (VR02)",  M::GET,    "/v1/picture/locations/mcl",     no_body,        [200, 200, 403, 200, 403, 403, 403, 403, 403, 404, 401]),
+        row("history umcg (VR01)",  M::GET,    "/v1/picture/locations/umcg/history?limit=5", no_body, [200, 200, 200, 403, 200, 403, 403, 200, 403, 404, 401]),
+        row("history mcl (VR02)",   M::GET,    "/v1/picture/locations/mcl/history", no_body,    [200, 200, 403, 200, 403, 403, 403, 403, 403, 404, 401]),
+        row("history bad limit",    M::GET,    "/v1/picture/locations/umcg/history?limit=0", no_body, [422, 422, 422, 422, 422, 422, 422, 422, 422, 422, 401]),
         row("registry",             M::GET,    "/v1/registry/locations",        no_body,        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
         row("incidents",            M::GET,    "/v1/incidents",                 no_body,        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
         row("contacts umcg",        M::GET,    "/v1/registry/locations/umcg/contacts", no_body, [200, 200, 200, 403, 403, 403, 403, 403, 403, 404, 401]),

@@ -179,3 +179,28 @@ async fn a_registry_csv_is_imported_through_the_api_and_again_stores_nothing() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+#[tokio::test]
+async fn a_locations_history_lists_its_own_recent_events_newest_first_with_who_reported_them() {
+    let ghor = super::start().await;
+    let mut stored = Vec::new();
+    for occupied in [1, 2, 3] {
+        stored.push(ghor.report_beds("umcg", "umcg", 10, occupied).await["seq"].as_u64().expect("seq"));
+        ghor.report_beds("martini", "martini", 8, occupied).await;
+    }
+    let (status, body) = ghor.get("im", "/v1/picture/locations/umcg/history?limit=2").await;
+    assert_eq!(status, 200, "{body}");
+    let changes = body["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 2, "the limit holds: {body}");
+    let seqs: Vec<u64> = changes.iter().filter_map(|c| c["seq"].as_u64()).collect();
+    assert_eq!(seqs, vec![stored[2], stored[1]], "newest first, umcg's own: {body}");
+    assert_eq!(changes[0]["type"], "nl.ghor.beds.reported.v1");
+    assert_eq!(changes[0]["subject"], "ic");
+    assert_eq!(changes[0]["data"]["occupied"], 3);
+    assert!(changes[0]["actor"].as_str().is_some_and(|a| !a.is_empty()), "who reported it: {body}");
+    assert!(changes[0]["bron"].is_string() && changes[0]["time"].is_string(), "{body}");
+
+    let (status, body) = ghor.get("im", "/v1/picture/locations/umcg/history?limit=1000").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "limit", "{body}");
+}

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -213,6 +213,61 @@ pub async fn location(
             serde_json::to_value(state.backbone.contacts.contacts(&slug).await?).map_err(Problem::internal)?;
     }
     Ok(Json(body))
+}
+
+/// How many of the log's newest events a location's history looks through: a bounded read,
+/// so "recent changes" means recent in the whole log, not the location's last N ever.
+const HISTORY_WINDOW: u64 = 5000;
+const HISTORY_LIMIT_MAX: usize = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    limit: Option<usize>,
+}
+
+/// A location's recent events (newest first), as the caller may see the location itself.
+pub async fn location_history(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Json<Value>, Problem> {
+    let Query(query) = query.map_err(|e| Problem::invalid(FieldError::new("limit", &e.body_text())))?;
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=HISTORY_LIMIT_MAX).contains(&limit) {
+        return Err(Problem::invalid(FieldError::new("limit", &format!("give 1 to {HISTORY_LIMIT_MAX}"))));
+    }
+    let (slug, _) = visible_location(&state, &caller, &id)?;
+    let log = state
+        .backbone
+        .logs
+        .get(&caller.scope())
+        .ok_or_else(|| Problem::internal(format!("no log for scope {}", caller.scope())))?;
+    let last = log.last_seq().await?;
+    let source = format!("/locations/{slug}");
+    let mut changes = Vec::new();
+    let mut after = last.saturating_sub(HISTORY_WINDOW);
+    while after < last {
+        let entries = log.read(after, 1000).await?;
+        let Some(newest) = entries.last() else { break };
+        after = newest.seq;
+        for entry in entries.iter().filter(|e| e.body.get("source").and_then(Value::as_str) == Some(&source)) {
+            let mut change = json!({ "seq": entry.seq });
+            for field in ["id", "type", "subject", "time", "received", "actor", "bron", "bevestigd", "prognose", "data"]
+            {
+                if let Some(v) = entry.body.get(field) {
+                    change[field] = v.clone();
+                }
+            }
+            changes.push(change);
+        }
+    }
+    changes.reverse();
+    changes.truncate(limit);
+    Ok(Json(
+        json!({ "location": slug, "searched_from_seq": last.saturating_sub(HISTORY_WINDOW) + 1, "seq": last, "changes": changes }),
+    ))
 }
 
 pub async fn registry_locations(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {

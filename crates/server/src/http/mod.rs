@@ -63,9 +63,11 @@ pub fn router(state: Arc<AppState>, roles: Roles) -> Router {
     if roles.gateway {
         router = router
             .route("/", get(page::index))
+            .route("/assets/{file}", get(page::asset))
             .route("/v1/picture", get(api::picture))
             .route("/v1/picture/regions/{region}", get(api::region))
             .route("/v1/picture/locations/{location}", get(api::location))
+            .route("/v1/picture/locations/{location}/history", get(api::location_history))
             .route("/v1/registry/locations", get(api::registry_locations))
             .route("/v1/incidents", get(api::incidents))
             .route(

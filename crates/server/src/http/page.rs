@@ -1,9 +1,10 @@
-//! The page served at `/`, the vocabulary it labels everything with, and the operational
-//! endpoints (health, readiness, metrics).
+//! The page served at `/` with its embedded scripts, styles and map outline under
+//! `/assets/`, the vocabulary it labels everything with, and the operational endpoints
+//! (health, readiness, metrics).
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
@@ -15,15 +16,35 @@ use crate::problem::Problem;
 
 const INDEX: &str = include_str!("../../assets/index.html");
 
+/// Scripts only from this server (no inline script); styles also set from script (badges).
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:";
+
+/// Everything the page loads, embedded in the binary: (name, content type, content).
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("ghor.css", "text/css; charset=utf-8", include_str!("../../assets/ghor.css")),
+    ("core.js", "text/javascript; charset=utf-8", include_str!("../../assets/core.js")),
+    ("picture.js", "text/javascript; charset=utf-8", include_str!("../../assets/picture.js")),
+    ("dashboard.js", "text/javascript; charset=utf-8", include_str!("../../assets/dashboard.js")),
+    ("map.js", "text/javascript; charset=utf-8", include_str!("../../assets/map.js")),
+    ("detail.js", "text/javascript; charset=utf-8", include_str!("../../assets/detail.js")),
+    ("report.js", "text/javascript; charset=utf-8", include_str!("../../assets/report.js")),
+    ("institution.js", "text/javascript; charset=utf-8", include_str!("../../assets/institution.js")),
+    ("app.js", "text/javascript; charset=utf-8", include_str!("../../assets/app.js")),
+    ("nl-outline.geojson", "application/geo+json", include_str!("../../assets/nl-outline.geojson")),
+];
+
 pub async fn index() -> Response {
-    (
-        [
-            (header::CACHE_CONTROL, "no-cache"),
-            (header::CONTENT_SECURITY_POLICY, "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:"),
-        ],
-        Html(INDEX),
-    )
-        .into_response()
+    ([(header::CACHE_CONTROL, "no-cache"), (header::CONTENT_SECURITY_POLICY, CSP)], Html(INDEX)).into_response()
+}
+
+/// One embedded asset; `no-cache` so a new ghor is never run with an old script.
+pub async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, content_type, body)) => {
+            ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "no-cache")], *body).into_response()
+        }
+        None => Problem::not_found(format!("There is no asset {file:?}.")).into_response(),
+    }
 }
 
 pub async fn healthz() -> &'static str {

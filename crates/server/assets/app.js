@@ -1,0 +1,74 @@
+// ghor — starts the live page and decides per role what it shows (DESIGN §7): location
+// level for ROT, VIC and the GHOR roles (with a national view for tokens of several
+// regions); aggregates with the reason why for ketenpartner and bestuur; for an
+// institution its own locations with the report form, and the chain in aggregate.
+
+import { $, t, state, on, init, shownRegions, renderNow, ALL_REGIONS } from './core.js';
+import {
+  renderTotals, renderAlerts, renderIncidents, renderLocations, renderRegionsTable, renderStatesTable,
+  aggregateNote, setRerender,
+} from './dashboard.js';
+import { renderMap } from './map.js';
+import { bindDetail } from './detail.js';
+import { bindReport, openReport } from './report.js';
+import { renderOwn } from './institution.js';
+
+/** How this token sees the picture. */
+function mode() {
+  const role = state.me.role;
+  if (role === 'institution' && state.me.organisation) return 'institution';
+  if (role === 'ketenpartner' || role === 'bestuur' || role === 'institution') return 'aggregate';
+  return 'locations';
+}
+
+function show(id, visible) { $(id).hidden = !visible; }
+
+function renderPage() {
+  const regions = shownRegions();
+  const views = regions.map(([, v]) => v);
+  $('waiting').hidden = regions.length > 0;
+  $('picture').hidden = regions.length === 0;
+  if (!regions.length) return;
+  const national = state.region === ALL_REGIONS;
+  const [code, view] = regions[0];
+  $('region-title').textContent = national ? t('allRegions', regions.length) : `${view.name || code} (${code})`;
+  const m = mode();
+  document.body.dataset.mode = m;
+
+  show('own', m === 'institution');
+  show('role-note', m !== 'locations');
+  $('role-note').textContent = m === 'aggregate' ? aggregateNote() : m === 'institution' ? t('ownNote') : '';
+  if (m === 'institution') renderOwn(regions);
+
+  renderTotals(views, m === 'institution' ? 'chainTotals' : null, m === 'locations');
+  renderAlerts(regions);
+  renderIncidents(regions);
+
+  show('map-section', m !== 'aggregate' || regions.some(([, v]) => Object.keys(v.incidents || {}).length));
+  if (!$('map-section').hidden) renderMap(regions, renderNow);
+  show('regions-section', national);
+  if (national) renderRegionsTable(regions);
+  show('locations-section', m === 'locations');
+  if (m === 'locations') renderLocations(regions);
+  show('states-section', m === 'aggregate');
+  if (m === 'aggregate') renderStatesTable(regions);
+
+  openDeepLink();
+}
+
+/** `?melden=<location>` opens the report form for that location once the picture is there. */
+let deepLinkDone = false;
+function openDeepLink() {
+  if (deepLinkDone) return;
+  deepLinkDone = true;
+  const id = new URLSearchParams(location.search).get('melden');
+  if (id) openReport(id, null);
+}
+
+on('render', renderPage);
+on('signedOut', () => { deepLinkDone = false; });
+setRerender(renderNow);
+bindDetail();
+bindReport();
+init();
+

@@ -1,0 +1,210 @@
+// ghor — the location detail panel: every dimension and key with its state, value, when it
+// was observed, its source (bron) and who reported it; the recent changes (from
+// GET /v1/picture/locations/{id}/history); and for GHOR roles only the 24/7 contacts (the
+// contacts endpoint refuses everyone else, so other roles never ask). The informatiemanager
+// can open the report form from here to report on the location's behalf (bron: telefoon).
+
+import {
+  $, t, el, has, num, fmtClock, parseTime, label, keyLabel, keyType, byOrder, badge, addTexts, state, on, api,
+  problemText, showDialog, GHOR_ROLES,
+} from './core.js';
+import { summaryLines } from './picture.js';
+import { openReport, mayReportFor } from './report.js';
+
+addTexts({
+  nl: {
+    close: 'Sluiten',
+    detailOrganisation: 'Organisatie',
+    detailType: 'Soort',
+    detailInterval: (m) => `Verwacht meldinterval ${m} min`,
+    detailIncidents: 'In incidentgebied',
+    detailDimensions: 'Toestand per dimensie',
+    observed: 'Waargenomen',
+    bron: 'Bron',
+    reportedBy: 'Gemeld door',
+    confirmed: 'bevestigd',
+    unconfirmed: 'onbevestigd',
+    prognosis: 'Prognose',
+    history: 'Recente wijzigingen',
+    historyLoading: 'Recente wijzigingen laden…',
+    historyEmpty: 'Geen recente wijzigingen gevonden.',
+    historyFailed: (why) => `Recente wijzigingen niet te laden: ${why}`,
+    historyScope: 'Uit de nieuwste gebeurtenissen van het logboek.',
+    contacts: 'Contactpersonen 24/7',
+    contactsNone: 'Geen contactpersonen vastgelegd. De netwerkfunctionaris van de GHOR legt ze vast.',
+    contactsFailed: (why) => `Contactpersonen niet te laden: ${why}`,
+    verifiedOn: (d) => `gecontroleerd ${d}`,
+    reportOnBehalf: 'Melden namens deze locatie (telefoon)',
+    reportOwn: 'Status wijzigen',
+    detailGone: 'Deze locatie is niet (meer) zichtbaar voor uw rol.',
+    noValues: 'Nog niets gemeld.',
+    rejectedIntake: (r) => `Laatste bericht van het eigen systeem geweigerd: ${r}`,
+    evRegistered: 'Locatie geregistreerd', evOverdue: 'Melding te laat', evRetracted: 'Waarneming ingetrokken',
+    evRejected: 'Bericht van eigen systeem geweigerd',
+  },
+  en: {
+    close: 'Close',
+    detailOrganisation: 'Organisation',
+    detailType: 'Type',
+    detailInterval: (m) => `Expected report interval ${m} min`,
+    detailIncidents: 'In incident area',
+    detailDimensions: 'State per dimension',
+    observed: 'Observed',
+    bron: 'Source',
+    reportedBy: 'Reported by',
+    confirmed: 'confirmed',
+    unconfirmed: 'unconfirmed',
+    prognosis: 'Prognosis',
+    history: 'Recent changes',
+    historyLoading: 'Loading recent changes…',
+    historyEmpty: 'No recent changes found.',
+    historyFailed: (why) => `Recent changes could not be loaded: ${why}`,
+    historyScope: "From the newest events of the log.",
+    contacts: '24/7 contacts',
+    contactsNone: "No contacts recorded. The GHOR's netwerkfunctionaris records them.",
+    contactsFailed: (why) => `Contacts could not be loaded: ${why}`,
+    verifiedOn: (d) => `verified ${d}`,
+    reportOnBehalf: "Report on this location's behalf (phone)",
+    reportOwn: 'Change status',
+    detailGone: 'This location is not (or no longer) visible to your role.',
+    noValues: 'Nothing reported yet.',
+    rejectedIntake: (r) => `Last message of its own system refused: ${r}`,
+    evRegistered: 'Location registered', evOverdue: 'Report overdue', evRetracted: 'Observation retracted',
+    evRejected: 'Message of its own system refused',
+  },
+});
+
+/** Events about a location that are not a status observation, by their type's stem. */
+const OTHER_EVENTS = {
+  'location.registered': 'evRegistered', 'report.overdue': 'evOverdue', 'observation.retracted': 'evRetracted',
+  'intake.rejected': 'evRejected',
+};
+
+/** The open panel: which location, and what was fetched for it. */
+const open = { id: null, region: null, lastReport: undefined, history: null, historyError: null, contacts: null, contactsError: null };
+
+export function openDetail(id, region) {
+  Object.assign(open, { id, region, lastReport: undefined, history: null, historyError: null, contacts: null, contactsError: null });
+  const dialog = $('detail');
+  renderDetail();
+  showDialog(dialog);
+  if (GHOR_ROLES.includes(state.me.role)) loadContacts(id);
+}
+
+function closeDetail() {
+  open.id = null;
+}
+
+async function loadHistory(id) {
+  const answer = await api('GET', `/v1/picture/locations/${encodeURIComponent(id)}/history?limit=15`);
+  if (open.id !== id) return;
+  open.history = answer.ok ? answer.body.changes : null;
+  open.historyError = answer.ok ? null : problemText(answer);
+  renderDetail();
+}
+
+async function loadContacts(id) {
+  const answer = await api('GET', `/v1/registry/locations/${encodeURIComponent(id)}/contacts`);
+  if (open.id !== id) return;
+  open.contacts = answer.ok ? answer.body.contacts : null;
+  open.contactsError = answer.ok ? null : problemText(answer);
+  renderDetail();
+}
+
+function currentLocation() {
+  const view = state.regions[open.region];
+  return view && has(view.locations, open.id) ? view.locations[open.id] : null;
+}
+
+function valueRow(dim, key, v, loc) {
+  const summary = summaryLines(dim, { values: { [key]: v } });
+  const limit = num(loc.interval_minutes) * 60000 || null;
+  return el('tr', { 'data-dimension': dim, 'data-key': key },
+    el('th', { scope: 'row' }, label('Dimension', dim), key !== '-' ? el('div', { class: 'meta' }, keyLabel(dim, key)) : null),
+    el('td', {}, v.state ? badge(v.state) : null, el('div', { class: 'sum' }, summary),
+      v.prognose ? el('div', { class: 'meta' }, `${t('prognosis')}: ${v.prognose}`) : null),
+    el('td', {}, fmtClock(v.time), el('span', { class: 'age', 'data-time': parseTime(v.time), 'data-oldest': parseTime(v.time), 'data-limit': limit })),
+    el('td', { 'data-bron': v.bron }, label('Bron', v.bron), el('div', { class: 'meta' }, v.bevestigd ? t('confirmed') : t('unconfirmed'))),
+    el('td', { class: 'actor' }, v.actor || '–'));
+}
+
+function historyList() {
+  if (open.historyError) return el('p', { class: 'error' }, t('historyFailed', open.historyError));
+  if (!open.history) return el('p', { class: 'meta' }, t('historyLoading'));
+  if (!open.history.length) return el('p', { class: 'meta' }, t('historyEmpty'));
+  return el('ol', { class: 'history' }, open.history.map((c) => {
+    const m = /^nl\.ghor\.([a-z_]+)\.([a-z_]+)\.v\d+$/.exec(c.type || '') || [];
+    const dim = m[1];
+    const other = OTHER_EVENTS[`${m[1]}.${m[2]}`];
+    const what = [other ? t(other) : has(state.vocab && state.vocab.vocabularies && state.vocab.vocabularies.Dimension, dim) ? label('Dimension', dim) : c.type,
+      c.subject ? keyLabel(dim, c.subject) : null].filter(Boolean).join(' ');
+    const summary = !other && dim && c.data ? summaryLines(dim, { values: { [c.subject || '-']: { data: c.data } } }) : [];
+    return el('li', { 'data-seq': c.seq },
+      el('span', { class: 'meta' }, `${fmtClock(c.time)} · #${c.seq}`), ' ', el('strong', {}, what), ' ',
+      el('span', { class: 'sum inline' }, summary.map((n) => n.textContent).join(' · ')),
+      el('div', { class: 'meta' }, `${label('Bron', c.bron)} · ${c.actor || ''}`));
+  }));
+}
+
+function contactsSection() {
+  if (!GHOR_ROLES.includes(state.me.role)) return null; // §7: contacts for GHOR roles only
+  let body;
+  if (open.contactsError) body = el('p', { class: 'error' }, t('contactsFailed', open.contactsError));
+  else if (!open.contacts) body = el('p', { class: 'meta' }, '…');
+  else if (!open.contacts.length) body = el('p', { class: 'meta' }, t('contactsNone'));
+  else {
+    body = el('ul', { class: 'list compact' }, open.contacts.map((c) => el('li', { 'data-contact-role': c.role },
+      el('strong', {}, label('ContactRole', c.role)), ': ', c.name, ' · ',
+      el('a', { href: `tel:${c.phone_24_7.replace(/[^+\d]/g, '')}` }, c.phone_24_7),
+      c.fallback ? ` · ${c.fallback}` : '', el('div', { class: 'meta' }, t('verifiedOn', c.verified_on)))));
+  }
+  return el('section', { id: 'detail-contacts' }, el('h3', {}, t('contacts')), body);
+}
+
+export function renderDetail() {
+  if (!open.id) return;
+  const loc = currentLocation();
+  $('detail-title').textContent = loc ? loc.name : open.id;
+  if (!loc) {
+    $('detail-body').replaceChildren(el('p', { class: 'note' }, t('detailGone')));
+    return;
+  }
+  // A new report: fetch the recent changes again.
+  if (open.lastReport !== (loc.last_report || null)) {
+    open.lastReport = loc.last_report || null;
+    loadHistory(open.id);
+  }
+  const rows = byOrder('Dimension', Object.entries(loc.dimensions || {})).flatMap(([dim, dv]) =>
+    byOrder(keyType(dim) || 'Dimension', Object.entries(dv.values || {})).map(([key, v]) => valueRow(dim, key, v, loc)));
+  const report = mayReportFor(loc)
+    ? el('button', { type: 'button', id: 'detail-report', 'data-focus': `detail-report:${open.id}` }, state.me.role === 'institution' ? t('reportOwn') : t('reportOnBehalf'))
+    : null;
+  if (report) report.addEventListener('click', () => { const { id, region } = open; $('detail').close(); openReport(id, region); });
+  const facts = el('dl', { class: 'facts' },
+    el('dt', {}, t('detailOrganisation')), el('dd', {}, loc.organisation_name || loc.organisation),
+    el('dt', {}, t('detailType')), el('dd', {}, [label('Category', loc.category), label('LocationType', loc.type), loc.municipality].filter(Boolean).join(' · ')),
+    el('dt', {}, t('lastReport')), el('dd', {}, loc.last_report ? [fmtClock(loc.last_report), ' ', el('span', { class: 'age inline', 'data-time': parseTime(loc.last_report), 'data-oldest': parseTime(loc.last_report) })] : t('neverReported')),
+    loc.incidents && loc.incidents.length ? [el('dt', {}, t('detailIncidents')), el('dd', {}, loc.incidents.join(', '))] : null);
+  $('detail-body').replaceChildren(...[
+    facts,
+    el('p', { class: 'meta' }, t('detailInterval', num(loc.interval_minutes))),
+    loc.overdue_since ? el('p', { class: 'tag-overdue' }, `⌛ ${t('overdue', fmtClock(loc.overdue_since))}`) : null,
+    loc.rejected ? el('p', { class: 'error' }, t('rejectedIntake', loc.rejected.reason)) : null,
+    report,
+    el('h3', {}, t('detailDimensions')),
+    rows.length ? el('div', { class: 'table-wrap' }, el('table', { class: 'grid detail-values' },
+      el('thead', {}, el('tr', {}, [t('dimensionCol'), t('filterState'), t('observed'), t('bron'), t('reportedBy')].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, rows))) : el('p', { class: 'meta' }, t('noValues')),
+    contactsSection(),
+    el('section', { id: 'detail-history' }, el('h3', {}, t('history')), el('p', { class: 'meta' }, t('historyScope')), historyList()),
+  ].filter(Boolean));
+}
+
+on('render', () => { if ($('detail').open) renderDetail(); });
+on('signedOut', () => { if ($('detail').open) $('detail').close(); });
+
+export function bindDetail() {
+  const dialog = $('detail');
+  dialog.addEventListener('close', closeDetail);
+  dialog.querySelector('[data-close]').addEventListener('click', () => dialog.close());
+}

@@ -1,0 +1,155 @@
+// ghor — the map: an inline SVG of the shipped outline of the Netherlands (no tile
+// server), zoomed to the locations shown, each marked by its state with a shape, an icon
+// and a colour (never colour alone), and the areas of active incidents drawn over it.
+// A marker is a button: Enter or a click opens the location's detail panel.
+
+import { $, t, el, num, label, badge, addTexts, ICON, ORDER } from './core.js';
+import { locationState } from './dashboard.js';
+import { openDetail } from './detail.js';
+
+addTexts({
+  nl: {
+    map: 'Kaart',
+    mapCaption: (n) => `Kaart met ${n} locaties naar toestand en de gebieden van actieve incidenten`,
+    mapNoLocations: 'Uw rol ziet geen locaties op de kaart; alleen de gebieden van actieve incidenten.',
+    incidentArea: 'Incidentgebied',
+    legend: 'Legenda',
+  },
+  en: {
+    map: 'Map',
+    mapCaption: (n) => `Map of ${n} locations by state and the areas of active incidents`,
+    mapNoLocations: 'Your role sees no locations on the map; only the areas of active incidents.',
+    incidentArea: 'Incident area',
+    legend: 'Legend',
+  },
+});
+
+const SVG = 'http://www.w3.org/2000/svg';
+const WIDTH = 800;
+const KM_PER_DEG_LAT = 111.2;
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) if (v !== null && v !== undefined) node.setAttribute(k, String(v));
+  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+let outline = null;      // [[lon, lat], ...] rings of the Netherlands, once loaded
+let outlineLoading = false;
+
+async function loadOutline(done) {
+  if (outline || outlineLoading) return;
+  outlineLoading = true;
+  try {
+    const res = await fetch('/assets/nl-outline.geojson');
+    const geo = await res.json();
+    outline = geo.features.flatMap((f) => (f.geometry.type === 'MultiPolygon' ? f.geometry.coordinates.flat() : f.geometry.coordinates));
+    done();
+  } catch (e) {
+    outlineLoading = false; // tried again at the next render
+  }
+}
+
+/** Marker shapes per state: the shape tells the state without colour. */
+function marker(s, x, y, r) {
+  switch (s) {
+    case 'kritiek': return svg('rect', { x: x - r, y: y - r, width: 2 * r, height: 2 * r, transform: `rotate(45 ${x} ${y})` });
+    case 'aandacht': return svg('polygon', { points: `${x},${y - r * 1.3} ${x + r * 1.2},${y + r * 0.9} ${x - r * 1.2},${y + r * 0.9}` });
+    case 'verouderd': return svg('rect', { x: x - r * 0.9, y: y - r * 0.9, width: 1.8 * r, height: 1.8 * r });
+    default: return svg('circle', { cx: x, cy: y, r });
+  }
+}
+
+/**
+ * Draws `views` ([code, RegionView]) into #map. The projection is equirectangular with the
+ * longitude scaled by cos(latitude): true enough for one country.
+ */
+export function renderMap(views, rerender) {
+  loadOutline(rerender);
+  const locations = views.flatMap(([code, v]) => Object.entries(v.locations || {}).map(([id, l]) => [id, l, code]));
+  const seen = new Set();
+  const incidents = views.flatMap(([, v]) => Object.entries(v.incidents || {}))
+    .filter(([id, i]) => i.state === 'actief' && !seen.has(id) && seen.add(id));
+  // The frame: the locations and incident circles, or the whole country.
+  let pts = locations.map(([, l]) => [num(l.point.lon), num(l.point.lat)]);
+  for (const [, i] of incidents) {
+    const c = i.area && i.area.circle;
+    if (c) {
+      const dLat = c.radius_km / KM_PER_DEG_LAT;
+      const dLon = dLat / Math.cos((c.center.lat * Math.PI) / 180);
+      pts.push([c.center.lon - dLon, c.center.lat - dLat], [c.center.lon + dLon, c.center.lat + dLat]);
+    }
+  }
+  if (!pts.length) pts = [[3.3, 50.75], [7.25, 53.6]];
+  let [minLon, minLat, maxLon, maxLat] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const [lon, lat] of pts) {
+    minLon = Math.min(minLon, lon); maxLon = Math.max(maxLon, lon);
+    minLat = Math.min(minLat, lat); maxLat = Math.max(maxLat, lat);
+  }
+  const pad = Math.max(0.15, (maxLat - minLat) * 0.12);
+  minLat -= pad; maxLat += pad; minLon -= pad * 1.6; maxLon += pad * 1.6;
+  const k = Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180);
+  const scale = WIDTH / ((maxLon - minLon) * k);
+  const height = Math.max(200, Math.min(900, (maxLat - minLat) * scale));
+  const x = (lon) => (lon - minLon) * k * scale;
+  const y = (lat) => (maxLat - lat) * scale;
+  const r = 11;
+
+  const land = outline ? svg('path', { class: 'land', d: outline.map((ring) =>
+    ring.map(([lon, lat], i) => `${i ? 'L' : 'M'}${x(lon).toFixed(1)},${y(lat).toFixed(1)}`).join('') + 'Z').join('') }) : null;
+
+  const areas = incidents.map(([id, i]) => {
+    const c = i.area && i.area.circle;
+    let shape;
+    if (c) {
+      shape = svg('circle', { cx: x(c.center.lon), cy: y(c.center.lat), r: (c.radius_km / KM_PER_DEG_LAT) * scale });
+    } else {
+      // Regions or municipalities: the circle around the locations inside the area.
+      const inside = locations.filter(([, l]) => (l.incidents || []).includes(id)).map(([, l]) => [x(l.point.lon), y(l.point.lat)]);
+      if (!inside.length) return null;
+      const cx = inside.reduce((a, p) => a + p[0], 0) / inside.length;
+      const cy = inside.reduce((a, p) => a + p[1], 0) / inside.length;
+      const rr = Math.max(30, ...inside.map((p) => Math.hypot(p[0] - cx, p[1] - cy) + 20));
+      shape = svg('circle', { cx, cy, r: rr });
+    }
+    const box = shape.tagName === 'circle' ? [num(shape.getAttribute('cx')), num(shape.getAttribute('cy')) - num(shape.getAttribute('r'))] : [0, 0];
+    return svg('g', { class: 'incident-area', 'data-incident': id },
+      svg('title', {}, `${t('incidentArea')}: ${i.name || id} (${t('grip', num(i.grip))})`),
+      shape,
+      svg('text', { x: box[0], y: Math.max(14, box[1] - 4), 'text-anchor': 'middle', class: 'area-label' }, `${i.name || id} · ${t('grip', num(i.grip))}`));
+  });
+
+  const markers = locations.map(([id, l, code]) => {
+    const s = locationState(l);
+    const px = x(num(l.point.lon));
+    const py = y(num(l.point.lat));
+    const name = `${l.name || id}: ${label('State', s)}`;
+    const g = svg('g', { class: 'marker', 'data-location': id, 'data-state': s, tabindex: 0, role: 'button', 'aria-label': name },
+      svg('title', {}, name), marker(s, px, py, r),
+      svg('text', { x: px, y: py + 4, 'text-anchor': 'middle', class: 'marker-icon', 'aria-hidden': 'true' }, ICON[s]));
+    const open = () => openDetail(id, code);
+    g.addEventListener('click', open);
+    g.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } });
+    return g;
+  });
+  // The worst on top.
+  markers.sort((a, b) => ORDER.State.indexOf(b.dataset.state) - ORDER.State.indexOf(a.dataset.state));
+
+  const map = svg('svg', { viewBox: `0 0 ${WIDTH} ${height.toFixed(0)}`, role: 'img', 'aria-label': t('mapCaption', locations.length), class: 'map' },
+    land, areas, markers);
+  const present = new Set(markers.map((m) => m.dataset.state));
+  const legend = el('ul', { class: 'legend', 'aria-label': t('legend') },
+    ORDER.State.filter((s) => present.has(s)).map((s) => el('li', {}, legendShape(s), ' ', badge(s))),
+    incidents.length ? el('li', {}, el('span', { class: 'legend-area', 'aria-hidden': 'true' }), ' ', t('incidentArea')) : null);
+  const note = locations.length ? null : el('p', { class: 'meta' }, t('mapNoLocations'));
+  const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest('#map .marker');
+  const focusId = focused ? focused.dataset.location : null;
+  $('map').replaceChildren(map, legend, note || '');
+  if (focusId) { const again = $('map').querySelector(`.marker[data-location="${CSS.escape(focusId)}"]`); if (again) again.focus(); }
+}
+
+function legendShape(s) {
+  return svg('svg', { viewBox: '0 0 24 24', width: 22, height: 22, class: 'marker', 'data-state': s, 'aria-hidden': 'true' },
+    marker(s, 12, 12, 8), svg('text', { x: 12, y: 16, 'text-anchor': 'middle', class: 'marker-icon' }, ICON[s]));
+}

@@ -1,0 +1,236 @@
+// ghor — how the picture is shown wherever it appears: headline tiles of one region or of
+// several summed (national view, the institution's view of the chain), the short summary
+// of each dimension with its state badge and live age, and what an alert is about.
+
+import {
+  t, el, has, num, isObject, fmtNum, fmtDays, fmtClock, truncate, sum, parseTime, label, keyLabel, byOrder,
+  compareText, nowrap, badge, ICON, ORDER, addTexts,
+} from './core.js';
+
+addTexts({
+  nl: { oldestValue: (a) => `oudste waarde ${a}`, totalsOf: (n) => `Totalen van ${n} regio's` },
+  en: { oldestValue: (a) => `oldest value ${a}`, totalsOf: (n) => `Totals of ${n} regions` },
+});
+
+/** One headline number with its label; `level` adds an icon and a coloured border. */
+export function tile(id, title, value, sub, level, age) {
+  return el('div', { class: 'tile', 'data-total': id, 'data-level': level || null },
+    el('div', { class: 'tile-label' },
+      level ? el('span', { class: 'icon', 'aria-hidden': 'true' }, ICON[level]) : null, title),
+    el('div', { class: 'tile-value' }, value),
+    sub ? el('div', { class: 'tile-sub' }, sub) : null,
+    age || null);
+}
+
+function addCapacity(into, from) {
+  for (const [k, c] of Object.entries(from || {})) {
+    const a = into[k] || (into[k] = { free: 0, operational: 0, occupied: 0 });
+    a.free += num(c.free); a.operational += num(c.operational); a.occupied += num(c.occupied);
+  }
+}
+
+function addCounts(into, from) {
+  for (const [k, n] of Object.entries(from || {})) into[k] = num(into[k]) + num(n);
+}
+
+/** The totals of several regions summed (the national view); one region's as they are. */
+export function sumTotals(views) {
+  if (views.length === 1) return views[0].totals || {};
+  const s = { beds: {}, treatment_places: {}, casualty_reception: {}, acute_function_stops: {}, relocation: {}, states: {}, max_grip: 0 };
+  for (const v of views) {
+    const tot = v.totals || {};
+    for (const k of ['locations', 'reporting', 'not_reporting', 'supplies_under_line', 'on_backup_power',
+      'utilities_down', 'unfilled_shifts_24h', 'open_help_requests', 'active_incidents']) s[k] = num(s[k]) + num(tot[k]);
+    addCapacity(s.beds, tot.beds);
+    addCapacity(s.treatment_places, tot.treatment_places);
+    addCounts(s.casualty_reception, tot.casualty_reception);
+    addCounts(s.acute_function_stops, tot.acute_function_stops);
+    for (const [k, r] of Object.entries(tot.relocation || {})) {
+      const a = s.relocation[k] || (s.relocation[k] = { need: 0, capacity: 0 });
+      a.need += num(r.need); a.capacity += num(r.capacity);
+    }
+    for (const [dim, counts] of Object.entries(tot.states || {})) addCounts(s.states[dim] || (s.states[dim] = {}), counts);
+    s.max_grip = Math.max(s.max_grip, num(tot.max_grip));
+  }
+  return s;
+}
+
+/** The oldest observation time of a dimension (and key) over the visible locations, or NaN. */
+function oldestTime(views, dim, key) {
+  let oldest = NaN;
+  for (const v of views) {
+    for (const loc of Object.values(v.locations || {})) {
+      const dv = (loc.dimensions || {})[dim];
+      for (const [k, val] of Object.entries((dv && dv.values) || {})) {
+        if (key && k !== key) continue;
+        const ms = parseTime(val.time);
+        if (Number.isFinite(ms) && !(ms >= oldest)) oldest = ms;
+      }
+    }
+  }
+  return oldest;
+}
+
+/** "oudste waarde 3 u" under a tile, when the caller sees the locations behind it. */
+function oldestAgeOf(views, dim, key) {
+  const ms = oldestTime(views, dim, key);
+  if (!Number.isFinite(ms)) return null;
+  return el('div', { class: 'tile-sub tile-age' }, t('oldestValue', ''), el('span', { class: 'age inline', 'data-time': ms, 'data-oldest': ms }));
+}
+
+/**
+ * The headline tiles of one region, or of several regions summed. `ages`: show the age of
+ * the oldest value behind a tile (only true when the caller sees every location behind it).
+ */
+export function totalsTiles(views, ages) {
+  const oldestAge = ages ? oldestAgeOf : () => null;
+  const tot = sumTotals(views);
+  const beds = tot.beds || {};
+  const icCritical = num(((views[0] && views[0].thresholds) || {}).region_ic_free_critical ?? 3) * views.length;
+  const tiles = [];
+  const others = byOrder('BedType', Object.keys(beds).filter((k) => k !== 'ic' && k !== 'klinisch').map((k) => [k]));
+  for (const type of ['ic', 'klinisch', ...others.map((p) => p[0])]) {
+    const c = beds[type];
+    let level = null;
+    if (c && num(c.operational) > 0) {
+      if (type === 'ic' && num(c.free) <= icCritical) level = 'kritiek';
+      else if (num(c.free) === 0) level = 'aandacht';
+    }
+    const value = c ? `${fmtNum(c.free)} / ${fmtNum(c.operational)}` : '–';
+    tiles.push(tile(`beds-${type}`, t('beds', label('BedType', type)), value, t('freeOfOperational'), level, oldestAge(views, 'beds', type)));
+  }
+  const stops = tot.acute_function_stops || {};
+  const stopCount = sum(Object.values(stops));
+  const stopNames = byOrder('AcuteFunction', Object.entries(stops).filter(([, n]) => num(n) > 0))
+    .map(([k, n]) => `${label('AcuteFunction', k)} ${fmtNum(n)}`).join(' · ');
+  tiles.push(tile('acute-function-stops', t('acuteStops'), fmtNum(stopCount), stopNames, stopCount > 0 ? 'kritiek' : null, oldestAge(views, 'acute_function')));
+  const reception = tot.casualty_reception || {};
+  for (const tri of ORDER.Triage) {
+    tiles.push(tile(`casualty-${tri}`, t('casualty', label('Triage', tri)), fmtNum(reception[tri]), t('capacityNow'), null, oldestAge(views, 'casualty_reception', tri)));
+  }
+  tiles.push(tile('on-backup-power', t('backupPower'), fmtNum(tot.on_backup_power), t('locationsUnit'), num(tot.on_backup_power) > 0 ? 'aandacht' : null));
+  tiles.push(tile('utilities-down', t('utilitiesDown'), fmtNum(tot.utilities_down), t('locationsUnit'), num(tot.utilities_down) > 0 ? 'kritiek' : null));
+  tiles.push(tile('unfilled-shifts-24h', t('unfilledShifts'), fmtNum(tot.unfilled_shifts_24h), null, num(tot.unfilled_shifts_24h) > 0 ? 'aandacht' : null, oldestAge(views, 'staffing')));
+  tiles.push(tile('supplies-under-line', t('suppliesUnder'), fmtNum(tot.supplies_under_line), t('locationsUnit'), num(tot.supplies_under_line) > 0 ? 'kritiek' : null));
+  const reloc = Object.values(tot.relocation || {});
+  const need = sum(reloc.map((r) => r && r.need));
+  const capacity = sum(reloc.map((r) => r && r.capacity));
+  const relocLevel = need > capacity ? 'kritiek' : need > 0 ? 'aandacht' : null;
+  tiles.push(tile('relocation', t('relocation'), `${fmtNum(need)} / ${fmtNum(capacity)}`, t('relocationSub'), relocLevel));
+  tiles.push(tile('open-help-requests', t('helpRequests'), fmtNum(tot.open_help_requests), null, num(tot.open_help_requests) > 0 ? 'aandacht' : null));
+  tiles.push(tile('not-reporting', t('notReporting'), t('ofN', fmtNum(tot.not_reporting), fmtNum(tot.locations)), t('locationsUnit'), num(tot.not_reporting) > 0 ? 'aandacht' : null));
+  tiles.push(tile('active-incidents', t('activeIncidents'), fmtNum(tot.active_incidents), t('maxGrip', num(tot.max_grip)), num(tot.active_incidents) > 0 ? 'aandacht' : null));
+  return tiles;
+}
+
+/** "Martini — Bedden IC": where and what an alert is about. */
+export function alertWhat(view, alert) {
+  const locations = view.locations || {};
+  const where = alert.location
+    ? (has(locations, alert.location) ? locations[alert.location].name : alert.location)
+    : (view.name || view.region);
+  let what = alert.dimension ? label('Dimension', alert.dimension) : t('reportOverdue');
+  if (alert.dimension && alert.key && alert.key !== '-') what += ` ${keyLabel(alert.dimension, alert.key)}`;
+  return `${where} — ${what}`;
+}
+
+/** Short summaries of one dimension's current (not retracted) values: lines of text (or text and nodes). */
+const SUMMARY = {
+  beds: (vals) => byOrder('BedType', vals).map(([k, v]) => {
+    const op = num(v.data.operational);
+    return [keyLabel('beds', k), ' ', nowrap(`${fmtNum(Math.max(0, op - num(v.data.occupied)))}/${fmtNum(op)} ${t('free')}`)];
+  }),
+  treatment_places: (vals) => byOrder('TreatmentPlace', vals).map(([k, v]) => {
+    const op = num(v.data.operational);
+    return [keyLabel('treatment_places', k), ' ', nowrap(`${fmtNum(Math.max(0, op - num(v.data.in_use)))}/${fmtNum(op)} ${t('free')}`)];
+  }),
+  casualty_reception: (vals) => [byOrder('Triage', vals)
+    .map(([k, v]) => `${keyLabel('casualty_reception', k)} ${fmtNum(v.data.capacity)}`).join(' · ')],
+  acute_function: (vals) => {
+    const lines = byOrder('AcuteFunction', vals.filter(([, v]) => v.data.status === 'stop' || v.data.status === 'gepland'))
+      .map(([k, v]) => `${keyLabel('acute_function', k)}: ${label('FunctionStatus', v.data.status)}`);
+    return lines.length ? lines : [t('allOpen')];
+  },
+  facility: (vals) => vals.map(([, v]) => label('FacilityStatus', v.data.status)),
+  supplies: (vals) => {
+    // The shortest supply always, then the other ones not "goed", shortest first.
+    const rows = vals.map(([k, v]) => {
+      const use = num(v.data.daily_use);
+      return { k, state: v.state, days: use > 0 ? num(v.data.on_hand) / use : Infinity };
+    }).sort((a, b) => a.days - b.days || a.k.localeCompare(b.k));
+    const shown = rows.filter((r, i) => i === 0 || (r.state && r.state !== 'goed'));
+    const lines = shown.slice(0, 3).map((r) => [keyLabel('supplies', r.k), ' ', nowrap(Number.isFinite(r.days) ? fmtDays(r.days) : t('noUse'))]);
+    if (shown.length > 3) lines.push(t('more', shown.length - 3));
+    return lines;
+  },
+  utility: (vals) => {
+    const lines = vals.filter(([, v]) => v.data.status !== 'normaal' || v.data.on_backup)
+      .sort((a, b) => compareText(keyLabel('utility', a[0]), keyLabel('utility', b[0])))
+      .map(([k, v]) => {
+        let line = `${keyLabel('utility', k)}: ${label('UtilityStatus', v.data.status)}`;
+        if (v.data.on_backup) {
+          line += ` (${t('onBackup')}${v.data.backup_hours_left !== undefined ? ', ' + t('hoursLeft', fmtNum(v.data.backup_hours_left)) : ''})`;
+        }
+        if (v.data.cause) line += ` · ${label('IctCause', v.data.cause)}`;
+        return line;
+      });
+    return lines.length ? lines : [t('allNormal')];
+  },
+  staffing: (vals) => [t('unfilled', fmtNum(sum(vals.map(([, v]) => v.data.unfilled_shifts_24h))))],
+  disbalance: (vals) => {
+    const rank = (v) => ORDER.DisbalanceLevel.indexOf(v.data.level);
+    const top = Math.max(...vals.map(([, v]) => rank(v)));
+    const atTop = vals.filter(([, v]) => rank(v) === top);
+    const level = atTop[0][1].data.level;
+    const lines = [label('DisbalanceLevel', level)];
+    if (level !== 'niet_getroffen') lines.push(atTop.map(([k]) => keyLabel('disbalance', k)).join(', '));
+    return lines;
+  },
+  judgement: (vals) => vals.flatMap(([, v]) => [label('Judgement', v.data.care_next_24h), v.data.reason ? truncate(v.data.reason, 80) : null]),
+  self_sufficiency: (vals) => vals.map(([, v]) => t('selfSufficient', fmtNum(v.data.hours))),
+  home_care: (vals) => vals.map(([, v]) => t('visitsAtRisk', fmtNum(v.data.visits_at_risk))),
+  receiving_capacity: (vals) => [t('receiving', fmtNum(sum(vals.map(([, v]) => v.data.clients))))],
+  relocation_need: (vals) => [t('toRelocate', fmtNum(sum(vals.map(([, v]) => num(v.data.lopend) + num(v.data.rolstoel) + num(v.data.liggend)))))],
+  help_request: (vals) => [t('helpOpen', fmtNum(vals.filter(([, v]) => v.data.category).length))],
+  note: (vals) => vals.map(([, v]) => truncate(v.data.text, 80)),
+  not_affected: () => [label('Dimension', 'not_affected')],
+};
+
+export function summaryLines(dim, dv) {
+  const entries = Object.entries(dv.values || {}).map(([k, v]) => [k, Object.assign({}, v, { data: isObject(v.data) ? v.data : {} })]);
+  const current = entries.filter(([, v]) => !v.retracted);
+  let lines = [];
+  if (current.length) {
+    lines = SUMMARY[dim] ? SUMMARY[dim](current) : (dv.state ? [label('State', dv.state)] : []);
+  }
+  const lineNodes = lines.filter((l) => l !== null && l !== undefined && l !== '').map((line) => el('div', {}, line));
+  for (const [k] of entries.filter(([, v]) => v.retracted)) {
+    const what = k === '-' ? t('retracted') : `${keyLabel(dim, k)} ${t('retracted')}`;
+    lineNodes.push(el('div', { class: 'retracted', 'data-retracted': 'true' }, what));
+  }
+  return lineNodes;
+}
+
+export function ageSpan(dv, intervalMinutes) {
+  const times = Object.values(dv.values || {}).map((v) => parseTime(v.time)).filter(Number.isFinite);
+  if (!times.length) return null;
+  const newest = Math.max(...times);
+  return el('span', {
+    class: 'age',
+    'data-time': newest,
+    'data-oldest': Math.min(...times),
+    'data-limit': intervalMinutes ? num(intervalMinutes) * 60000 : null,
+    title: `${t('newestValue')}: ${fmtClock(new Date(newest), true)}`,
+  });
+}
+
+export function dimensionCell(dim, loc) {
+  const dims = loc.dimensions || {};
+  if (!has(dims, dim)) return el('td', { class: 'dim', 'data-dimension': dim, 'data-state': 'none' }, '–');
+  const dv = dims[dim] || {};
+  return el('td', { class: 'dim', 'data-dimension': dim, 'data-state': dv.state || 'info' },
+    dv.state ? badge(dv.state) : null,
+    el('div', { class: 'sum' }, summaryLines(dim, dv)),
+    ageSpan(dv, loc.interval_minutes));
+}
+
