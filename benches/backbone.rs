@@ -356,7 +356,8 @@ impl Report {
                 );
             }
         }
-        for note in &self.notes {
+        let mut seen = std::collections::BTreeSet::new();
+        for note in self.notes.iter().filter(|n| seen.insert(*n)) {
             println!("note: {note}");
         }
     }
@@ -405,20 +406,11 @@ struct Serve {
 }
 
 impl Serve {
-    async fn start(bin: &PathBuf, nats: &str, database: &str) -> anyhow::Result<Serve> {
+    /// `role`: `serve` (every part in one process) or `ingest` (the ingest role alone).
+    async fn start(bin: &PathBuf, role: &str, nats: &str, database: &str) -> anyhow::Result<Serve> {
         let dir = tempfile::tempdir()?;
         let mut child = tokio::process::Command::new(bin)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--overdue-every",
-                "3600",
-                "--nats",
-                nats,
-                "--database",
-                database,
-            ])
+            .args([role, "--listen", "127.0.0.1:0", "--overdue-every", "3600", "--nats", nats, "--database", database])
             .arg("--data-dir")
             .arg(dir.path())
             .env("GHOR_LOG", std::env::var("GHOR_LOG").unwrap_or_else(|_| "warn".to_owned()))
@@ -431,11 +423,11 @@ impl Serve {
         let mut lines = BufReader::new(stdout).lines();
         let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
             .await
-            .context("ghor serve did not start within 60 s")??
-            .context("ghor serve exited before it listened")?;
+            .with_context(|| format!("ghor {role} did not start within 60 s"))??
+            .with_context(|| format!("ghor {role} exited before it listened"))?;
         let url = line
             .strip_prefix("ghor listening on ")
-            .ok_or_else(|| anyhow!("unexpected first line from ghor serve: {line}"))?
+            .ok_or_else(|| anyhow!("unexpected first line from ghor {role}: {line}"))?
             .to_owned();
         // Keep draining stdout so ghor never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
@@ -565,13 +557,16 @@ async fn raw_publish(
 /// than the one before.
 async fn settle(
     js: &async_nats::jetstream::Context,
-    read_model: &Postgres,
+    read_model: Option<&Postgres>,
     vacuum: Option<&str>,
 ) -> anyhow::Result<Duration> {
     let started = Instant::now();
     loop {
         let last = js.get_stream(GHOR_STREAM).await?.info().await?.state.last_sequence;
-        let checkpoint = read_model.checkpoint(Scope::Live).await?;
+        let checkpoint = match read_model {
+            Some(read_model) => read_model.checkpoint(Scope::Live).await?,
+            None => last,
+        };
         if checkpoint >= last {
             let took = started.elapsed();
             if let Some(url) = vacuum {
@@ -611,8 +606,11 @@ fn ingest_work(mix: &mut Mix, events: usize, per_request: usize) -> (Vec<Request
     (requests, raw)
 }
 
-async fn ingest_bench(plan: &Plan, bin: &PathBuf, report: &mut Report) -> anyhow::Result<()> {
-    println!("== 1. HTTP ingest against `ghor serve` (NATS + PostgreSQL) beside raw JetStream publish ==");
+/// HTTP ingest into `ghor ingest` (the role alone: what the aim is about) or `ghor serve`
+/// (every part in one process, sharing the cores with its own projector and gateway).
+async fn ingest_bench(plan: &Plan, bin: &PathBuf, role: &str, report: &mut Report) -> anyhow::Result<()> {
+    let all_in_one = role == "serve";
+    println!("== 1. HTTP ingest against `ghor {role}` (NATS + PostgreSQL) beside raw JetStream publish ==");
     let nats = NatsServer::start();
     let db = TestDatabase::create().await;
     let pg = Postgres::connect(&db.url).await?;
@@ -654,8 +652,10 @@ async fn ingest_bench(plan: &Plan, bin: &PathBuf, report: &mut Report) -> anyhow
     }
     let tokens = Arc::new(institutions);
 
-    let serve = Serve::start(bin, &nats.url, &db.url).await?;
-    progress(format!("ghor serve on {} ({})", serve.url, bin.display()));
+    let serve = Serve::start(bin, role, &nats.url, &db.url).await?;
+    progress(format!("ghor {role} on {} ({})", serve.url, bin.display()));
+    // Only `ghor serve` projects: then each measurement waits for the previous backlog.
+    let projector = all_in_one.then_some(&pg);
     let http =
         reqwest::Client::builder().pool_max_idle_per_host(plan.clients * 2).timeout(Duration::from_secs(60)).build()?;
 
@@ -695,7 +695,7 @@ async fn ingest_bench(plan: &Plan, bin: &PathBuf, report: &mut Report) -> anyhow
     })
     .await
     .map_err(|e| anyhow!("cannot create the baseline stream: {e}"))?;
-    settle(&js, &pg, vacuum).await?;
+    settle(&js, projector, vacuum).await?;
     progress(format!("registered {} organisations with {} locations", ORGS, ORGS * LOCATIONS_PER_ORG));
 
     let mut mix = Mix(0x6768_6f72);
@@ -708,7 +708,7 @@ async fn ingest_bench(plan: &Plan, bin: &PathBuf, report: &mut Report) -> anyhow
         let (mut batch_work, mut raw_work) = ingest_work(&mut mix, plan.batched, BATCH);
         let order: [u8; 3] = if round % 2 == 0 { [0, 1, 2] } else { [2, 1, 0] };
         for which in order {
-            settle(&js, &pg, vacuum).await?;
+            settle(&js, projector, vacuum).await?;
             match which {
                 0 => {
                     let requests = std::mem::take(&mut singles_work);
@@ -735,8 +735,10 @@ async fn ingest_bench(plan: &Plan, bin: &PathBuf, report: &mut Report) -> anyhow
                         fmt_rate(rate(a.stored, took))
                     ));
                     // Until the serving ghor's own projector has the round in PostgreSQL too.
-                    let behind = settle(&js, &pg, vacuum).await?;
-                    projected.push(rate(a.stored, took + behind));
+                    let behind = settle(&js, projector, vacuum).await?;
+                    if all_in_one {
+                        projected.push(rate(a.stored, took + behind));
+                    }
                 }
                 _ => {
                     let messages = std::mem::take(&mut raw_work);
@@ -754,26 +756,28 @@ async fn ingest_bench(plan: &Plan, bin: &PathBuf, report: &mut Report) -> anyhow
         }
     }
     report.comparisons.push(Comparison {
-        what: format!("http ingest single ({} clients)", plan.clients),
+        what: format!("http ingest single, ghor {role} ({} clients)", plan.clients),
         ghor: single,
         baseline_name: "raw JetStream publish".into(),
         baseline: raw.clone(),
         aim: None,
     });
     report.comparisons.push(Comparison {
-        what: format!("http ingest batch of {BATCH} ({} clients)", plan.clients),
+        what: format!("http ingest batch of {BATCH}, ghor {role} ({} clients)", plan.clients),
         ghor: batched,
         baseline_name: "raw JetStream publish".into(),
         baseline: raw,
-        aim: Some(60.0),
+        aim: (!all_in_one).then_some(60.0),
     });
-    report.diagnostic(
-        format!("http ingest batch of {BATCH} until the serving ghor has also projected it into PostgreSQL"),
-        projected,
-        "ev/s",
-    );
+    if all_in_one {
+        report.diagnostic(
+            format!("http ingest batch of {BATCH} until the serving ghor has also projected it into PostgreSQL"),
+            projected,
+            "ev/s",
+        );
+    }
     report.notes.push(format!(
-        "ingest payload: stored CloudEvent of a beds report, {} bytes on average; {} institution tokens; HTTP answers over all rounds: {} stored, {} rate-limited (429), {} failed",
+        "ingest into ghor {role}: stored CloudEvent of a beds report, {} bytes on average; {} institution tokens; HTTP answers over all rounds: {} stored, {} rate-limited (429), {} failed",
         payload_bytes / payloads.max(1),
         ORGS,
         answers.stored,
@@ -827,7 +831,7 @@ async fn gateway_round(url: &str, read_model: Arc<dyn ReadModel>, k: u64) -> any
     let log: Arc<dyn EventLog> = open_log(url).await?;
     let (trigger, shutdown) = ghor_server::shutdown::channel();
     let started = Instant::now();
-    let gateway = Gateway::start(log, read_model, shutdown).await?;
+    let gateway = Gateway::start(log, read_model, true, shutdown).await?;
     let reached = gateway.caught_up(k, PATIENCE).await;
     let took = started.elapsed();
     trigger.trigger();
@@ -1104,7 +1108,8 @@ async fn replay_bench(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
 async fn run(plan: &Plan) -> anyhow::Result<Report> {
     let bin = ghor_binary()?;
     let mut report = Report::default();
-    ingest_bench(plan, &bin, &mut report).await?;
+    ingest_bench(plan, &bin, "ingest", &mut report).await?;
+    ingest_bench(plan, &bin, "serve", &mut report).await?;
     replay_bench(plan, &mut report).await?;
     Ok(report)
 }

@@ -31,6 +31,13 @@ async fn token(store: &dyn TokenStore, name: &str, role: Role, organisation: Opt
     Ok(secret)
 }
 
+/// How many locations the picture shows as reporting, over all regions.
+async fn reporting(client: &Client) -> usize {
+    let Ok(picture) = client.get("/v1/picture").await else { return 0 };
+    let regions = picture["regions"].as_object().into_iter().flat_map(|r| r.values());
+    regions.filter_map(|r| r["view"]["totals"]["reporting"].as_u64()).sum::<u64>() as usize
+}
+
 pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, mut shutdown: Shutdown) -> anyhow::Result<()> {
     let admin = Client::new(url, &token(store, "demo netwerkfunctionaris", Role::Netwerkfunctionaris, None).await?);
     let mut rows = registry::read_csv(HOSPITALS)?;
@@ -51,6 +58,11 @@ pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, mut shutdown: S
     let mut simulator = sim::Simulator::new(admin.with_token(&manager), clients, Utc::now().timestamp() as u64).await?;
     let sent = simulator.report_all().await?;
     eprintln!("demo: {} locations reported {sent} values", simulator.locations());
+    // The picture follows the log: show the address once it holds every first report.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while reporting(&admin).await < simulator.locations() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     println!("open the live picture: {url}/#token={viewer}");
     println!("informatiemanager token (VR01-VR03): {manager}");
     tokio::spawn(async move {

@@ -161,7 +161,8 @@ pub async fn serve(
             tokio::spawn(projector::run(log, read_model, every, stop));
         }
         if roles.ingest || roles.gateway {
-            let gateway = Gateway::start(log.clone(), backbone.read_model.clone(), shutdown.clone()).await?;
+            let gateway =
+                Gateway::start(log.clone(), backbone.read_model.clone(), roles.gateway, shutdown.clone()).await?;
             if roles.ingest {
                 tokio::spawn(scheduler::overdue(
                     gateway.clone(),

@@ -86,7 +86,8 @@ pub async fn overdue(gateway: Arc<Gateway>, log: Arc<dyn EventLog>, every: Durat
 pub fn due(gateway: &Gateway, log: &dyn EventLog, now: DateTime<Utc>) -> Vec<Event> {
     let st = gateway.state();
     let mut events = Vec::new();
-    for (region, view) in st.views.iter() {
+    for region in st.picture.regions() {
+        let view = st.region_view(region);
         for (id, location) in &view.locations {
             let Some(state) = st.picture.locations.get(id) else {
                 continue;
@@ -104,7 +105,7 @@ pub fn due(gateway: &Gateway, log: &dyn EventLog, now: DateTime<Utc>) -> Vec<Eve
             };
             let payload = Payload::ReportOverdue(OverdueData { due, interval_minutes });
             let key = format!("overdue|{id}|{}", due.timestamp());
-            events.push(system_event(&key, Source::Location(id.clone()), due, *region, log, payload));
+            events.push(system_event(&key, Source::Location(id.clone()), due, region, log, payload));
         }
     }
     events

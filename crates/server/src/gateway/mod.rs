@@ -7,6 +7,7 @@ pub mod session;
 pub mod visibility;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
@@ -34,6 +35,9 @@ pub struct Delta {
     pub from: u64,
     pub to: u64,
     pub changes: BTreeMap<RegionCode, Value>,
+    /// False when the changes were not worked out: no client was connected while the
+    /// gateway caught up with a large batch. A resume across it gets a snapshot.
+    pub patched: bool,
 }
 
 /// What the gateway has folded so far.
@@ -44,8 +48,9 @@ pub struct Folded {
     pub picture: Picture,
     /// Current view of every region, kept up to date with the picture.
     pub views: Views,
-    /// The same views as JSON, as clients hold them.
-    pub json: BTreeMap<RegionCode, Value>,
+    /// The same views as JSON, as clients hold them; kept only while `json_current`.
+    json: BTreeMap<RegionCode, Value>,
+    json_current: bool,
     history: VecDeque<Arc<Delta>>,
     /// An event this build cannot read yet (a newer version): folding waits at it.
     pub held_back: Option<(u64, String)>,
@@ -59,7 +64,10 @@ impl Folded {
 
     /// The current view of a region as JSON.
     pub fn region_json(&self, region: RegionCode) -> Value {
-        self.json.get(&region).cloned().unwrap_or_else(|| to_json(&self.picture.region_view(region)))
+        match self.json.get(&region).filter(|_| self.json_current) {
+            Some(json) => json.clone(),
+            None => to_json(&self.region_view(region)),
+        }
     }
 
     /// The deltas after `seq`, when the history still reaches back to it.
@@ -68,7 +76,8 @@ impl Folded {
             return Some(Vec::new());
         }
         let start = self.history.partition_point(|d| d.from < seq);
-        (self.history.get(start)?.from == seq).then(|| self.history.range(start..).cloned().collect())
+        let complete = self.history.get(start)?.from == seq && self.history.range(start..).all(|d| d.patched);
+        complete.then(|| self.history.range(start..).cloned().collect())
     }
 }
 
@@ -78,13 +87,20 @@ pub struct Gateway {
     state: RwLock<Folded>,
     /// The sequence folded up to; sessions wake on it and take their deltas from the history.
     position: watch::Sender<u64>,
+    /// Websocket sessions connected now.
+    sessions: AtomicUsize,
+    /// Whether region views are kept (to serve dashboards) or the picture alone (ingest).
+    keeps_views: bool,
 }
 
 impl Gateway {
     /// Starts from the newest snapshot of this epoch (or the beginning) and follows the log.
+    /// With `keeps_views` it keeps every region's view and the deltas for dashboards; without
+    /// (an ingest process) only the picture, for the registry and the scheduler.
     pub async fn start(
         log: Arc<dyn EventLog>,
         read_model: Arc<dyn ReadModel>,
+        keeps_views: bool,
         shutdown: Shutdown,
     ) -> Result<Arc<Gateway>, StoreError> {
         let epoch = log.epoch();
@@ -97,11 +113,25 @@ impl Gateway {
                 first - 1
             )));
         }
-        let views = Views::of(&picture);
-        let json = views.iter().map(|(r, v)| (*r, to_json(v))).collect();
-        let state = Folded { epoch, seq, picture, views, json, history: VecDeque::new(), held_back: None };
-        let gateway =
-            Arc::new(Gateway { scope: log.scope(), log, state: RwLock::new(state), position: watch::channel(seq).0 });
+        let views = if keeps_views { Views::of(&picture) } else { Views::default() };
+        let state = Folded {
+            epoch,
+            seq,
+            picture,
+            views,
+            json: BTreeMap::new(),
+            json_current: false,
+            history: VecDeque::new(),
+            held_back: None,
+        };
+        let gateway = Arc::new(Gateway {
+            scope: log.scope(),
+            log,
+            state: RwLock::new(state),
+            position: watch::channel(seq).0,
+            sessions: AtomicUsize::new(0),
+            keeps_views,
+        });
         tokio::spawn(gateway.clone().follow(shutdown));
         Ok(gateway)
     }
@@ -117,6 +147,12 @@ impl Gateway {
     /// A read lock on the folded state; hold it briefly.
     pub fn state(&self) -> RwLockReadGuard<'_, Folded> {
         self.state.read().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Counts a websocket session for as long as the guard lives.
+    pub fn connected(self: &Arc<Self>) -> SessionGuard {
+        self.sessions.fetch_add(1, Ordering::Relaxed);
+        SessionGuard(self.clone())
     }
 
     /// Wakes whenever more of the log has been folded.
@@ -157,8 +193,16 @@ impl Gateway {
 
     /// Folds a batch and publishes its changes.
     fn fold(&self, entries: Vec<Decoded>) {
+        // Patches are worked out for every event as it arrives live (a client may resume
+        // here from another gateway at any sequence), and while catching up only when a
+        // client is connected to receive them.
+        let patched = entries.len() <= PER_EVENT || self.sessions.load(Ordering::Relaxed) > 0;
         let mut guard = self.state.write().unwrap_or_else(|poison| poison.into_inner());
         let st = &mut *guard;
+        if patched && !st.json_current {
+            st.json = st.views.iter().map(|(r, v)| (*r, to_json(v))).collect();
+            st.json_current = true;
+        }
         let from = st.seq;
         let mut touched = Touched::default();
         for entry in entries {
@@ -175,21 +219,37 @@ impl Gateway {
             }
             st.seq = entry.seq;
         }
+        let seq = st.seq;
+        if !self.keeps_views {
+            drop(guard);
+            self.position.send_replace(seq);
+            return;
+        }
+        let updated = st.views.update(&st.picture, &touched);
         let mut changes = BTreeMap::new();
-        for (region, changed) in st.views.update(&st.picture, &touched) {
+        for (region, changed) in updated.into_iter().filter(|_| patched) {
             let (Some(view), json) = (st.views.get(region), st.json.entry(region).or_default()) else { continue };
             if let Some(p) = refresh_json(json, view, &changed) {
                 changes.insert(region, p);
             }
         }
-        let delta = Arc::new(Delta { from, to: st.seq, changes });
+        st.json_current = patched;
+        let delta = Arc::new(Delta { from, to: st.seq, changes, patched });
         st.history.push_back(delta);
         while st.history.len() > HISTORY {
             st.history.pop_front();
         }
-        let seq = st.seq;
         drop(guard);
         self.position.send_replace(seq);
+    }
+}
+
+/// A connected session; see [`Gateway::connected`].
+pub struct SessionGuard(Arc<Gateway>);
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        self.0.sessions.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -115,6 +115,7 @@ where
             return;
         }
     };
+    let _connected = gateway.connected();
     if let Some(r) = resume {
         // A client that resumes ahead of this gateway waits for it to catch up.
         if r.epoch == gateway.epoch() && r.seq > gateway.state().seq {
