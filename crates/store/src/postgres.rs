@@ -82,9 +82,13 @@ impl Postgres {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(scrub(format!("invalid PostgreSQL URL: {e}"))))?;
         let target = target(&options);
+        // No ping before each use (a round trip per query): a connection the server closed
+        // fails its query, is dropped from the pool, and the caller retries as for any
+        // store failure.
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| {
