@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use ghor_domain::{RegionCode, Role, Scope, Slug};
 use ghor_server::auth::{issue, TokenRequest};
 use ghor_server::{Backbone, Roles, Settings};
-use ghor_store::nats::StreamSettings;
+use ghor_store::nats::{IntakeSettings, StreamSettings};
 use ghor_store::TokenStore;
 
 /// Folding and serving are allocation-heavy (JSON values, small maps); mimalloc does that
@@ -68,6 +68,10 @@ struct Backend {
     /// Seconds in which JetStream drops a repeated event id itself.
     #[arg(long, env = "GHOR_DUPLICATE_WINDOW", default_value_t = 120)]
     duplicate_window: u64,
+    /// An organisation whose systems publish in a NATS account of their own (see
+    /// deploy/nats/accounts.conf); repeat it, or give a comma-separated list.
+    #[arg(long = "intake-account", env = "GHOR_INTAKE_ACCOUNTS", value_delimiter = ',', value_parser = parse_slug)]
+    intake_accounts: Vec<Slug>,
 }
 
 impl Backend {
@@ -79,7 +83,11 @@ impl Backend {
                     duplicate_window: std::time::Duration::from_secs(self.duplicate_window),
                     ..StreamSettings::default()
                 };
-                Backbone::production(nats, database, &streams).await
+                let intake = IntakeSettings {
+                    accounts: self.intake_accounts.iter().map(|o| o.as_str().to_owned()).collect(),
+                    ..IntakeSettings::default()
+                };
+                Backbone::production(nats, database, &streams, &intake).await
             }
             _ => Backbone::embedded(&self.data_dir)
                 .await

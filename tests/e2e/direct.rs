@@ -1,6 +1,6 @@
-//! Institution systems publishing straight onto NATS: only their own intake subjects,
-//! checked by ingest exactly as over HTTP; a bad payload is quarantined with its reason,
-//! the location shows it, and what follows is still projected.
+//! Institution systems publishing straight onto NATS, each from an account of its own:
+//! only their own intake subjects, checked by ingest exactly as over HTTP; a bad payload is
+//! quarantined with its reason, the location shows it, and what follows is still projected.
 
 use std::time::Duration;
 
@@ -9,18 +9,49 @@ use serde_json::{json, Value};
 
 use crate::harness::{event, ic_occupied, Ghor, DEADLINE};
 
-const CONFIG: &str = r#"
-accounts {
-  GHOR {
+/// ghor's account, and one account per institution (as deploy/nats/accounts.conf): each
+/// institution's user may publish its own intake subjects only, in its own account; ghor
+/// declares the intake stream there and sources it into its own.
+fn config(institutions: &[&str]) -> String {
+    let mut imports = String::new();
+    let mut accounts = String::new();
+    for org in institutions {
+        let account = org.to_uppercase();
+        imports += &format!(
+            r#"
+      {{ service: {{ account: {account}, subject: "$JS.API.>" }}, to: "JS.{org}.API.>" }}
+      {{ service: {{ account: {account}, subject: "$JS.FC.>" }} }}
+      {{ stream: {{ account: {account}, subject: "ghor.deliver.{org}.>" }} }}"#
+        );
+        accounts += &format!(
+            r#"
+  {account} {{
     jetstream: enabled
     users = [
-      { user: ghor, password: ghor-test, permissions: { publish: { allow: [">"] }, subscribe: { allow: [">"] } } }
-      { user: umcg, password: umcg-test,
-        permissions: { publish: { allow: ["ghor.live.in.umcg.>"] }, subscribe: { allow: ["_INBOX_umcg.>"] } } }
+      {{ user: {org}, password: {org}-test,
+        permissions: {{ publish: {{ allow: ["ghor.*.in.{org}.>"] }}, subscribe: {{ allow: ["_INBOX_{org}.>"] }} }} }}
     ]
-  }
+    exports = [
+      {{ service: "$JS.API.>", accounts: [GHOR] }}
+      {{ service: "$JS.FC.>", accounts: [GHOR] }}
+      {{ stream: "ghor.deliver.{org}.>", accounts: [GHOR] }}
+    ]
+  }}"#
+        );
+    }
+    format!(
+        r#"
+accounts {{
+  GHOR {{
+    jetstream: enabled
+    users = [ {{ user: ghor, password: ghor-test }} ]
+    imports = [{imports}
+    ]
+  }}{accounts}
+}}
+"#
+    )
 }
-"#;
 
 async fn institution(server: &NatsServer) -> async_nats::jetstream::Context {
     let client = async_nats::ConnectOptions::with_user_and_password("umcg".into(), "umcg-test".into())
@@ -56,10 +87,10 @@ async fn location(ghor: &Ghor, until: impl Fn(&Value) -> bool) -> Value {
 async fn an_institution_system_publishes_on_nats_and_a_bad_payload_is_quarantined() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("nats.conf");
-    std::fs::write(&config, CONFIG).expect("config");
+    std::fs::write(&config, self::config(&["umcg", "martini"])).expect("config");
     let server = NatsServer::start_with(&["-c", config.to_str().expect("path")]);
     let url = format!("nats://ghor:ghor-test@127.0.0.1:{}", server.port);
-    let ghor = Ghor::start_with_nats(server, url).await;
+    let ghor = Ghor::start_with_nats(server, url, &["umcg", "martini"]).await;
     let js = institution(ghor.nats.as_ref().expect("nats")).await;
 
     // A good report on its own intake subject lands in the picture.
@@ -102,4 +133,13 @@ async fn an_institution_system_publishes_on_nats_and_a_bad_payload_is_quarantine
     assert!(publish(&js, "ghor.live.ev.VR01.umcg.beds", good.to_string().into_bytes()).await.is_err());
     let (_, region) = ghor.get("im", "/v1/picture/regions/VR01").await;
     assert_eq!(ic_occupied(&region["view"], "martini"), None, "nothing reached martini");
+
+    // What it sent waits in its own account, under that account's limits.
+    let client = ghor_store::nats::connect(ghor.nats_url.as_ref().expect("url")).await.expect("ghor connects");
+    let theirs = async_nats::jetstream::with_prefix(client, "JS.umcg.API");
+    let mut stream = theirs.get_stream("GHOR_INTAKE_LIVE_UMCG").await.expect("umcg's intake stream");
+    let info = stream.info().await.expect("info");
+    assert_eq!(info.config.subjects, vec!["ghor.live.in.umcg.*".to_owned()]);
+    assert_eq!(info.config.max_age, Duration::from_secs(7 * 24 * 3600), "messages not taken within a week expire");
+    assert_eq!(info.state.messages, 4, "its three reports and the garbage");
 }

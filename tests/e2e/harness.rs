@@ -61,6 +61,8 @@ pub struct Ghor {
     /// How ghor reaches NATS (with credentials when the server requires them).
     pub nats_url: Option<String>,
     pub database: Option<TestDatabase>,
+    /// Organisations that publish on NATS from an account of their own.
+    pub intake_accounts: Vec<String>,
     child: Option<Child>,
 }
 
@@ -103,18 +105,20 @@ impl Ghor {
             let url = server.url.clone();
             (server, url)
         });
-        Ghor::bare_with(backend, nats).await
+        Ghor::bare_with(backend, nats, Vec::new()).await
     }
 
-    /// On the production backbone with a NATS server of the test's own (e.g. with users and
-    /// permissions) and the URL ghor connects with.
-    pub async fn start_with_nats(nats: NatsServer, url: String) -> Ghor {
-        let ghor = Ghor::bare_with(Backend::Production, Some((nats, url))).await;
+    /// On the production backbone with a NATS server of the test's own (e.g. with accounts,
+    /// users and permissions), the URL ghor connects with, and the organisations that
+    /// publish from accounts of their own.
+    pub async fn start_with_nats(nats: NatsServer, url: String, intake_accounts: &[&str]) -> Ghor {
+        let intake_accounts = intake_accounts.iter().map(|a| (*a).to_owned()).collect();
+        let ghor = Ghor::bare_with(Backend::Production, Some((nats, url)), intake_accounts).await;
         ghor.register_defaults().await;
         ghor
     }
 
-    async fn bare_with(backend: Backend, nats: Option<(NatsServer, String)>) -> Ghor {
+    async fn bare_with(backend: Backend, nats: Option<(NatsServer, String)>, intake_accounts: Vec<String>) -> Ghor {
         let dir = tempfile::tempdir().expect("tempdir");
         let database = match backend {
             Backend::Embedded => None,
@@ -133,6 +137,7 @@ impl Ghor {
             nats,
             nats_url,
             database,
+            intake_accounts,
             child: None,
         };
         for (name, args) in TOKENS {
@@ -150,6 +155,9 @@ impl Ghor {
         let mut args = vec!["--data-dir".to_owned(), self.dir.path().display().to_string()];
         if let (Some(nats), Some(db)) = (&self.nats_url, &self.database) {
             args.extend(["--nats".to_owned(), nats.clone(), "--database".to_owned(), db.url.clone()]);
+            for account in &self.intake_accounts {
+                args.extend(["--intake-account".to_owned(), account.clone()]);
+            }
         }
         args
     }
@@ -233,6 +241,7 @@ impl Ghor {
             nats: None,
             nats_url: None,
             database: None,
+            intake_accounts: Vec::new(),
             child: None,
         }
     }

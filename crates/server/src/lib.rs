@@ -61,13 +61,18 @@ impl Backbone {
     }
 
     /// The production backbone: JetStream streams as the logs, PostgreSQL for the rest.
-    pub async fn production(nats_url: &str, database_url: &str, streams: &StreamSettings) -> anyhow::Result<Backbone> {
+    pub async fn production(
+        nats_url: &str,
+        database_url: &str,
+        streams: &StreamSettings,
+        intake: &IntakeSettings,
+    ) -> anyhow::Result<Backbone> {
         let client = ghor_store::nats::connect(nats_url).await?;
         let mut logs: BTreeMap<Scope, Arc<dyn EventLog>> = BTreeMap::new();
         let mut intakes = BTreeMap::new();
         for scope in Scope::ALL {
             logs.insert(*scope, NatsLog::open(client.clone(), *scope, streams).await?);
-            intakes.insert(*scope, Arc::new(Intake::open(client.clone(), *scope, &IntakeSettings::default()).await?));
+            intakes.insert(*scope, Arc::new(Intake::open(client.clone(), *scope, intake).await?));
         }
         let db = Arc::new(Postgres::connect(database_url).await?);
         Ok(Backbone { logs, read_model: db.clone(), tokens: db.clone(), contacts: db, intakes })

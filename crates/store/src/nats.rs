@@ -398,16 +398,43 @@ pub struct IntakeSettings {
     pub max_bytes: i64,
     /// Largest single message.
     pub max_message_bytes: i32,
+    /// Organisations whose systems publish in a NATS account of their own. In each, ghor
+    /// declares an intake stream with the limits above, through the account's JetStream
+    /// API imported as [`account_api_prefix`], and sources it into the scope's intake
+    /// stream (delivered on [`account_deliver_prefix`]). `deploy/nats/accounts.conf` shows
+    /// the exports and imports this needs.
+    pub accounts: Vec<String>,
 }
 
 impl Default for IntakeSettings {
     fn default() -> Self {
-        IntakeSettings { max_age: Duration::from_secs(7 * 24 * 3600), max_bytes: 1 << 30, max_message_bytes: 64 * 1024 }
+        IntakeSettings {
+            max_age: Duration::from_secs(7 * 24 * 3600),
+            max_bytes: 1 << 30,
+            max_message_bytes: 64 * 1024,
+            accounts: Vec::new(),
+        }
     }
 }
 
+/// The scope's intake stream, in ghor's account: what ingest reads.
 pub fn intake_stream_name(scope: Scope) -> String {
     format!("GHOR_INTAKE_{}", scope.as_str().to_uppercase())
+}
+
+/// An organisation's intake stream, in its own account.
+pub fn account_stream_name(scope: Scope, organisation: &str) -> String {
+    format!("{}_{}", intake_stream_name(scope), organisation.to_uppercase())
+}
+
+/// Where ghor's account imports an organisation's JetStream API.
+pub fn account_api_prefix(organisation: &str) -> String {
+    format!("JS.{organisation}.API")
+}
+
+/// Where an organisation's account delivers what ghor's intake stream sources from it.
+pub fn account_deliver_prefix(organisation: &str) -> String {
+    format!("ghor.deliver.{organisation}")
 }
 
 /// A message an institution's system published on `ghor.<scope>.in.<organisation>.<location>`.
@@ -443,12 +470,12 @@ pub struct Intake {
 }
 
 impl Intake {
-    /// Creates (or verifies) the intake stream over `ghor.<scope>.in.>` and the consumer.
+    /// Creates (or brings up to date) the intake stream over `ghor.<scope>.in.*.*`, the
+    /// intake streams in the organisations' own accounts it sources from, and the consumer.
     pub async fn open(client: async_nats::Client, scope: Scope, settings: &IntakeSettings) -> StoreResult<Intake> {
-        let js = async_nats::jetstream::new(client);
-        let config = Config {
-            name: intake_stream_name(scope),
-            subjects: vec![format!("ghor.{scope}.in.*.*")],
+        let limits = |name: String, subject: String| Config {
+            name,
+            subjects: vec![subject],
             storage: StorageType::File,
             max_age: settings.max_age,
             max_bytes: settings.max_bytes,
@@ -456,10 +483,37 @@ impl Intake {
             discard: DiscardPolicy::Old,
             ..Default::default()
         };
-        let stream = js
-            .get_or_create_stream(config.clone())
+        let mut sources = Vec::new();
+        for organisation in &settings.accounts {
+            let api = account_api_prefix(organisation);
+            let theirs = async_nats::jetstream::with_prefix(client.clone(), &api);
+            // Only this organisation's subjects: what comes from its account is its own.
+            let config = limits(account_stream_name(scope, organisation), format!("ghor.{scope}.in.{organisation}.*"));
+            theirs.create_or_update_stream(config.clone()).await.map_err(|e| {
+                unavailable(
+                    &format!("cannot declare {} in the account of {organisation} (through {api})", config.name),
+                    e,
+                )
+            })?;
+            sources.push(async_nats::jetstream::stream::Source {
+                name: config.name,
+                external: Some(async_nats::jetstream::stream::External {
+                    api_prefix: api,
+                    delivery_prefix: Some(account_deliver_prefix(organisation)),
+                }),
+                ..Default::default()
+            });
+        }
+        let js = async_nats::jetstream::new(client);
+        let config = Config {
+            sources: (!sources.is_empty()).then_some(sources),
+            ..limits(intake_stream_name(scope), format!("ghor.{scope}.in.*.*"))
+        };
+        js.create_or_update_stream(config.clone())
             .await
             .map_err(|e| unavailable(&format!("cannot open intake stream {}", config.name), e))?;
+        let stream =
+            js.get_stream(&config.name).await.map_err(|e| unavailable(&format!("cannot open {}", config.name), e))?;
         let consumer = stream
             .get_or_create_consumer(
                 "ghor-ingest",
