@@ -949,7 +949,7 @@ fn bare_insert_script(rows: &[Archived]) -> Vec<u8> {
                 a.region,
                 a.time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
                 a.received.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                sql_text(&a.body.to_string()),
+                sql_text(std::str::from_utf8(&a.body).unwrap_or("null")),
             ));
         }
         script.push_str(";\nCOMMIT;\n");
@@ -1029,7 +1029,7 @@ async fn replay_bench(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
 
     // The archive rows the projector writes, for the baselines.
     let rows: Vec<Archived> =
-        events.iter().enumerate().map(|(i, e)| Archived::of(e, i as u64 + 1, Arc::new(e.to_json()))).collect();
+        events.iter().enumerate().map(|(i, e)| Archived::of(e, i as u64 + 1, e.to_json().to_string().into())).collect();
     let script = bare_insert_script(&rows);
     let epoch = log.epoch();
     drop(events);

@@ -1,6 +1,8 @@
 //! The CloudEvents 1.0 envelope (§4): parsing a client's submission strictly, stamping it
 //! with the server-owned attributes, and reading a stored event back leniently.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -121,7 +123,7 @@ impl Submission {
                 ));
             }
         }
-        let (id, source, time, bron, bevestigd, prognose, payload) = parse_common(&obj)?;
+        let (id, source, time, bron, bevestigd, prognose, payload) = Envelope::of(&obj)?.common()?;
         Ok(Submission { id: id.unwrap_or_else(Uuid::now_v7), source, time, bron, bevestigd, prognose, payload })
     }
 
@@ -154,76 +156,151 @@ impl Submission {
 
 type Common = (Option<Uuid>, Source, Option<DateTime<Utc>>, Bron, bool, Option<ShortText>, Payload);
 
-/// The attributes client and stored form share.
-fn parse_common(obj: &Map<String, Value>) -> Result<Common, FieldError> {
-    let invalid = |e: DecodeError| match e {
-        DecodeError::Invalid(f) => f,
-        DecodeError::NewerVersion(t) => {
-            FieldError::new("type", &format!("{t:?} is a newer version than this server knows; send version 1"))
-        }
-    };
-    match obj.get("specversion") {
-        Some(Value::String(v)) if v == "1.0" => {}
-        Some(_) => return Err(FieldError::new("specversion", "must be \"1.0\" (CloudEvents 1.0)")),
-        None => return Err(FieldError::new("specversion", "is required and must be \"1.0\"")),
-    }
-    if let Some(ct) = obj.get("datacontenttype") {
-        if ct != "application/json" {
-            return Err(FieldError::new("datacontenttype", "must be \"application/json\" when given"));
-        }
-    }
-    let id = match obj.get("id") {
-        None => None,
-        Some(Value::String(s)) => {
-            Some(Uuid::parse_str(s).map_err(|_| FieldError::new("id", "must be a UUID (UUIDv7 preferred)"))?)
-        }
-        Some(_) => return Err(FieldError::new("id", "must be a UUID string")),
-    };
-    let source = Source::try_from(string(obj, "source")?.ok_or_else(|| FieldError::new("source", "is required"))?)
-        .map_err(|r| FieldError::new("source", &r))?;
-    let event_type = string(obj, "type")?.ok_or_else(|| FieldError::new("type", "is required"))?;
-    let subject = string(obj, "subject")?;
-    let time = string(obj, "time")?
-        .map(|t| {
-            DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-                FieldError::new("time", "must be an RFC 3339 timestamp with offset, e.g. 2026-11-22T14:05:00Z")
-            })
-        })
-        .transpose()?;
-    let bron = match string(obj, "bron")? {
-        None => Bron::Api,
-        Some(b) => {
-            Bron::parse(&b).ok_or_else(|| FieldError::new("bron", &format!("must be one of {}", Bron::expected())))?
-        }
-    };
-    let bevestigd = match obj.get("bevestigd") {
-        None => true,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(FieldError::new("bevestigd", "must be true or false")),
-    };
-    let prognose = string(obj, "prognose")?
-        .map(|p| ShortText::try_from(p).map_err(|r| FieldError::new("prognose", &r)))
-        .transpose()?;
-    let data = obj.get("data").ok_or_else(|| FieldError::new("data", "is required (an object, possibly empty)"))?;
-    let payload = Payload::decode(&event_type, subject.as_deref(), data).map_err(invalid)?;
-    let wanted = payload.source_kind();
-    match (&source, wanted) {
-        (Source::Location(_), SourceKind::Location) | (Source::Region(_), SourceKind::Region) => {}
-        (_, SourceKind::Location) => {
-            return Err(FieldError::new("source", "this event type is about a location: /locations/{id}"))
-        }
-        (_, SourceKind::Region) => {
-            return Err(FieldError::new("source", "this event type is region-wide: /regions/{VRxx}"))
-        }
-    }
-    Ok((id, source, time, bron, bevestigd, prognose, payload))
+/// The envelope's attributes as read, before they are checked: from a client's JSON object
+/// (with a field error for each wrongly typed one) or straight from a stored event's bytes.
+#[derive(Debug, Default, Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    specversion: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    datacontenttype: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    source: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "type")]
+    event_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    subject: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    bron: Option<Cow<'a, str>>,
+    bevestigd: Option<bool>,
+    #[serde(borrow)]
+    prognose: Option<Cow<'a, str>>,
+    data: Option<Cow<'a, Value>>,
+    // The server's stamp, on stored events.
+    #[serde(borrow)]
+    region: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    scope: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    actor: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    received: Option<Cow<'a, str>>,
 }
 
-fn string(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, FieldError> {
-    match obj.get(name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(FieldError::new(name, "must be a string")),
+impl<'a> Envelope<'a> {
+    /// Takes the attributes from a JSON object; a wrongly typed one is named.
+    fn of(obj: &'a Map<String, Value>) -> Result<Envelope<'a>, FieldError> {
+        let text = |name: &str| match obj.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(Cow::Borrowed(s.as_str()))),
+            Some(_) if name == "id" => Err(FieldError::new(name, "must be a UUID string")),
+            Some(_) if name == "specversion" => Err(FieldError::new(name, "must be \"1.0\" (CloudEvents 1.0)")),
+            Some(_) if name == "datacontenttype" => {
+                Err(FieldError::new(name, "must be \"application/json\" when given"))
+            }
+            Some(_) => Err(FieldError::new(name, "must be a string")),
+        };
+        let bevestigd = match obj.get("bevestigd") {
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => return Err(FieldError::new("bevestigd", "must be true or false")),
+        };
+        Ok(Envelope {
+            specversion: text("specversion")?,
+            datacontenttype: text("datacontenttype")?,
+            id: text("id")?,
+            source: text("source")?,
+            event_type: text("type")?,
+            subject: text("subject")?,
+            time: text("time")?,
+            bron: text("bron")?,
+            bevestigd,
+            prognose: text("prognose")?,
+            data: obj.get("data").map(Cow::Borrowed),
+            region: text("region")?,
+            scope: text("scope")?,
+            actor: text("actor")?,
+            received: text("received")?,
+        })
+    }
+
+    /// The attributes client and stored form share, checked.
+    fn common(&self) -> Result<Common, FieldError> {
+        let invalid = |e: DecodeError| match e {
+            DecodeError::Invalid(f) => f,
+            DecodeError::NewerVersion(t) => {
+                FieldError::new("type", &format!("{t:?} is a newer version than this server knows; send version 1"))
+            }
+        };
+        match self.specversion.as_deref() {
+            Some("1.0") => {}
+            Some(_) => return Err(FieldError::new("specversion", "must be \"1.0\" (CloudEvents 1.0)")),
+            None => return Err(FieldError::new("specversion", "is required and must be \"1.0\"")),
+        }
+        if self.datacontenttype.as_deref().is_some_and(|ct| ct != "application/json") {
+            return Err(FieldError::new("datacontenttype", "must be \"application/json\" when given"));
+        }
+        let id = self
+            .id
+            .as_deref()
+            .map(|s| Uuid::parse_str(s).map_err(|_| FieldError::new("id", "must be a UUID (UUIDv7 preferred)")))
+            .transpose()?;
+        let source = self.source.as_deref().ok_or_else(|| FieldError::new("source", "is required"))?;
+        let source = Source::try_from(source.to_owned()).map_err(|r| FieldError::new("source", &r))?;
+        let event_type = self.event_type.as_deref().ok_or_else(|| FieldError::new("type", "is required"))?;
+        let time = self
+            .time
+            .as_deref()
+            .map(|t| {
+                DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+                    FieldError::new("time", "must be an RFC 3339 timestamp with offset, e.g. 2026-11-22T14:05:00Z")
+                })
+            })
+            .transpose()?;
+        let bron = match self.bron.as_deref() {
+            None => Bron::Api,
+            Some(b) => Bron::parse(b)
+                .ok_or_else(|| FieldError::new("bron", &format!("must be one of {}", Bron::expected())))?,
+        };
+        let prognose = self
+            .prognose
+            .as_deref()
+            .map(|p| ShortText::try_from(p.to_owned()).map_err(|r| FieldError::new("prognose", &r)))
+            .transpose()?;
+        let data =
+            self.data.as_deref().ok_or_else(|| FieldError::new("data", "is required (an object, possibly empty)"))?;
+        let payload = Payload::decode(event_type, self.subject.as_deref(), data).map_err(invalid)?;
+        match (&source, payload.source_kind()) {
+            (Source::Location(_), SourceKind::Location) | (Source::Region(_), SourceKind::Region) => {}
+            (_, SourceKind::Location) => {
+                return Err(FieldError::new("source", "this event type is about a location: /locations/{id}"))
+            }
+            (_, SourceKind::Region) => {
+                return Err(FieldError::new("source", "this event type is region-wide: /regions/{VRxx}"))
+            }
+        }
+        Ok((id, source, time, bron, self.bevestigd.unwrap_or(true), prognose, payload))
+    }
+
+    /// The server's stamp of a stored event.
+    fn stamp(&self) -> Result<Stamp, DecodeError> {
+        fn field<T>(value: &Option<Cow<str>>, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, DecodeError> {
+            value.as_deref().and_then(parse).ok_or_else(|| {
+                DecodeError::Invalid(FieldError::new(name, "a stored event carries a valid server stamp"))
+            })
+        }
+        Ok(Stamp {
+            region: field(&self.region, "region", |s| RegionCode::try_from(s).ok())?,
+            scope: field(&self.scope, "scope", Scope::parse)?,
+            actor: field(&self.actor, "actor", |s| Some(s.to_owned()))?,
+            received: field(&self.received, "received", |s| {
+                DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+            })?,
+        })
     }
 }
 
@@ -254,26 +331,20 @@ impl Event {
         Value::Object(obj)
     }
 
-    /// Reads a stored event back. Lenient where ingest was strict (no clock check), but an
-    /// event of a newer version is reported as such so the reader can hold it back.
-    pub fn from_stored(value: &Value) -> Result<Event, DecodeError> {
-        let Value::Object(obj) = value else {
-            return Err(DecodeError::Invalid(FieldError::new("", "a stored event must be a JSON object")));
-        };
-        if let Some(Value::String(t)) = obj.get("type") {
+    /// Reads a stored event back (its JSON bytes, as the log holds them). Lenient where
+    /// ingest was strict (no clock check), but an event of a newer version is reported as
+    /// such so the reader can hold it back.
+    pub fn from_stored(bytes: &[u8]) -> Result<Event, DecodeError> {
+        let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| {
+            DecodeError::Invalid(FieldError::new("", &format!("a stored event must be a JSON object: {e}")))
+        })?;
+        if let Some(t) = envelope.event_type.as_deref() {
             if let Err(DecodeError::NewerVersion(t)) = Payload::decode(t, None, &Value::Null).map(|_| ()) {
                 return Err(DecodeError::NewerVersion(t));
             }
         }
-        let stamp = Stamp {
-            region: stamp_field(&obj, "region", |s| RegionCode::try_from(s).ok())?,
-            scope: stamp_field(&obj, "scope", Scope::parse)?,
-            actor: stamp_field(&obj, "actor", |s| Some(s.to_owned()))?,
-            received: stamp_field(&obj, "received", |s| {
-                DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
-            })?,
-        };
-        let (id, source, time, bron, bevestigd, prognose, payload) = parse_common(obj).map_err(DecodeError::Invalid)?;
+        let stamp = envelope.stamp()?;
+        let (id, source, time, bron, bevestigd, prognose, payload) = envelope.common().map_err(DecodeError::Invalid)?;
         let id = id.ok_or_else(|| DecodeError::Invalid(FieldError::new("id", "a stored event has an id")))?;
         Ok(Event { id, source, time: time.unwrap_or(stamp.received), bron, bevestigd, prognose, stamp, payload })
     }
@@ -290,13 +361,6 @@ impl Event {
     pub fn dedup_key(&self) -> String {
         format!("{}|{}", self.source, self.id)
     }
-}
-
-fn stamp_field<T>(obj: &Map<String, Value>, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, DecodeError> {
-    obj.get(name)
-        .and_then(Value::as_str)
-        .and_then(parse)
-        .ok_or_else(|| DecodeError::Invalid(FieldError::new(name, "a stored event carries a valid server stamp")))
 }
 
 /// RFC 3339 in UTC with the precision the value has.

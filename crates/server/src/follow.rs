@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use ghor_domain::{DecodeError, Event};
 use ghor_store::{EventLog, LogEntry};
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::shutdown::Shutdown;
@@ -21,7 +21,8 @@ const AHEAD: usize = 2;
 /// One log entry with its decoded event.
 pub struct Decoded {
     pub seq: u64,
-    pub body: Arc<Value>,
+    /// The stored CloudEvent (JSON), as the log holds it.
+    pub body: Bytes,
     pub event: Result<Event, DecodeError>,
 }
 

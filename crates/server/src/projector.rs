@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ghor_domain::picture::Touched;
 use ghor_domain::{DecodeError, Event, Picture, Scope, Views};
-use ghor_store::{Archived, EventLog, ProjectionBatch, Quarantined, ReadModel, StoreError};
+use ghor_store::{stored_json, Archived, EventLog, ProjectionBatch, Quarantined, ReadModel, StoreError};
 use serde_json::Value;
 
 use crate::follow::{read_ahead, Decoded};
@@ -148,7 +148,7 @@ fn fold_batch(
                             .field
                             .as_ref()
                             .map_or(r.reason.as_str().to_owned(), |f| format!("{}: {}", f.as_str(), r.reason.as_str())),
-                        body: (*entry.body).clone(),
+                        body: stored_json(&entry.body),
                     });
                 }
                 archive.push(Archived::of(&event, entry.seq, entry.body.clone()));
@@ -159,13 +159,13 @@ fn fold_batch(
                 break;
             }
             Err(DecodeError::Invalid(e)) => {
-                let location =
-                    entry.body.get("source").and_then(Value::as_str).and_then(|s| s.strip_prefix("/locations/"));
+                let body = stored_json(&entry.body);
+                let location = body.get("source").and_then(Value::as_str).and_then(|s| s.strip_prefix("/locations/"));
                 quarantined.push(Quarantined {
                     seq: entry.seq,
                     location: location.and_then(|l| ghor_domain::Slug::try_from(l).ok()),
                     reason: e.to_string(),
-                    body: (*entry.body).clone(),
+                    body,
                 });
             }
         }

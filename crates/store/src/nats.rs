@@ -15,7 +15,6 @@ use async_nats::HeaderMap;
 use async_trait::async_trait;
 use futures::StreamExt;
 use ghor_domain::{Event, Scope, Source};
-use serde_json::Value;
 use tokio::sync::{watch, Mutex};
 use uuid::Uuid;
 
@@ -358,10 +357,8 @@ impl EventLog for NatsLog {
                 Ok(None) | Err(_) => break,
             };
             let seq = message.info().map_err(|e| StoreError::Internal(e.to_string()))?.stream_sequence;
-            // Only ingest writes here, so a body that is not JSON is quarantined by its reader.
-            let body = serde_json::from_slice(&message.payload)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&message.payload).into_owned()));
-            entries.push(LogEntry { seq, body: Arc::new(body) });
+            // Decoded by the reader; one that is not an event is quarantined by the projector.
+            entries.push(LogEntry { seq, body: message.payload.clone() });
         }
         if entries.is_empty() {
             return Err(StoreError::Unavailable(format!(

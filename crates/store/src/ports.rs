@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use ghor_domain::vocab::ContactRole;
 use ghor_domain::{Event, Picture, RegionCode, Role, Scope, Slug};
@@ -51,11 +52,24 @@ impl Appended {
     }
 }
 
-/// One entry of the log: its sequence and the stored CloudEvent, decoded by the reader.
+/// One entry of the log: its sequence and the stored CloudEvent as the log holds it (JSON
+/// bytes), decoded by the reader.
 #[derive(Debug, Clone)]
 pub struct LogEntry {
     pub seq: u64,
-    pub body: Arc<Value>,
+    pub body: Bytes,
+}
+
+impl LogEntry {
+    /// The body as a JSON value.
+    pub fn json(&self) -> Value {
+        stored_json(&self.body)
+    }
+}
+
+/// A stored body as a JSON value; one that is not JSON (no ingest writes one) as a string.
+pub fn stored_json(body: &[u8]) -> Value {
+    serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
 /// The append-only log of one scope: the truth every view is folded from.
@@ -109,12 +123,13 @@ pub struct Archived {
     pub region: RegionCode,
     pub time: DateTime<Utc>,
     pub received: DateTime<Utc>,
-    pub body: Arc<Value>,
+    /// The stored CloudEvent (JSON).
+    pub body: Bytes,
 }
 
 impl Archived {
     /// The archive row of `event`, stored at `seq` as `body`.
-    pub fn of(event: &Event, seq: u64, body: Arc<Value>) -> Archived {
+    pub fn of(event: &Event, seq: u64, body: Bytes) -> Archived {
         Archived {
             seq,
             source: event.source.to_string(),

@@ -215,7 +215,7 @@ impl ReadModel for Postgres {
             let regions: Vec<String> = a.iter().map(|a| a.region.to_string()).collect();
             let times: Vec<DateTime<Utc>> = a.iter().map(|a| a.time).collect();
             let received: Vec<DateTime<Utc>> = a.iter().map(|a| a.received).collect();
-            let bodies: Vec<String> = a.iter().map(|a| a.body.to_string()).collect();
+            let bodies: Vec<&str> = a.iter().map(|a| std::str::from_utf8(&a.body).unwrap_or("null")).collect();
             // Unique on (scope, source, id): an event that reached the log twice (in this
             // batch or an earlier one) is archived once, at its first sequence.
             sqlx::query(

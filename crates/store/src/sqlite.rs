@@ -167,8 +167,7 @@ impl EventLog for SqliteLog {
         rows.into_iter()
             .map(|row| {
                 let body: String = row.get("body");
-                let body: Value = serde_json::from_str(&body).map_err(internal)?;
-                Ok(LogEntry { seq: row.get::<i64, _>("seq") as u64, body: Arc::new(body) })
+                Ok(LogEntry { seq: row.get::<i64, _>("seq") as u64, body: body.into() })
             })
             .collect()
     }

@@ -28,7 +28,7 @@ fn slug(s: &str) -> Slug {
 }
 
 fn archived(event: &Event, seq: u64) -> Archived {
-    Archived::of(event, seq, Arc::new(event.to_json()))
+    Archived::of(event, seq, event.to_json().to_string().into())
 }
 
 async fn count(pg: &Postgres, sql: &str) -> i64 {

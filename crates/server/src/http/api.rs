@@ -246,17 +246,23 @@ pub async fn location_history(
         .ok_or_else(|| Problem::internal(format!("no log for scope {}", caller.scope())))?;
     let last = log.last_seq().await?;
     let source = format!("/locations/{slug}");
+    // Stored events are compact JSON: look for the source in the bytes before parsing.
+    let mentions = format!("\"source\":\"{source}\"");
     let mut changes = Vec::new();
     let mut after = last.saturating_sub(HISTORY_WINDOW);
     while after < last {
         let entries = log.read(after, 1000).await?;
         let Some(newest) = entries.last() else { break };
         after = newest.seq;
-        for entry in entries.iter().filter(|e| e.body.get("source").and_then(Value::as_str) == Some(&source)) {
-            let mut change = json!({ "seq": entry.seq });
+        let about = entries.iter().filter(|e| std::str::from_utf8(&e.body).is_ok_and(|b| b.contains(&mentions)));
+        for (seq, body) in about.map(|e| (e.seq, e.json())) {
+            if body.get("source").and_then(Value::as_str) != Some(&source) {
+                continue;
+            }
+            let mut change = json!({ "seq": seq });
             for field in ["id", "type", "subject", "time", "received", "actor", "bron", "bevestigd", "prognose", "data"]
             {
-                if let Some(v) = entry.body.get(field) {
+                if let Some(v) = body.get(field) {
                     change[field] = v.clone();
                 }
             }
