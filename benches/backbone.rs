@@ -1065,7 +1065,7 @@ async fn replay_bench(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         baseline: consumer,
         aim: Some(50.0),
     });
-    report.diagnostic("NatsLog::read alone (fetch + JSON parse, no fold), batches of 1000", reads, "ev/s");
+    report.diagnostic("NatsLog::read alone (fetch, no decode, no fold), batches of 1000", reads, "ev/s");
 
     // 3. Projector from an empty database; bare insert of the same rows.
     let (mut projector, mut bare, mut commits) = (Vec::new(), Vec::new(), Vec::new());

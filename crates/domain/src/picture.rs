@@ -118,6 +118,12 @@ impl Touched {
     pub fn is_empty(&self) -> bool {
         self.regions.is_empty() && self.locations.is_empty()
     }
+
+    /// Adds what `other` touched.
+    pub fn extend(&mut self, other: Touched) {
+        self.regions.extend(other.regions);
+        self.locations.extend(other.locations);
+    }
 }
 
 /// The common operational picture: the fold of the log.
@@ -137,7 +143,10 @@ impl Picture {
     pub fn apply(&mut self, event: &Event) {
         match (&event.source, &event.payload) {
             (Source::Location(id), payload) => {
-                let loc = self.locations.entry(id.clone()).or_default();
+                if !self.locations.contains_key(id) {
+                    self.locations.insert(id.clone(), LocationState::default());
+                }
+                let Some(loc) = self.locations.get_mut(id) else { return };
                 // The smallest stamped region, so that arrival order does not matter.
                 loc.region = Some(loc.region.map_or(event.stamp.region, |r| r.min(event.stamp.region)));
                 match payload {
@@ -198,7 +207,9 @@ impl Picture {
                 Source::Location(id),
                 Payload::Status(_) | Payload::Retracted(_) | Payload::ReportOverdue(_) | Payload::IntakeRejected(_),
             ) if region == region_before => {
-                touched.locations.insert(id.clone());
+                if !touched.locations.contains(id) {
+                    touched.locations.insert(id.clone());
+                }
             }
             // An area drawn as a circle or by municipality can reach into any region; an
             // acknowledgement names its alert, whichever region that is in.

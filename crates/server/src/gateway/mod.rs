@@ -46,9 +46,13 @@ pub struct Folded {
     /// Sequence of the last entry folded in.
     pub seq: u64,
     pub picture: Picture,
-    /// Current view of every region, kept up to date with the picture.
-    pub views: Views,
-    /// The same views as JSON, as clients hold them; kept only while `json_current`.
+    /// Every region's view, up to date with the picture but for what `stale` names.
+    views: Views,
+    /// What was folded in while nobody needed the views (catching up): they are brought up
+    /// to date when next needed, once, instead of after every batch.
+    stale: Touched,
+    /// The views as JSON, as clients hold them; kept only while `json_current` (which
+    /// implies nothing is stale).
     json: BTreeMap<RegionCode, Value>,
     json_current: bool,
     history: VecDeque<Arc<Delta>>,
@@ -59,7 +63,10 @@ pub struct Folded {
 impl Folded {
     /// The current view of a region (also of one that has nothing in it yet).
     pub fn region_view(&self, region: RegionCode) -> RegionView {
-        self.views.get(region).cloned().unwrap_or_else(|| self.picture.region_view(region))
+        match self.views.get(region).filter(|_| self.stale.is_empty()) {
+            Some(view) => view.clone(),
+            None => self.picture.region_view(region),
+        }
     }
 
     /// The current view of a region as JSON.
@@ -119,6 +126,7 @@ impl Gateway {
             seq,
             picture,
             views,
+            stale: Touched::default(),
             json: BTreeMap::new(),
             json_current: false,
             history: VecDeque::new(),
@@ -200,6 +208,7 @@ impl Gateway {
         let mut guard = self.state.write().unwrap_or_else(|poison| poison.into_inner());
         let st = &mut *guard;
         if patched && !st.json_current {
+            st.views.update(&st.picture, &std::mem::take(&mut st.stale));
             st.json = st.views.iter().map(|(r, v)| (*r, to_json(v))).collect();
             st.json_current = true;
         }
@@ -225,15 +234,18 @@ impl Gateway {
             self.position.send_replace(seq);
             return;
         }
-        let updated = st.views.update(&st.picture, &touched);
         let mut changes = BTreeMap::new();
-        for (region, changed) in updated.into_iter().filter(|_| patched) {
-            let (Some(view), json) = (st.views.get(region), st.json.entry(region).or_default()) else { continue };
-            if let Some(p) = refresh_json(json, view, &changed) {
-                changes.insert(region, p);
+        if patched {
+            for (region, changed) in st.views.update(&st.picture, &touched) {
+                let (Some(view), json) = (st.views.get(region), st.json.entry(region).or_default()) else { continue };
+                if let Some(p) = refresh_json(json, view, &changed) {
+                    changes.insert(region, p);
+                }
             }
+        } else {
+            st.stale.extend(touched);
+            st.json_current = false;
         }
-        st.json_current = patched;
         let delta = Arc::new(Delta { from, to: st.seq, changes, patched });
         st.history.push_back(delta);
         while st.history.len() > HISTORY {
