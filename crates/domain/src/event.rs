@@ -156,6 +156,29 @@ impl Submission {
 
 type Common = (Option<Uuid>, Source, Option<DateTime<Utc>>, Bron, bool, Option<ShortText>, Payload);
 
+/// An event as it is stored: written by [`Event::to_bytes`], read by [`Event::from_stored`].
+#[derive(Serialize)]
+struct Stored<'a> {
+    specversion: &'static str,
+    id: Uuid,
+    source: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+    time: String,
+    datacontenttype: &'static str,
+    bron: &'static str,
+    bevestigd: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prognose: Option<&'a str>,
+    region: RegionCode,
+    scope: &'static str,
+    actor: &'a str,
+    received: String,
+    data: Value,
+}
+
 /// The envelope's attributes as read, before they are checked: from a client's JSON object
 /// (with a field error for each wrongly typed one) or straight from a stored event's bytes.
 #[derive(Debug, Default, Deserialize)]
@@ -307,28 +330,33 @@ impl<'a> Envelope<'a> {
 impl Event {
     /// The stored CloudEvent: the client's attributes plus the server's stamp.
     pub fn to_json(&self) -> Value {
+        serde_json::to_value(self.stored()).unwrap_or(Value::Null)
+    }
+
+    /// The stored CloudEvent as the log keeps it (compact JSON).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.stored()).unwrap_or_default()
+    }
+
+    fn stored(&self) -> Stored<'_> {
         let (event_type, subject, data) = self.payload.encode();
-        let mut obj = Map::new();
-        obj.insert("specversion".into(), "1.0".into());
-        obj.insert("id".into(), self.id.to_string().into());
-        obj.insert("source".into(), self.source.to_string().into());
-        obj.insert("type".into(), event_type.into());
-        if let Some(s) = subject {
-            obj.insert("subject".into(), s.into());
+        Stored {
+            specversion: "1.0",
+            id: self.id,
+            source: self.source.to_string(),
+            event_type,
+            subject,
+            time: rfc3339(self.time),
+            datacontenttype: "application/json",
+            bron: self.bron.as_str(),
+            bevestigd: self.bevestigd,
+            prognose: self.prognose.as_ref().map(|p| p.as_str()),
+            region: self.stamp.region,
+            scope: self.stamp.scope.as_str(),
+            actor: &self.stamp.actor,
+            received: rfc3339(self.stamp.received),
+            data,
         }
-        obj.insert("time".into(), rfc3339(self.time).into());
-        obj.insert("datacontenttype".into(), "application/json".into());
-        obj.insert("bron".into(), self.bron.as_str().into());
-        obj.insert("bevestigd".into(), self.bevestigd.into());
-        if let Some(p) = &self.prognose {
-            obj.insert("prognose".into(), p.as_str().into());
-        }
-        obj.insert("region".into(), self.stamp.region.to_string().into());
-        obj.insert("scope".into(), self.stamp.scope.as_str().into());
-        obj.insert("actor".into(), self.stamp.actor.clone().into());
-        obj.insert("received".into(), rfc3339(self.stamp.received).into());
-        obj.insert("data".into(), data);
-        Value::Object(obj)
     }
 
     /// Reads a stored event back (its JSON bytes, as the log holds them). Lenient where

@@ -64,7 +64,7 @@ pub async fn event_log(log: Arc<dyn EventLog>) {
 }
 
 fn archived(event: &Event, seq: u64) -> Archived {
-    Archived::of(event, seq, event.to_json().to_string().into())
+    Archived::of(event, seq, event.to_bytes().into())
 }
 
 /// Commits are atomic and fenced on the checkpoint; snapshots come back as written; the

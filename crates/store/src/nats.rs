@@ -294,7 +294,7 @@ impl EventLog for NatsLog {
             for event in window {
                 let mut headers = HeaderMap::new();
                 headers.insert("Nats-Msg-Id", event.dedup_key().as_str());
-                let body = event.to_json().to_string().into_bytes();
+                let body = event.to_bytes();
                 published.push(self.js.publish_with_headers(subject(event), headers, body.into()).await);
             }
             for publish in published {

@@ -126,7 +126,7 @@ impl EventLog for SqliteLog {
                     .bind(last)
                     .bind(&source)
                     .bind(&id)
-                    .bind(event.to_json().to_string())
+                    .bind(String::from_utf8(event.to_bytes()).unwrap_or_default())
                     .execute(&mut *tx)
                     .await?;
                 out.push(Appended::Stored { seq: last as u64 });
