@@ -80,7 +80,7 @@ async fn project(
     let scope = log.scope();
     let (mut checkpoint, mut last_snapshot, mut picture) = restore(&**log, read_model, scope).await?;
     let mut views = Views::of(&picture);
-    let mut batches = read_ahead(log.clone(), checkpoint, shutdown.clone());
+    let mut batches = read_ahead(log.clone(), checkpoint, Decoded::of, shutdown.clone());
     loop {
         let mut entries = tokio::select! {
             entries = batches.recv() => match entries {

@@ -184,11 +184,12 @@ impl Gateway {
     }
 
     async fn follow(self: Arc<Self>, shutdown: Shutdown) {
-        let mut batches = read_ahead(self.log.clone(), self.state().seq, shutdown);
+        let mut batches = read_ahead(self.log.clone(), self.state().seq, std::convert::identity, shutdown);
         while let Some(batch) = batches.recv().await {
             if self.state().held_back.is_some() {
                 continue; // until a newer ghor takes over
             }
+            let batch: Vec<Decoded> = batch.into_iter().map(Decoded::of).collect();
             if batch.len() <= PER_EVENT {
                 for entry in batch {
                     self.fold(vec![entry]);
