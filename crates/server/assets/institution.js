@@ -19,6 +19,7 @@ addTexts({
     reportAny: 'Iets anders melden',
     value: 'Waarde',
     notAffectedAria: (n) => `${n}: niet getroffen melden`,
+    refusedSeeForm: 'Niet opgeslagen: het formulier geeft aan wat er verbeterd moet worden.',
   },
   en: {
     ownTitle: 'My locations',
@@ -30,6 +31,7 @@ addTexts({
     reportAny: 'Report something else',
     value: 'Value',
     notAffectedAria: (n) => `${n}: report not affected`,
+    refusedSeeForm: 'Not stored: the form points out what to correct.',
   },
 });
 
@@ -79,7 +81,9 @@ export function renderOwn(views) {
 
 onReceipt((answer) => {
   const receipt = $('own-receipt');
-  receipt.textContent = answer.ok ? lastReceipt.text : problemText(answer);
+  // A refused report is explained per field in the form itself, in the chosen language.
+  const refused = answer.status === 400 || answer.status === 422;
+  receipt.textContent = answer.ok ? lastReceipt.text : refused ? t('refusedSeeForm') : problemText(answer);
   receipt.classList.toggle('error', !answer.ok);
   receipt.hidden = false;
 });
