@@ -649,8 +649,13 @@ test('demo data: the dashboard, its map, table sort and filters, the national vi
   await page.locator('#bigscreen').click();
   await page.locator('body.bigscreen').waitFor();
   assert.ok(await page.locator('#filters').isHidden());
-  const size = await page.locator('[data-total="beds-ic"] .tile-value').evaluate((n) => parseFloat(getComputedStyle(n).fontSize));
-  assert.ok(size >= 60, `tile numbers are ${size}px in big-screen mode`);
+  // The tiles are drawn again for the chosen region: wait for the ones on the page.
+  const bigTiles = await page.waitForFunction(() => {
+    const n = document.querySelector('[data-total="beds-ic"] .tile-value');
+    const size = n && n.isConnected ? parseFloat(getComputedStyle(n).fontSize) : 0;
+    return size >= 60 && size;
+  }, null, { timeout: DEADLINE_MS }).catch(() => null);
+  assert.ok(bigTiles, 'tile numbers reach 60px or more in big-screen mode');
   await page.screenshot({ path: path.join(SCREENSHOTS, 'bigscreen.png') });
   assert.deepEqual(pageErrors.map(String), []);
 });
