@@ -227,7 +227,14 @@ impl Ghor {
             .expect("ghor starts in time")
             .expect("read")
             .expect("a line");
-        (line.strip_prefix("ghor listening on ").expect("listening line").to_owned(), child)
+        let url = line.strip_prefix("ghor listening on ").expect("listening line").to_owned();
+        // Ready once it has folded the log as it found it.
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while self.http.get(format!("{url}/readyz")).send().await.map(|r| r.status().as_u16()).ok() != Some(200) {
+            assert!(tokio::time::Instant::now() < deadline, "ghor {args:?} did not become ready");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        (url, child)
     }
 
     /// The same server's clients, pointed at another process of it.

@@ -98,6 +98,9 @@ pub struct Gateway {
     sessions: AtomicUsize,
     /// Whether region views are kept (to serve dashboards) or the picture alone (ingest).
     keeps_views: bool,
+    /// The end of the log when this gateway started: until it has folded that far it is
+    /// still warming up (and not ready for clients).
+    warm_at: u64,
 }
 
 impl Gateway {
@@ -120,6 +123,7 @@ impl Gateway {
                 first - 1
             )));
         }
+        let warm_at = log.last_seq().await?;
         let views = if keeps_views { Views::of(&picture) } else { Views::default() };
         let state = Folded {
             epoch,
@@ -139,6 +143,7 @@ impl Gateway {
             position: watch::channel(seq).0,
             sessions: AtomicUsize::new(0),
             keeps_views,
+            warm_at,
         });
         tokio::spawn(gateway.clone().follow(shutdown));
         Ok(gateway)
@@ -155,6 +160,11 @@ impl Gateway {
     /// A read lock on the folded state; hold it briefly.
     pub fn state(&self) -> RwLockReadGuard<'_, Folded> {
         self.state.read().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Whether it has folded the log as far as it reached when the gateway started.
+    pub fn warmed_up(&self) -> bool {
+        *self.position.borrow() >= self.warm_at
     }
 
     /// Counts a websocket session for as long as the guard lives.

@@ -51,11 +51,17 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when every scope's gateway has folded the log and nothing is held back.
+/// Ready when every scope's gateway has folded the log as far as it reached at start, and
+/// nothing is held back.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    for gateway in state.gateways.values() {
+    for (scope, gateway) in &state.gateways {
         if let Some((seq, t)) = &gateway.state().held_back {
             return Problem::unavailable(format!("event {seq} of type {t} needs a newer ghor"), 30).into_response();
+        }
+        if !gateway.warmed_up() {
+            let folded = gateway.state().seq;
+            return Problem::unavailable(format!("still folding the {scope} log (at sequence {folded})"), 1)
+                .into_response();
         }
     }
     (StatusCode::OK, "ready").into_response()
