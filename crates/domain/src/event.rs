@@ -127,6 +127,26 @@ impl Submission {
         Ok(Submission { id: id.unwrap_or_else(Uuid::now_v7), source, time, bron, bevestigd, prognose, payload })
     }
 
+    /// Parses a client's CloudEvent from its bytes. A well-formed one is read straight into
+    /// the envelope; anything else goes the way of [`Submission::parse`], which says what
+    /// is wrong, field by field (the same checks decide in both ways).
+    pub fn from_slice(bytes: &[u8]) -> Result<Submission, FieldError> {
+        let fast = || {
+            serde_json::from_slice::<ClientAttributesOnly>(bytes).ok()?;
+            let envelope: Envelope = serde_json::from_slice(bytes).ok()?;
+            envelope.common().ok()
+        };
+        match fast() {
+            Some((id, source, time, bron, bevestigd, prognose, payload)) => {
+                Ok(Submission { id: id.unwrap_or_else(Uuid::now_v7), source, time, bron, bevestigd, prognose, payload })
+            }
+            None => match serde_json::from_slice(bytes) {
+                Ok(value) => Submission::parse(value),
+                Err(e) => Err(FieldError::new("", &format!("is not valid JSON: {e}"))),
+            },
+        }
+    }
+
     /// Accepts the submission: adds the server's stamp and checks `time` against receipt.
     pub fn accept(self, stamp: Stamp) -> Result<Event, FieldError> {
         let time = self.time.unwrap_or(stamp.received);
@@ -177,6 +197,35 @@ struct Stored<'a> {
     actor: &'a str,
     received: String,
     data: Value,
+}
+
+/// Deserialises only from a JSON object whose attributes are all ones a client may send,
+/// none of them `null` (which the typed envelope would take for absent).
+struct ClientAttributesOnly;
+
+impl<'de> Deserialize<'de> for ClientAttributesOnly {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Attributes;
+        impl<'de> serde::de::Visitor<'de> for Attributes {
+            type Value = ClientAttributesOnly;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a CloudEvent")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                use serde::de::{Error, IgnoredAny};
+                while let Some(name) = map.next_key::<&str>()? {
+                    if !CLIENT_ATTRIBUTES.contains(&name) {
+                        return Err(A::Error::custom("not a client attribute"));
+                    }
+                    if map.next_value::<Option<IgnoredAny>>()?.is_none() {
+                        return Err(A::Error::custom("null"));
+                    }
+                }
+                Ok(ClientAttributesOnly)
+            }
+        }
+        deserializer.deserialize_map(Attributes)
+    }
 }
 
 /// The envelope's attributes as read, before they are checked: from a client's JSON object

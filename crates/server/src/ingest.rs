@@ -12,7 +12,6 @@ use ghor_domain::values::{LongText, ShortText};
 use ghor_domain::{Event, FieldError, RegionCode, Role, Scope, Source, Stamp, Submission};
 use ghor_store::{Appended, EventLog, ReadModel};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::auth::Caller;
 use crate::gateway::Gateway;
@@ -46,8 +45,13 @@ impl Ingest {
     }
 
     /// Validates, authorises and appends one event.
-    pub async fn submit(&self, caller: &Caller, body: Value, now: DateTime<Utc>) -> Result<Receipt, Problem> {
-        let mut results = self.submit_batch(caller, vec![body], now).await;
+    pub async fn submit(
+        &self,
+        caller: &Caller,
+        submission: Result<Submission, FieldError>,
+        now: DateTime<Utc>,
+    ) -> Result<Receipt, Problem> {
+        let mut results = self.submit_batch(caller, vec![submission], now).await;
         results.pop().unwrap_or_else(|| Err(Problem::internal("empty batch result")))
     }
 
@@ -56,17 +60,17 @@ impl Ingest {
     pub async fn submit_batch(
         &self,
         caller: &Caller,
-        bodies: Vec<Value>,
+        submissions: Vec<Result<Submission, FieldError>>,
         now: DateTime<Utc>,
     ) -> Vec<Result<Receipt, Problem>> {
         let scope = caller.scope();
         let (Some(log), Some(gateway)) = (self.logs.get(&scope), self.gateways.get(&scope)) else {
-            return bodies.iter().map(|_| Err(Problem::internal(format!("no log for scope {scope}")))).collect();
+            return submissions.iter().map(|_| Err(Problem::internal(format!("no log for scope {scope}")))).collect();
         };
-        let mut results: Vec<Option<Result<Receipt, Problem>>> = Vec::with_capacity(bodies.len());
+        let mut results: Vec<Option<Result<Receipt, Problem>>> = Vec::with_capacity(submissions.len());
         let mut accepted: Vec<(usize, Event)> = Vec::new();
-        for (i, body) in bodies.into_iter().enumerate() {
-            match self.accept(caller, gateway, body, now).await {
+        for (i, submission) in submissions.into_iter().enumerate() {
+            match self.accept(caller, gateway, submission, now).await {
                 Ok(event) => {
                     accepted.push((i, event));
                     results.push(None);
@@ -146,10 +150,10 @@ impl Ingest {
         &self,
         caller: &Caller,
         gateway: &Gateway,
-        body: Value,
+        submission: Result<Submission, FieldError>,
         now: DateTime<Utc>,
     ) -> Result<Event, Problem> {
-        let submission = Submission::parse(body).map_err(Problem::invalid)?;
+        let submission = submission.map_err(Problem::invalid)?;
         let registered = match &submission.source {
             Source::Location(id) => registration(gateway, id).await,
             Source::Region(_) => None,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures::StreamExt;
-use ghor_domain::{FieldError, Scope};
+use ghor_domain::{FieldError, Scope, Submission};
 use ghor_store::nats::{Intake, IntakeMessage};
 use serde_json::Value;
 
@@ -61,7 +61,7 @@ async fn take(ingest: &Ingest, scope: Scope, message: IntakeMessage) {
                 &format!("must be {expected_source}, the location in the subject"),
             )))
         }
-        Ok(body) => ingest.submit(&caller, body, Utc::now()).await.map(|_| ()),
+        Ok(body) => ingest.submit(&caller, Submission::parse(body), Utc::now()).await.map(|_| ()),
     };
     let refused = match outcome {
         Ok(()) => return message.ack().await,

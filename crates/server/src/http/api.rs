@@ -13,12 +13,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use ghor_domain::vocab::ContactRole;
-use ghor_domain::{FieldError, RegionCode, Role, Scope, Slug};
+use ghor_domain::{FieldError, RegionCode, Role, Scope, Slug, Submission};
 use ghor_store::{Appended, Contact};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{json_body, AppState};
+use super::{body_bytes, json_body, json_value, AppState};
 use crate::auth::{issue, Caller, TokenRequest};
 use crate::problem::Problem;
 
@@ -45,14 +45,15 @@ pub async fn post_event(
 ) -> Response {
     let started = Instant::now();
     let outcome = async {
-        let body = json_body(body, state.limits.body_bytes)?;
-        if body.is_array() {
+        let bytes = body_bytes(body, state.limits.body_bytes)?;
+        let submission = Submission::from_slice(&bytes);
+        if submission.is_err() && json_value(&bytes)?.is_array() {
             return Err(Problem::bad_request(
                 "batch-on-single",
                 "This endpoint takes one event; send arrays to /v1/events/batch.",
             ));
         }
-        state.ingest.submit(&caller, body, Utc::now()).await
+        state.ingest.submit(&caller, submission, Utc::now()).await
     }
     .await;
     state.metrics.ingest_seconds.with_label_values(&["single"]).observe(started.elapsed().as_secs_f64());
@@ -78,8 +79,10 @@ pub async fn post_batch(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, Problem> {
     let started = Instant::now();
-    let body = json_body(body, state.limits.batch_bytes)?;
-    let Value::Array(items) = body else {
+    let bytes = body_bytes(body, state.limits.batch_bytes)?;
+    // Each item is read from its own bytes (see `Submission::from_slice`).
+    let Ok(items) = serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(&bytes) else {
+        json_value(&bytes)?;
         return Err(Problem::bad_request("batch-not-array", "A batch is a JSON array of events."));
     };
     if items.len() > state.limits.batch_items {
@@ -99,7 +102,8 @@ pub async fn post_batch(
         .rate
         .take(caller.token.id, items.len() as f64 / 10.0)
         .map_err(|wait| Problem::too_many("This token sends events faster than its rate limit.", wait))?;
-    let results = state.ingest.submit_batch(&caller, items, Utc::now()).await;
+    let submissions = items.iter().map(|item| Submission::from_slice(item.get().as_bytes())).collect();
+    let results = state.ingest.submit_batch(&caller, submissions, Utc::now()).await;
     state.metrics.ingest_seconds.with_label_values(&["batch"]).observe(started.elapsed().as_secs_f64());
     let results: Vec<Value> = results
         .into_iter()

@@ -106,9 +106,9 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
-/// Reads a JSON body; malformed JSON and oversized bodies become problem+json.
-pub fn json_body(body: Result<axum::body::Bytes, BytesRejection>, limit: usize) -> Result<Value, Problem> {
-    let bytes = body.map_err(|e| match e {
+/// Reads a body; an oversized one becomes problem+json.
+pub fn body_bytes(body: Result<axum::body::Bytes, BytesRejection>, limit: usize) -> Result<axum::body::Bytes, Problem> {
+    body.map_err(|e| match e {
         BytesRejection::FailedToBufferBody(_) => Problem::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
             "body-too-large",
@@ -116,11 +116,20 @@ pub fn json_body(body: Result<axum::body::Bytes, BytesRejection>, limit: usize) 
             format!("The body is larger than {limit} bytes. Send fewer events per request."),
         ),
         e => Problem::bad_request("unreadable-body", e.body_text()),
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| {
+    })
+}
+
+/// Parses JSON; malformed JSON becomes problem+json that says where.
+pub fn json_value(bytes: &[u8]) -> Result<Value, Problem> {
+    serde_json::from_slice(bytes).map_err(|e| {
         Problem::bad_request(
             "malformed-json",
             format!("The body is not valid JSON: {e} (line {}, column {}).", e.line(), e.column()),
         )
     })
+}
+
+/// Reads a JSON body; malformed JSON and oversized bodies become problem+json.
+pub fn json_body(body: Result<axum::body::Bytes, BytesRejection>, limit: usize) -> Result<Value, Problem> {
+    json_value(&body_bytes(body, limit)?)
 }
