@@ -291,6 +291,13 @@ impl Ghor {
         for r in body["results"].as_array().expect("results") {
             assert_ne!(r["status"], "rejected", "{r}");
         }
+        // The picture follows the log: wait until it holds the registry.
+        let last = body["results"].as_array().into_iter().flatten().filter_map(|r| r["seq"].as_u64()).max();
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while self.get("netwerk", "/v1/picture").await.1["seq"].as_u64() < last {
+            assert!(tokio::time::Instant::now() < deadline, "the registry never reached the picture");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub async fn post(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {

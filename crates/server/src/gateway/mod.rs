@@ -77,6 +77,38 @@ impl Folded {
         }
     }
 
+    /// Brings the views and their JSON up to date before patches are worked out from them.
+    fn bring_json_current(&mut self) {
+        if !self.json_current {
+            self.views.update(&self.picture, &std::mem::take(&mut self.stale));
+            self.json = self.views.iter().map(|(r, v)| (*r, to_json(v))).collect();
+            self.json_current = true;
+        }
+    }
+
+    /// Records what was folded since `from`: the patches to the views (or, unpatched, what
+    /// the views must catch up on when next needed) as a delta in the history.
+    fn record(&mut self, from: u64, touched: Touched, patched: bool) {
+        let mut changes = BTreeMap::new();
+        if patched {
+            for (region, changed) in self.views.update(&self.picture, &touched) {
+                let (Some(view), json) = (self.views.get(region), self.json.entry(region).or_default()) else {
+                    continue;
+                };
+                if let Some(p) = refresh_json(json, view, &changed) {
+                    changes.insert(region, p);
+                }
+            }
+        } else {
+            self.stale.extend(touched);
+            self.json_current = false;
+        }
+        self.history.push_back(Arc::new(Delta { from, to: self.seq, changes, patched }));
+        while self.history.len() > HISTORY {
+            self.history.pop_front();
+        }
+    }
+
     /// The deltas after `seq`, when the history still reaches back to it.
     pub fn deltas_since(&self, seq: u64) -> Option<Vec<Arc<Delta>>> {
         if seq == self.seq {
@@ -216,12 +248,9 @@ impl Gateway {
         // here from another gateway at any sequence), and while catching up only when a
         // client is connected to receive them.
         let patched = entries.len() <= PER_EVENT || self.sessions.load(Ordering::Relaxed) > 0;
-        let mut guard = self.state.write().unwrap_or_else(|poison| poison.into_inner());
-        let st = &mut *guard;
-        if patched && !st.json_current {
-            st.views.update(&st.picture, &std::mem::take(&mut st.stale));
-            st.json = st.views.iter().map(|(r, v)| (*r, to_json(v))).collect();
-            st.json_current = true;
+        let mut st = self.state.write().unwrap_or_else(|poison| poison.into_inner());
+        if self.keeps_views && patched {
+            st.bring_json_current();
         }
         let from = st.seq;
         let mut touched = Touched::default();
@@ -239,30 +268,11 @@ impl Gateway {
             }
             st.seq = entry.seq;
         }
+        if self.keeps_views {
+            st.record(from, touched, patched);
+        }
         let seq = st.seq;
-        if !self.keeps_views {
-            drop(guard);
-            self.position.send_replace(seq);
-            return;
-        }
-        let mut changes = BTreeMap::new();
-        if patched {
-            for (region, changed) in st.views.update(&st.picture, &touched) {
-                let (Some(view), json) = (st.views.get(region), st.json.entry(region).or_default()) else { continue };
-                if let Some(p) = refresh_json(json, view, &changed) {
-                    changes.insert(region, p);
-                }
-            }
-        } else {
-            st.stale.extend(touched);
-            st.json_current = false;
-        }
-        let delta = Arc::new(Delta { from, to: st.seq, changes, patched });
-        st.history.push_back(delta);
-        while st.history.len() > HISTORY {
-            st.history.pop_front();
-        }
-        drop(guard);
+        drop(st);
         self.position.send_replace(seq);
     }
 }
