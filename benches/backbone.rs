@@ -22,7 +22,8 @@
 //!    rows per transaction, through `psql`) into a plain table in a fresh database.
 //!
 //! Every measurement is repeated (ghor and baseline interleaved, against the same servers
-//! and payloads) and the medians are compared; `GHOR_BENCH_ROUNDS=n` sets the rounds.
+//! and payloads) and the medians are compared; `GHOR_BENCH_ROUNDS=n` sets the rounds,
+//! `GHOR_BENCH_ONLY=ingest|serve|replay` runs one part.
 //! Before each measurement the system is let settle (the serving ghor's projector caught
 //! up, and `VACUUM (ANALYZE)` when the PostgreSQL runs without autovacuum, as CI
 //! configurations do), so one round's leftovers do not slow the next. The bench client
@@ -831,7 +832,7 @@ async fn gateway_round(url: &str, read_model: Arc<dyn ReadModel>, k: u64) -> any
     let log: Arc<dyn EventLog> = open_log(url).await?;
     let (trigger, shutdown) = ghor_server::shutdown::channel();
     let started = Instant::now();
-    let gateway = Gateway::start(log, read_model, true, shutdown).await?;
+    let gateway = Gateway::start(log, read_model, shutdown).await?;
     let reached = gateway.caught_up(k, PATIENCE).await;
     let took = started.elapsed();
     trigger.trigger();
@@ -1108,9 +1109,17 @@ async fn replay_bench(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
 async fn run(plan: &Plan) -> anyhow::Result<Report> {
     let bin = ghor_binary()?;
     let mut report = Report::default();
-    ingest_bench(plan, &bin, "ingest", &mut report).await?;
-    ingest_bench(plan, &bin, "serve", &mut report).await?;
-    replay_bench(plan, &mut report).await?;
+    let only = std::env::var("GHOR_BENCH_ONLY").unwrap_or_default();
+    let runs = |part: &str| only.is_empty() || only == part;
+    if runs("ingest") {
+        ingest_bench(plan, &bin, "ingest", &mut report).await?;
+    }
+    if runs("serve") {
+        ingest_bench(plan, &bin, "serve", &mut report).await?;
+    }
+    if runs("replay") {
+        replay_bench(plan, &mut report).await?;
+    }
     Ok(report)
 }
 

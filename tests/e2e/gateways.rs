@@ -57,3 +57,37 @@ async fn the_same_event_through_two_ingest_processes_is_stored_and_counted_once(
     assert_eq!(second["status"], "duplicate");
     assert_eq!(first["seq"], second["seq"]);
 }
+
+#[tokio::test]
+async fn an_ingest_process_takes_reports_for_a_location_registered_a_moment_ago_elsewhere() {
+    let ghor = Ghor::start_on(Backend::Production).await;
+    let (ingest_url, _ingest) = ghor.spawn_role("ingest").await;
+    let ingest = ghor.at(&ingest_url);
+    let registration = event(
+        "/locations/umcg-noord",
+        "nl.ghor.location.registered.v1",
+        None,
+        json!({ "name": "UMCG Noord", "organisation": "umcg", "type": "ziekenhuis", "region": "VR01", "point": { "lat": 53.3, "lon": 6.6 } }),
+    );
+    let (status, body) = ghor.post("netwerk", "/v1/events", &registration).await;
+    assert_eq!(status, 201, "{body}");
+    // Straight away, through the other process: it finds the registration in the log.
+    let report = |occupied| {
+        event(
+            "/locations/umcg-noord",
+            "nl.ghor.beds.reported.v1",
+            Some("ic"),
+            json!({ "operational": 8, "occupied": occupied }),
+        )
+    };
+    let (status, body) = ingest.post("umcg", "/v1/events", &report(3)).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = ingest.post("martini", "/v1/events", &report(4)).await;
+    assert_eq!(status, 403, "another organisation's location: {body}");
+    assert_eq!(body["errors"][0]["field"], "source", "{body}");
+    let nowhere =
+        event("/locations/nergens", "nl.ghor.beds.reported.v1", Some("ic"), json!({ "operational": 1, "occupied": 0 }));
+    let (status, body) = ingest.post("umcg", "/v1/events", &nowhere).await;
+    assert_eq!(status, 422, "never registered: {body}");
+    assert_eq!(body["errors"][0]["field"], "source", "{body}");
+}

@@ -196,7 +196,7 @@ struct Stored<'a> {
     scope: &'static str,
     actor: &'a str,
     received: String,
-    data: Value,
+    data: crate::payload::PayloadData<'a>,
 }
 
 /// Deserialises only from a JSON object whose attributes are all ones a client may send,
@@ -388,13 +388,12 @@ impl Event {
     }
 
     fn stored(&self) -> Stored<'_> {
-        let (event_type, subject, data) = self.payload.encode();
         Stored {
             specversion: "1.0",
             id: self.id,
             source: self.source.to_string(),
-            event_type,
-            subject,
+            event_type: self.payload.event_type(),
+            subject: self.payload.subject(),
             time: rfc3339(self.time),
             datacontenttype: "application/json",
             bron: self.bron.as_str(),
@@ -404,7 +403,7 @@ impl Event {
             scope: self.stamp.scope.as_str(),
             actor: &self.stamp.actor,
             received: rfc3339(self.stamp.received),
-            data,
+            data: self.payload.data(),
         }
     }
 

@@ -314,27 +314,54 @@ impl Status {
 
     /// The wire `data` of this observation.
     pub fn data_json(&self) -> Value {
-        let v = match self {
-            Status::Judgement { data } => serde_json::to_value(data),
-            Status::Beds { data, .. } => serde_json::to_value(data),
-            Status::TreatmentPlaces { data, .. } => serde_json::to_value(data),
-            Status::CasualtyReception { data, .. } => serde_json::to_value(data),
-            Status::AcuteFunction { data, .. } => serde_json::to_value(data),
-            Status::Facility { data } => serde_json::to_value(data),
-            Status::Supplies { data, .. } => serde_json::to_value(data),
-            Status::Utility { data, .. } => serde_json::to_value(data),
-            Status::Staffing { data, .. } => serde_json::to_value(data),
-            Status::Disbalance { data, .. } => serde_json::to_value(data),
-            Status::SelfSufficiency { data } => serde_json::to_value(data),
-            Status::HomeCare { data } => serde_json::to_value(data),
-            Status::ReceivingCapacity { data, .. } => serde_json::to_value(data),
-            Status::RelocationNeed { data, .. } => serde_json::to_value(data),
-            Status::HelpRequest { closed: Some(closed), .. } => serde_json::to_value(closed),
-            Status::HelpRequest { data, .. } => serde_json::to_value(data),
-            Status::Note { data } => serde_json::to_value(data),
-            Status::NotAffected { data } => serde_json::to_value(data),
-        };
-        v.unwrap_or(Value::Null)
+        serde_json::to_value(StatusData(self)).unwrap_or(Value::Null)
+    }
+}
+
+/// An observation's wire `data`, serialised straight from it.
+struct StatusData<'a>(&'a Status);
+
+impl Serialize for StatusData<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Status::Judgement { data } => data.serialize(s),
+            Status::Beds { data, .. } => data.serialize(s),
+            Status::TreatmentPlaces { data, .. } => data.serialize(s),
+            Status::CasualtyReception { data, .. } => data.serialize(s),
+            Status::AcuteFunction { data, .. } => data.serialize(s),
+            Status::Facility { data } => data.serialize(s),
+            Status::Supplies { data, .. } => data.serialize(s),
+            Status::Utility { data, .. } => data.serialize(s),
+            Status::Staffing { data, .. } => data.serialize(s),
+            Status::Disbalance { data, .. } => data.serialize(s),
+            Status::SelfSufficiency { data } => data.serialize(s),
+            Status::HomeCare { data } => data.serialize(s),
+            Status::ReceivingCapacity { data, .. } => data.serialize(s),
+            Status::RelocationNeed { data, .. } => data.serialize(s),
+            Status::HelpRequest { closed: Some(closed), .. } => closed.serialize(s),
+            Status::HelpRequest { data, .. } => data.serialize(s),
+            Status::Note { data } => data.serialize(s),
+            Status::NotAffected { data } => data.serialize(s),
+        }
+    }
+}
+
+/// A payload's wire `data`; see [`Payload::data`].
+pub struct PayloadData<'a>(&'a Payload);
+
+impl Serialize for PayloadData<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Payload::Status(status) => StatusData(status).serialize(s),
+            Payload::Retracted(d) => d.serialize(s),
+            Payload::ReportOverdue(d) => d.serialize(s),
+            Payload::IntakeRejected(d) => d.serialize(s),
+            Payload::LocationRegistered(d) => d.serialize(s),
+            Payload::OrganisationRegistered { info, .. } => info.serialize(s),
+            Payload::Incident { data, .. } => data.serialize(s),
+            Payload::ThresholdSet { data, .. } => data.serialize(s),
+            Payload::AlertAcknowledged { data, .. } => data.serialize(s),
+        }
     }
 }
 
@@ -493,40 +520,59 @@ impl Payload {
 
     /// The wire `type`, `subject` and `data`.
     pub fn encode(&self) -> (String, Option<String>, Value) {
-        fn json<T: Serialize>(t: &T) -> Value {
-            serde_json::to_value(t).unwrap_or(Value::Null)
-        }
-        let t = |s: &str| format!("{TYPE_PREFIX}{s}.v1");
+        (self.event_type(), self.subject(), serde_json::to_value(self.data()).unwrap_or(Value::Null))
+    }
+
+    /// The wire `type`, e.g. `nl.ghor.beds.reported.v1`.
+    pub fn event_type(&self) -> String {
+        let (family, verb) = self.type_parts();
+        format!("{TYPE_PREFIX}{family}.{verb}.v1")
+    }
+
+    /// What the wire type is about: the status dimension, or e.g. `location`, `incident`
+    /// (the event's dimension in the log's subjects).
+    pub fn family(&self) -> &'static str {
+        self.type_parts().0
+    }
+
+    fn type_parts(&self) -> (&'static str, &'static str) {
         match self {
             Payload::Status(status) => {
-                let dim = status.dimension().as_str();
                 let verb = match status {
                     Status::HelpRequest { status: HelpStatus::Open, .. } => "opened",
                     Status::HelpRequest { status: HelpStatus::InBehandeling, .. } => "updated",
                     Status::HelpRequest { status: HelpStatus::Gesloten, .. } => "closed",
                     _ => "reported",
                 };
-                let key = status.key();
-                let subject = (key != NO_KEY).then_some(key);
-                (t(&format!("{dim}.{verb}")), subject, status.data_json())
+                (status.dimension().as_str(), verb)
             }
-            Payload::Retracted(d) => (t("observation.retracted"), None, json(d)),
-            Payload::ReportOverdue(d) => (t("report.overdue"), None, json(d)),
-            Payload::IntakeRejected(d) => (t("intake.rejected"), None, json(d)),
-            Payload::LocationRegistered(d) => (t("location.registered"), None, json(d)),
-            Payload::OrganisationRegistered { organisation, info } => {
-                (t("organisation.registered"), Some(organisation.to_string()), json(info))
-            }
-            Payload::Incident { incident, opened, data } => (
-                t(if *opened { "incident.opened" } else { "incident.updated" }),
-                Some(incident.to_string()),
-                json(data),
-            ),
-            Payload::ThresholdSet { key, data } => (t("threshold.set"), Some(key.as_str().to_owned()), json(data)),
-            Payload::AlertAcknowledged { alert, data } => {
-                (t("alert.acknowledged"), Some(alert.as_str().to_owned()), json(data))
-            }
+            Payload::Retracted(_) => ("observation", "retracted"),
+            Payload::ReportOverdue(_) => ("report", "overdue"),
+            Payload::IntakeRejected(_) => ("intake", "rejected"),
+            Payload::LocationRegistered(_) => ("location", "registered"),
+            Payload::OrganisationRegistered { .. } => ("organisation", "registered"),
+            Payload::Incident { opened: true, .. } => ("incident", "opened"),
+            Payload::Incident { opened: false, .. } => ("incident", "updated"),
+            Payload::ThresholdSet { .. } => ("threshold", "set"),
+            Payload::AlertAcknowledged { .. } => ("alert", "acknowledged"),
         }
+    }
+
+    /// The wire `subject`: the key the event is about, where its type has one.
+    pub fn subject(&self) -> Option<String> {
+        match self {
+            Payload::Status(status) => Some(status.key()).filter(|key| key != NO_KEY),
+            Payload::OrganisationRegistered { organisation, .. } => Some(organisation.to_string()),
+            Payload::Incident { incident, .. } => Some(incident.to_string()),
+            Payload::ThresholdSet { key, .. } => Some(key.as_str().to_owned()),
+            Payload::AlertAcknowledged { alert, .. } => Some(alert.as_str().to_owned()),
+            _ => None,
+        }
+    }
+
+    /// The wire `data`, serialised straight from the payload.
+    pub fn data(&self) -> PayloadData<'_> {
+        PayloadData(self)
     }
 
     /// Decodes the wire `type`, `subject` and `data`; errors name the offending field.

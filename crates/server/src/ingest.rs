@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ghor_domain::payload::{IntakeRejectedData, LocationInfo, Payload};
@@ -14,8 +13,8 @@ use ghor_store::{Appended, EventLog, ReadModel};
 use serde::Serialize;
 
 use crate::auth::Caller;
-use crate::gateway::Gateway;
 use crate::problem::Problem;
+use crate::registry::Registrations;
 
 /// What happened to one accepted event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -29,8 +28,8 @@ pub struct Receipt {
 /// Ingest of one scope or the other, by the caller's token.
 pub struct Ingest {
     logs: BTreeMap<Scope, Arc<dyn EventLog>>,
-    /// The registry (locations, their organisation and region) comes from the fold.
-    gateways: BTreeMap<Scope, Arc<Gateway>>,
+    /// Locations, their organisation and region, as the fold has them.
+    registries: BTreeMap<Scope, Arc<dyn Registrations>>,
     /// The archive remembers every event beyond the log's duplicate window.
     read_model: Arc<dyn ReadModel>,
 }
@@ -38,10 +37,10 @@ pub struct Ingest {
 impl Ingest {
     pub fn new(
         logs: BTreeMap<Scope, Arc<dyn EventLog>>,
-        gateways: BTreeMap<Scope, Arc<Gateway>>,
+        registries: BTreeMap<Scope, Arc<dyn Registrations>>,
         read_model: Arc<dyn ReadModel>,
     ) -> Self {
-        Ingest { logs, gateways, read_model }
+        Ingest { logs, registries, read_model }
     }
 
     /// Validates, authorises and appends one event.
@@ -64,13 +63,13 @@ impl Ingest {
         now: DateTime<Utc>,
     ) -> Vec<Result<Receipt, Problem>> {
         let scope = caller.scope();
-        let (Some(log), Some(gateway)) = (self.logs.get(&scope), self.gateways.get(&scope)) else {
+        let (Some(log), Some(registry)) = (self.logs.get(&scope), self.registries.get(&scope)) else {
             return submissions.iter().map(|_| Err(Problem::internal(format!("no log for scope {scope}")))).collect();
         };
         let mut results: Vec<Option<Result<Receipt, Problem>>> = Vec::with_capacity(submissions.len());
         let mut accepted: Vec<(usize, Event)> = Vec::new();
         for (i, submission) in submissions.into_iter().enumerate() {
-            match self.accept(caller, gateway, submission, now).await {
+            match self.accept(caller, &**registry, submission, now).await {
                 Ok(event) => {
                     accepted.push((i, event));
                     results.push(None);
@@ -87,21 +86,19 @@ impl Ingest {
                 vec![None; keys.len()]
             }
         };
-        let (known, accepted): (Vec<_>, Vec<_>) =
-            accepted.into_iter().zip(archived).partition(|(_, seq)| seq.is_some());
-        for ((i, event), seq) in known {
-            let appended = Appended::Duplicate { seq: seq.unwrap_or_default() };
-            results[i] = Some(Ok(Receipt { id: event.id, source: event.source.to_string(), appended }));
+        let (mut fresh, mut events) = (Vec::new(), Vec::new());
+        for (((i, event), (source, id)), seq) in accepted.into_iter().zip(keys).zip(archived) {
+            match seq {
+                Some(seq) => results[i] = Some(Ok(Receipt { id, source, appended: Appended::Duplicate { seq } })),
+                None => {
+                    fresh.push((i, id, source));
+                    events.push(event);
+                }
+            }
         }
-        let accepted: Vec<(usize, Event)> = accepted.into_iter().map(|(a, _)| a).collect();
-        let events: Vec<Event> = accepted.iter().map(|(_, e)| e.clone()).collect();
         let appended = if events.is_empty() { Vec::new() } else { log.append(&events).await };
-        for ((i, event), outcome) in accepted.into_iter().zip(appended) {
-            results[i] = Some(
-                outcome
-                    .map(|appended| Receipt { id: event.id, source: event.source.to_string(), appended })
-                    .map_err(Problem::from),
-            );
+        for ((i, id, source), outcome) in fresh.into_iter().zip(appended) {
+            results[i] = Some(outcome.map(|appended| Receipt { id, source, appended }).map_err(Problem::from));
         }
         results.into_iter().map(|r| r.unwrap_or_else(|| Err(Problem::internal("the log gave no outcome")))).collect()
     }
@@ -116,12 +113,11 @@ impl Ingest {
         refused: &Problem,
     ) -> Result<(), Problem> {
         let scope = caller.scope();
-        let (Some(log), Some(gateway)) = (self.logs.get(&scope), self.gateways.get(&scope)) else {
+        let (Some(log), Some(registry)) = (self.logs.get(&scope), self.registries.get(&scope)) else {
             return Err(Problem::internal(format!("no log for scope {scope}")));
         };
         let id = ghor_domain::Slug::try_from(location).map_err(|r| Problem::invalid(FieldError::new("source", &r)))?;
-        let info =
-            registration(gateway, &id).await.ok_or_else(|| Problem::not_found(format!("no location {location}")))?;
+        let info = registry.location(&id).await.ok_or_else(|| Problem::not_found(format!("no location {location}")))?;
         if caller.token.organisation.as_ref() != Some(&info.organisation) {
             return Err(Problem::forbidden(Some("source"), format!("{location} belongs to another organisation")));
         }
@@ -149,31 +145,18 @@ impl Ingest {
     async fn accept(
         &self,
         caller: &Caller,
-        gateway: &Gateway,
+        registry: &dyn Registrations,
         submission: Result<Submission, FieldError>,
         now: DateTime<Utc>,
     ) -> Result<Event, Problem> {
         let submission = submission.map_err(Problem::invalid)?;
         let registered = match &submission.source {
-            Source::Location(id) => registration(gateway, id).await,
+            Source::Location(id) => registry.location(id).await,
             Source::Region(_) => None,
         };
         let region = authorise(caller, &submission, registered.as_ref())?;
         let stamp = Stamp { region, scope: caller.scope(), actor: caller.token.name.clone(), received: now };
         submission.accept(stamp).map_err(Problem::invalid)
-    }
-}
-
-/// The current registration of a location. A location registered a moment ago may not be
-/// folded yet: then wait (briefly) for the gateway to catch up with the log.
-async fn registration(gateway: &Gateway, id: &ghor_domain::Slug) -> Option<LocationInfo> {
-    let lookup = || gateway.state().picture.locations.get(id).and_then(|l| l.info.clone()).map(|i| i.value);
-    match lookup() {
-        Some(info) => Some(info),
-        None => {
-            gateway.caught_up_with_log(Duration::from_secs(2)).await;
-            lookup()
-        }
     }
 }
 
@@ -251,7 +234,7 @@ pub fn authorise(
                 _ => &[],
             };
             if !caller.is(roles) {
-                return denied(format!("a {role} token may not write {} events", submission.payload.encode().0));
+                return denied(format!("a {role} token may not write {} events", submission.payload.event_type()));
             }
             if !in_region(*region) {
                 return denied(format!("this token may not act in {region}"));

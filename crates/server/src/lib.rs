@@ -18,6 +18,7 @@ pub mod intake;
 pub mod metrics;
 pub mod problem;
 pub mod projector;
+pub mod registry;
 pub mod scheduler;
 pub mod shutdown;
 
@@ -147,7 +148,9 @@ pub struct Running {
 }
 
 /// Starts the parts `settings.roles` names, for every scope, and the HTTP server on
-/// `listener`, until `shutdown`. The fold runs in every process that serves or ingests.
+/// `listener`, until `shutdown`. A gateway folds the whole log (and runs the overdue
+/// scheduler, which decides from the whole picture); ingest without a gateway folds the
+/// registrations alone.
 pub async fn serve(
     listener: TcpListener,
     backbone: Backbone,
@@ -156,6 +159,7 @@ pub async fn serve(
 ) -> anyhow::Result<Running> {
     let roles = settings.roles;
     let mut gateways = BTreeMap::new();
+    let mut registries: BTreeMap<Scope, Arc<dyn registry::Registrations>> = BTreeMap::new();
     for (scope, log) in &backbone.logs {
         if roles.ingest {
             scheduler::seed_thresholds(&**log).await?;
@@ -165,21 +169,19 @@ pub async fn serve(
                 (log.clone(), backbone.read_model.clone(), settings.snapshot_every, shutdown.clone());
             tokio::spawn(projector::run(log, read_model, every, stop));
         }
-        if roles.ingest || roles.gateway {
-            let gateway =
-                Gateway::start(log.clone(), backbone.read_model.clone(), roles.gateway, shutdown.clone()).await?;
-            if roles.ingest {
-                tokio::spawn(scheduler::overdue(
-                    gateway.clone(),
-                    log.clone(),
-                    settings.overdue_every,
-                    shutdown.clone(),
-                ));
-            }
+        if roles.gateway {
+            let gateway = Gateway::start(log.clone(), backbone.read_model.clone(), shutdown.clone()).await?;
+            // The scheduler decides from the whole picture, which the gateway holds.
+            tokio::spawn(scheduler::overdue(gateway.clone(), log.clone(), settings.overdue_every, shutdown.clone()));
+            registries.insert(*scope, gateway.clone());
             gateways.insert(*scope, gateway);
+        } else if roles.ingest {
+            let registry =
+                registry::Registry::start(log.clone(), backbone.read_model.clone(), shutdown.clone()).await?;
+            registries.insert(*scope, registry);
         }
     }
-    let ingest = Arc::new(ingest::Ingest::new(backbone.logs.clone(), gateways.clone(), backbone.read_model.clone()));
+    let ingest = Arc::new(ingest::Ingest::new(backbone.logs.clone(), registries, backbone.read_model.clone()));
     if roles.ingest {
         for (scope, intake) in &backbone.intakes {
             tokio::spawn(intake::run(ingest.clone(), intake.clone(), *scope, shutdown.clone()));

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
+
 use chrono::{TimeZone, Utc};
 use ghor_domain::{Event, Picture, RegionCode, Role, Scope, Slug, Stamp, Submission};
 use serde_json::json;
@@ -61,6 +63,59 @@ pub async fn event_log(log: Arc<dyn EventLog>) {
     assert_eq!(decoded, vec![a, b], "the log returns what was appended, in order");
     assert!(log.read(first + 2, 10).await.expect("read").is_empty());
     assert_eq!(log.read(first, 1).await.expect("read").len(), 1, "read honours its limit");
+}
+
+/// A registration of `location` for `organisation` in `region`.
+pub fn registration_event(location: &str, organisation: &str, region_code: &str) -> Event {
+    let body = json!({
+        "specversion": "1.0",
+        "id": Uuid::now_v7().to_string(),
+        "source": format!("/locations/{location}"),
+        "type": REGISTRATION_TYPE,
+        "time": "2026-11-22T12:00:00Z",
+        "data": { "name": format!("Locatie {location}"), "organisation": organisation, "type": "ziekenhuis", "region": region_code, "point": { "lat": 53.2, "lon": 6.57 } }
+    });
+    let stamp =
+        Stamp { region: region(region_code), scope: Scope::Live, actor: "contract".into(), received: Utc::now() };
+    match Submission::parse(body).and_then(|s| s.accept(stamp)) {
+        Ok(e) => e,
+        Err(e) => panic!("sample registration is invalid: {e}"),
+    }
+}
+
+/// The registrations alone are followed (those already there, then new ones as they are
+/// appended), and the newest registration of a location is found, in whichever region.
+pub async fn registrations(log: Arc<dyn EventLog>) {
+    let first = log.last_seq().await.expect("last_seq");
+    let events = [
+        registration_event("reg-a", "umcg", "VR01"),
+        sample_event("reg-a", 3, 4),
+        registration_event("reg-b", "martini", "VR01"),
+        registration_event("reg-a", "umcg", "VR02"),
+    ];
+    for result in log.append(&events).await {
+        result.expect("append");
+    }
+    let mut followed = log.registrations(first).await.expect("registrations");
+    async fn next(followed: &mut futures::stream::BoxStream<'static, StoreResult<LogEntry>>) -> (u64, Event) {
+        let entry = tokio::time::timeout(Duration::from_secs(10), followed.next()).await;
+        let entry = entry.expect("a registration arrives").expect("stream open").expect("entry");
+        (entry.seq, Event::from_stored(&entry.body).expect("decodes"))
+    }
+    let expected = [(first + 1, &events[0]), (first + 3, &events[2]), (first + 4, &events[3])];
+    for (seq, event) in expected {
+        assert_eq!(next(&mut followed).await, (seq, event.clone()), "registrations only, in order");
+    }
+    let later = registration_event("reg-c", "umcg", "VR01");
+    log.append(&[sample_event("reg-c", 5, 1), later.clone()]).await.into_iter().for_each(|r| {
+        r.expect("append");
+    });
+    assert_eq!(next(&mut followed).await, (first + 6, later), "and new ones as they are appended");
+
+    let slug = |s: &str| Slug::try_from(s).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(log.newest_registration(&slug("reg-a")).await.expect("lookup"), Some(first + 4));
+    assert_eq!(log.newest_registration(&slug("reg-b")).await.expect("lookup"), Some(first + 3));
+    assert_eq!(log.newest_registration(&slug("reg-none")).await.expect("lookup"), None);
 }
 
 fn archived(event: &Event, seq: u64) -> Archived {
@@ -191,6 +246,12 @@ mod embedded {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Embedded::open(dir.path()).await.expect("open");
         (dir, db)
+    }
+
+    #[tokio::test]
+    async fn registrations_contract() {
+        let (_dir, db) = fresh().await;
+        super::registrations(db.log(Scope::Live).await.expect("log")).await;
     }
 
     #[tokio::test]

@@ -9,21 +9,24 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::pull::{Ordered, OrderedConfig};
 use async_nats::jetstream::consumer::DeliverPolicy;
-use async_nats::jetstream::context::{Context, PublishErrorKind};
-use async_nats::jetstream::stream::{Config, DiscardPolicy, StorageType, Stream};
+use async_nats::jetstream::context::{Context, PublishError, PublishErrorKind};
+use async_nats::jetstream::stream::{Config, DiscardPolicy, LastRawMessageErrorKind, StorageType, Stream};
 use async_nats::HeaderMap;
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 use futures::StreamExt;
-use ghor_domain::{Event, Scope, Source};
-use tokio::sync::{watch, Mutex};
+use ghor_domain::{Event, Scope, Slug, Source};
+use tokio::sync::{watch, Mutex, Semaphore};
 use uuid::Uuid;
 
 use crate::ports::*;
 
 /// Namespace of epochs derived from a stream's name and creation time.
 const EPOCH_NAMESPACE: Uuid = Uuid::from_u128(0x6768_6f72_0000_4000_8000_0000_0000_0003);
-/// Publishes in flight per append before their acks are collected.
-const ACK_WINDOW: usize = 64;
+/// Publishes awaiting their ack, over all appends of one log.
+const IN_FLIGHT: usize = 4096;
+/// The subjects' dimension of location registrations (`Payload::family`).
+const REGISTRATION_FAMILY: &str = "location";
 /// How long a read waits for entries the log says it has.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -61,10 +64,7 @@ pub fn subject(event: &Event) -> String {
         Source::Location(id) => id.to_string(),
         Source::Region(_) => "_region".to_owned(),
     };
-    let (event_type, _, _) = event.payload.encode();
-    let dimension =
-        event_type.strip_prefix("nl.ghor.").and_then(|t| t.split('.').next()).unwrap_or("unknown").to_owned();
-    format!("ghor.{}.ev.{}.{entity}.{dimension}", event.stamp.scope, event.stamp.region)
+    format!("ghor.{}.ev.{}.{entity}.{}", event.stamp.scope, event.stamp.region, event.payload.family())
 }
 
 fn declared(scope: Scope, settings: &StreamSettings) -> Config {
@@ -168,6 +168,13 @@ pub struct NatsLog {
     notify: watch::Sender<u64>,
     /// An ordered consumer positioned for the next sequential read.
     reader: Mutex<Option<(u64, Ordered)>>,
+    /// Acks the appends may await at once (see `append`).
+    in_flight: Semaphore,
+    /// Follows the stream's tail into `notify`, from the first time a reader needs it: a
+    /// process that only appends never reads the log back.
+    tail: std::sync::Once,
+    me: std::sync::Weak<NatsLog>,
+    ack_timeout: Duration,
 }
 
 impl NatsLog {
@@ -177,7 +184,10 @@ impl NatsLog {
         scope: Scope,
         settings: &StreamSettings,
     ) -> StoreResult<Arc<NatsLog>> {
-        let js = async_nats::jetstream::ContextBuilder::new().timeout(settings.ack_timeout).build(client);
+        let js = async_nats::jetstream::ContextBuilder::new()
+            .timeout(settings.ack_timeout)
+            .max_ack_inflight(IN_FLIGHT)
+            .build(client);
         let wanted = declared(scope, settings);
         let mut stream = match js.get_stream(&wanted.name).await {
             Ok(stream) => stream,
@@ -200,9 +210,42 @@ impl NatsLog {
             format!("{}|{}", wanted.name, info.created.unix_timestamp_nanos()).as_bytes(),
         );
         let (notify, _) = watch::channel(info.state.last_sequence);
-        let log = Arc::new(NatsLog { js, stream, scope, epoch, notify, reader: Mutex::new(None) });
-        tokio::spawn(follow_tail(Arc::downgrade(&log), info.state.last_sequence));
+        let log = Arc::new_cyclic(|me| NatsLog {
+            js,
+            stream,
+            scope,
+            epoch,
+            notify,
+            reader: Mutex::new(None),
+            in_flight: Semaphore::new(IN_FLIGHT),
+            tail: std::sync::Once::new(),
+            me: me.clone(),
+            ack_timeout: settings.ack_timeout,
+        });
         Ok(log)
+    }
+
+    /// The newest sequence, kept current from now on.
+    fn following(&self) -> &watch::Sender<u64> {
+        self.tail.call_once(|| {
+            tokio::spawn(follow_tail(self.me.clone(), *self.notify.borrow()));
+        });
+        &self.notify
+    }
+
+    fn publish_error(&self, e: PublishError) -> StoreError {
+        match e.kind() {
+            PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe | PublishErrorKind::MaxAckPending => {
+                StoreError::Unavailable(format!(
+                    "the log did not confirm ({e}); the outcome is unknown, retry with the same id"
+                ))
+            }
+            _ if e.to_string().contains("maximum") => {
+                tracing::error!(stream = %stream_name(self.scope), error = %e, "the event log is full and refuses new events");
+                StoreError::Unavailable(format!("the event log is full: {e}"))
+            }
+            _ => StoreError::Internal(format!("publish failed: {e}")),
+        }
     }
 
     async fn consumer_from(&self, start: u64) -> StoreResult<Ordered> {
@@ -284,14 +327,22 @@ impl EventLog for NatsLog {
     }
 
     async fn append(&self, events: &[Event]) -> Vec<StoreResult<Appended>> {
-        // Publish a window of events, then collect their acks: one round trip per window,
-        // not per event. The window stays small so that concurrent appends together never
-        // hold all of the client's slots for unacknowledged publishes (they would wait on
-        // each other for good).
+        // Publish every event of the append, then collect the acks: one round trip, not one
+        // per event. The append first takes all the acks it will wait for at once, so that
+        // concurrent appends never each hold part of the client's in-flight acks while
+        // waiting for the rest (they would wait on each other for good).
         let mut pending = Vec::with_capacity(events.len());
-        for window in events.chunks(ACK_WINDOW) {
-            let mut published = Vec::with_capacity(window.len());
-            for event in window {
+        for part in events.chunks(IN_FLIGHT) {
+            let permits = tokio::time::timeout(self.ack_timeout, self.in_flight.acquire_many(part.len() as u32)).await;
+            let Ok(Ok(_permits)) = permits else {
+                let slow = || {
+                    Err(StoreError::Unavailable("the log is slow to confirm appends; retry with the same ids".into()))
+                };
+                pending.extend(part.iter().map(|_| slow()));
+                continue;
+            };
+            let mut published = Vec::with_capacity(part.len());
+            for event in part {
                 let mut headers = HeaderMap::new();
                 headers.insert("Nats-Msg-Id", event.dedup_key().as_str());
                 let body = event.to_bytes();
@@ -299,31 +350,22 @@ impl EventLog for NatsLog {
             }
             for publish in published {
                 pending.push(match publish {
-                    Ok(future) => future.await,
-                    Err(e) => Err(e),
+                    Ok(future) => future.await.map_err(|e| self.publish_error(e)),
+                    Err(e) => Err(self.publish_error(e)),
                 });
             }
         }
         let mut results = Vec::with_capacity(events.len());
         let mut newest = 0;
         for ack in pending {
-            results.push(match ack {
-                Ok(ack) if ack.duplicate => Ok(Appended::Duplicate { seq: ack.sequence }),
-                Ok(ack) => {
+            results.push(ack.map(|ack| {
+                if ack.duplicate {
+                    Appended::Duplicate { seq: ack.sequence }
+                } else {
                     newest = newest.max(ack.sequence);
-                    Ok(Appended::Stored { seq: ack.sequence })
+                    Appended::Stored { seq: ack.sequence }
                 }
-                Err(e) => Err(match e.kind() {
-                    PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe | PublishErrorKind::MaxAckPending => {
-                        StoreError::Unavailable(format!("the log did not confirm ({e}); the outcome is unknown, retry with the same id"))
-                    }
-                    _ if e.to_string().contains("maximum") => {
-                        tracing::error!(stream = %stream_name(self.scope), error = %e, "the event log is full and refuses new events");
-                        StoreError::Unavailable(format!("the event log is full: {e}"))
-                    }
-                    _ => StoreError::Internal(format!("publish failed: {e}")),
-                }),
-            });
+            }));
         }
         self.notify.send_if_modified(|seq| {
             let moved = *seq < newest;
@@ -334,7 +376,7 @@ impl EventLog for NatsLog {
     }
 
     async fn read(&self, after: u64, max: usize) -> StoreResult<Vec<LogEntry>> {
-        let last = *self.notify.borrow();
+        let last = *self.following().borrow();
         let want = (last.saturating_sub(after) as usize).min(max);
         if want == 0 {
             return Ok(Vec::new());
@@ -372,7 +414,14 @@ impl EventLog for NatsLog {
     }
 
     async fn last_seq(&self) -> StoreResult<u64> {
-        Ok(*self.notify.borrow())
+        if !self.tail.is_completed() {
+            // Not followed so far: the stream itself knows.
+            let mut stream = self.stream.clone();
+            let info = stream.info().await.map_err(|e| unavailable("cannot read the stream's state", e))?;
+            let last = info.state.last_sequence;
+            self.notify.send_if_modified(|seq| std::mem::replace(seq, (*seq).max(last)) < last);
+        }
+        Ok(*self.following().borrow())
     }
 
     async fn first_seq(&self) -> StoreResult<u64> {
@@ -382,7 +431,36 @@ impl EventLog for NatsLog {
     }
 
     fn watch(&self) -> watch::Receiver<u64> {
-        self.notify.subscribe()
+        self.following().subscribe()
+    }
+
+    async fn registrations(&self, after: u64) -> StoreResult<BoxStream<'static, StoreResult<LogEntry>>> {
+        let consumer = self
+            .stream
+            .create_consumer(OrderedConfig {
+                deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: after + 1 },
+                filter_subject: format!("ghor.{}.ev.*.*.{REGISTRATION_FAMILY}", self.scope),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| unavailable("cannot create a registry reader", e))?;
+        let messages = consumer.messages().await.map_err(|e| unavailable("cannot start reading registrations", e))?;
+        Ok(messages
+            .map(|message| {
+                let message = message.map_err(|e| unavailable("registrations interrupted", e))?;
+                let seq = message.info().map_err(|e| StoreError::Internal(e.to_string()))?.stream_sequence;
+                Ok(LogEntry { seq, body: message.payload.clone() })
+            })
+            .boxed())
+    }
+
+    async fn newest_registration(&self, location: &Slug) -> StoreResult<Option<u64>> {
+        let subject = format!("ghor.{}.ev.*.{location}.{REGISTRATION_FAMILY}", self.scope);
+        match self.stream.get_last_raw_message_by_subject(&subject).await {
+            Ok(message) => Ok(Some(message.sequence)),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(unavailable("cannot look up a registration", e)),
+        }
     }
 }
 

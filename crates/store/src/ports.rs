@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::stream::BoxStream;
 use ghor_domain::vocab::ContactRole;
 use ghor_domain::{Event, Picture, RegionCode, Role, Scope, Slug};
 use serde::{Deserialize, Serialize};
@@ -90,7 +91,16 @@ pub trait EventLog: Send + Sync + 'static {
     /// Changes to the newest sequence; readers then `read` in order (never a broadcast of
     /// events, which could reorder).
     fn watch(&self) -> watch::Receiver<u64>;
+    /// The registrations of locations (`location.registered`) after `after`, in sequence
+    /// order, as they are appended: an endless stream that an error ends. The registry of
+    /// an ingest-only process follows these, not the whole log.
+    async fn registrations(&self, after: u64) -> StoreResult<BoxStream<'static, StoreResult<LogEntry>>>;
+    /// The sequence of the newest registration of `location`, if it was ever registered.
+    async fn newest_registration(&self, location: &Slug) -> StoreResult<Option<u64>>;
 }
+
+/// The wire type of the events [`EventLog::registrations`] yields.
+pub const REGISTRATION_TYPE: &str = "nl.ghor.location.registered.v1";
 
 /// One projector batch: everything it writes in ONE transaction.
 #[derive(Debug, Clone, Default)]
@@ -134,7 +144,7 @@ impl Archived {
             seq,
             source: event.source.to_string(),
             id: event.id,
-            event_type: event.payload.encode().0,
+            event_type: event.payload.event_type(),
             region: event.stamp.region,
             time: event.time,
             received: event.stamp.received,

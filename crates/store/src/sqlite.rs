@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use ghor_domain::{Event, Picture, RegionCode, Scope, Slug};
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -164,12 +165,7 @@ impl EventLog for SqliteLog {
             .bind(max as i64)
             .fetch_all(&self.pool)
             .await?;
-        rows.into_iter()
-            .map(|row| {
-                let body: String = row.get("body");
-                Ok(LogEntry { seq: row.get::<i64, _>("seq") as u64, body: body.into() })
-            })
-            .collect()
+        Ok(rows.iter().map(entry).collect())
     }
 
     async fn last_seq(&self) -> StoreResult<u64> {
@@ -183,6 +179,54 @@ impl EventLog for SqliteLog {
     fn watch(&self) -> watch::Receiver<u64> {
         self.notify.subscribe()
     }
+
+    async fn registrations(&self, after: u64) -> StoreResult<BoxStream<'static, StoreResult<LogEntry>>> {
+        // The stored form is compact JSON (`Event::to_bytes`), so the type attribute reads
+        // exactly so; a quote inside a string value would be escaped.
+        let (pool, scope, appended) = (self.pool.clone(), self.scope, self.notify.subscribe());
+        let batches = futures::stream::try_unfold((after, appended), move |(after, mut appended)| {
+            let pool = pool.clone();
+            async move {
+                loop {
+                    let rows = sqlx::query(
+                        "SELECT seq, body FROM events WHERE scope = ? AND seq > ? AND body LIKE ? ORDER BY seq LIMIT 1000",
+                    )
+                    .bind(scope.as_str())
+                    .bind(after as i64)
+                    .bind(format!("%\"type\":\"{REGISTRATION_TYPE}\"%"))
+                    .fetch_all(&pool)
+                    .await?;
+                    let entries: Vec<LogEntry> = rows.iter().map(entry).collect();
+                    if let Some(last) = entries.last() {
+                        let next = last.seq;
+                        let entries = futures::stream::iter(entries.into_iter().map(Ok::<_, StoreError>));
+                        return Ok::<_, StoreError>(Some((entries, (next, appended))));
+                    }
+                    let seen = *appended.borrow_and_update();
+                    if appended.wait_for(|s| *s > seen).await.is_err() {
+                        return Ok::<_, StoreError>(None);
+                    }
+                }
+            }
+        });
+        Ok(batches.try_flatten().boxed())
+    }
+
+    async fn newest_registration(&self, location: &Slug) -> StoreResult<Option<u64>> {
+        let seq: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE scope = ? AND source = ? AND body LIKE ?")
+                .bind(self.scope.as_str())
+                .bind(format!("/locations/{location}"))
+                .bind(format!("%\"type\":\"{REGISTRATION_TYPE}\"%"))
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(seq.map(|s| s as u64))
+    }
+}
+
+fn entry(row: &sqlx::sqlite::SqliteRow) -> LogEntry {
+    let body: String = row.get("body");
+    LogEntry { seq: row.get::<i64, _>("seq") as u64, body: body.into() }
 }
 
 #[async_trait]

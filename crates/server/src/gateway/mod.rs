@@ -128,8 +128,6 @@ pub struct Gateway {
     position: watch::Sender<u64>,
     /// Websocket sessions connected now.
     sessions: AtomicUsize,
-    /// Whether region views are kept (to serve dashboards) or the picture alone (ingest).
-    keeps_views: bool,
     /// The end of the log when this gateway started: until it has folded that far it is
     /// still warming up (and not ready for clients).
     warm_at: u64,
@@ -137,12 +135,9 @@ pub struct Gateway {
 
 impl Gateway {
     /// Starts from the newest snapshot of this epoch (or the beginning) and follows the log.
-    /// With `keeps_views` it keeps every region's view and the deltas for dashboards; without
-    /// (an ingest process) only the picture, for the registry and the scheduler.
     pub async fn start(
         log: Arc<dyn EventLog>,
         read_model: Arc<dyn ReadModel>,
-        keeps_views: bool,
         shutdown: Shutdown,
     ) -> Result<Arc<Gateway>, StoreError> {
         let epoch = log.epoch();
@@ -156,7 +151,7 @@ impl Gateway {
             )));
         }
         let warm_at = log.last_seq().await?;
-        let views = if keeps_views { Views::of(&picture) } else { Views::default() };
+        let views = Views::of(&picture);
         let state = Folded {
             epoch,
             seq,
@@ -174,7 +169,6 @@ impl Gateway {
             state: RwLock::new(state),
             position: watch::channel(seq).0,
             sessions: AtomicUsize::new(0),
-            keeps_views,
             warm_at,
         });
         tokio::spawn(gateway.clone().follow(shutdown));
@@ -249,7 +243,7 @@ impl Gateway {
         // client is connected to receive them.
         let patched = entries.len() <= PER_EVENT || self.sessions.load(Ordering::Relaxed) > 0;
         let mut st = self.state.write().unwrap_or_else(|poison| poison.into_inner());
-        if self.keeps_views && patched {
+        if patched {
             st.bring_json_current();
         }
         let from = st.seq;
@@ -268,9 +262,7 @@ impl Gateway {
             }
             st.seq = entry.seq;
         }
-        if self.keeps_views {
-            st.record(from, touched, patched);
-        }
+        st.record(from, touched, patched);
         let seq = st.seq;
         drop(st);
         self.position.send_replace(seq);

@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 use super::{body_bytes, json_body, json_value, AppState};
 use crate::auth::{issue, Caller, TokenRequest};
+use crate::ingest::Receipt;
 use crate::problem::Problem;
 
 /// GHOR roles: may see contacts.
@@ -44,7 +45,7 @@ pub async fn post_event(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
-    let outcome = async {
+    let result = async {
         let bytes = body_bytes(body, state.limits.body_bytes)?;
         let submission = Submission::from_slice(&bytes);
         if submission.is_err() && json_value(&bytes)?.is_array() {
@@ -57,19 +58,13 @@ pub async fn post_event(
     }
     .await;
     state.metrics.ingest_seconds.with_label_values(&["single"]).observe(started.elapsed().as_secs_f64());
-    match outcome {
-        Ok(receipt) => {
-            let (status, outcome) = match receipt.appended {
-                Appended::Stored { .. } => (StatusCode::CREATED, "stored"),
-                Appended::Duplicate { .. } => (StatusCode::OK, "duplicate"),
-            };
-            state.metrics.ingest_events.with_label_values(&[outcome]).inc();
-            (status, Json(receipt)).into_response()
+    state.metrics.ingest_events.with_label_values(&[outcome(&result)]).inc();
+    match result {
+        Ok(receipt) if matches!(receipt.appended, Appended::Stored { .. }) => {
+            (StatusCode::CREATED, Json(receipt)).into_response()
         }
-        Err(p) => {
-            state.metrics.ingest_events.with_label_values(&["rejected"]).inc();
-            p.into_response()
-        }
+        Ok(receipt) => Json(receipt).into_response(),
+        Err(p) => p.into_response(),
     }
 }
 
@@ -77,7 +72,7 @@ pub async fn post_batch(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<BatchAnswer>, Problem> {
     let started = Instant::now();
     let bytes = body_bytes(body, state.limits.batch_bytes)?;
     // Each item is read from its own bytes (see `Submission::from_slice`).
@@ -105,27 +100,53 @@ pub async fn post_batch(
     let submissions = items.iter().map(|item| Submission::from_slice(item.get().as_bytes())).collect();
     let results = state.ingest.submit_batch(&caller, submissions, Utc::now()).await;
     state.metrics.ingest_seconds.with_label_values(&["batch"]).observe(started.elapsed().as_secs_f64());
-    let results: Vec<Value> = results
+    let mut counts = std::collections::BTreeMap::new();
+    let results = results
         .into_iter()
         .enumerate()
-        .map(|(index, r)| match r {
-            Ok(receipt) => {
-                let outcome = match receipt.appended {
-                    Appended::Stored { .. } => "stored",
-                    Appended::Duplicate { .. } => "duplicate",
-                };
-                state.metrics.ingest_events.with_label_values(&[outcome]).inc();
-                let mut v = serde_json::to_value(&receipt).unwrap_or_default();
-                v["index"] = index.into();
-                v
-            }
-            Err(problem) => {
-                state.metrics.ingest_events.with_label_values(&["rejected"]).inc();
-                json!({ "index": index, "status": "rejected", "problem": problem })
+        .map(|(index, result)| {
+            *counts.entry(outcome(&result)).or_insert(0) += 1;
+            match result {
+                Ok(receipt) => BatchItem::Accepted { index, receipt },
+                Err(problem) => BatchItem::Rejected { index, status: "rejected", problem },
             }
         })
         .collect();
-    Ok(Json(json!({ "results": results })))
+    for (outcome, n) in counts {
+        state.metrics.ingest_events.with_label_values(&[outcome]).inc_by(n);
+    }
+    Ok(Json(BatchAnswer { results }))
+}
+
+/// What ingest's metrics count an answer as.
+fn outcome(result: &Result<Receipt, Problem>) -> &'static str {
+    match result {
+        Ok(Receipt { appended: Appended::Stored { .. }, .. }) => "stored",
+        Ok(Receipt { appended: Appended::Duplicate { .. }, .. }) => "duplicate",
+        Err(_) => "rejected",
+    }
+}
+
+/// The answer to a batch: a result per item, in the order given.
+#[derive(serde::Serialize)]
+pub struct BatchAnswer {
+    results: Vec<BatchItem>,
+}
+
+/// One item's result in a batch answer.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum BatchItem {
+    Accepted {
+        index: usize,
+        #[serde(flatten)]
+        receipt: Receipt,
+    },
+    Rejected {
+        index: usize,
+        status: &'static str,
+        problem: Problem,
+    },
 }
 
 /// A region's view and staleness as this caller may see it.
