@@ -2,7 +2,7 @@
 //! expiring, revocable), short-lived single-use websocket tickets, and per-token rate limits.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -12,6 +12,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::coalesce::Coalescer;
 use crate::gateway::visibility::Visibility;
 use crate::problem::Problem;
 
@@ -138,9 +139,19 @@ pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// Looks tokens up by their secret's hash, concurrent requests together.
+pub type TokenLookup = Coalescer<String, Option<TokenInfo>>;
+
+pub fn token_lookup(store: Arc<dyn TokenStore>) -> TokenLookup {
+    Coalescer::new(move |hashes: Vec<String>| {
+        let store = store.clone();
+        async move { store.by_hashes(&hashes).await }
+    })
+}
+
 /// Checks an `Authorization` header value.
 pub async fn authenticate(
-    store: &dyn TokenStore,
+    tokens: &TokenLookup,
     authorization: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Caller, Problem> {
@@ -154,7 +165,7 @@ pub async fn authenticate(
         .map(str::trim)
         .filter(|s| s.starts_with(SECRET_PREFIX))
         .ok_or_else(|| Problem::unauthorized("The Authorization header must read `Bearer ghor_…`."))?;
-    let info = store.by_hash(&hash(secret)).await?.ok_or_else(|| {
+    let info = tokens.get(vec![hash(secret)]).await?.pop().flatten().ok_or_else(|| {
         Problem::unauthorized("This token is not known. Check that it was copied whole, or ask for a new one.")
     })?;
     if info.revoked {

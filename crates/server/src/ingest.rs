@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use ghor_domain::payload::{IntakeRejectedData, LocationInfo, Payload};
 use ghor_domain::values::{LongText, ShortText};
 use ghor_domain::{Event, FieldError, RegionCode, Role, Scope, Source, Stamp, Submission};
-use ghor_store::{Appended, EventLog, ReadModel};
+use ghor_store::{Appended, EventLog, ReadModel, StoreError};
 use serde::Serialize;
 
 use crate::auth::Caller;
+use crate::coalesce::Coalescer;
 use crate::problem::Problem;
 use crate::registry::Registrations;
 
@@ -30,8 +31,9 @@ pub struct Ingest {
     logs: BTreeMap<Scope, Arc<dyn EventLog>>,
     /// Locations, their organisation and region, as the fold has them.
     registries: BTreeMap<Scope, Arc<dyn Registrations>>,
-    /// The archive remembers every event beyond the log's duplicate window.
-    read_model: Arc<dyn ReadModel>,
+    /// The archive remembers every event beyond the log's duplicate window; concurrent
+    /// requests consult it together.
+    archives: BTreeMap<Scope, Coalescer<(String, uuid::Uuid), Option<u64>>>,
 }
 
 impl Ingest {
@@ -40,7 +42,15 @@ impl Ingest {
         registries: BTreeMap<Scope, Arc<dyn Registrations>>,
         read_model: Arc<dyn ReadModel>,
     ) -> Self {
-        Ingest { logs, registries, read_model }
+        let archive = |scope: Scope| {
+            let read_model = read_model.clone();
+            Coalescer::new(move |keys: Vec<(String, uuid::Uuid)>| {
+                let read_model = read_model.clone();
+                async move { read_model.find_archived(scope, &keys).await }
+            })
+        };
+        let archives = logs.keys().map(|scope| (*scope, archive(*scope))).collect();
+        Ingest { logs, registries, archives }
     }
 
     /// Validates, authorises and appends one event.
@@ -79,7 +89,11 @@ impl Ingest {
         }
         // Already archived (a retry after the log's duplicate window): a duplicate, not stored.
         let keys: Vec<(String, uuid::Uuid)> = accepted.iter().map(|(_, e)| (e.source.to_string(), e.id)).collect();
-        let archived = match self.read_model.find_archived(scope, &keys).await {
+        let lookup = match self.archives.get(&scope) {
+            Some(archive) => archive.get(keys.clone()).await,
+            None => Err(StoreError::Internal(format!("no archive for scope {scope}"))),
+        };
+        let archived = match lookup {
             Ok(found) => found,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot consult the archive; relying on the log's duplicate window");

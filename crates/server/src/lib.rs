@@ -7,9 +7,10 @@
 //! - [`gateway`]: fold the log in memory and stream snapshot + chained deltas.
 //! - [`http`]: the axum edge: API, websocket, the live page.
 //! - [`scheduler`]: what ghor writes itself (default thresholds, overdue reports).
-//! - [`auth`], [`problem`], [`metrics`], [`shutdown`]: plumbing.
+//! - [`auth`], [`problem`], [`metrics`], [`shutdown`], [`coalesce`]: plumbing.
 
 pub mod auth;
+pub mod coalesce;
 pub mod follow;
 pub mod gateway;
 pub mod http;
@@ -189,6 +190,7 @@ pub async fn serve(
     }
     let state = Arc::new(AppState {
         ingest,
+        tokens: auth::token_lookup(backbone.tokens.clone()),
         backbone,
         gateways,
         tickets: Default::default(),

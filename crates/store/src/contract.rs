@@ -215,11 +215,16 @@ pub async fn tokens(store: Arc<dyn TokenStore>) {
         revoked: false,
     };
     store.insert(&info, "hash-1").await.expect("insert");
-    assert_eq!(store.by_hash("hash-1").await.expect("by_hash"), Some(info.clone()));
-    assert_eq!(store.by_hash("hash-2").await.expect("by_hash"), None);
+    let hashes = ["hash-2".to_owned(), "hash-1".to_owned(), "hash-1".to_owned()];
+    assert_eq!(
+        store.by_hashes(&hashes).await.expect("by_hashes"),
+        vec![None, Some(info.clone()), Some(info.clone())],
+        "one answer per hash, in order"
+    );
     assert!(store.list().await.expect("list").contains(&info));
     assert!(store.revoke(info.id).await.expect("revoke"));
-    assert!(store.by_hash("hash-1").await.expect("by_hash").expect("still there").revoked);
+    let found = store.by_hashes(&["hash-1".to_owned()]).await.expect("by_hashes");
+    assert!(found[0].as_ref().expect("still there").revoked);
     assert!(!store.revoke(Uuid::new_v4()).await.expect("revoke"));
 }
 

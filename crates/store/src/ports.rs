@@ -205,7 +205,9 @@ pub struct TokenInfo {
 #[async_trait]
 pub trait TokenStore: Send + Sync + 'static {
     async fn insert(&self, info: &TokenInfo, secret_hash: &str) -> StoreResult<()>;
-    async fn by_hash(&self, secret_hash: &str) -> StoreResult<Option<TokenInfo>>;
+    /// The tokens with these secret hashes, one answer per hash, in order (concurrent
+    /// requests are authenticated together).
+    async fn by_hashes(&self, secret_hashes: &[String]) -> StoreResult<Vec<Option<TokenInfo>>>;
     async fn list(&self) -> StoreResult<Vec<TokenInfo>>;
     /// Revokes a token; false when there is no such token.
     async fn revoke(&self, id: Uuid) -> StoreResult<bool>;

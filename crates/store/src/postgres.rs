@@ -386,12 +386,13 @@ impl TokenStore for Postgres {
         Ok(())
     }
 
-    async fn by_hash(&self, secret_hash: &str) -> StoreResult<Option<TokenInfo>> {
-        let info: Option<String> = sqlx::query_scalar("SELECT info::text FROM tokens WHERE hash = $1")
-            .bind(secret_hash)
-            .fetch_optional(&self.pool)
+    async fn by_hashes(&self, secret_hashes: &[String]) -> StoreResult<Vec<Option<TokenInfo>>> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT hash, info::text FROM tokens WHERE hash = ANY($1)")
+            .bind(secret_hashes)
+            .fetch_all(&self.pool)
             .await?;
-        info.map(|i| parse(&i)).transpose()
+        let found: std::collections::HashMap<String, String> = rows.into_iter().collect();
+        secret_hashes.iter().map(|hash| found.get(hash).map(|i| parse(i)).transpose()).collect()
     }
 
     async fn list(&self) -> StoreResult<Vec<TokenInfo>> {

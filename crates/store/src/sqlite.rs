@@ -421,12 +421,16 @@ impl TokenStore for Embedded {
         Ok(())
     }
 
-    async fn by_hash(&self, secret_hash: &str) -> StoreResult<Option<TokenInfo>> {
-        let info: Option<String> = sqlx::query_scalar("SELECT info FROM tokens WHERE hash = ?")
-            .bind(secret_hash)
-            .fetch_optional(&self.pool)
-            .await?;
-        info.map(|i| serde_json::from_str(&i).map_err(internal)).transpose()
+    async fn by_hashes(&self, secret_hashes: &[String]) -> StoreResult<Vec<Option<TokenInfo>>> {
+        let mut found = Vec::with_capacity(secret_hashes.len());
+        for hash in secret_hashes {
+            let info: Option<String> = sqlx::query_scalar("SELECT info FROM tokens WHERE hash = ?")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?;
+            found.push(info.map(|i| serde_json::from_str(&i).map_err(internal)).transpose()?);
+        }
+        Ok(found)
     }
 
     async fn list(&self) -> StoreResult<Vec<TokenInfo>> {

@@ -18,7 +18,7 @@ use chrono::Utc;
 use ghor_domain::Scope;
 use serde_json::Value;
 
-use crate::auth::{authenticate, Caller, Connections, RateLimiter, Tickets};
+use crate::auth::{authenticate, Caller, Connections, RateLimiter, Tickets, TokenLookup};
 use crate::gateway::Gateway;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
@@ -31,6 +31,7 @@ pub struct AppState {
     pub backbone: Backbone,
     pub ingest: Arc<Ingest>,
     pub gateways: BTreeMap<Scope, Arc<Gateway>>,
+    pub tokens: TokenLookup,
     pub tickets: Tickets,
     pub rate: RateLimiter,
     pub connections: Connections,
@@ -92,7 +93,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Caller, Problem> {
         let header = parts.headers.get(AUTHORIZATION).and_then(|h| h.to_str().ok());
-        let caller = authenticate(&*state.backbone.tokens, header, Utc::now()).await?;
+        let caller = authenticate(&state.tokens, header, Utc::now()).await?;
         state.rate.take(caller.token.id, 1.0).map_err(|wait| {
             Problem::too_many(
                 format!(
