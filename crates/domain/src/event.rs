@@ -5,11 +5,12 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::FieldError;
-use crate::payload::{DecodeError, Payload, SourceKind};
+use crate::payload::{DecodeError, Payload, SourceKind, WireData};
 use crate::values::{RegionCode, ShortText, Slug};
 use crate::vocab::{Bron, Scope};
 
@@ -251,7 +252,8 @@ struct Envelope<'a> {
     bevestigd: Option<bool>,
     #[serde(borrow)]
     prognose: Option<Cow<'a, str>>,
-    data: Option<Cow<'a, Value>>,
+    #[serde(default, borrow, deserialize_with = "raw_data")]
+    data: Option<WireData<'a>>,
     // The server's stamp, on stored events.
     #[serde(borrow)]
     region: Option<Cow<'a, str>>,
@@ -261,6 +263,11 @@ struct Envelope<'a> {
     actor: Option<Cow<'a, str>>,
     #[serde(borrow)]
     received: Option<Cow<'a, str>>,
+}
+
+/// `data` read from bytes stays JSON text until its type is known (`null` too).
+fn raw_data<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<WireData<'de>>, D::Error> {
+    <&'de RawValue>::deserialize(d).map(|raw| Some(WireData::Raw(raw)))
 }
 
 impl<'a> Envelope<'a> {
@@ -292,7 +299,7 @@ impl<'a> Envelope<'a> {
             bron: text("bron")?,
             bevestigd,
             prognose: text("prognose")?,
-            data: obj.get("data").map(Cow::Borrowed),
+            data: obj.get("data").map(WireData::Value),
             region: text("region")?,
             scope: text("scope")?,
             actor: text("actor")?,
@@ -343,8 +350,7 @@ impl<'a> Envelope<'a> {
             .as_deref()
             .map(|p| ShortText::try_from(p.to_owned()).map_err(|r| FieldError::new("prognose", &r)))
             .transpose()?;
-        let data =
-            self.data.as_deref().ok_or_else(|| FieldError::new("data", "is required (an object, possibly empty)"))?;
+        let data = self.data.ok_or_else(|| FieldError::new("data", "is required (an object, possibly empty)"))?;
         let payload = Payload::decode(event_type, self.subject.as_deref(), data).map_err(invalid)?;
         match (&source, payload.source_kind()) {
             (Source::Location(_), SourceKind::Location) | (Source::Region(_), SourceKind::Region) => {}

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -576,7 +577,12 @@ impl Payload {
     }
 
     /// Decodes the wire `type`, `subject` and `data`; errors name the offending field.
-    pub fn decode(event_type: &str, subject: Option<&str>, data: &Value) -> Result<Payload, DecodeError> {
+    pub fn decode<'d>(
+        event_type: &str,
+        subject: Option<&str>,
+        data: impl Into<WireData<'d>>,
+    ) -> Result<Payload, DecodeError> {
+        let data = data.into();
         let name = event_type.strip_prefix(TYPE_PREFIX).ok_or_else(|| unknown_type(event_type))?;
         let (stem, version) = name.rsplit_once(".v").ok_or_else(|| unknown_type(event_type))?;
         if version.is_empty() || version.starts_with('0') || !version.bytes().all(|b| b.is_ascii_digit()) {
@@ -606,64 +612,64 @@ impl Payload {
         }
         let status = |s: Status| Ok(Payload::Status(s));
         match stem {
-            "judgement.reported" => status(Status::Judgement { data: parse(data)? }),
-            "beds.reported" => status(Status::Beds { key: key(subject)?, data: beds(parse(data)?)? }),
-            "treatment_places.reported" => status(Status::TreatmentPlaces { key: key(subject)?, data: parse(data)? }),
+            "judgement.reported" => status(Status::Judgement { data: data.parse()? }),
+            "beds.reported" => status(Status::Beds { key: key(subject)?, data: beds(data.parse()?)? }),
+            "treatment_places.reported" => status(Status::TreatmentPlaces { key: key(subject)?, data: data.parse()? }),
             "casualty_reception.reported" => {
-                status(Status::CasualtyReception { key: key(subject)?, data: parse(data)? })
+                status(Status::CasualtyReception { key: key(subject)?, data: data.parse()? })
             }
-            "acute_function.reported" => status(Status::AcuteFunction { key: key(subject)?, data: parse(data)? }),
-            "facility.reported" => status(Status::Facility { data: parse(data)? }),
-            "supplies.reported" => status(Status::Supplies { key: key(subject)?, data: parse(data)? }),
+            "acute_function.reported" => status(Status::AcuteFunction { key: key(subject)?, data: data.parse()? }),
+            "facility.reported" => status(Status::Facility { data: data.parse()? }),
+            "supplies.reported" => status(Status::Supplies { key: key(subject)?, data: data.parse()? }),
             "utility.reported" => {
                 let key: Utility = key(subject)?;
-                let data: UtilityData = parse(data)?;
+                let data: UtilityData = data.parse()?;
                 if data.cause.is_some() && !key.is_ict() {
                     return Err(field("data.cause", "a cause is given for ICT utilities only"));
                 }
                 status(Status::Utility { key, data })
             }
-            "staffing.reported" => status(Status::Staffing { key: key(subject)?, data: parse(data)? }),
-            "disbalance.reported" => status(Status::Disbalance { key: key(subject)?, data: parse(data)? }),
-            "self_sufficiency.reported" => status(Status::SelfSufficiency { data: parse(data)? }),
+            "staffing.reported" => status(Status::Staffing { key: key(subject)?, data: data.parse()? }),
+            "disbalance.reported" => status(Status::Disbalance { key: key(subject)?, data: data.parse()? }),
+            "self_sufficiency.reported" => status(Status::SelfSufficiency { data: data.parse()? }),
             "home_care.reported" => {
-                let data: HomeCareData = parse(data)?;
+                let data: HomeCareData = data.parse()?;
                 if data.electricity_dependent > data.clients {
                     return Err(field("data.electricity_dependent", "is more than the number of clients"));
                 }
                 status(Status::HomeCare { data })
             }
             "receiving_capacity.reported" => {
-                status(Status::ReceivingCapacity { key: key(subject)?, data: parse(data)? })
+                status(Status::ReceivingCapacity { key: key(subject)?, data: data.parse()? })
             }
-            "relocation_need.reported" => status(Status::RelocationNeed { key: key(subject)?, data: parse(data)? }),
+            "relocation_need.reported" => status(Status::RelocationNeed { key: key(subject)?, data: data.parse()? }),
             "help_request.opened" | "help_request.updated" => status(Status::HelpRequest {
                 key: slug(subject)?,
                 status: if stem.ends_with("opened") { HelpStatus::Open } else { HelpStatus::InBehandeling },
-                data: Some(parse(data)?),
+                data: Some(data.parse()?),
                 closed: None,
             }),
             "help_request.closed" => status(Status::HelpRequest {
                 key: slug(subject)?,
                 status: HelpStatus::Gesloten,
                 data: None,
-                closed: Some(parse(data)?),
+                closed: Some(data.parse()?),
             }),
-            "note.reported" => status(Status::Note { data: parse(data)? }),
-            "not_affected.reported" => status(Status::NotAffected { data: parse(data)? }),
-            "observation.retracted" => Ok(Payload::Retracted(parse(data)?)),
-            "report.overdue" => Ok(Payload::ReportOverdue(parse(data)?)),
-            "intake.rejected" => Ok(Payload::IntakeRejected(parse(data)?)),
+            "note.reported" => status(Status::Note { data: data.parse()? }),
+            "not_affected.reported" => status(Status::NotAffected { data: data.parse()? }),
+            "observation.retracted" => Ok(Payload::Retracted(data.parse()?)),
+            "report.overdue" => Ok(Payload::ReportOverdue(data.parse()?)),
+            "intake.rejected" => Ok(Payload::IntakeRejected(data.parse()?)),
             "location.registered" => {
-                let info: LocationInfo = parse(data)?;
+                let info: LocationInfo = data.parse()?;
                 info.point.check().map_err(|r| field("data.point", &r))?;
                 Ok(Payload::LocationRegistered(info))
             }
             "organisation.registered" => {
-                Ok(Payload::OrganisationRegistered { organisation: slug(subject)?, info: parse(data)? })
+                Ok(Payload::OrganisationRegistered { organisation: slug(subject)?, info: data.parse()? })
             }
             "incident.opened" | "incident.updated" => {
-                let data: IncidentData = parse(data)?;
+                let data: IncidentData = data.parse()?;
                 if data.grip > 5 {
                     return Err(field("data.grip", "GRIP levels run from 0 (none) to 5"));
                 }
@@ -675,11 +681,11 @@ impl Payload {
                 }
                 Ok(Payload::Incident { incident: slug(subject)?, opened: stem.ends_with("opened"), data })
             }
-            "threshold.set" => Ok(Payload::ThresholdSet { key: key(subject)?, data: parse(data)? }),
+            "threshold.set" => Ok(Payload::ThresholdSet { key: key(subject)?, data: data.parse()? }),
             "alert.acknowledged" => {
                 let alert = subject.ok_or_else(|| field("subject", "names the alert being acknowledged"))?;
                 let alert = ShortText::try_from(alert.to_owned()).map_err(|r| field("subject", &r))?;
-                Ok(Payload::AlertAcknowledged { alert, data: parse(data)? })
+                Ok(Payload::AlertAcknowledged { alert, data: data.parse()? })
             }
             _ => Err(unknown_type(event_type)),
         }
@@ -742,6 +748,41 @@ fn unknown_type(t: &str) -> DecodeError {
 }
 
 /// Parses `data` into its typed form; the error names the path inside `data`.
+/// The wire `data` as read: a JSON value, or its JSON text, read straight into its type.
+#[derive(Debug, Clone, Copy)]
+pub enum WireData<'a> {
+    Value(&'a Value),
+    Raw(&'a RawValue),
+}
+
+impl<'a> From<&'a Value> for WireData<'a> {
+    fn from(value: &'a Value) -> Self {
+        WireData::Value(value)
+    }
+}
+
+impl<'a> From<&'a RawValue> for WireData<'a> {
+    fn from(raw: &'a RawValue) -> Self {
+        WireData::Raw(raw)
+    }
+}
+
+impl WireData<'_> {
+    fn parse<T: DeserializeOwned>(self) -> Result<T, DecodeError> {
+        match self {
+            WireData::Value(value) => parse(value),
+            WireData::Raw(raw) => {
+                let typed = raw.get().trim_start().starts_with('{').then(|| serde_json::from_str(raw.get()).ok());
+                match typed.flatten() {
+                    Some(t) => Ok(t),
+                    // The value's way words what is wrong.
+                    None => parse(&serde_json::from_str(raw.get()).unwrap_or(Value::Null)),
+                }
+            }
+        }
+    }
+}
+
 fn parse<T: DeserializeOwned>(data: &Value) -> Result<T, DecodeError> {
     if !data.is_object() {
         return Err(field("data", "must be a JSON object"));
