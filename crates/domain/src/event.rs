@@ -182,7 +182,8 @@ type Common = (Option<Uuid>, Source, Option<DateTime<Utc>>, Bron, bool, Option<S
 struct Stored<'a> {
     specversion: &'static str,
     id: Uuid,
-    source: String,
+    #[serde(serialize_with = "as_text")]
+    source: &'a Source,
     #[serde(rename = "type")]
     event_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -198,6 +199,11 @@ struct Stored<'a> {
     actor: &'a str,
     received: String,
     data: crate::payload::PayloadData<'a>,
+}
+
+/// Writes a value as the JSON string its `Display` gives, without an intermediate `String`.
+fn as_text<S: serde::Serializer>(value: &impl std::fmt::Display, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
 }
 
 /// Deserialises only from a JSON object whose attributes are all ones a client may send,
@@ -397,7 +403,7 @@ impl Event {
         Stored {
             specversion: "1.0",
             id: self.id,
-            source: self.source.to_string(),
+            source: &self.source,
             event_type: self.payload.event_type(),
             subject: self.payload.subject(),
             time: rfc3339(self.time),

@@ -1,14 +1,15 @@
 //! Reading the log ahead of whoever folds it: a task follows the log from a sequence and
 //! hands the batches on while the previous one is being decoded and folded, so that
 //! reading and folding overlap (on two cores). Read errors are retried here; the folder
-//! sees an unbroken run of sequences.
+//! sees an unbroken run of sequences. Every folder starts from the same point: the newest
+//! snapshot, checked against the log.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ghor_domain::{DecodeError, Event};
-use ghor_store::{EventLog, LogEntry};
+use ghor_domain::{DecodeError, Event, Picture};
+use ghor_store::{EventLog, LogEntry, ReadModel, StoreError};
 use tokio::sync::mpsc;
 
 use crate::shutdown::Shutdown;
@@ -17,6 +18,21 @@ use crate::shutdown::Shutdown;
 const BATCH: usize = 1000;
 /// Batches read ahead of the folder.
 const AHEAD: usize = 2;
+
+/// Where a folder starts: the newest snapshot of this epoch (or the beginning), once the
+/// log is known to still hold everything after it.
+pub async fn starting_point(log: &dyn EventLog, read_model: &dyn ReadModel) -> Result<(u64, Picture), StoreError> {
+    let (seq, picture) = read_model.latest_snapshot(log.scope(), log.epoch()).await?.unwrap_or_default();
+    let first = log.first_seq().await?;
+    if first > seq + 1 {
+        return Err(StoreError::Internal(format!(
+            "the log starts at sequence {first} but the newest snapshot is at {seq}: events {} to {} are missing; rebuild the read model",
+            seq + 1,
+            first - 1
+        )));
+    }
+    Ok((seq, picture))
+}
 
 /// One log entry with its decoded event.
 pub struct Decoded {

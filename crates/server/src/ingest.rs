@@ -2,13 +2,13 @@
 //! the token may write it, stamps it (region, scope, actor, received) and appends it,
 //! idempotent on (source, id). Answers only after the log has the event.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use ghor_domain::payload::{IntakeRejectedData, LocationInfo, Payload};
 use ghor_domain::values::{LongText, ShortText};
-use ghor_domain::{Event, FieldError, RegionCode, Role, Scope, Source, Stamp, Submission};
+use ghor_domain::{Event, FieldError, RegionCode, Role, Scope, Slug, Source, Stamp, Submission};
 use ghor_store::{Appended, EventLog, ReadModel, StoreError};
 use serde::Serialize;
 
@@ -78,8 +78,10 @@ impl Ingest {
         };
         let mut results: Vec<Option<Result<Receipt, Problem>>> = Vec::with_capacity(submissions.len());
         let mut accepted: Vec<(usize, Event)> = Vec::new();
+        // A batch tends to report on a few locations many times: look each up once.
+        let mut registrations = HashMap::new();
         for (i, submission) in submissions.into_iter().enumerate() {
-            match self.accept(caller, &**registry, submission, now).await {
+            match accept(caller, &**registry, &mut registrations, submission, now).await {
                 Ok(event) => {
                     accepted.push((i, event));
                     results.push(None);
@@ -130,7 +132,7 @@ impl Ingest {
         let (Some(log), Some(registry)) = (self.logs.get(&scope), self.registries.get(&scope)) else {
             return Err(Problem::internal(format!("no log for scope {scope}")));
         };
-        let id = ghor_domain::Slug::try_from(location).map_err(|r| Problem::invalid(FieldError::new("source", &r)))?;
+        let id = Slug::try_from(location).map_err(|r| Problem::invalid(FieldError::new("source", &r)))?;
         let info = registry.location(&id).await.ok_or_else(|| Problem::not_found(format!("no location {location}")))?;
         if caller.token.organisation.as_ref() != Some(&info.organisation) {
             return Err(Problem::forbidden(Some("source"), format!("{location} belongs to another organisation")));
@@ -155,23 +157,30 @@ impl Ingest {
         };
         log.append(&[event]).await.remove(0).map(|_| ()).map_err(Problem::from)
     }
+}
 
-    async fn accept(
-        &self,
-        caller: &Caller,
-        registry: &dyn Registrations,
-        submission: Result<Submission, FieldError>,
-        now: DateTime<Utc>,
-    ) -> Result<Event, Problem> {
-        let submission = submission.map_err(Problem::invalid)?;
-        let registered = match &submission.source {
-            Source::Location(id) => registry.location(id).await,
-            Source::Region(_) => None,
-        };
-        let region = authorise(caller, &submission, registered.as_ref())?;
-        let stamp = Stamp { region, scope: caller.scope(), actor: caller.token.name.clone(), received: now };
-        submission.accept(stamp).map_err(Problem::invalid)
-    }
+/// Validates, authorises and stamps one submission; `registrations` remembers the
+/// locations looked up so far.
+async fn accept(
+    caller: &Caller,
+    registry: &dyn Registrations,
+    registrations: &mut HashMap<Slug, Option<LocationInfo>>,
+    submission: Result<Submission, FieldError>,
+    now: DateTime<Utc>,
+) -> Result<Event, Problem> {
+    let submission = submission.map_err(Problem::invalid)?;
+    let registered = match &submission.source {
+        Source::Location(id) => {
+            if !registrations.contains_key(id) {
+                registrations.insert(id.clone(), registry.location(id).await);
+            }
+            registrations.get(id).and_then(Option::as_ref)
+        }
+        Source::Region(_) => None,
+    };
+    let region = authorise(caller, &submission, registered)?;
+    let stamp = Stamp { region, scope: caller.scope(), actor: caller.token.name.clone(), received: now };
+    submission.accept(stamp).map_err(Problem::invalid)
 }
 
 /// Decides whether `caller` may write `submission`, from its token alone; returns the

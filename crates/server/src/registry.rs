@@ -57,7 +57,7 @@ impl Registry {
         read_model: Arc<dyn ReadModel>,
         shutdown: Shutdown,
     ) -> Result<Arc<Registry>, StoreError> {
-        let (seq, picture) = read_model.latest_snapshot(log.scope(), log.epoch()).await?.unwrap_or_default();
+        let (seq, picture) = crate::follow::starting_point(&*log, &*read_model).await?;
         let registry = Arc::new(Registry { log, picture: RwLock::new(picture), position: watch::channel(seq).0 });
         tokio::spawn(registry.clone().follow(shutdown));
         Ok(registry)

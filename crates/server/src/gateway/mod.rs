@@ -141,15 +141,7 @@ impl Gateway {
         shutdown: Shutdown,
     ) -> Result<Arc<Gateway>, StoreError> {
         let epoch = log.epoch();
-        let (seq, picture) = read_model.latest_snapshot(log.scope(), epoch).await?.unwrap_or_default();
-        let first = log.first_seq().await?;
-        if first > seq + 1 {
-            return Err(StoreError::Internal(format!(
-                "the log starts at sequence {first} but the newest snapshot is at {seq}: events {} to {} are missing; rebuild the read model",
-                seq + 1,
-                first - 1
-            )));
-        }
+        let (seq, picture) = crate::follow::starting_point(&*log, &*read_model).await?;
         let warm_at = log.last_seq().await?;
         let views = Views::of(&picture);
         let state = Folded {

@@ -105,10 +105,13 @@ pub async fn post_batch(
         .into_iter()
         .enumerate()
         .map(|(index, result)| {
-            *counts.entry(outcome(&result)).or_insert(0) += 1;
+            let status = outcome(&result);
+            *counts.entry(status).or_insert(0) += 1;
             match result {
-                Ok(receipt) => BatchItem::Accepted { index, receipt },
-                Err(problem) => BatchItem::Rejected { index, status: "rejected", problem },
+                Ok(Receipt { id, source, appended }) => {
+                    BatchItem::Accepted { index, id, source, status, seq: appended.seq() }
+                }
+                Err(problem) => BatchItem::Rejected { index, status, problem },
             }
         })
         .collect();
@@ -137,10 +140,13 @@ pub struct BatchAnswer {
 #[derive(serde::Serialize)]
 #[serde(untagged)]
 enum BatchItem {
+    /// As [`Receipt`] serialises, with the index.
     Accepted {
         index: usize,
-        #[serde(flatten)]
-        receipt: Receipt,
+        id: uuid::Uuid,
+        source: String,
+        status: &'static str,
+        seq: u64,
     },
     Rejected {
         index: usize,
