@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ghor_domain::payload::{IntakeRejectedData, LocationInfo, Payload};
@@ -91,17 +92,20 @@ impl Ingest {
         }
         // Already archived (a retry after the log's duplicate window): a duplicate, not stored.
         let keys: Vec<(String, uuid::Uuid)> = accepted.iter().map(|(_, e)| (e.source.to_string(), e.id)).collect();
+        let window = log.duplicate_window();
+        let ask: Vec<bool> = accepted.iter().map(|(_, e)| may_be_archived(e.id, window, now)).collect();
+        let asked: Vec<_> = keys.iter().zip(&ask).filter(|(_, ask)| **ask).map(|(key, _)| key.clone()).collect();
         let lookup = match self.archives.get(&scope) {
-            Some(archive) => archive.get(keys.clone()).await,
+            Some(archive) => archive.get(asked).await,
             None => Err(StoreError::Internal(format!("no archive for scope {scope}"))),
         };
-        let archived = match lookup {
-            Ok(found) => found,
-            Err(e) => {
+        let mut found = lookup
+            .unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "cannot consult the archive; relying on the log's duplicate window");
-                vec![None; keys.len()]
-            }
-        };
+                Vec::new()
+            })
+            .into_iter();
+        let archived = ask.iter().map(|ask| if *ask { found.next().flatten() } else { None });
         let (mut fresh, mut events) = (Vec::new(), Vec::new());
         for (((i, event), (source, id)), seq) in accepted.into_iter().zip(keys).zip(archived) {
             match seq {
@@ -157,6 +161,27 @@ impl Ingest {
         };
         log.append(&[event]).await.remove(0).map(|_| ()).map_err(Problem::from)
     }
+}
+
+/// Room for the clocks involved: ghor's, the NATS server's, and that of whoever minted an id.
+const CLOCK_SLACK: Duration = Duration::from_secs(30);
+
+/// Whether an event may already be in the archive beyond the log's own memory of ids:
+/// never when the log refuses every repeat itself (`window` is `None`), and not when its id
+/// is a UUIDv7 minted so recently that any earlier attempt is still inside the window. (An
+/// id from a clock running ahead by more than the slack is checked as any other.)
+fn may_be_archived(id: uuid::Uuid, window: Option<Duration>, now: DateTime<Utc>) -> bool {
+    let Some(window) = window else { return false };
+    let minted = id.get_timestamp().filter(|_| id.get_version_num() == 7).and_then(|t| {
+        let (secs, nanos) = t.to_unix();
+        DateTime::from_timestamp(i64::try_from(secs).ok()?, nanos)
+    });
+    let (Some(minted), Ok(window), Ok(slack)) =
+        (minted, chrono::Duration::from_std(window), chrono::Duration::from_std(CLOCK_SLACK))
+    else {
+        return true;
+    };
+    !(minted > now - window + slack && minted <= now + slack)
 }
 
 /// Validates, authorises and stamps one submission; `registrations` remembers the
@@ -266,5 +291,30 @@ pub fn authorise(
         }
         // Parsing already refused a source of the wrong kind.
         (_, source) => denied(format!("{source} is not a valid source for this event type")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minted_at(t: DateTime<Utc>) -> uuid::Uuid {
+        let ts = uuid::Timestamp::from_unix(uuid::NoContext, t.timestamp() as u64, t.timestamp_subsec_nanos());
+        uuid::Uuid::new_v7(ts)
+    }
+
+    #[test]
+    fn only_ids_that_may_be_older_than_the_duplicate_window_are_looked_up_in_the_archive() {
+        let now = Utc::now();
+        let window = Some(Duration::from_secs(120));
+        let ago = |s: i64| minted_at(now - chrono::Duration::seconds(s));
+        assert!(!may_be_archived(ago(5), window, now), "minted just now: any first attempt is in the window");
+        assert!(!may_be_archived(ago(-20), window, now), "a clock a little ahead");
+        assert!(may_be_archived(ago(-120), window, now), "a clock far ahead proves nothing");
+        assert!(may_be_archived(ago(100), window, now), "too near the window's edge for the slack");
+        assert!(may_be_archived(ago(3600), window, now), "an hour old");
+        assert!(may_be_archived(uuid::Uuid::new_v4(), window, now), "a random id carries no time");
+        assert!(may_be_archived(ago(5), Some(Duration::from_secs(1)), now), "a window shorter than the slack");
+        assert!(!may_be_archived(ago(3600), None, now), "a log that refuses every repeat itself");
     }
 }

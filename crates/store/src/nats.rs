@@ -170,6 +170,8 @@ pub struct NatsLog {
     reader: Mutex<Option<(u64, Ordered)>>,
     /// Acks the appends may await at once (see `append`).
     in_flight: Semaphore,
+    /// The stream's window for repeated `Nats-Msg-Id`s.
+    duplicate_window: Duration,
     /// Follows the stream's tail into `notify`, from the first time a reader needs it: a
     /// process that only appends never reads the log back.
     tail: std::sync::Once,
@@ -218,6 +220,7 @@ impl NatsLog {
             notify,
             reader: Mutex::new(None),
             in_flight: Semaphore::new(IN_FLIGHT),
+            duplicate_window: info.config.duplicate_window,
             tail: std::sync::Once::new(),
             me: me.clone(),
             ack_timeout: settings.ack_timeout,
@@ -373,6 +376,10 @@ impl EventLog for NatsLog {
             moved
         });
         results
+    }
+
+    fn duplicate_window(&self) -> Option<Duration> {
+        Some(self.duplicate_window)
     }
 
     async fn read(&self, after: u64, max: usize) -> StoreResult<Vec<LogEntry>> {

@@ -82,6 +82,9 @@ pub trait EventLog: Send + Sync + 'static {
     fn epoch(&self) -> Uuid;
     /// Appends each event, idempotent on (source, id); one result per event, in order.
     async fn append(&self, events: &[Event]) -> Vec<StoreResult<Appended>>;
+    /// How long the log itself refuses a repeated (source, id): for ever (`None`), or only
+    /// within this window (JetStream's duplicate window; after it, the archive knows).
+    fn duplicate_window(&self) -> Option<std::time::Duration>;
     /// Up to `max` entries with sequence > `after`, in sequence order.
     async fn read(&self, after: u64, max: usize) -> StoreResult<Vec<LogEntry>>;
     /// Sequence of the newest entry (0 when empty).

@@ -158,6 +158,10 @@ impl EventLog for SqliteLog {
         }
     }
 
+    fn duplicate_window(&self) -> Option<std::time::Duration> {
+        None // every (source, id) is unique in the table
+    }
+
     async fn read(&self, after: u64, max: usize) -> StoreResult<Vec<LogEntry>> {
         let rows = sqlx::query("SELECT seq, body FROM events WHERE scope = ? AND seq > ? ORDER BY seq LIMIT ?")
             .bind(self.scope.as_str())
