@@ -121,7 +121,7 @@ pub async fn post_batch(
     Ok(Json(BatchAnswer { results }))
 }
 
-/// What ingest's metrics count an answer as.
+/// One report's outcome: its `status` in a batch answer, and what ingest's metrics count.
 fn outcome(result: &Result<Receipt, Problem>) -> &'static str {
     match result {
         Ok(Receipt { appended: Appended::Stored { .. }, .. }) => "stored",
