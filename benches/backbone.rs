@@ -832,10 +832,13 @@ async fn gateway_round(url: &str, read_model: Arc<dyn ReadModel>, k: u64) -> any
     let log: Arc<dyn EventLog> = open_log(url).await?;
     let (trigger, shutdown) = ghor_server::shutdown::channel();
     let started = Instant::now();
-    let gateway = Gateway::start(log, read_model, shutdown).await?;
+    let tasks =
+        ghor_server::supervise::Tasks::new(ghor_server::metrics::Metrics::new().task_restarts, shutdown.clone());
+    let gateway = Gateway::start(log, read_model, &tasks, shutdown).await?;
     let reached = gateway.caught_up(k, PATIENCE).await;
     let took = started.elapsed();
     trigger.trigger();
+    tasks.join(PATIENCE).await;
     ensure!(reached, "the gateway did not catch up with {k} events");
     ensure!(gateway.state().seq == k, "the gateway folded up to {} instead of {k}", gateway.state().seq);
     Ok(took)

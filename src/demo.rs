@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use ghor_domain::{RegionCode, Role, Scope, Slug};
 use ghor_server::auth::{issue, TokenRequest};
-use ghor_server::shutdown::Shutdown;
+use ghor_server::supervise::Tasks;
 use ghor_store::TokenStore;
 
 use crate::client::Client;
@@ -38,7 +38,8 @@ async fn reporting(client: &Client) -> usize {
     regions.filter_map(|r| r["view"]["totals"]["reporting"].as_u64()).sum::<u64>() as usize
 }
 
-pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, mut shutdown: Shutdown) -> anyhow::Result<()> {
+pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, tasks: Tasks) -> anyhow::Result<()> {
+    let mut shutdown = tasks.shutdown();
     let admin = Client::new(url, &token(store, "demo netwerkfunctionaris", Role::Netwerkfunctionaris, None).await?);
     let mut rows = registry::read_csv(HOSPITALS)?;
     rows.extend(registry::read_csv(CARE)?);
@@ -65,7 +66,7 @@ pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, mut shutdown: S
     }
     println!("open the live picture: {url}/#token={viewer}");
     println!("informatiemanager token (VR01-VR03): {manager}");
-    tokio::spawn(async move {
+    tasks.hold("demo_simulator", async move {
         simulator.run(rate, async move { shutdown.recv().await }).await;
     });
     Ok(())

@@ -163,6 +163,9 @@ struct Serve {
     /// Seconds between overdue checks.
     #[arg(long, env = "GHOR_OVERDUE_EVERY", default_value_t = 60)]
     overdue_every: u64,
+    /// Test-only: mount the admin switches that break parts on purpose.
+    #[arg(long, env = "GHOR_FAULT_INJECTION", hide = true)]
+    fault_injection: bool,
 }
 
 #[derive(Subcommand)]
@@ -287,11 +290,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(s: Serve) -> anyhow::Result<()> {
     let backbone = s.backend.open().await?;
     let tokens = backbone.tokens.clone();
-    let settings =
-        Settings { overdue_every: std::time::Duration::from_secs(s.overdue_every.max(1)), ..Settings::default() };
-    run_until_ctrl_c(s.listen, backbone, settings, |url, shutdown| async move {
+    let settings = Settings {
+        overdue_every: std::time::Duration::from_secs(s.overdue_every.max(1)),
+        fault_injection: s.fault_injection,
+        ..Settings::default()
+    };
+    run_until_stopped(s.listen, backbone, settings, |url, tasks| async move {
         if s.demo {
-            demo::start(&url, &*tokens, s.sim_rate, shutdown).await?;
+            demo::start(&url, &*tokens, s.sim_rate, tasks).await?;
         }
         Ok(())
     })
@@ -305,7 +311,7 @@ async fn role(r: Role_, roles: Roles) -> anyhow::Result<()> {
         roles,
         ..Settings::default()
     };
-    run_until_ctrl_c(r.listen, r.backend.open().await?, settings, |_, _| async { Ok(()) }).await
+    run_until_stopped(r.listen, r.backend.open().await?, settings, |_, _| async { Ok(()) }).await
 }
 
 async fn project(p: Project) -> anyhow::Result<()> {
@@ -315,34 +321,61 @@ async fn project(p: Project) -> anyhow::Result<()> {
         return rebuild::run(&backbone, scope).await;
     }
     let settings = Settings { roles: Roles { ingest: false, gateway: false, projector: true }, ..Settings::default() };
-    run_until_ctrl_c(p.listen, backbone, settings, |_, _| async { Ok(()) }).await
+    run_until_stopped(p.listen, backbone, settings, |_, _| async { Ok(()) }).await
 }
 
-/// Starts the server, runs `then` with its URL, and stops cleanly on Ctrl-C.
-async fn run_until_ctrl_c<F, Fut>(
+/// How long stopping may take: requests in flight, close frames, tasks.
+const STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Starts the server, runs `then` with its URL and tasks, and stops cleanly on SIGTERM
+/// (systemd, Kubernetes) or Ctrl-C: appends in flight finish, websocket clients get a close
+/// frame with the reason, every task ends.
+async fn run_until_stopped<F, Fut>(
     listen: SocketAddr,
     backbone: Backbone,
     settings: Settings,
     then: F,
 ) -> anyhow::Result<()>
 where
-    F: FnOnce(String, ghor_server::shutdown::Shutdown) -> Fut,
+    F: FnOnce(String, ghor_server::supervise::Tasks) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}; is the port in use?"))?;
     let (trigger, shutdown) = ghor_server::shutdown::channel();
-    let running = ghor_server::serve(listener, backbone, settings, shutdown.clone()).await?;
+    let running = ghor_server::serve(listener, backbone, settings, shutdown).await?;
     let url = format!("http://{}", running.addr);
     // A line tests and scripts can wait for.
     println!("ghor listening on {url}");
-    then(url, shutdown).await?;
-    let _ = tokio::signal::ctrl_c().await;
-    eprintln!("stopping");
+    then(url, running.tasks.clone()).await?;
+    let signal = stop_signal().await?;
+    eprintln!("{signal}: stopping");
     trigger.trigger();
-    let _ = running.done.await;
+    let late = running.stopped(STOP_WITHIN).await;
+    if !late.is_empty() {
+        tracing::warn!(?late, "stopped without waiting longer for these");
+    }
+    eprintln!("stopped");
     Ok(())
+}
+
+/// Waits for SIGTERM or Ctrl-C (SIGINT) and names it.
+async fn stop_signal() -> anyhow::Result<&'static str> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            _ = term.recv() => Ok("SIGTERM"),
+            ctrl_c = tokio::signal::ctrl_c() => ctrl_c.map(|()| "Ctrl-C").context("cannot listen for Ctrl-C"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")?;
+        Ok("Ctrl-C")
+    }
 }
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {

@@ -65,6 +65,7 @@ class Ghor {
     ghor.tokens.im = await ghor.cli('token', 'create', '--role', 'informatiemanager', '--name', 'IM Groningen', '--region', 'VR01');
     ghor.tokens.keten = await ghor.cli('token', 'create', '--role', 'ketenpartner', '--name', 'Ketenpartner Noord', '--region', 'VR01');
     ghor.tokens.oto = await ghor.cli('token', 'create', '--role', 'oto', '--name', 'OTO noord', '--scope', 'oefening');
+    ghor.tokens.admin = await ghor.cli('token', 'create', '--role', 'admin', '--name', 'beheer', '--region', 'VR01');
     await ghor.launch('127.0.0.1:0');
     return ghor;
   }
@@ -76,7 +77,8 @@ class Ghor {
 
   /** Starts `ghor serve` (with `extra` arguments) and waits for its "ghor listening on URL" line. */
   async launch(listen, ...extra) {
-    const child = spawn(BIN, ['serve', '--listen', listen, '--data-dir', this.dir, ...extra], {
+    // The fault switches are on, so a test can break a part on purpose.
+    const child = spawn(BIN, ['serve', '--listen', listen, '--data-dir', this.dir, '--fault-injection', ...extra], {
       env: childEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -375,6 +377,37 @@ test('after the server is killed and restarted the page shows "reconnecting", th
   await fresh.close();
 
   assert.deepEqual(pageErrors.map(String), []);
+});
+
+test('when the gateway stops following the log the page says the picture is not current, then is live again without a reload or a gap', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { ghor, page, pageErrors, navigations } = await setup(t);
+  const sockets = [];
+  page.on('websocket', (ws) => {
+    const socket = { received: [] };
+    sockets.push(socket);
+    ws.on('framereceived', ({ payload }) => socket.received.push(JSON.parse(String(payload))));
+  });
+  await openLive(page, ghor);
+  await ghor.reportBeds('umcg', 20, 10);
+  await waitForBeds(page, 'umcg', '10/20');
+  const navigationsBefore = navigations();
+
+  const { status, body } = await ghor.post('admin', '/v1/faults/gateway-follower?seconds=3', {});
+  assert.equal(status, 202, JSON.stringify(body));
+  // Within 5 seconds the page no longer says "Live": it says since when the picture is not current.
+  await page.locator('#connection[data-state="behind"]').waitFor({ timeout: 5000 });
+  assert.match(await page.locator('#connection-text').textContent(), /^Beeld niet actueel sinds \d\d:\d\d:\d\d$/);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'not-current.png') });
+
+  // A report sent meanwhile shows once the follower is back, on the same connection.
+  await ghor.reportBeds('umcg', 20, 11);
+  await page.locator('#connection[data-state="live"]').waitFor({ timeout: DEADLINE_MS });
+  await waitForBeds(page, 'umcg', '11/20');
+  assert.equal(navigations(), navigationsBefore, 'the page was not reloaded');
+  assert.equal(sockets.length, 1, 'the page kept its connection');
+  const snapshots = sockets[0].received.filter((m) => m.type === 'snapshot');
+  assert.equal(snapshots.length, 1, 'no resync: the deltas went on where they stopped');
+  assert.deepEqual(pageErrors, []);
 });
 
 test('a token in the URL fragment leaves the address bar and never appears in a request URL', { timeout: TEST_TIMEOUT_MS }, async (t) => {

@@ -20,3 +20,5 @@ mod bad_input;
 mod picture;
 #[path = "stream.rs"]
 mod stream;
+#[path = "supervision.rs"]
+mod supervision;

@@ -216,6 +216,7 @@ impl Ghor {
             .args(args)
             .args(self.backend_args())
             .env("GHOR_DUPLICATE_WINDOW", DUPLICATE_WINDOW_SECS.to_string())
+            .env("GHOR_FAULT_INJECTION", "true")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -258,6 +259,27 @@ impl Ghor {
         let listen = self.url.trim_start_matches("http://").to_owned();
         self.kill().await;
         self.launch(&listen).await;
+    }
+
+    /// Sends SIGTERM, as systemd and Kubernetes stop a service, and waits for the exit.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("a running server");
+        let pid = child.id().expect("pid").to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill");
+        assert!(sent.success(), "SIGTERM sent");
+        tokio::time::timeout(DEADLINE, child.wait()).await.expect("ghor exits in time after SIGTERM").expect("wait")
+    }
+
+    /// Starts the server again on the same port and data, after it stopped.
+    pub async fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the server is still running");
+        let listen = self.url.trim_start_matches("http://").to_owned();
+        self.launch(&listen).await;
+    }
+
+    /// `/readyz`'s status.
+    pub async fn ready(&self) -> u16 {
+        self.http.get(format!("{}/readyz", self.url)).send().await.map_or(0, |r| r.status().as_u16())
     }
 
     pub async fn kill(&mut self) {
@@ -356,6 +378,8 @@ impl Ghor {
             seq: 0,
             regions: json!({}),
             snapshots: Vec::new(),
+            current: None,
+            closed: None,
             resumed: resume.map(|(e, s)| (e.to_owned(), s)),
         }
     }
@@ -397,6 +421,11 @@ pub struct Stream {
     pub regions: Value,
     /// Reasons of the snapshots received.
     pub snapshots: Vec<String>,
+    /// What the server last said of its picture: does it follow the log?
+    pub current: Option<bool>,
+    /// How the connection ended: the close frame's code and reason (`None` while open, and
+    /// for a connection that broke without one).
+    pub closed: Option<(u16, String)>,
     resumed: Option<(String, u64)>,
 }
 
@@ -419,8 +448,12 @@ impl Stream {
     pub fn apply(&mut self, m: &Value) {
         match m["type"].as_str() {
             Some("snapshot") => {
+                let seq = m["seq"].as_u64().expect("seq");
+                if m["epoch"] == self.epoch.as_str() {
+                    assert!(seq >= self.seq, "a snapshot went back from {} to {seq}: {m}", self.seq);
+                }
                 self.epoch = m["epoch"].as_str().expect("epoch").to_owned();
-                self.seq = m["seq"].as_u64().expect("seq");
+                self.seq = seq;
                 self.regions = m["regions"].clone();
                 self.snapshots.push(m["reason"].as_str().unwrap_or_default().to_owned());
                 self.resumed = None;
@@ -451,6 +484,7 @@ impl Stream {
                     self.seq = seq;
                 }
             }
+            Some("status") => self.current = m["current"].as_bool(),
             Some("error") => panic!("stream error: {m}"),
             other => panic!("unknown message type {other:?}: {m}"),
         }
@@ -463,6 +497,35 @@ impl Stream {
             assert!(tokio::time::Instant::now() < deadline, "condition not reached; picture: {}", self.regions);
             let m = self.next().await;
             self.apply(&m);
+        }
+    }
+
+    /// Reads and applies messages until the server says its picture is (`true`) or is not
+    /// (`false`) current.
+    pub async fn until_current(&mut self, current: bool) {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while self.current != Some(current) {
+            assert!(tokio::time::Instant::now() < deadline, "the server never said current = {current}");
+            let m = self.next().await;
+            self.apply(&m);
+        }
+    }
+
+    /// Reads until the server ends the connection; returns the last message before it and
+    /// keeps the close frame in `closed`.
+    pub async fn until_closed(&mut self) -> Option<Value> {
+        let mut last = None;
+        loop {
+            let message = tokio::time::timeout(DEADLINE, self.ws.next()).await.expect("the server closes in time");
+            match message {
+                Some(Ok(Message::Text(t))) => last = Some(serde_json::from_str(&t).expect("json")),
+                Some(Ok(Message::Close(frame))) => {
+                    self.closed = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                    return last;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return last,
+            }
         }
     }
 

@@ -83,6 +83,7 @@ export const TEXT = {
     connLive: 'Live',
     connReconnecting: 'Opnieuw verbinden…',
     connStale: (hm) => `Verbinding verbroken sinds ${hm}`,
+    connBehind: (hm) => `Beeld niet actueel sinds ${hm}`,
     lastUpdate: (hms) => `Laatste update ${hms}`,
     noUpdate: 'Nog geen gegevens ontvangen',
     waiting: 'Wachten op het actuele beeld…',
@@ -157,6 +158,7 @@ export const TEXT = {
     connLive: 'Live',
     connReconnecting: 'Reconnecting…',
     connStale: (hm) => `Connection lost since ${hm}`,
+    connBehind: (hm) => `Picture not current since ${hm}`,
     lastUpdate: (hms) => `Last update ${hms}`,
     noUpdate: 'No data received yet',
     waiting: 'Waiting for the live picture…',
@@ -234,6 +236,10 @@ export const state = {
     lastNewsAt: 0,          // last message on any socket
     attempt: 0,             // backoff step
     everLive: false,
+    // The server's word on what it sends: false (with `behindSince`) while its picture
+    // does not follow the log; the connection can be fine while the picture is frozen.
+    current: true,
+    behindSince: null,
   },
 };
 
@@ -753,6 +759,7 @@ function onStreamMessage(data) {
     case 'snapshot': applySnapshot(msg); break;
     case 'delta': applyDelta(msg); break;
     case 'heartbeat': onHeartbeat(msg); break;
+    case 'status': onStatus(msg); break;
     case 'error': onStreamError(msg); break;
     default: break;
   }
@@ -807,6 +814,12 @@ function onHeartbeat(msg) {
   // nothing for our regions were skipped), and the next delta starts there.
   if (state.seq !== null && typeof msg.seq === 'number' && msg.seq > state.seq) state.seq = msg.seq;
   markLive();
+}
+
+function onStatus(msg) {
+  state.conn.current = msg.current !== false;
+  state.conn.behindSince = state.conn.current ? null : parseTime(String(msg.since)) || Date.now();
+  renderConnection();
 }
 
 function onStreamError(msg) {
@@ -881,7 +894,10 @@ function renderConnection() {
   const status = connectionStatus(now);
   let s;
   let text;
-  if (status.state === 'live') {
+  if (status.state === 'live' && !state.conn.current) {
+    s = 'behind';
+    text = t('connBehind', fmtClock(state.conn.behindSince, true));
+  } else if (status.state === 'live') {
     s = 'live';
     text = t('connLive');
   } else if (status.state === 'stale') {

@@ -49,46 +49,69 @@ impl Decoded {
     }
 }
 
+/// How often a reader with nothing new asks the log itself, so that an unreachable log or
+/// a stalled notification is noticed (and said) within seconds.
+pub const PROBE_EVERY: Duration = Duration::from_secs(2);
+
 /// Batches of the log after `after`, in sequence order, as they are appended, each entry
 /// passed through `prepare` on the reading side (decoding there overlaps it with what the
-/// folder waits for; a folder that waits for nothing decodes faster itself). Ends at
-/// shutdown or when the receiver is dropped.
+/// folder waits for; a folder that waits for nothing decodes faster itself). While nothing
+/// is appended, an empty batch says every [`PROBE_EVERY`] that the log was asked and had
+/// nothing new. Positions only grow: an entry at or before the last one handed on (a
+/// reader of the log that came back from an earlier sequence) is never passed on. The first
+/// error ends the batches (the folder fails and its supervisor starts it again); so do
+/// shutdown and dropping the receiver.
 pub fn read_ahead<T: Send + 'static>(
     log: Arc<dyn EventLog>,
     after: u64,
     prepare: fn(LogEntry) -> T,
     mut shutdown: Shutdown,
-) -> mpsc::Receiver<Vec<T>> {
+) -> mpsc::Receiver<Result<Vec<T>, StoreError>> {
     let (tx, rx) = mpsc::channel(AHEAD);
     tokio::spawn(async move {
         let mut appended = log.watch();
         let mut seq = after;
+        let mut probe = tokio::time::interval(PROBE_EVERY);
+        probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            if *appended.borrow_and_update() > seq {
-                match log.read(seq, BATCH).await {
-                    Ok(entries) if !entries.is_empty() => {
-                        seq = entries.last().map_or(seq, |e| e.seq);
-                        if tx.send(entries.into_iter().map(prepare).collect()).await.is_err() {
-                            return;
-                        }
+            let mut known = *appended.borrow_and_update();
+            if known <= seq {
+                tokio::select! {
+                    changed = appended.changed() => {
+                        if changed.is_err() { return }
                         continue;
                     }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(scope = %log.scope(), after = seq, error = %e, "cannot read the log; retrying");
-                        tokio::select! {
-                            _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                            _ = shutdown.recv() => return,
-                            _ = tx.closed() => return,
+                    _ = probe.tick() => match log.probe().await {
+                        Ok(last) => known = last,
+                        Err(e) => {
+                            let _ = tx.send(Err(e)).await;
+                            return;
                         }
-                    }
+                    },
+                    _ = shutdown.recv() => return,
+                    _ = tx.closed() => return,
                 }
             }
-            tokio::select! {
-                changed = appended.changed() => if changed.is_err() { return },
-                _ = shutdown.recv() => return,
-                _ = tx.closed() => return,
+            let batch = if known > seq { log.read(seq, BATCH).await } else { Ok(Vec::new()) };
+            let batch = batch.map(|entries| {
+                let before = entries.len();
+                let mut fresh = Vec::with_capacity(before);
+                for entry in entries {
+                    if entry.seq > seq {
+                        seq = entry.seq;
+                        fresh.push(prepare(entry));
+                    }
+                }
+                if fresh.len() < before {
+                    tracing::warn!(scope = %log.scope(), position = seq, skipped = before - fresh.len(), "the log handed back entries at or before the position; skipped");
+                }
+                fresh
+            });
+            let failed = batch.is_err();
+            if tx.send(batch).await.is_err() || failed {
+                return;
             }
+            probe.reset();
         }
     });
     rx

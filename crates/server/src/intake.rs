@@ -5,12 +5,12 @@
 //! projector quarantines it, and the messages after it go on.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::Utc;
 use futures::StreamExt;
 use ghor_domain::{FieldError, Scope, Submission};
 use ghor_store::nats::{Intake, IntakeMessage};
+use ghor_store::StoreError;
 use serde_json::Value;
 
 use crate::auth::Caller;
@@ -18,33 +18,26 @@ use crate::ingest::Ingest;
 use crate::problem::Problem;
 use crate::shutdown::Shutdown;
 
-pub async fn run(ingest: Arc<Ingest>, intake: Arc<Intake>, scope: Scope, mut shutdown: Shutdown) {
+/// Takes the scope's intake messages until shutdown; fails when the intake stream cannot be
+/// read (its supervisor starts it again; unacknowledged messages come again).
+pub async fn run(
+    ingest: Arc<Ingest>,
+    intake: Arc<Intake>,
+    scope: Scope,
+    mut shutdown: Shutdown,
+) -> Result<(), StoreError> {
+    let messages = intake.messages().await?;
+    tokio::pin!(messages);
     loop {
-        let messages = match intake.messages().await {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(%scope, error = %e, "intake unavailable; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                    _ = shutdown.recv() => return,
-                }
-            }
+        let next = tokio::select! {
+            m = messages.next() => m,
+            _ = shutdown.recv() => return Ok(()),
         };
-        tokio::pin!(messages);
-        loop {
-            let next = tokio::select! {
-                m = messages.next() => m,
-                _ = shutdown.recv() => return,
-            };
-            match next {
-                Some(Ok(Some(message))) => take(&ingest, scope, message).await,
-                Some(Ok(None)) => {}
-                Some(Err(e)) => {
-                    tracing::warn!(%scope, error = %e, "intake interrupted; resuming");
-                    break;
-                }
-                None => break,
-            }
+        match next {
+            Some(Ok(Some(message))) => take(&ingest, scope, message).await,
+            Some(Ok(None)) => {}
+            Some(Err(e)) => return Err(e),
+            None => return Err(StoreError::Unavailable("the intake stream ended".into())),
         }
     }
 }

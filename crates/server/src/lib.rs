@@ -7,6 +7,7 @@
 //! - [`gateway`]: fold the log in memory and stream snapshot + chained deltas.
 //! - [`http`]: the axum edge: API, websocket, the live page.
 //! - [`scheduler`]: what ghor writes itself (default thresholds, overdue reports).
+//! - [`supervise`]: every long-running task held, watched and restarted with backoff.
 //! - [`auth`], [`problem`], [`metrics`], [`shutdown`], [`coalesce`]: plumbing.
 
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod projector;
 pub mod registry;
 pub mod scheduler;
 pub mod shutdown;
+pub mod supervise;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -37,7 +39,9 @@ use tokio::net::TcpListener;
 
 use crate::gateway::Gateway;
 use crate::http::AppState;
+use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
+use crate::supervise::Tasks;
 
 /// The ports a running ghor uses: one log per scope and the stores.
 #[derive(Clone)]
@@ -128,6 +132,8 @@ pub struct Settings {
     /// Events between projector snapshots.
     pub snapshot_every: u64,
     pub roles: Roles,
+    /// Test-only switches that break parts on purpose (`POST /v1/faults/...`, admin only).
+    pub fault_injection: bool,
 }
 
 impl Default for Settings {
@@ -137,21 +143,43 @@ impl Default for Settings {
             overdue_every: Duration::from_secs(60),
             snapshot_every: 10_000,
             roles: Roles::ALL,
+            fault_injection: false,
         }
     }
 }
 
-/// A started server: where it listens and its state (for the binary and the tests).
+/// A started server: where it listens, its state and its supervised tasks (for the binary
+/// and the tests).
 pub struct Running {
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
-    pub done: tokio::task::JoinHandle<()>,
+    pub tasks: Tasks,
+    http: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// After shutdown was triggered: waits, at most `within`, for the HTTP server to finish
+    /// the requests in flight (appends included), for websocket sessions to send their
+    /// close frames, and for every task to stop. Returns what was still running then.
+    pub async fn stopped(self, within: Duration) -> Vec<&'static str> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut late = Vec::new();
+        if tokio::time::timeout_at(deadline, self.http).await.is_err() {
+            late.push("http");
+        }
+        self.state.sessions.close();
+        if tokio::time::timeout_at(deadline, self.state.sessions.wait()).await.is_err() {
+            late.push("websocket sessions");
+        }
+        late.extend(self.tasks.join(deadline.saturating_duration_since(tokio::time::Instant::now())).await);
+        late
+    }
 }
 
 /// Starts the parts `settings.roles` names, for every scope, and the HTTP server on
 /// `listener`, until `shutdown`. A gateway folds the whole log (and runs the overdue
 /// scheduler, which decides from the whole picture); ingest without a gateway folds the
-/// registrations alone.
+/// registrations alone. Every long-running task is supervised.
 pub async fn serve(
     listener: TcpListener,
     backbone: Backbone,
@@ -159,6 +187,8 @@ pub async fn serve(
     shutdown: Shutdown,
 ) -> anyhow::Result<Running> {
     let roles = settings.roles;
+    let metrics = Metrics::new();
+    let tasks = Tasks::new(metrics.task_restarts.clone(), shutdown.clone());
     let mut gateways = BTreeMap::new();
     let mut registries: BTreeMap<Scope, Arc<dyn registry::Registrations>> = BTreeMap::new();
     for (scope, log) in &backbone.logs {
@@ -168,24 +198,26 @@ pub async fn serve(
         if roles.projector {
             let (log, read_model, every, stop) =
                 (log.clone(), backbone.read_model.clone(), settings.snapshot_every, shutdown.clone());
-            tokio::spawn(projector::run(log, read_model, every, stop));
+            tasks.spawn("projector", move || projector::run(log.clone(), read_model.clone(), every, stop.clone()));
         }
         if roles.gateway {
-            let gateway = Gateway::start(log.clone(), backbone.read_model.clone(), shutdown.clone()).await?;
+            let gateway = Gateway::start(log.clone(), backbone.read_model.clone(), &tasks, shutdown.clone()).await?;
             // The scheduler decides from the whole picture, which the gateway holds.
-            tokio::spawn(scheduler::overdue(gateway.clone(), log.clone(), settings.overdue_every, shutdown.clone()));
+            let (g, l, every, stop) = (gateway.clone(), log.clone(), settings.overdue_every, shutdown.clone());
+            tasks.spawn("overdue_scheduler", move || scheduler::overdue(g.clone(), l.clone(), every, stop.clone()));
             registries.insert(*scope, gateway.clone());
             gateways.insert(*scope, gateway);
         } else if roles.ingest {
             let registry =
-                registry::Registry::start(log.clone(), backbone.read_model.clone(), shutdown.clone()).await?;
+                registry::Registry::start(log.clone(), backbone.read_model.clone(), &tasks, shutdown.clone()).await?;
             registries.insert(*scope, registry);
         }
     }
     let ingest = Arc::new(ingest::Ingest::new(backbone.logs.clone(), registries, backbone.read_model.clone()));
     if roles.ingest {
         for (scope, intake) in &backbone.intakes {
-            tokio::spawn(intake::run(ingest.clone(), intake.clone(), *scope, shutdown.clone()));
+            let (ingest, intake, scope, stop) = (ingest.clone(), intake.clone(), *scope, shutdown.clone());
+            tasks.spawn("intake", move || intake::run(ingest.clone(), intake.clone(), scope, stop.clone()));
         }
     }
     let state = Arc::new(AppState {
@@ -196,18 +228,19 @@ pub async fn serve(
         tickets: Default::default(),
         rate: auth::RateLimiter::new(settings.limits.rate_per_second, settings.limits.rate_burst),
         connections: Default::default(),
+        sessions: Default::default(),
         limits: settings.limits,
-        metrics: Default::default(),
+        metrics,
         shutdown: shutdown.clone(),
     });
     let addr = listener.local_addr()?;
-    let app = http::router(state.clone(), roles);
+    let app = http::router(state.clone(), roles, settings.fault_injection);
     let mut stop = shutdown;
-    let done = tokio::spawn(async move {
+    let http = tokio::spawn(async move {
         let server = axum::serve(listener, app).with_graceful_shutdown(async move { stop.recv().await });
         if let Err(e) = server.await {
             tracing::error!(error = %e, "HTTP server failed");
         }
     });
-    Ok(Running { addr, state, done })
+    Ok(Running { addr, state, tasks, http })
 }

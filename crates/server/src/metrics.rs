@@ -13,6 +13,8 @@ pub struct Metrics {
     pub websocket_clients: IntGauge,
     /// How far each reader trails the log, by reader (gateway, projector) and scope.
     pub lag_events: IntGaugeVec,
+    /// Supervised tasks started again after a failure, by kind of task.
+    pub task_restarts: IntCounterVec,
 }
 
 impl Metrics {
@@ -32,15 +34,21 @@ impl Metrics {
         let lag_events =
             IntGaugeVec::new(Opts::new("ghor_lag_events", "Events a reader trails the log by"), &["reader", "scope"])
                 .unwrap_or_else(|e| panic!("metric definition: {e}"));
+        let task_restarts = IntCounterVec::new(
+            Opts::new("ghor_task_restarts_total", "Supervised tasks restarted after a failure"),
+            &["task"],
+        )
+        .unwrap_or_else(|e| panic!("metric definition: {e}"));
         for c in [
             Box::new(ingest_events.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(ingest_seconds.clone()),
             Box::new(websocket_clients.clone()),
             Box::new(lag_events.clone()),
+            Box::new(task_restarts.clone()),
         ] {
             registry.register(c).unwrap_or_else(|e| panic!("metric registration: {e}"));
         }
-        Metrics { registry, ingest_events, ingest_seconds, websocket_clients, lag_events }
+        Metrics { registry, ingest_events, ingest_seconds, websocket_clients, lag_events, task_restarts }
     }
 
     pub fn render(&self) -> String {

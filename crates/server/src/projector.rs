@@ -23,23 +23,25 @@ const STANDBY: Duration = Duration::from_secs(5);
 
 /// Projects `log` into `read_model` until shutdown. Fenced out by another projector, it
 /// stands by and tries again from the checkpoint now and then, so a standby takes over
-/// when the active one dies, and fencing guarantees nothing is applied twice.
-pub async fn run(log: Arc<dyn EventLog>, read_model: Arc<dyn ReadModel>, snapshot_every: u64, mut shutdown: Shutdown) {
+/// when the active one dies, and fencing guarantees nothing is applied twice. Any other
+/// failure ends it (its supervisor starts it again from the checkpoint).
+pub async fn run(
+    log: Arc<dyn EventLog>,
+    read_model: Arc<dyn ReadModel>,
+    snapshot_every: u64,
+    mut shutdown: Shutdown,
+) -> Result<(), StoreError> {
     loop {
-        let pause = match project(&log, &*read_model, snapshot_every, &mut shutdown).await {
-            Ok(()) => return,
+        match project(&log, &*read_model, snapshot_every, &mut shutdown).await {
+            Ok(()) => return Ok(()),
             Err(StoreError::Fenced { expected, found }) => {
                 tracing::info!(scope = %log.scope(), expected, found, "another projector moved the checkpoint; standing by");
-                STANDBY
             }
-            Err(e) => {
-                tracing::warn!(scope = %log.scope(), error = %e, "projector failed; resuming from its checkpoint");
-                Duration::from_secs(1)
-            }
-        };
+            Err(e) => return Err(e),
+        }
         tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = shutdown.recv() => return,
+            _ = tokio::time::sleep(STANDBY) => {}
+            _ = shutdown.recv() => return Ok(()),
         }
     }
 }
@@ -84,11 +86,14 @@ async fn project(
     loop {
         let mut entries = tokio::select! {
             entries = batches.recv() => match entries {
-                Some(entries) => entries,
+                Some(entries) => entries?,
                 None => return Ok(()),
             },
             _ = shutdown.recv() => return Ok(()),
         };
+        if entries.is_empty() {
+            continue; // the log was asked and had nothing new
+        }
         // Events that trickle in are committed together: a transaction per event would
         // rewrite the region's view for each one.
         let linger = tokio::time::sleep(LINGER);
@@ -96,7 +101,7 @@ async fn project(
         while entries.len() < BATCH {
             tokio::select! {
                 more = batches.recv() => match more {
-                    Some(more) => entries.extend(more),
+                    Some(more) => entries.extend(more?),
                     None => break,
                 },
                 _ = &mut linger => break,

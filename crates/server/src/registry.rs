@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::gateway::Gateway;
 use crate::shutdown::Shutdown;
+use crate::supervise::Tasks;
 
 /// How long a lookup waits for a registration the log has but the fold has not reached.
 const CATCH_UP: Duration = Duration::from_secs(2);
@@ -51,48 +52,41 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Starts from the newest snapshot (or the beginning) and follows the registrations.
+    /// Starts from the newest snapshot (or the beginning); `tasks` follows the registrations.
     pub async fn start(
         log: Arc<dyn EventLog>,
         read_model: Arc<dyn ReadModel>,
+        tasks: &Tasks,
         shutdown: Shutdown,
     ) -> Result<Arc<Registry>, StoreError> {
         let (seq, picture) = crate::follow::starting_point(&*log, &*read_model).await?;
         let registry = Arc::new(Registry { log, picture: RwLock::new(picture), position: watch::channel(seq).0 });
-        tokio::spawn(registry.clone().follow(shutdown));
+        let follower = registry.clone();
+        tasks.spawn("registry_follower", move || follower.clone().follow(shutdown.clone()));
         Ok(registry)
     }
 
-    async fn follow(self: Arc<Self>, mut shutdown: Shutdown) {
+    /// Folds registrations as they are appended until shutdown; fails when the log cannot
+    /// be read (and is started again from the last one folded).
+    async fn follow(self: Arc<Self>, mut shutdown: Shutdown) -> Result<(), StoreError> {
+        let after = *self.position.borrow();
+        let mut entries = self.log.registrations(after).await?;
         loop {
-            let after = *self.position.borrow();
-            match self.log.registrations(after).await {
-                Ok(mut entries) => loop {
-                    let next = tokio::select! {
-                        next = entries.next() => next,
-                        _ = shutdown.recv() => return,
-                    };
-                    match next {
-                        Some(Ok(entry)) => self.fold(entry),
-                        Some(Err(e)) => {
-                            tracing::warn!(scope = %self.log.scope(), error = %e, "registry: reading interrupted; resuming");
-                            break;
-                        }
-                        None => break,
-                    }
-                },
-                Err(e) => {
-                    tracing::warn!(scope = %self.log.scope(), error = %e, "registry: cannot read the log; retrying")
-                }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = shutdown.recv() => return,
+            let next = tokio::select! {
+                next = entries.next() => next,
+                _ = shutdown.recv() => return Ok(()),
+            };
+            match next {
+                Some(entry) => self.fold(entry?),
+                None => return Err(StoreError::Unavailable("the log's registrations ended".into())),
             }
         }
     }
 
     fn fold(&self, entry: LogEntry) {
+        if entry.seq <= *self.position.borrow() {
+            return; // positions only grow: a reader that came back from earlier is not believed
+        }
         match Event::from_stored(&entry.body) {
             Ok(event) => self.picture.write().unwrap_or_else(|poison| poison.into_inner()).apply(&event),
             Err(e) => {

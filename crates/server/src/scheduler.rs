@@ -61,13 +61,19 @@ pub async fn seed_thresholds(log: &dyn EventLog) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Every `every`, appends `report_overdue` for each location past its interval.
-pub async fn overdue(gateway: Arc<Gateway>, log: Arc<dyn EventLog>, every: Duration, mut shutdown: Shutdown) {
+/// Every `every`, appends `report_overdue` for each location past its interval, until
+/// shutdown (a round the log refuses is tried again the next round).
+pub async fn overdue(
+    gateway: Arc<Gateway>,
+    log: Arc<dyn EventLog>,
+    every: Duration,
+    mut shutdown: Shutdown,
+) -> Result<(), StoreError> {
     let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = shutdown.recv() => return,
+            _ = shutdown.recv() => return Ok(()),
         }
         let events = due(&gateway, &*log, Utc::now());
         if events.is_empty() {

@@ -7,12 +7,17 @@
 //! - [`postgres`]: the production read model and stores on PostgreSQL.
 //! - [`contract`]: the port tests, written once and run against every backend.
 //! - [`testing`]: real `nats-server` and PostgreSQL fixtures for tests.
+//!
+//! The last two are the test kit: built only with the `testing` feature (which the
+//! workspace's tests and benchmarks turn on), never into the `ghor` binary.
 
+#[cfg(any(test, feature = "testing"))]
 pub mod contract;
 pub mod nats;
 pub mod ports;
 pub mod postgres;
 pub mod sqlite;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use ports::*;

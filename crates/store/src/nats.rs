@@ -29,6 +29,10 @@ const IN_FLIGHT: usize = 4096;
 const REGISTRATION_FAMILY: &str = "location";
 /// How long a read waits for entries the log says it has.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Cursors kept between reads (a few readers per process, each reading on from its own).
+const MAX_CURSORS: usize = 8;
+/// Readers placed anew within one read after going back, before the read gives up.
+const MAX_REWINDS: usize = 3;
 
 /// How the canonical streams are declared.
 #[derive(Debug, Clone)]
@@ -120,13 +124,13 @@ pub async fn connect(url: &str) -> StoreResult<async_nats::Client> {
         .name("ghor")
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(5))
-        .connect(servers.as_str())
+        .connect(servers.as_slice())
         .await
-        .map_err(|e| unavailable(&format!("cannot connect to NATS at {servers}"), e))
+        .map_err(|e| unavailable(&format!("cannot connect to NATS at {}", servers.join(",")), e))
 }
 
-/// Takes `user:password@` out of every server of a NATS URL.
-fn split_credentials(url: &str) -> (Option<(String, String)>, String) {
+/// Takes `user:password@` out of every server of a NATS URL and lists the servers.
+fn split_credentials(url: &str) -> (Option<(String, String)>, Vec<String>) {
     let mut credentials = None;
     let servers: Vec<String> = url
         .split(',')
@@ -143,7 +147,7 @@ fn split_credentials(url: &str) -> (Option<(String, String)>, String) {
             }
         })
         .collect();
-    (credentials, servers.join(","))
+    (credentials, servers)
 }
 
 #[cfg(test)]
@@ -154,8 +158,8 @@ mod tests {
     fn credentials_come_out_of_the_url() {
         let (c, s) = split_credentials("nats://ghor:s3cret@n1:4222,nats://n2:4222");
         assert_eq!(c, Some(("ghor".to_owned(), "s3cret".to_owned())));
-        assert_eq!(s, "nats://n1:4222,nats://n2:4222");
-        assert_eq!(split_credentials("nats://127.0.0.1:4222"), (None, "nats://127.0.0.1:4222".to_owned()));
+        assert_eq!(s, ["nats://n1:4222", "nats://n2:4222"]);
+        assert_eq!(split_credentials("nats://127.0.0.1:4222"), (None, vec!["nats://127.0.0.1:4222".to_owned()]));
     }
 }
 
@@ -166,8 +170,10 @@ pub struct NatsLog {
     scope: Scope,
     epoch: Uuid,
     notify: watch::Sender<u64>,
-    /// An ordered consumer positioned for the next sequential read.
-    reader: Mutex<Option<(u64, Ordered)>>,
+    /// Readers' cursors between reads, by the sequence each reads next, most recently used
+    /// last: each reader of the log (gateway, projector, history) finds its own where it
+    /// left it, instead of all sharing one that every other reader moves.
+    cursors: Mutex<Vec<(u64, Ordered)>>,
     /// Acks the appends may await at once (see `append`).
     in_flight: Semaphore,
     /// The stream's window for repeated `Nats-Msg-Id`s.
@@ -218,7 +224,7 @@ impl NatsLog {
             scope,
             epoch,
             notify,
-            reader: Mutex::new(None),
+            cursors: Mutex::new(Vec::new()),
             in_flight: Semaphore::new(IN_FLIGHT),
             duplicate_window: info.config.duplicate_window,
             tail: std::sync::Once::new(),
@@ -236,18 +242,46 @@ impl NatsLog {
         &self.notify
     }
 
+    /// Every publish failure leaves the outcome unknown and a retry with the same id safe
+    /// (the log drops the repeat): none is the caller's fault or a fault of ghor's own. A
+    /// stream without a leader (an election, no quorum) answers "no stream found" or "no
+    /// responders" for a few seconds; a full stream refuses until an operator acts.
     fn publish_error(&self, e: PublishError) -> StoreError {
-        match e.kind() {
-            PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe | PublishErrorKind::MaxAckPending => {
-                StoreError::Unavailable(format!(
-                    "the log did not confirm ({e}); the outcome is unknown, retry with the same id"
-                ))
-            }
-            _ if e.to_string().contains("maximum") => {
-                tracing::error!(stream = %stream_name(self.scope), error = %e, "the event log is full and refuses new events");
-                StoreError::Unavailable(format!("the event log is full: {e}"))
-            }
-            _ => StoreError::Internal(format!("publish failed: {e}")),
+        let text = e.to_string();
+        if text.contains("maximum") {
+            tracing::error!(stream = %stream_name(self.scope), error = %e, "the event log is full and refuses new events");
+            return StoreError::Unavailable(format!("the event log is full: {e}"));
+        }
+        if !matches!(
+            e.kind(),
+            PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe | PublishErrorKind::MaxAckPending
+        ) {
+            tracing::warn!(stream = %stream_name(self.scope), error = %e, "the log refused an append");
+        }
+        StoreError::Unavailable(format!(
+            "the log did not confirm ({e}); the outcome is unknown, retry with the same id"
+        ))
+    }
+
+    /// The cursor that reads `next` next: a parked one, or a new one placed there.
+    async fn cursor_at(&self, next: u64) -> StoreResult<Ordered> {
+        let parked = {
+            let mut cursors = self.cursors.lock().await;
+            cursors.iter().position(|(at, _)| *at == next).map(|i| cursors.remove(i).1)
+        };
+        match parked {
+            Some(cursor) => Ok(cursor),
+            None => self.consumer_from(next).await,
+        }
+    }
+
+    /// Keeps a cursor for the read that continues at `next`; the least recently used goes
+    /// when there are too many.
+    async fn park(&self, next: u64, cursor: Ordered) {
+        let mut cursors = self.cursors.lock().await;
+        cursors.push((next, cursor));
+        if cursors.len() > MAX_CURSORS {
+            cursors.remove(0);
         }
     }
 
@@ -388,12 +422,9 @@ impl EventLog for NatsLog {
         if want == 0 {
             return Ok(Vec::new());
         }
-        let mut reader = self.reader.lock().await;
-        let mut messages = match reader.take() {
-            Some((next, messages)) if next == after + 1 => messages,
-            _ => self.consumer_from(after + 1).await?,
-        };
+        let mut messages = self.cursor_at(after + 1).await?;
         let mut entries = Vec::with_capacity(want);
+        let mut rewinds = 0;
         let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
         while entries.len() < want {
             let message = match tokio::time::timeout_at(deadline, messages.next()).await {
@@ -406,6 +437,19 @@ impl EventLog for NatsLog {
                 Ok(None) | Err(_) => break,
             };
             let seq = message.info().map_err(|e| StoreError::Internal(e.to_string()))?.stream_sequence;
+            let expected = entries.last().map_or(after + 1, |e: &LogEntry| e.seq + 1);
+            if seq < expected {
+                // A consumer that came back from an earlier sequence (an ordered consumer
+                // recreated before its first message starts over at 1): never believed;
+                // a new one is placed where this reader is.
+                rewinds += 1;
+                tracing::warn!(stream = %stream_name(self.scope), expected, got = seq, "a log reader went back; placing a new one");
+                if rewinds > MAX_REWINDS {
+                    break;
+                }
+                messages = self.consumer_from(expected).await?;
+                continue;
+            }
             // Decoded by the reader; one that is not an event is quarantined by the projector.
             entries.push(LogEntry { seq, body: message.payload.clone() });
         }
@@ -416,19 +460,25 @@ impl EventLog for NatsLog {
             )));
         }
         let next = entries.last().map_or(after + 1, |e| e.seq + 1);
-        *reader = Some((next, messages));
+        self.park(next, messages).await;
         Ok(entries)
     }
 
     async fn last_seq(&self) -> StoreResult<u64> {
         if !self.tail.is_completed() {
             // Not followed so far: the stream itself knows.
-            let mut stream = self.stream.clone();
-            let info = stream.info().await.map_err(|e| unavailable("cannot read the stream's state", e))?;
-            let last = info.state.last_sequence;
-            self.notify.send_if_modified(|seq| std::mem::replace(seq, (*seq).max(last)) < last);
+            self.probe().await?;
         }
         Ok(*self.following().borrow())
+    }
+
+    async fn probe(&self) -> StoreResult<u64> {
+        let mut stream = self.stream.clone();
+        let info = stream.info().await.map_err(|e| unavailable("cannot read the stream's state", e))?;
+        let last = info.state.last_sequence;
+        // A tail that fell behind (its consumer being recreated) is overtaken here.
+        self.notify.send_if_modified(|seq| std::mem::replace(seq, (*seq).max(last)) < last);
+        Ok(last)
     }
 
     async fn first_seq(&self) -> StoreResult<u64> {

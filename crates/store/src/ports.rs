@@ -89,6 +89,10 @@ pub trait EventLog: Send + Sync + 'static {
     async fn read(&self, after: u64, max: usize) -> StoreResult<Vec<LogEntry>>;
     /// Sequence of the newest entry (0 when empty).
     async fn last_seq(&self) -> StoreResult<u64>;
+    /// Sequence of the newest entry, asked of the log itself now: an error when it cannot be
+    /// reached. Readers probe with it while nothing is appended, so that a log that went
+    /// away (or a notification that stalled) does not pass for a quiet one.
+    async fn probe(&self) -> StoreResult<u64>;
     /// Sequence of the oldest entry still held (1 for a log that never lost any).
     async fn first_seq(&self) -> StoreResult<u64>;
     /// Changes to the newest sequence; readers then `read` in order (never a broadcast of

@@ -176,6 +176,11 @@ impl EventLog for SqliteLog {
         Ok(*self.notify.borrow())
     }
 
+    async fn probe(&self) -> StoreResult<u64> {
+        // Only this process appends to the embedded log: what it notified is the log's end.
+        self.last_seq().await
+    }
+
     async fn first_seq(&self) -> StoreResult<u64> {
         Ok(1)
     }

@@ -8,8 +8,10 @@ pub mod visibility;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use ghor_domain::picture::Touched;
 use ghor_domain::view::Changed;
@@ -17,10 +19,12 @@ use ghor_domain::{DecodeError, Picture, RegionCode, RegionView, Scope, Views};
 use ghor_store::{EventLog, ReadModel, StoreError};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::follow::{read_ahead, Decoded};
 use crate::shutdown::Shutdown;
+use crate::supervise::Tasks;
 
 /// Deltas kept for resumes.
 const HISTORY: usize = 4096;
@@ -120,6 +124,28 @@ impl Folded {
     }
 }
 
+/// Whether the picture a gateway serves follows the log: what `/readyz` and every page say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Currency {
+    /// The log was heard from within [`STALL`]: the picture is what the log holds.
+    Current,
+    /// The log has not been heard from since `since` (a read failed, or the follower is
+    /// down and being restarted): the picture may be behind.
+    NotCurrent { since: DateTime<Utc> },
+}
+
+/// How long the follower may go without word from the log before the picture is no longer
+/// called current: a few probes' worth (the follower probes every
+/// [`PROBE_EVERY`](crate::follow::PROBE_EVERY)).
+pub const STALL: Duration = Duration::from_secs(5);
+
+/// When the follower last heard from the log, and whether it has failed since.
+struct Contact {
+    at: Instant,
+    wall: DateTime<Utc>,
+    failed: bool,
+}
+
 pub struct Gateway {
     scope: Scope,
     log: Arc<dyn EventLog>,
@@ -131,13 +157,20 @@ pub struct Gateway {
     /// The end of the log when this gateway started: until it has folded that far it is
     /// still warming up (and not ready for clients).
     warm_at: u64,
+    /// The follower's last word from the log; [`Gateway::watch_currency`] judges it.
+    contact: Mutex<Contact>,
+    currency: watch::Sender<Currency>,
+    /// Test-only switch ([`Gateway::stop_follower_for`]): the follower fails until then.
+    fault_until: watch::Sender<Option<Instant>>,
 }
 
 impl Gateway {
-    /// Starts from the newest snapshot of this epoch (or the beginning) and follows the log.
+    /// Starts from the newest snapshot of this epoch (or the beginning); `tasks` follows the
+    /// log and judges whether the picture is current.
     pub async fn start(
         log: Arc<dyn EventLog>,
         read_model: Arc<dyn ReadModel>,
+        tasks: &Tasks,
         shutdown: Shutdown,
     ) -> Result<Arc<Gateway>, StoreError> {
         let epoch = log.epoch();
@@ -162,9 +195,67 @@ impl Gateway {
             position: watch::channel(seq).0,
             sessions: AtomicUsize::new(0),
             warm_at,
+            contact: Mutex::new(Contact { at: Instant::now(), wall: Utc::now(), failed: false }),
+            currency: watch::channel(Currency::Current).0,
+            fault_until: watch::channel(None).0,
         });
-        tokio::spawn(gateway.clone().follow(shutdown));
+        let (follower, stop) = (gateway.clone(), shutdown.clone());
+        tasks.spawn("gateway_follower", move || follower.clone().follow(stop.clone()));
+        let (judge, stop) = (gateway.clone(), shutdown);
+        tasks.spawn("gateway_currency", move || judge.clone().watch_currency(stop.clone()));
         Ok(gateway)
+    }
+
+    /// Whether the picture follows the log now, and changes to that.
+    pub fn currency(&self) -> watch::Receiver<Currency> {
+        self.currency.subscribe()
+    }
+
+    /// Test-only: makes the log follower fail now and at every restart for `duration`, as
+    /// if the log could not be read (enabled with `--fault-injection`).
+    pub fn stop_follower_for(&self, duration: Duration) {
+        self.fault_until.send_replace(Some(Instant::now() + duration));
+    }
+
+    /// Notes the follower's word from the log: it answered, or it failed.
+    fn heard(&self, answered: bool) {
+        let mut contact = self.contact.lock().unwrap_or_else(|p| p.into_inner());
+        if answered {
+            *contact = Contact { at: Instant::now(), wall: Utc::now(), failed: false };
+        } else {
+            contact.failed = true;
+        }
+    }
+
+    /// Judges the follower's contact with the log four times a second: the picture is
+    /// current while the log answered within [`STALL`] and has not failed since.
+    async fn watch_currency(self: Arc<Self>, mut shutdown: Shutdown) -> Result<(), StoreError> {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.recv() => return Ok(()),
+            }
+            let now = {
+                let contact = self.contact.lock().unwrap_or_else(|p| p.into_inner());
+                if contact.failed || contact.at.elapsed() >= STALL {
+                    Currency::NotCurrent { since: contact.wall }
+                } else {
+                    Currency::Current
+                }
+            };
+            self.currency.send_if_modified(|was| {
+                if *was != now {
+                    match now {
+                        Currency::Current => tracing::info!(scope = %self.scope, "the picture follows the log again"),
+                        Currency::NotCurrent { since } => {
+                            tracing::error!(scope = %self.scope, %since, "the picture no longer follows the log")
+                        }
+                    }
+                }
+                std::mem::replace(was, now) != now
+            });
+        }
     }
 
     pub fn scope(&self) -> Scope {
@@ -211,9 +302,34 @@ impl Gateway {
         }
     }
 
-    async fn follow(self: Arc<Self>, shutdown: Shutdown) {
+    /// Follows the log from what has been folded until shutdown; fails when the log cannot
+    /// be read (its supervisor starts it again from where it got).
+    async fn follow(self: Arc<Self>, shutdown: Shutdown) -> Result<(), StoreError> {
+        let mut fault = self.fault_until.subscribe();
+        let faulted = |until: &Option<Instant>| until.is_some_and(|t| t > Instant::now());
+        let fault_injected = || Err(StoreError::Unavailable("the log follower was stopped (fault injection)".into()));
+        if faulted(&fault.borrow_and_update()) {
+            self.heard(false);
+            return fault_injected();
+        }
         let mut batches = read_ahead(self.log.clone(), self.state().seq, std::convert::identity, shutdown);
-        while let Some(batch) = batches.recv().await {
+        loop {
+            let batch = tokio::select! {
+                batch = batches.recv() => batch,
+                _ = fault.wait_for(faulted) => {
+                    self.heard(false);
+                    return fault_injected();
+                }
+            };
+            let batch = match batch {
+                Some(Ok(batch)) => batch,
+                Some(Err(e)) => {
+                    self.heard(false);
+                    return Err(e);
+                }
+                None => return Ok(()), // shutdown
+            };
+            self.heard(true);
             if self.state().held_back.is_some() {
                 continue; // until a newer ghor takes over
             }
@@ -222,7 +338,7 @@ impl Gateway {
                 for entry in batch {
                     self.fold(vec![entry]);
                 }
-            } else {
+            } else if !batch.is_empty() {
                 self.fold(batch);
             }
         }
@@ -241,6 +357,9 @@ impl Gateway {
         let from = st.seq;
         let mut touched = Touched::default();
         for entry in entries {
+            if entry.seq <= st.seq {
+                continue; // positions only grow (the reader already drops these)
+            }
             match entry.event {
                 Ok(event) => st.picture.apply_noting(&event, &mut touched),
                 Err(DecodeError::NewerVersion(t)) => {

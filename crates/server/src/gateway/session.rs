@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::patch;
 use super::visibility::Visibility;
-use super::{Delta, Gateway};
+use super::{Currency, Delta, Gateway};
 use crate::auth::Caller;
 use crate::shutdown::Shutdown;
 
@@ -55,6 +55,17 @@ struct Client {
 /// The heartbeat carries the chain on: the client is complete up to `seq`.
 fn heartbeat(epoch: Uuid, seq: u64) -> String {
     json!({ "type": "heartbeat", "epoch": epoch, "seq": seq, "time": Utc::now() }).to_string()
+}
+
+/// Whether the picture the client holds follows the log: `current: false` with `since`
+/// when the gateway has not heard from the log since then (the page then says the picture
+/// is not current instead of "live"; the deltas resume where they stopped).
+fn status(currency: Currency) -> String {
+    match currency {
+        Currency::Current => json!({ "type": "status", "current": true }),
+        Currency::NotCurrent { since } => json!({ "type": "status", "current": false, "since": since }),
+    }
+    .to_string()
 }
 
 /// An error message; the server closes after sending it.
@@ -155,6 +166,12 @@ where
     if !send(&mut tx, heartbeat(gateway.epoch(), last)).await {
         return;
     }
+    // And whether what it holds follows the log, now and whenever that changes.
+    let mut currency = gateway.currency();
+    let now = *currency.borrow_and_update();
+    if !send(&mut tx, status(now)).await {
+        return;
+    }
 
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.tick().await;
@@ -183,6 +200,11 @@ where
                 for message in messages {
                     if !send(&mut tx, message).await { return; }
                 }
+            }
+            changed = currency.changed() => {
+                if changed.is_err() { return; }
+                let now = *currency.borrow_and_update();
+                if !send(&mut tx, status(now)).await { return; }
             }
             _ = beat.tick() => {
                 sent_upto = last;

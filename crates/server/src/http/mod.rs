@@ -2,6 +2,7 @@
 //! and reading JSON bodies into problem+json errors instead of axum's plain-text ones.
 
 mod api;
+mod faults;
 mod page;
 mod stream;
 
@@ -35,6 +36,9 @@ pub struct AppState {
     pub tickets: Tickets,
     pub rate: RateLimiter,
     pub connections: Connections,
+    /// Open websocket sessions, so that stopping waits for their close frames (axum does
+    /// not track upgraded connections).
+    pub sessions: tokio_util::task::TaskTracker,
     pub limits: Limits,
     pub metrics: Metrics,
     pub shutdown: Shutdown,
@@ -46,8 +50,9 @@ impl AppState {
     }
 }
 
-/// The routes of the roles this process runs; health, readiness and metrics always.
-pub fn router(state: Arc<AppState>, roles: Roles) -> Router {
+/// The routes of the roles this process runs; health, readiness and metrics always; the
+/// fault switches only when `fault_injection` is on (tests).
+pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Router {
     let single = state.limits.body_bytes;
     let batch = state.limits.batch_bytes;
     let mut router = Router::new()
@@ -80,6 +85,9 @@ pub fn router(state: Arc<AppState>, roles: Roles) -> Router {
             .route("/v1/tokens/{id}", axum::routing::delete(api::revoke_token))
             .route("/v1/stream/ticket", post(stream::ticket))
             .route("/v1/stream", get(stream::upgrade));
+        if fault_injection {
+            router = router.route("/v1/faults/gateway-follower", post(faults::stop_gateway_follower));
+        }
     }
     router
         .fallback(page::not_found)

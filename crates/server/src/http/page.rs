@@ -12,6 +12,7 @@ use ghor_domain::vocab::{self, Lang};
 use serde_json::{json, Map, Value};
 
 use super::AppState;
+use crate::gateway::Currency;
 use crate::problem::Problem;
 
 const INDEX: &str = include_str!("../../assets/index.html");
@@ -51,12 +52,19 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when every scope's gateway has folded the log as far as it reached at start, and
-/// nothing is held back.
+/// Ready when every scope's gateway follows the log, has folded it as far as it reached at
+/// start, and holds nothing back.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     for (scope, gateway) in &state.gateways {
         if let Some((seq, t)) = &gateway.state().held_back {
             return Problem::unavailable(format!("event {seq} of type {t} needs a newer ghor"), 30).into_response();
+        }
+        if let Currency::NotCurrent { since } = *gateway.currency().borrow() {
+            return Problem::unavailable(
+                format!("the {scope} picture has not followed the log since {}", since.to_rfc3339()),
+                1,
+            )
+            .into_response();
         }
         if !gateway.warmed_up() {
             let folded = gateway.state().seq;

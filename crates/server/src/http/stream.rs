@@ -22,7 +22,8 @@ pub async fn ticket(State(state): State<Arc<AppState>>, caller: Caller) -> Resul
 }
 
 pub async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(64 * 1024).on_upgrade(move |socket| serve(state, socket))
+    let sessions = state.sessions.clone();
+    ws.max_message_size(64 * 1024).on_upgrade(move |socket| sessions.track_future(serve(state, socket)))
 }
 
 async fn serve(state: Arc<AppState>, socket: WebSocket) {
