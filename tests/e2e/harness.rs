@@ -13,7 +13,7 @@ use futures::{SinkExt, StreamExt};
 use ghor_domain::Scope;
 use ghor_store::nats::{connect, NatsLog, StreamSettings};
 use ghor_store::postgres::Postgres;
-use ghor_store::testing::{NatsServer, TestDatabase};
+use ghor_store::testing::{NatsCluster, NatsServer, TestDatabase};
 use ghor_store::{Embedded, EventLog, ReadModel, TokenStore};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -63,6 +63,10 @@ pub struct Ghor {
     pub database: Option<TestDatabase>,
     /// Organisations that publish on NATS from an account of their own.
     pub intake_accounts: Vec<String>,
+    /// The JetStream cluster it runs on, when it runs on one.
+    pub cluster: Option<NatsCluster>,
+    /// Replicas of each stream (the cluster's size on a cluster).
+    pub replicas: usize,
     child: Option<Child>,
 }
 
@@ -119,14 +123,38 @@ impl Ghor {
     }
 
     async fn bare_with(backend: Backend, nats: Option<(NatsServer, String)>, intake_accounts: Vec<String>) -> Ghor {
+        let (nats, nats_url) = match nats {
+            Some((server, url)) => (Some(server), Some(url)),
+            None => (None, None),
+        };
+        let mut ghor = Ghor::with_tokens(backend, nats, nats_url, intake_accounts).await;
+        ghor.launch("127.0.0.1:0").await;
+        ghor
+    }
+
+    /// On a JetStream cluster, started as the README's production command says: every
+    /// node's URL in `--nats`, three replicas; with the default registry.
+    pub async fn start_on_cluster(cluster: NatsCluster) -> Ghor {
+        await_jetstream(&cluster.urls()).await;
+        let mut ghor = Ghor::with_tokens(Backend::Production, None, Some(cluster.urls()), Vec::new()).await;
+        ghor.replicas = cluster.nodes.len();
+        ghor.cluster = Some(cluster);
+        ghor.launch("127.0.0.1:0").await;
+        ghor.register_defaults().await;
+        ghor
+    }
+
+    /// A server not started yet, with its stores and the tokens of [`TOKENS`].
+    async fn with_tokens(
+        backend: Backend,
+        nats: Option<NatsServer>,
+        nats_url: Option<String>,
+        intake_accounts: Vec<String>,
+    ) -> Ghor {
         let dir = tempfile::tempdir().expect("tempdir");
         let database = match backend {
             Backend::Embedded => None,
             Backend::Production => Some(TestDatabase::create().await),
-        };
-        let (nats, nats_url) = match nats {
-            Some((server, url)) => (Some(server), Some(url)),
-            None => (None, None),
         };
         let mut ghor = Ghor {
             url: String::new(),
@@ -138,6 +166,8 @@ impl Ghor {
             nats_url,
             database,
             intake_accounts,
+            cluster: None,
+            replicas: 1,
             child: None,
         };
         for (name, args) in TOKENS {
@@ -146,7 +176,6 @@ impl Ghor {
             let secret = ghor.cli(&full).await;
             ghor.tokens.insert((*name).to_owned(), secret);
         }
-        ghor.launch("127.0.0.1:0").await;
         ghor
     }
 
@@ -158,6 +187,7 @@ impl Ghor {
             for account in &self.intake_accounts {
                 args.extend(["--intake-account".to_owned(), account.clone()]);
             }
+            args.extend(["--replicas".to_owned(), self.replicas.to_string()]);
         }
         args
     }
@@ -177,7 +207,11 @@ impl Ghor {
     /// The log of a scope, opened beside the server (as another process would).
     pub async fn log(&self, scope: Scope) -> Arc<dyn EventLog> {
         match &self.nats_url {
-            Some(url) => NatsLog::open(connect(url).await.expect("nats"), scope, &stream_settings())
+            Some(url) => NatsLog::open(
+                connect(url).await.expect("nats"),
+                scope,
+                &StreamSettings { replicas: self.replicas, ..stream_settings() },
+            )
                 .await
                 .expect("open the stream"),
             None => Embedded::open(self.dir.path()).await.expect("open store").log(scope).await.expect("log"),
@@ -250,6 +284,8 @@ impl Ghor {
             nats_url: None,
             database: None,
             intake_accounts: Vec::new(),
+            cluster: None,
+            replicas: self.replicas,
             child: None,
         }
     }
@@ -382,6 +418,21 @@ impl Ghor {
             closed: None,
             resumed: resume.map(|(e, s)| (e.to_owned(), s)),
         }
+    }
+}
+
+/// Waits until JetStream answers on these servers (a new cluster first elects a leader).
+async fn await_jetstream(urls: &str) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let servers: Vec<&str> = urls.split(',').collect();
+    loop {
+        if let Ok(client) = async_nats::connect(servers.as_slice()).await {
+            if async_nats::jetstream::new(client).query_account().await.is_ok() {
+                return;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "JetStream on {urls} never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -6,6 +6,7 @@
 // The suite is compiled once per backend, on purpose.
 #![allow(clippy::duplicate_mod)]
 
+mod cluster;
 mod demo;
 mod direct;
 mod embedded;

@@ -40,8 +40,12 @@ impl NatsServer {
 
     /// The same with extra command-line arguments (e.g. a config file).
     pub fn start_with(extra: &[&str]) -> NatsServer {
+        NatsServer::start_on(free_port(), extra)
+    }
+
+    /// A JetStream server on `port` with extra command-line arguments.
+    fn start_on(port: u16, extra: &[&str]) -> NatsServer {
         let store = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let port = free_port();
         let mut server = NatsServer {
             url: format!("nats://127.0.0.1:{port}"),
             port,
@@ -89,6 +93,46 @@ impl NatsServer {
 impl Drop for NatsServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A JetStream cluster of `nats-server`s on free ports, each with its own store, routed to
+/// each other on 127.0.0.1: what a production region runs (three nodes, streams with three
+/// replicas), small enough for a test to kill a node of.
+pub struct NatsCluster {
+    /// The nodes, named `n1`, `n2`, … in order.
+    pub nodes: Vec<NatsServer>,
+}
+
+impl NatsCluster {
+    /// Starts `size` nodes and waits until every one of them listens for clients.
+    pub fn start(size: usize) -> NatsCluster {
+        let routes: Vec<u16> = (0..size).map(|_| free_port()).collect();
+        let all_routes = routes.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+        let nodes = routes
+            .iter()
+            .enumerate()
+            .map(|(i, route)| {
+                let (name, listen) = (format!("n{}", i + 1), format!("nats://127.0.0.1:{route}"));
+                NatsServer::start_on(
+                    free_port(),
+                    &["--server_name", &name, "--cluster_name", "ghor", "--cluster", &listen, "--routes", &all_routes],
+                )
+            })
+            .collect();
+        NatsCluster { nodes }
+    }
+
+    /// Every node's client URL, comma-separated, as `ghor serve --nats` takes them.
+    pub fn urls(&self) -> String {
+        self.nodes.iter().map(|n| n.url.as_str()).collect::<Vec<_>>().join(",")
+    }
+
+    /// The node named `name` (`n1`, …).
+    pub fn node(&mut self, name: &str) -> &mut NatsServer {
+        let index = name.strip_prefix('n').and_then(|i| i.parse::<usize>().ok()).filter(|i| (1..=self.nodes.len()).contains(i));
+        let index = index.unwrap_or_else(|| panic!("no node {name}"));
+        &mut self.nodes[index - 1]
     }
 }
 

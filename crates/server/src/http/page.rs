@@ -52,9 +52,20 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when every scope's gateway follows the log, has folded it as far as it reached at
-/// start, and holds nothing back.
+/// How long readiness waits for the log to answer.
+const LOG_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Ready when every scope's log answers, and every scope's gateway follows it, has folded it
+/// as far as it reached at start, and holds nothing back.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    for (scope, log) in &state.backbone.logs {
+        // Asked now, not remembered: a log without a leader (an election, no quorum) takes
+        // neither reports nor reads, whatever this process did last.
+        let reached = tokio::time::timeout(LOG_PROBE_TIMEOUT, log.probe()).await;
+        if !matches!(reached, Ok(Ok(_))) {
+            return Problem::unavailable(format!("the {scope} log cannot be reached"), 2).into_response();
+        }
+    }
     for (scope, gateway) in &state.gateways {
         if let Some((seq, t)) = &gateway.state().held_back {
             return Problem::unavailable(format!("event {seq} of type {t} needs a newer ghor"), 30).into_response();
