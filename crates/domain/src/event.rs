@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::FieldError;
+use crate::json::JsonError;
 use crate::payload::{DecodeError, Payload, SourceKind, WireData};
 use crate::values::{RegionCode, ShortText, Slug};
 use crate::vocab::{Bron, Scope};
@@ -141,9 +142,12 @@ impl Submission {
             Some((id, source, time, bron, bevestigd, prognose, payload)) => {
                 Ok(Submission { id: id.unwrap_or_else(Uuid::now_v7), source, time, bron, bevestigd, prognose, payload })
             }
-            None => match serde_json::from_slice(bytes) {
+            // Here, and only here, a key given twice is looked for: the typed envelope
+            // and `data`'s types refuse one, so a well-formed event has none.
+            None => match crate::json::from_slice(bytes) {
                 Ok(value) => Submission::parse(value),
-                Err(e) => Err(FieldError::new("", &format!("is not valid JSON: {e}"))),
+                Err(JsonError::DuplicateKey(e)) => Err(e),
+                Err(JsonError::Syntax(e)) => Err(FieldError::new("", &format!("is not valid JSON: {e}"))),
             },
         }
     }
