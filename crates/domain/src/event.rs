@@ -441,6 +441,34 @@ impl Event {
         Ok(Event { id, source, time: time.unwrap_or(stamp.received), bron, bevestigd, prognose, stamp, payload })
     }
 
+    /// Whether `stored` (a stored event's bytes, with the same source and id) says what
+    /// this event says: the same client attributes and data, whatever the server stamped.
+    /// Compared as JSON, so it does not hang on how the stored text was laid out.
+    /// `time_given`: whether this event's client sent its `time`; one that did not meant
+    /// "at receipt", which a stored event whose time is its own receipt also says.
+    pub fn same_report(&self, stored: &[u8], time_given: bool) -> bool {
+        let client_part = |bytes: &[u8]| match serde_json::from_slice(bytes) {
+            Ok(Value::Object(mut attributes)) => {
+                let received = attributes.remove("received");
+                attributes.retain(|name, _| !SERVER_ATTRIBUTES.contains(&name.as_str()));
+                Some((attributes, received))
+            }
+            _ => None,
+        };
+        let (Some((mut mine, _)), Some((mut theirs, received))) = (client_part(&self.to_bytes()), client_part(stored))
+        else {
+            return false;
+        };
+        if !time_given {
+            if theirs.get("time") != received.as_ref() {
+                return false;
+            }
+            mine.remove("time");
+            theirs.remove("time");
+        }
+        mine == theirs
+    }
+
     /// The location this event is about, if any.
     pub fn location(&self) -> Option<&Slug> {
         match &self.source {

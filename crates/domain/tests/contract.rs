@@ -581,3 +581,29 @@ fn a_refusal_quotes_a_long_value_only_briefly_and_still_names_its_field() {
     let error = submit(with(beds_report(), &format!("/data/{long}"), json!(1))).expect_err("refused");
     assert!(error.field.starts_with("data.xxx") && error.field.chars().count() < 100, "{error:?}");
 }
+
+#[test]
+fn a_repeat_is_the_same_report_only_when_the_client_said_the_same() {
+    let first = submit(beds_report()).expect("accepted");
+    let stored = first.to_bytes();
+    // Stamped later, by another token: still the same report.
+    let later = Stamp { actor: "someone else".into(), ..stamp_at(utc("2026-11-22T15:00:00Z")) };
+    let again = Submission::parse(beds_report()).and_then(|s| s.accept(later.clone())).expect("accepted");
+    assert!(again.same_report(&stored, true));
+    for (pointer, value) in [
+        ("/data/occupied", json!(38)),
+        ("/subject", json!("mc")),
+        ("/time", json!("2026-11-22T14:04:00Z")),
+        ("/bevestigd", json!(false)),
+        ("/bron", json!("telefoon")),
+    ] {
+        let other = Submission::parse(with(beds_report(), pointer, value)).and_then(|s| s.accept(later.clone()));
+        assert!(!other.expect("accepted").same_report(&stored, true), "{pointer} differs");
+    }
+    // Without a time, a report means "at receipt": the same as a stored one without.
+    let untimed = Submission::parse(without(beds_report(), "time")).expect("parsed");
+    let stored_untimed = untimed.clone().accept(stamp_at(utc(RECEIVED))).expect("accepted").to_bytes();
+    let retried = untimed.accept(later).expect("accepted");
+    assert!(retried.same_report(&stored_untimed, false));
+    assert!(!retried.same_report(&stored, false), "the stored one gave a time of its own");
+}
