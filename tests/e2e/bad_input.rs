@@ -619,7 +619,8 @@ async fn a_long_value_is_quoted_only_briefly_and_its_field_still_named() {
         parent.unwrap_or_else(|| panic!("{pointer}'s parent in the report")).insert(name.to_owned(), json!(long));
         for (path, body) in [("/v1/events", e.clone()), ("/v1/events/batch", json!([e]))] {
             let answer = fx.post_as("umcg", path, &body).await;
-            assert!(answer.length < 1024, "{field} on {path}: the answer repeats too much: {}", answer.body);
+            let start: String = answer.body.to_string().chars().take(300).collect();
+            assert!(answer.length < 1024, "{field} on {path}: the answer repeats too much: {start}…");
             let problem = if path.ends_with("batch") { &answer.body["results"][0]["problem"] } else { &answer.body };
             assert_eq!(problem["errors"][0]["field"], field, "{path}: {}", answer.body);
         }

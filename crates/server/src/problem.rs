@@ -21,14 +21,26 @@ pub struct Problem {
     pub retry_after: Option<u64>,
     /// The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3).
     #[serde(skip)]
-    pub challenge: Option<&'static str>,
+    pub challenge: Option<Challenge>,
 }
 
-/// The challenge of a 401: how to authenticate at all.
-pub const BEARER_CHALLENGE: &str = r#"Bearer realm="ghor""#;
-/// The challenge of a 401 to a bearer token that was presented but is unknown, revoked or
-/// expired.
-pub const INVALID_TOKEN_CHALLENGE: &str = r#"Bearer realm="ghor", error="invalid_token""#;
+/// The `WWW-Authenticate` challenge of a 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    /// How to authenticate at all.
+    Bearer,
+    /// A bearer token was presented but is unknown, revoked or expired.
+    InvalidToken,
+}
+
+impl Challenge {
+    fn header(self) -> &'static str {
+        match self {
+            Challenge::Bearer => r#"Bearer realm="ghor""#,
+            Challenge::InvalidToken => r#"Bearer realm="ghor", error="invalid_token""#,
+        }
+    }
+}
 
 impl Problem {
     pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Problem {
@@ -62,7 +74,7 @@ impl Problem {
 
     pub fn unauthorized(detail: impl Into<String>) -> Problem {
         let mut p = Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Not signed in", detail);
-        p.challenge = Some(BEARER_CHALLENGE);
+        p.challenge = Some(Challenge::Bearer);
         p
     }
 
@@ -154,7 +166,7 @@ impl IntoResponse for Problem {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         if let Some(challenge) = self.challenge {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge.header()));
         }
         response
     }

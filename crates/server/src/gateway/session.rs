@@ -225,7 +225,7 @@ where
                 if !send(&mut tx, heartbeat(gateway.epoch(), last)).await { return None; }
             }
             incoming = rx.next() => {
-                if incoming.is_none() { return None; }
+                incoming.as_ref()?;
             }
             _ = shutdown.recv() => {
                 let refusal = refuse(503, "Server stopping", "Reconnect with resume; nothing will be missed.");

@@ -26,7 +26,7 @@ use crate::auth::{authenticate, Caller, Connections, RateLimiter, Tickets, Token
 use crate::gateway::Gateway;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
-use crate::problem::{Problem, INVALID_TOKEN_CHALLENGE};
+use crate::problem::{Challenge, Problem};
 use crate::shutdown::Shutdown;
 use crate::{Backbone, Limits, Roles};
 
@@ -117,7 +117,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         let caller = authenticate(&state.tokens, header, Utc::now()).await.map_err(|mut problem| {
             // RFC 6750 §3.1: a bearer token was presented, and it is no (longer a) good one.
             if problem.challenge.is_some() && header.is_some_and(|h| h.starts_with("Bearer ")) {
-                problem.challenge = Some(INVALID_TOKEN_CHALLENGE);
+                problem.challenge = Some(Challenge::InvalidToken);
             }
             problem
         })?;
