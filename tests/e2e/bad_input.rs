@@ -32,6 +32,9 @@ struct Fixture {
 struct Answer {
     status: u16,
     content_type: Option<String>,
+    headers: reqwest::header::HeaderMap,
+    /// The body's length in bytes, as sent.
+    length: usize,
     body: Value,
 }
 
@@ -50,23 +53,28 @@ impl Fixture {
         Fixture { ghor, before, sentinel: AtomicU64::new(0) }
     }
 
-    /// POSTs `body` to `path` with `authorization` as the header value (none when `None`).
+    /// POSTs `body` to `path` as JSON with `authorization` as the header value (none when
+    /// `None`).
     async fn send(&self, authorization: Option<String>, path: &str, body: Vec<u8>) -> Answer {
-        let mut request = self
-            .ghor
-            .http
-            .post(format!("{}{path}", self.ghor.url))
-            .header("content-type", "application/json")
-            .body(body);
+        self.send_typed(authorization, path, Some("application/json"), body).await
+    }
+
+    /// POSTs `body` to `path` with this `Content-Type` (none when `None`).
+    async fn send_typed(
+        &self,
+        authorization: Option<String>,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Answer {
+        let mut request = self.ghor.http.post(format!("{}{path}", self.ghor.url)).body(body);
+        if let Some(t) = content_type {
+            request = request.header("content-type", t);
+        }
         if let Some(a) = authorization {
             request = request.header("authorization", a);
         }
-        let response = request.send().await.unwrap_or_else(|e| panic!("POST {path}: no answer at all: {e}"));
-        let status = response.status().as_u16();
-        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let text = response.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Answer { status, content_type, body }
+        answer(request, path).await
     }
 
     /// POSTs JSON as the harness token `token`.
@@ -89,6 +97,18 @@ impl Fixture {
         let after = umcg_location(&self.ghor).await;
         assert_eq!(after, self.before, "the refused request changed umcg's location: something was stored");
     }
+}
+
+/// Sends `request`; `what` names it in a failure.
+async fn answer(request: reqwest::RequestBuilder, what: &str) -> Answer {
+    let response = request.send().await.unwrap_or_else(|e| panic!("{what}: no answer at all: {e}"));
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let text = response.text().await.unwrap_or_default();
+    let length = text.len();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer { status, content_type, headers, length, body }
 }
 
 fn bearer(secret: &str) -> String {
@@ -521,4 +541,237 @@ async fn the_same_event_twice_is_stored_once_and_then_reported_duplicate() {
     let mut s = fx.ghor.stream("im", &["VR01"], None).await;
     s.until(|p| ic_occupied(&p["VR01"], "umcg") == Some(5)).await;
     s.close().await;
+}
+
+// ---- strict at the door ----
+
+#[tokio::test]
+async fn a_report_sent_as_another_media_type_is_a_415_that_names_content_type() {
+    let fx = Fixture::new().await;
+    let umcg = || Some(bearer(fx.ghor.token("umcg")));
+    let single = beds_umcg().to_string().into_bytes();
+    let batch = json!([beds_umcg()]).to_string().into_bytes();
+    let long = format!("application/{}", "x".repeat(10_000));
+    for (path, content_type, body) in [
+        ("/v1/events", Some("text/plain"), &single),
+        ("/v1/events", Some("application/x-www-form-urlencoded"), &single),
+        ("/v1/events", None, &single),
+        ("/v1/events", Some("application/cloudevents-batch+json"), &single),
+        ("/v1/events", Some(long.as_str()), &single),
+        ("/v1/events/batch", Some("text/plain; charset=utf-8"), &batch),
+        ("/v1/events/batch", None, &batch),
+    ] {
+        let answer = fx.send_typed(umcg(), path, content_type, body.clone()).await;
+        assert_problem(&answer, 415, Some("Content-Type"), "application/json");
+        assert!(answer.length < 1024, "{path} as {content_type:?}: the answer repeats too much: {}", answer.body);
+    }
+    let token = fx.send_typed(Some(bearer(fx.ghor.token("admin"))), "/v1/tokens", Some("text/plain"), b"{}".to_vec());
+    assert_problem(&token.await, 415, Some("Content-Type"), "application/json");
+    fx.assert_nothing_stored().await;
+
+    // What a CloudEvents client sends is read, parameters and all.
+    let answer = fx.send_typed(umcg(), "/v1/events", Some("application/cloudevents+json; charset=utf-8"), single).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let answer = fx.send_typed(umcg(), "/v1/events/batch", Some("application/cloudevents-batch+json"), batch).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["results"][0]["status"], "stored", "{}", answer.body);
+}
+
+#[tokio::test]
+async fn a_key_given_twice_is_a_422_that_names_its_path() {
+    let fx = Fixture::new().await;
+    let text = beds_umcg().to_string();
+    // The repeat goes first, so the last one (which a lenient reader keeps) is the valid one.
+    let cases = [
+        (text.replacen('{', r#"{"subject":"mc","#, 1), "subject"),
+        (text.replacen(r#""data":{"#, r#""data":{"operational":99,"#, 1), "data.operational"),
+        (text.replacen(r#""data":{"#, r#""data":{"occupied":15,"#, 1), "data.occupied"),
+    ];
+    for (body, field) in &cases {
+        assert!(serde_json::from_str::<Value>(body).is_ok(), "the case is valid JSON: {body}");
+        let answer = fx.send(Some(bearer(fx.ghor.token("umcg"))), "/v1/events", body.clone().into_bytes()).await;
+        assert_problem(&answer, 422, Some(field), "more than once");
+    }
+    let batch = format!("[{}]", cases[1].0);
+    let answer = fx.send(Some(bearer(fx.ghor.token("umcg"))), "/v1/events/batch", batch.into_bytes()).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let item = &answer.body["results"][0];
+    assert_eq!((item["status"].as_str(), item["problem"]["status"].as_u64()), (Some("rejected"), Some(422)), "{item}");
+    assert_eq!(item["problem"]["errors"][0]["field"], "data.operational", "{item}");
+    fx.assert_nothing_stored().await;
+}
+
+#[tokio::test]
+async fn a_long_value_is_quoted_only_briefly_and_its_field_still_named() {
+    let fx = Fixture::new().await;
+    let long = "x".repeat(10_000);
+    for (pointer, field) in [
+        ("/type", "type"),
+        ("/source", "source"),
+        ("/subject", "subject"),
+        ("/bron", "bron"),
+        ("/id", "id"),
+        ("/data/operational", "data.operational"),
+    ] {
+        let mut e = beds_umcg();
+        let (parent, name) = pointer.rsplit_once('/').unwrap_or_default();
+        let parent = e.pointer_mut(parent).and_then(Value::as_object_mut);
+        parent.unwrap_or_else(|| panic!("{pointer}'s parent in the report")).insert(name.to_owned(), json!(long));
+        for (path, body) in [("/v1/events", e.clone()), ("/v1/events/batch", json!([e]))] {
+            let answer = fx.post_as("umcg", path, &body).await;
+            let start: String = answer.body.to_string().chars().take(300).collect();
+            assert!(answer.length < 1024, "{field} on {path}: the answer repeats too much: {start}…");
+            let problem = if path.ends_with("batch") { &answer.body["results"][0]["problem"] } else { &answer.body };
+            assert_eq!(problem["errors"][0]["field"], field, "{path}: {}", answer.body);
+        }
+    }
+    let mut e = beds_umcg();
+    e["data"][long.as_str()] = json!(1);
+    let answer = fx.post_as("umcg", "/v1/events", &e).await;
+    assert_problem(&answer, 422, None, "data.xxx");
+    assert!(answer.length < 1024, "a long key: the answer repeats too much: {}", answer.body);
+    fx.assert_nothing_stored().await;
+}
+
+#[tokio::test]
+async fn a_reused_id_with_other_content_is_a_409_before_and_after_the_duplicate_window() {
+    let fx = Fixture::new().await;
+    let original = beds_umcg();
+    let mut correction = original.clone();
+    correction["data"]["occupied"] = json!(16);
+    let first = fx.post_as("umcg", "/v1/events", &original).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let seq = first.body["seq"].as_u64().unwrap_or_else(|| panic!("seq: {}", first.body));
+
+    let assert_repeats_answered = async |when: &str| {
+        let same = fx.post_as("umcg", "/v1/events", &original).await;
+        assert_eq!(
+            (same.status, &same.body["status"], &same.body["seq"]),
+            (200, &json!("duplicate"), &json!(seq)),
+            "{when}: {:?}",
+            same
+        );
+        let other = fx.post_as("umcg", "/v1/events", &correction).await;
+        assert_problem(&other, 409, Some("id"), "new id");
+        assert!(
+            other.body["type"].as_str().is_some_and(|t| t.ends_with("/problems/conflict")),
+            "{when}: {}",
+            other.body
+        );
+        let batch = fx.post_as("umcg", "/v1/events/batch", &json!([correction, original])).await;
+        let results = &batch.body["results"];
+        assert_eq!(results[0]["status"], "rejected", "{when}: {}", batch.body);
+        assert_eq!(results[0]["problem"]["status"], 409, "{when}: {}", batch.body);
+        assert_eq!(results[1]["status"], "duplicate", "{when}: {}", batch.body);
+    };
+    assert_repeats_answered("within the duplicate window").await;
+    // Past the log's own duplicate window (on JetStream) only the archive knows the id.
+    let read_model = fx.ghor.stores().await.read_model;
+    wait_for_checkpoint(&*read_model, seq).await;
+    tokio::time::sleep(std::time::Duration::from_millis(crate::harness::DUPLICATE_WINDOW_SECS * 1000 + 500)).await;
+    assert_repeats_answered("after the duplicate window").await;
+
+    // Stored once, as first sent.
+    let id = original["id"].as_str().unwrap_or_default();
+    let copies = fx
+        .ghor
+        .log(Scope::Live)
+        .await
+        .read(0, 100_000)
+        .await
+        .expect("read")
+        .iter()
+        .filter(|x| x.json()["id"] == id)
+        .count();
+    assert_eq!(copies, 1, "stored once");
+    let mut s = fx.ghor.stream("im", &["VR01"], None).await;
+    s.until(|p| ic_occupied(&p["VR01"], "umcg") == Some(15)).await;
+    s.close().await;
+}
+
+async fn wait_for_checkpoint(read_model: &dyn ghor_store::ReadModel, seq: u64) {
+    let deadline = tokio::time::Instant::now() + crate::harness::DEADLINE;
+    while read_model.checkpoint(Scope::Live).await.expect("checkpoint") < seq {
+        assert!(tokio::time::Instant::now() < deadline, "the projector did not reach {seq} in time");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_401_challenges_for_a_bearer_token_and_says_when_the_one_sent_is_invalid() {
+    let fx = Fixture::new().await;
+    let body = beds_umcg().to_string().into_bytes();
+    let challenge = |a: &Answer| a.headers.get("www-authenticate").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let none = fx.send(None, "/v1/events", body.clone()).await;
+    assert_eq!(none.status, 401);
+    let none = challenge(&none).unwrap_or_else(|| panic!("no WWW-Authenticate without a token: {:?}", none.headers));
+    assert!(none.starts_with("Bearer") && !none.contains("error="), "{none}");
+    let unknown = fx.send(Some(bearer(&random_secret())), "/v1/events", body).await;
+    assert_eq!(unknown.status, 401);
+    let unknown = challenge(&unknown).unwrap_or_else(|| panic!("no WWW-Authenticate: {:?}", unknown.headers));
+    assert!(unknown.starts_with("Bearer") && unknown.contains(r#"error="invalid_token""#), "{unknown}");
+    fx.assert_nothing_stored().await;
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_the_page_may_not_be_framed() {
+    let ghor = super::start().await;
+    let get = |path: &str| ghor.http.get(format!("{}{path}", ghor.url));
+    let answers = [
+        ("/", answer(get("/"), "/").await),
+        ("/assets/core.js", answer(get("/assets/core.js"), "/assets/core.js").await),
+        ("/v1/me", answer(get("/v1/me").bearer_auth(ghor.token("im")), "/v1/me").await),
+        ("/v1/me without a token", answer(get("/v1/me"), "/v1/me").await),
+        ("/nowhere", answer(get("/nowhere"), "/nowhere").await),
+    ];
+    for (what, answer) in &answers {
+        for (name, value) in
+            [("x-content-type-options", "nosniff"), ("referrer-policy", "no-referrer"), ("x-frame-options", "DENY")]
+        {
+            assert_eq!(answer.headers.get(name).and_then(|v| v.to_str().ok()), Some(value), "{what}: {name}");
+        }
+    }
+    let csp = answers[0].1.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(csp.contains("frame-ancestors 'none'"), "the page's CSP: {csp}");
+}
+
+/// Opens `/v1/stream`, sends `hello`, and returns the messages up to the end: the texts
+/// and the close frame's code (`None` when the socket just dropped).
+async fn refused_stream(ghor: &Ghor, hello: String) -> (Vec<Value>, Option<u16>) {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let url = format!("{}/v1/stream", ghor.url.replace("http://", "ws://"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket");
+    ws.send(Message::Text(hello.into())).await.expect("hello");
+    let mut texts = Vec::new();
+    loop {
+        let next = tokio::time::timeout(crate::harness::DEADLINE, ws.next()).await.expect("the server ends in time");
+        match next {
+            Some(Ok(Message::Text(t))) => texts.push(serde_json::from_str(&t).expect("json")),
+            Some(Ok(Message::Close(frame))) => return (texts, frame.map(|f| u16::from(f.code))),
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return (texts, None),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_refused_stream_ends_with_the_error_and_a_close_frame_with_its_code() {
+    let ghor = super::start().await;
+    let ticket = async |token: &str| {
+        let (status, body) = ghor.post(token, "/v1/stream/ticket", &json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        body["ticket"].clone()
+    };
+    let cases = [
+        (json!({ "type": "hello", "ticket": "no-such-ticket" }).to_string(), 401, 1008),
+        (json!({ "type": "hello", "ticket": ticket("im").await, "regions": ["VR02"] }).to_string(), 403, 1008),
+        ("not a hello".to_owned(), 400, 1002),
+    ];
+    for (hello, status, code) in cases {
+        let (texts, close) = refused_stream(&ghor, hello.clone()).await;
+        assert_eq!(texts.len(), 1, "{hello}: one message, the error: {texts:?}");
+        assert_eq!((texts[0]["type"].as_str(), texts[0]["status"].as_u64()), (Some("error"), Some(status)), "{hello}");
+        assert_eq!(close, Some(code), "{hello}: the close frame's code (None: no close frame)");
+    }
 }

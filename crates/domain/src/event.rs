@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::FieldError;
+use crate::json::JsonError;
 use crate::payload::{DecodeError, Payload, SourceKind, WireData};
 use crate::values::{RegionCode, ShortText, Slug};
 use crate::vocab::{Bron, Scope};
@@ -141,9 +142,12 @@ impl Submission {
             Some((id, source, time, bron, bevestigd, prognose, payload)) => {
                 Ok(Submission { id: id.unwrap_or_else(Uuid::now_v7), source, time, bron, bevestigd, prognose, payload })
             }
-            None => match serde_json::from_slice(bytes) {
+            // Here, and only here, a key given twice is looked for: the typed envelope
+            // and `data`'s types refuse one, so a well-formed event has none.
+            None => match crate::json::from_slice(bytes) {
                 Ok(value) => Submission::parse(value),
-                Err(e) => Err(FieldError::new("", &format!("is not valid JSON: {e}"))),
+                Err(JsonError::DuplicateKey(e)) => Err(e),
+                Err(JsonError::Syntax(e)) => Err(FieldError::new("", &format!("is not valid JSON: {e}"))),
             },
         }
     }
@@ -435,6 +439,34 @@ impl Event {
         let (id, source, time, bron, bevestigd, prognose, payload) = envelope.common().map_err(DecodeError::Invalid)?;
         let id = id.ok_or_else(|| DecodeError::Invalid(FieldError::new("id", "a stored event has an id")))?;
         Ok(Event { id, source, time: time.unwrap_or(stamp.received), bron, bevestigd, prognose, stamp, payload })
+    }
+
+    /// Whether `stored` (a stored event's bytes, with the same source and id) says what
+    /// this event says: the same client attributes and data, whatever the server stamped.
+    /// Compared as JSON, so it does not hang on how the stored text was laid out.
+    /// `time_given`: whether this event's client sent its `time`; one that did not meant
+    /// "at receipt", which a stored event whose time is its own receipt also says.
+    pub fn same_report(&self, stored: &[u8], time_given: bool) -> bool {
+        let client_part = |bytes: &[u8]| match serde_json::from_slice(bytes) {
+            Ok(Value::Object(mut attributes)) => {
+                let received = attributes.remove("received");
+                attributes.retain(|name, _| !SERVER_ATTRIBUTES.contains(&name.as_str()));
+                Some((attributes, received))
+            }
+            _ => None,
+        };
+        let (Some((mut mine, _)), Some((mut theirs, received))) = (client_part(&self.to_bytes()), client_part(stored))
+        else {
+            return false;
+        };
+        if !time_given {
+            if theirs.get("time") != received.as_ref() {
+                return false;
+            }
+            mine.remove("time");
+            theirs.remove("time");
+        }
+        mine == theirs
     }
 
     /// The location this event is about, if any.

@@ -7,6 +7,7 @@
 //! - [`values`]: bounded counts and texts, identifiers, region codes.
 //! - [`payload`]: the typed `data` of every event type and its wire mapping.
 //! - [`event`]: the CloudEvents envelope: strict parse, server stamp, stored form.
+//! - [`json`]: reading a caller's JSON, refusing a key repeated in one object.
 //! - [`picture`]: [`Picture::apply`], the fold.
 //! - [`rules`]: what a value means (state as label and colour), from thresholds.
 //! - [`view`]: a region's view, totals and alerts, and staleness at a given `now`.
@@ -14,6 +15,7 @@
 
 pub mod error;
 pub mod event;
+pub mod json;
 pub mod payload;
 pub mod picture;
 pub mod rules;

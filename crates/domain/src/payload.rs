@@ -10,6 +10,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::FieldError;
+use crate::json::JsonError;
 use crate::values::{Count, LongText, Percent, Point, RegionCode, ShortText, Slug};
 use crate::vocab::*;
 
@@ -775,8 +776,13 @@ impl WireData<'_> {
                 let typed = raw.get().trim_start().starts_with('{').then(|| serde_json::from_str(raw.get()).ok());
                 match typed.flatten() {
                     Some(t) => Ok(t),
-                    // The value's way words what is wrong.
-                    None => parse(&serde_json::from_str(raw.get()).unwrap_or(Value::Null)),
+                    // The value's way words what is wrong; a key given twice (which the
+                    // typed way refuses too) is named here.
+                    None => match crate::json::from_str(raw.get(), "data") {
+                        Ok(value) => parse(&value),
+                        Err(JsonError::DuplicateKey(e)) => Err(DecodeError::Invalid(e)),
+                        Err(JsonError::Syntax(_)) => parse(&Value::Null),
+                    },
                 }
             }
         }

@@ -523,3 +523,87 @@ fn a_note_with_windows_line_ends_and_tabs_is_accepted() {
     });
     assert!(submit(note).is_ok());
 }
+
+// ---------- keys given twice, long values quoted briefly ----------
+
+/// The base report's JSON text with `extra` spliced in right after the opening brace of
+/// the object at `before` (a unique piece of the text, e.g. `"data": {`).
+fn spliced(before: &str, extra: &str) -> Vec<u8> {
+    let text = serde_json::to_string_pretty(&beds_report()).expect("json");
+    let at = text.find(before).map(|i| i + before.len()).expect("the text to splice after");
+    format!("{}{extra}{}", &text[..at], &text[at..]).into_bytes()
+}
+
+#[track_caller]
+fn assert_duplicate(bytes: &[u8], field: &str) {
+    match Submission::from_slice(bytes) {
+        Ok(s) => panic!("a key given twice was accepted, as {s:?}"),
+        Err(e) => {
+            assert_eq!(e.field, field, "wrong field (reason: {:?})", e.reason);
+            assert!(e.reason.contains("more than once"), "reason: {:?}", e.reason);
+        }
+    }
+}
+
+#[test]
+fn a_key_given_twice_is_refused_and_named_at_any_depth() {
+    assert_duplicate(&spliced("{", r#""subject": "mc","#), "subject");
+    assert_duplicate(&spliced("{", r#""data": {"operational": 1, "occupied": 0},"#), "data");
+    assert_duplicate(&spliced(r#""data": {"#, r#""operational": 41,"#), "data.operational");
+    // The same value twice is still a key given twice.
+    assert_duplicate(&spliced(r#""data": {"#, r#""occupied": 39,"#), "data.occupied");
+    let incident = r#"{"specversion": "1.0", "source": "/regions/VR01", "type": "nl.ghor.incident.opened.v1",
+        "subject": "storm", "time": "2026-11-22T14:00:00Z",
+        "data": {"name": "Storm", "state": "actief", "grip": 2,
+                 "area": {"regions": ["VR01"], "circle": {"center": {"lat": 53.2, "lon": 6.5, "lat": 53.3}, "radius_km": 5}}}}"#;
+    assert_duplicate(incident.as_bytes(), "data.area.circle.center.lat");
+    // Without the repeat, the same texts are accepted.
+    assert!(Submission::from_slice(&spliced("{", "")).is_ok());
+    assert!(Submission::from_slice(incident.replace(r#", "lat": 53.3"#, "").as_bytes()).is_ok());
+}
+
+#[test]
+fn a_refusal_quotes_a_long_value_only_briefly_and_still_names_its_field() {
+    let long = "x".repeat(10_000);
+    for (pointer, field) in [
+        ("/type", "type"),
+        ("/source", "source"),
+        ("/subject", "subject"),
+        ("/bron", "bron"),
+        ("/id", "id"),
+        ("/prognose", "prognose"),
+        ("/data/operational", "data.operational"),
+    ] {
+        let error = submit(with(beds_report(), pointer, json!(long))).expect_err("refused");
+        assert_eq!(error.field, field, "{error:?}");
+        assert!(error.to_string().len() < 400, "{field}: the refusal repeats too much: {error}");
+    }
+    let error = submit(with(beds_report(), &format!("/data/{long}"), json!(1))).expect_err("refused");
+    assert!(error.field.starts_with("data.xxx") && error.field.chars().count() < 100, "{error:?}");
+}
+
+#[test]
+fn a_repeat_is_the_same_report_only_when_the_client_said_the_same() {
+    let first = submit(beds_report()).expect("accepted");
+    let stored = first.to_bytes();
+    // Stamped later, by another token: still the same report.
+    let later = Stamp { actor: "someone else".into(), ..stamp_at(utc("2026-11-22T15:00:00Z")) };
+    let again = Submission::parse(beds_report()).and_then(|s| s.accept(later.clone())).expect("accepted");
+    assert!(again.same_report(&stored, true));
+    for (pointer, value) in [
+        ("/data/occupied", json!(38)),
+        ("/subject", json!("mc")),
+        ("/time", json!("2026-11-22T14:04:00Z")),
+        ("/bevestigd", json!(false)),
+        ("/bron", json!("telefoon")),
+    ] {
+        let other = Submission::parse(with(beds_report(), pointer, value)).and_then(|s| s.accept(later.clone()));
+        assert!(!other.expect("accepted").same_report(&stored, true), "{pointer} differs");
+    }
+    // Without a time, a report means "at receipt": the same as a stored one without.
+    let untimed = Submission::parse(without(beds_report(), "time")).expect("parsed");
+    let stored_untimed = untimed.clone().accept(stamp_at(utc(RECEIVED))).expect("accepted").to_bytes();
+    let retried = untimed.accept(later).expect("accepted");
+    assert!(retried.same_report(&stored_untimed, false));
+    assert!(!retried.same_report(&stored, false), "the stored one gave a time of its own");
+}

@@ -1,6 +1,7 @@
 //! Ingest: the only writer of the log. Validates a client's event strictly, checks that
 //! the token may write it, stamps it (region, scope, actor, received) and appends it,
-//! idempotent on (source, id). Answers only after the log has the event.
+//! idempotent on (source, id): the same report again is a duplicate, another one under a
+//! stored (source, id) a conflict. Answers only after the log has the event.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -78,22 +79,23 @@ impl Ingest {
             return submissions.iter().map(|_| Err(Problem::internal(format!("no log for scope {scope}")))).collect();
         };
         let mut results: Vec<Option<Result<Receipt, Problem>>> = Vec::with_capacity(submissions.len());
-        let mut accepted: Vec<(usize, Event)> = Vec::new();
+        // Each accepted event with whether its client gave its time (see `Event::same_report`).
+        let mut accepted: Vec<(usize, Event, bool)> = Vec::new();
         // A batch tends to report on a few locations many times: look each up once.
         let mut registrations = HashMap::new();
         for (i, submission) in submissions.into_iter().enumerate() {
             match accept(caller, &**registry, &mut registrations, submission, now).await {
-                Ok(event) => {
-                    accepted.push((i, event));
+                Ok((event, time_given)) => {
+                    accepted.push((i, event, time_given));
                     results.push(None);
                 }
                 Err(p) => results.push(Some(Err(p))),
             }
         }
         // Already archived (a retry after the log's duplicate window): a duplicate, not stored.
-        let keys: Vec<(String, uuid::Uuid)> = accepted.iter().map(|(_, e)| (e.source.to_string(), e.id)).collect();
+        let keys: Vec<(String, uuid::Uuid)> = accepted.iter().map(|(_, e, _)| (e.source.to_string(), e.id)).collect();
         let window = log.duplicate_window();
-        let ask: Vec<bool> = accepted.iter().map(|(_, e)| may_be_archived(e.id, window, now)).collect();
+        let ask: Vec<bool> = accepted.iter().map(|(_, e, _)| may_be_archived(e.id, window, now)).collect();
         let asked: Vec<_> = keys.iter().zip(&ask).filter(|(_, ask)| **ask).map(|(key, _)| key.clone()).collect();
         let lookup = match self.archives.get(&scope) {
             Some(archive) => archive.get(asked).await,
@@ -106,19 +108,28 @@ impl Ingest {
             })
             .into_iter();
         let archived = ask.iter().map(|ask| if *ask { found.next().flatten() } else { None });
-        let (mut fresh, mut events) = (Vec::new(), Vec::new());
-        for (((i, event), (source, id)), seq) in accepted.into_iter().zip(keys).zip(archived) {
+        let (mut fresh, mut events, mut repeats) = (Vec::new(), Vec::new(), Vec::new());
+        for (((i, event, time_given), (source, id)), seq) in accepted.into_iter().zip(keys).zip(archived) {
             match seq {
-                Some(seq) => results[i] = Some(Ok(Receipt { id, source, appended: Appended::Duplicate { seq } })),
+                Some(seq) => repeats.push((i, id, source, event, time_given, seq)),
                 None => {
-                    fresh.push((i, id, source));
+                    fresh.push((i, id, source, time_given));
                     events.push(event);
                 }
             }
         }
         let appended = if events.is_empty() { Vec::new() } else { log.append(&events).await };
-        for ((i, id, source), outcome) in fresh.into_iter().zip(appended) {
-            results[i] = Some(outcome.map(|appended| Receipt { id, source, appended }).map_err(Problem::from));
+        for ((i, id, source, time_given), (outcome, event)) in fresh.into_iter().zip(appended.into_iter().zip(events)) {
+            match outcome {
+                Ok(Appended::Duplicate { seq }) => repeats.push((i, id, source, event, time_given, seq)),
+                outcome => {
+                    results[i] = Some(outcome.map(|appended| Receipt { id, source, appended }).map_err(Problem::from))
+                }
+            }
+        }
+        for (i, id, source, event, time_given, seq) in repeats {
+            let appended = repeated(&**log, &event, time_given, seq).await;
+            results[i] = Some(appended.map(|appended| Receipt { id, source, appended }));
         }
         results.into_iter().map(|r| r.unwrap_or_else(|| Err(Problem::internal("the log gave no outcome")))).collect()
     }
@@ -163,6 +174,34 @@ impl Ingest {
     }
 }
 
+/// The answer to an event whose (source, id) the log or the archive already holds at
+/// `seq`: a duplicate when it says what the stored one says, else a conflict (events are
+/// immutable; a correction is a new observation with an id of its own).
+async fn repeated(log: &dyn EventLog, event: &Event, time_given: bool, seq: u64) -> Result<Appended, Problem> {
+    let stored = log.read(seq.saturating_sub(1), 1).await?;
+    match stored.first() {
+        Some(entry) if entry.seq == seq => {
+            if event.same_report(&entry.body, time_given) {
+                Ok(Appended::Duplicate { seq })
+            } else {
+                Err(Problem::conflict(
+                    "id",
+                    format!(
+                        "An event with id {} from {} is already stored (seq {seq}) with other content. \
+                         Events are never overwritten: send a correction as a new event with a new id.",
+                        event.id, event.source
+                    ),
+                ))
+            }
+        }
+        // Past the log's retention the archive's word that it is stored stands.
+        _ => {
+            tracing::warn!(seq, "a repeated event is no longer in the log; its content is not compared");
+            Ok(Appended::Duplicate { seq })
+        }
+    }
+}
+
 /// Room for the clocks involved: ghor's, the NATS server's, and that of whoever minted an id.
 const CLOCK_SLACK: Duration = Duration::from_secs(30);
 
@@ -184,16 +223,17 @@ fn may_be_archived(id: uuid::Uuid, window: Option<Duration>, now: DateTime<Utc>)
     !(minted > now - window + slack && minted <= now + slack)
 }
 
-/// Validates, authorises and stamps one submission; `registrations` remembers the
-/// locations looked up so far.
+/// Validates, authorises and stamps one submission, saying whether its client gave its
+/// time; `registrations` remembers the locations looked up so far.
 async fn accept(
     caller: &Caller,
     registry: &dyn Registrations,
     registrations: &mut HashMap<Slug, Option<LocationInfo>>,
     submission: Result<Submission, FieldError>,
     now: DateTime<Utc>,
-) -> Result<Event, Problem> {
+) -> Result<(Event, bool), Problem> {
     let submission = submission.map_err(Problem::invalid)?;
+    let time_given = submission.time.is_some();
     let registered = match &submission.source {
         Source::Location(id) => {
             if !registrations.contains_key(id) {
@@ -205,7 +245,7 @@ async fn accept(
     };
     let region = authorise(caller, &submission, registered)?;
     let stamp = Stamp { region, scope: caller.scope(), actor: caller.token.name.clone(), received: now };
-    submission.accept(stamp).map_err(Problem::invalid)
+    submission.accept(stamp).map(|event| (event, time_given)).map_err(Problem::invalid)
 }
 
 /// Decides whether `caller` may write `submission`, from its token alone; returns the

@@ -1,8 +1,10 @@
 //! RFC 9457 problem details: the one error shape every caller sees. A caller's mistake
-//! names the field and the reason; a server fault is opaque to the caller and logged.
+//! names the field and the reason (quoting what was sent only briefly); a server fault is
+//! opaque to the caller and logged.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use ghor_domain::error::{brief, MAX_REASON_CHARS};
 use ghor_domain::FieldError;
 use serde::Serialize;
 
@@ -17,6 +19,27 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     #[serde(skip)]
     pub retry_after: Option<u64>,
+    /// The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3).
+    #[serde(skip)]
+    pub challenge: Option<Challenge>,
+}
+
+/// The `WWW-Authenticate` challenge of a 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    /// How to authenticate at all.
+    Bearer,
+    /// A bearer token was presented but is unknown, revoked or expired.
+    InvalidToken,
+}
+
+impl Challenge {
+    fn header(self) -> &'static str {
+        match self {
+            Challenge::Bearer => r#"Bearer realm="ghor""#,
+            Challenge::InvalidToken => r#"Bearer realm="ghor", error="invalid_token""#,
+        }
+    }
 }
 
 impl Problem {
@@ -25,9 +48,11 @@ impl Problem {
             kind: format!("https://ghor.example/problems/{kind}"),
             title: title.to_owned(),
             status: status.as_u16(),
-            detail: detail.into(),
+            // A detail may quote what the caller sent; a field error's already is brief.
+            detail: brief(&detail.into(), DETAIL_CHARS),
             errors: Vec::new(),
             retry_after: None,
+            challenge: None,
         }
     }
 
@@ -48,7 +73,30 @@ impl Problem {
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Not signed in", detail)
+        let mut p = Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Not signed in", detail);
+        p.challenge = Some(Challenge::Bearer);
+        p
+    }
+
+    /// The (source, id) is already stored with other content: events are immutable.
+    pub fn conflict(field: &str, detail: impl Into<String>) -> Problem {
+        let detail = detail.into();
+        let mut p = Problem::new(StatusCode::CONFLICT, "conflict", "Already stored with other content", detail.clone());
+        p.errors.push(FieldError::new(field, &detail));
+        p
+    }
+
+    /// The body was sent as a media type this endpoint does not read.
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Problem {
+        let detail = detail.into();
+        let mut p = Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            detail.clone(),
+        );
+        p.errors.push(FieldError::new("Content-Type", &detail));
+        p
     }
 
     pub fn forbidden(field: Option<&str>, detail: impl Into<String>) -> Problem {
@@ -89,6 +137,9 @@ impl Problem {
     }
 }
 
+/// The longest detail: a field error's path and reason, with room to spare.
+const DETAIL_CHARS: usize = MAX_REASON_CHARS + 200;
+
 impl From<ghor_store::StoreError> for Problem {
     fn from(e: ghor_store::StoreError) -> Problem {
         match e {
@@ -113,6 +164,9 @@ impl IntoResponse for Problem {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Some(s) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        if let Some(challenge) = self.challenge {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge.header()));
         }
         response
     }

@@ -73,39 +73,67 @@ pub fn error(status: u16, title: &str, detail: &str) -> String {
     json!({ "type": "error", "status": status, "title": title, "detail": detail }).to_string()
 }
 
-/// Waits for the client's first message; tells a silent client why it is dropped.
-pub async fn hello<S, R>(rx: &mut R, mut tx: S) -> Option<(S, String)>
+/// How the server ends a session: the code and reason of the close frame that the edge
+/// sends last (RFC 6455 §7.4), so that a client sees why instead of an abrupt 1006.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Close {
+    pub code: u16,
+    pub reason: String,
+}
+
+/// A session refused or ended by the server: the error message, then the close frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub message: String,
+    pub close: Close,
+}
+
+/// An [`error`] message and the close frame that follows it, its code after the status.
+pub fn refuse(status: u16, title: &str, detail: &str) -> Refusal {
+    let code = match status {
+        400 => 1002,       // protocol error: not a hello
+        429 => 1013,       // try again later
+        503 => 1001,       // going away
+        500..=599 => 1011, // internal error
+        _ => 1008,         // policy violation: no hello in time, no valid ticket, not allowed
+    };
+    Refusal { message: error(status, title, detail), close: Close { code, reason: title.to_owned() } }
+}
+
+/// Waits for the client's first message; tells a silent client why it is dropped (and
+/// returns how to close), or returns `Err(None)` when the client went away.
+pub async fn hello<S, R>(rx: &mut R, tx: &mut S) -> Result<String, Option<Close>>
 where
     S: Sink<String> + Unpin,
     R: Stream<Item = String> + Unpin,
 {
     match tokio::time::timeout(HELLO_TIMEOUT, rx.next()).await {
-        Ok(Some(text)) => Some((tx, text)),
-        Ok(None) => None,
+        Ok(Some(text)) => Ok(text),
+        Ok(None) => Err(None),
         Err(_) => {
-            let _ = tx
-                .send(error(408, "No hello", "Send {\"type\":\"hello\",\"ticket\":...} first, within 10 seconds."))
-                .await;
-            None
+            let refusal = refuse(408, "No hello", "Send {\"type\":\"hello\",\"ticket\":...} first, within 10 seconds.");
+            let _ = tx.send(refusal.message).await;
+            Err(Some(refusal.close))
         }
     }
 }
 
-fn parse_hello(hello: &str) -> Result<Hello, String> {
+fn parse_hello(hello: &str) -> Result<Hello, Refusal> {
     let hello: Hello = serde_json::from_str(hello).map_err(|e| {
-        error(400, "Bad hello", &format!("The first message must be {{\"type\":\"hello\",\"ticket\":...}}: {e}"))
+        let e = ghor_domain::error::brief(&e.to_string(), ghor_domain::error::MAX_REASON_CHARS);
+        refuse(400, "Bad hello", &format!("The first message must be {{\"type\":\"hello\",\"ticket\":...}}: {e}"))
     })?;
     if hello.kind != "hello" {
-        return Err(error(400, "Bad hello", "The first message must have \"type\": \"hello\"."));
+        return Err(refuse(400, "Bad hello", "The first message must have \"type\": \"hello\"."));
     }
     Ok(hello)
 }
 
 /// The caller whose ticket the hello presents. `redeem` turns a ticket into its caller.
-pub fn admit(hello: &str, redeem: impl FnOnce(&str) -> Option<Caller>) -> Result<Caller, String> {
+pub fn admit(hello: &str, redeem: impl FnOnce(&str) -> Option<Caller>) -> Result<Caller, Refusal> {
     let hello = parse_hello(hello)?;
     redeem(&hello.ticket).ok_or_else(|| {
-        error(
+        refuse(
             401,
             "Invalid ticket",
             "The ticket is unknown, used or expired; get a new one with POST /v1/stream/ticket.",
@@ -113,17 +141,25 @@ pub fn admit(hello: &str, redeem: impl FnOnce(&str) -> Option<Caller>) -> Result
     })
 }
 
-/// Runs one admitted session to its end.
-pub async fn run<S, R>(gateway: Arc<Gateway>, caller: Caller, hello: &str, mut tx: S, mut rx: R, mut shutdown: Shutdown)
+/// Runs one admitted session to its end; says how to close when the server ends it
+/// (`None`: the client went away or stopped taking messages).
+pub async fn run<S, R>(
+    gateway: Arc<Gateway>,
+    caller: Caller,
+    hello: &str,
+    mut tx: S,
+    mut rx: R,
+    mut shutdown: Shutdown,
+) -> Option<Close>
 where
     S: Sink<String> + Unpin,
     R: Stream<Item = String> + Unpin,
 {
     let (client, resume) = match subscription(&gateway, caller, hello) {
         Ok(c) => c,
-        Err(message) => {
-            let _ = tx.send(message).await;
-            return;
+        Err(refusal) => {
+            let _ = tx.send(refusal.message).await;
+            return Some(refusal.close);
         }
     };
     let _connected = gateway.connected();
@@ -155,7 +191,7 @@ where
     };
     for message in first {
         if !send(&mut tx, message).await {
-            return;
+            return None;
         }
     }
     // Then tell it at once that it is complete up to `last`: a resume that missed nothing
@@ -164,7 +200,7 @@ where
     // nothing for this client move only `last`).
     let mut sent_upto = last;
     if !send(&mut tx, heartbeat(gateway.epoch(), last)).await {
-        return;
+        return None;
     }
     // And whether what it holds follows the log, now and whenever that changes.
     let mut currency = gateway.currency();
@@ -178,7 +214,7 @@ where
     loop {
         tokio::select! {
             moved = positions.changed() => {
-                if moved.is_err() { return; }
+                if moved.is_err() { return None; }
                 // Whatever happened since `last`, merged; a client slower than the whole
                 // history gets a fresh snapshot and its chain restarts there.
                 let messages = {
@@ -198,7 +234,7 @@ where
                     messages
                 };
                 for message in messages {
-                    if !send(&mut tx, message).await { return; }
+                    if !send(&mut tx, message).await { return None; }
                 }
             }
             changed = currency.changed() => {
@@ -208,28 +244,29 @@ where
             }
             _ = beat.tick() => {
                 sent_upto = last;
-                if !send(&mut tx, heartbeat(gateway.epoch(), last)).await { return; }
+                if !send(&mut tx, heartbeat(gateway.epoch(), last)).await { return None; }
             }
             incoming = rx.next() => {
-                if incoming.is_none() { return; }
+                incoming.as_ref()?;
             }
             _ = shutdown.recv() => {
-                let _ = tx.send(error(503, "Server stopping", "Reconnect with resume; nothing will be missed.")).await;
-                return;
+                let refusal = refuse(503, "Server stopping", "Reconnect with resume; nothing will be missed.");
+                let _ = tx.send(refusal.message).await;
+                return Some(refusal.close);
             }
         }
     }
 }
 
-fn subscription(gateway: &Gateway, caller: Caller, hello: &str) -> Result<(Client, Option<Resume>), String> {
+fn subscription(gateway: &Gateway, caller: Caller, hello: &str) -> Result<(Client, Option<Resume>), Refusal> {
     let hello = parse_hello(hello)?;
     if caller.scope() != gateway.scope() {
-        return Err(error(403, "Wrong scope", "This ticket belongs to another scope."));
+        return Err(refuse(403, "Wrong scope", "This ticket belongs to another scope."));
     }
     let regions = match hello.regions {
         Some(requested) if !requested.is_empty() => {
             if let Some(r) = requested.iter().find(|r| !caller.sees_region(**r)) {
-                return Err(error(403, "Region not allowed", &format!("This token may not see {r}.")));
+                return Err(refuse(403, "Region not allowed", &format!("This token may not see {r}.")));
             }
             requested
         }

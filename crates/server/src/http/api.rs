@@ -8,7 +8,7 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
@@ -18,7 +18,7 @@ use ghor_store::{Appended, Contact};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{body_bytes, json_body, json_value, AppState};
+use super::{body_bytes, json_body, json_value, media_type, AppState, EVENT, EVENT_BATCH};
 use crate::auth::{issue, Caller, TokenRequest};
 use crate::ingest::Receipt;
 use crate::problem::Problem;
@@ -42,10 +42,12 @@ pub async fn me(caller: Caller) -> Json<Value> {
 pub async fn post_event(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
     let result = async {
+        media_type(&headers, EVENT)?;
         let bytes = body_bytes(body, state.limits.body_bytes)?;
         let submission = Submission::from_slice(&bytes);
         if submission.is_err() && json_value(&bytes)?.is_array() {
@@ -71,9 +73,11 @@ pub async fn post_event(
 pub async fn post_batch(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<BatchAnswer>, Problem> {
     let started = Instant::now();
+    media_type(&headers, EVENT_BATCH)?;
     let bytes = body_bytes(body, state.limits.batch_bytes)?;
     // Each item is read from its own bytes (see `Submission::from_slice`).
     let Ok(items) = serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(&bytes) else {
@@ -358,13 +362,14 @@ pub async fn set_contacts(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, Problem> {
     if !caller.is(&[Role::Netwerkfunctionaris, Role::Admin]) {
         return Err(Problem::forbidden(None, "The GHOR's netwerkfunctionaris keeps the contacts."));
     }
     let (slug, _) = visible_location(&state, &caller, &id)?;
-    let body = json_body(body, state.limits.body_bytes)?;
+    let body = json_body(&headers, body, state.limits.body_bytes)?;
     let contacts: Vec<Contact> = parse_json(body.get("contacts").cloned().unwrap_or(Value::Null), "contacts")?;
     if contacts.len() > ContactRole::ALL.len() * 3 {
         return Err(Problem::invalid(FieldError::new("contacts", "too many contacts for one location")));
@@ -444,9 +449,10 @@ fn may_issue(caller: &Caller, role: Role, regions: &[RegionCode]) -> bool {
 pub async fn create_token(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let body = json_body(body, state.limits.body_bytes)?;
+    let body = json_body(&headers, body, state.limits.body_bytes)?;
     let new: NewToken = parse_json(body, "body")?;
     if !may_issue(&caller, new.role, &new.regions) {
         return Err(Problem::forbidden(

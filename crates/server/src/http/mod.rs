@@ -1,5 +1,6 @@
 //! The HTTP edge (axum): routes, shared state, the caller extractor with its rate limit,
-//! and reading JSON bodies into problem+json errors instead of axum's plain-text ones.
+//! the security headers of every answer, and reading JSON bodies (of the media types an
+//! endpoint reads) into problem+json errors instead of axum's plain-text ones.
 
 mod api;
 mod faults;
@@ -11,11 +12,14 @@ use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{self, AUTHORIZATION};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
+use ghor_domain::json::JsonError;
 use ghor_domain::Scope;
 use serde_json::Value;
 
@@ -23,7 +27,7 @@ use crate::auth::{authenticate, Caller, Connections, RateLimiter, Tickets, Token
 use crate::gateway::Gateway;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
-use crate::problem::Problem;
+use crate::problem::{Challenge, Problem};
 use crate::shutdown::Shutdown;
 use crate::{Backbone, Limits, Roles};
 
@@ -93,7 +97,24 @@ pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Rout
         .fallback(page::not_found)
         .method_not_allowed_fallback(page::method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::map_response(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// What every answer tells a browser: no sniffing a type other than the one sent, no
+/// referrer leaving the page, never inside a frame (clickjacking).
+const SECURITY_HEADERS: &[(header::HeaderName, &str)] = &[
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+];
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
 }
 
 impl FromRequestParts<Arc<AppState>> for Caller {
@@ -101,7 +122,13 @@ impl FromRequestParts<Arc<AppState>> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Caller, Problem> {
         let header = parts.headers.get(AUTHORIZATION).and_then(|h| h.to_str().ok());
-        let caller = authenticate(&state.tokens, header, Utc::now()).await?;
+        let caller = authenticate(&state.tokens, header, Utc::now()).await.map_err(|mut problem| {
+            // RFC 6750 §3.1: a bearer token was presented, and it is no (longer a) good one.
+            if problem.challenge.is_some() && header.is_some_and(|h| h.starts_with("Bearer ")) {
+                problem.challenge = Some(Challenge::InvalidToken);
+            }
+            problem
+        })?;
         state.rate.take(caller.token.id, 1.0).map_err(|wait| {
             Problem::too_many(
                 format!(
@@ -128,17 +155,52 @@ pub fn body_bytes(body: Result<axum::body::Bytes, BytesRejection>, limit: usize)
     })
 }
 
-/// Parses JSON; malformed JSON becomes problem+json that says where.
+/// Parses JSON; malformed JSON becomes problem+json that says where, and a key given twice
+/// in one object one that names it.
 pub fn json_value(bytes: &[u8]) -> Result<Value, Problem> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        Problem::bad_request(
+    ghor_domain::json::from_slice(bytes).map_err(|e| match e {
+        JsonError::DuplicateKey(error) => Problem::invalid(error),
+        JsonError::Syntax(e) => Problem::bad_request(
             "malformed-json",
             format!("The body is not valid JSON: {e} (line {}, column {}).", e.line(), e.column()),
-        )
+        ),
     })
 }
 
-/// Reads a JSON body; malformed JSON and oversized bodies become problem+json.
-pub fn json_body(body: Result<axum::body::Bytes, BytesRejection>, limit: usize) -> Result<Value, Problem> {
+/// Reads a JSON body sent as `application/json`; another media type, malformed JSON and
+/// oversized bodies become problem+json.
+pub fn json_body(
+    headers: &HeaderMap,
+    body: Result<axum::body::Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<Value, Problem> {
+    media_type(headers, JSON)?;
     json_value(&body_bytes(body, limit)?)
+}
+
+/// Plain JSON.
+pub const JSON: &[&str] = &["application/json"];
+/// One event: plain JSON or a CloudEvent in structured mode.
+pub const EVENT: &[&str] = &["application/json", "application/cloudevents+json"];
+/// Events: also a CloudEvents batch.
+pub const EVENT_BATCH: &[&str] =
+    &["application/json", "application/cloudevents+json", "application/cloudevents-batch+json"];
+
+/// Checks that the body is sent as one of the `accepted` media types (parameters such as
+/// `charset` aside): a body sent as anything else was not meant as what it would be read as.
+pub fn media_type(headers: &HeaderMap, accepted: &[&str]) -> Result<(), Problem> {
+    let sent = headers.get(header::CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()));
+    let essence = sent.as_deref().map(|s| s.split(';').next().unwrap_or_default().trim());
+    if essence.is_some_and(|e| accepted.iter().any(|a| a.eq_ignore_ascii_case(e))) {
+        return Ok(());
+    }
+    let sent = match &sent {
+        Some(s) => format!("was sent as {}", ghor_domain::error::quote(s)),
+        None => "was sent without a Content-Type header".to_owned(),
+    };
+    let (first, others) = accepted.split_first().unwrap_or((&"application/json", &[]));
+    let others = if others.is_empty() { String::new() } else { format!(" (or {})", others.join(", ")) };
+    Err(Problem::unsupported_media_type(format!(
+        "The body {sent}; send it with the header `Content-Type: {first}`{others}."
+    )))
 }

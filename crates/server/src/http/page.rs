@@ -17,8 +17,9 @@ use crate::problem::Problem;
 
 const INDEX: &str = include_str!("../../assets/index.html");
 
-/// Scripts only from this server (no inline script); styles also set from script (badges).
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:";
+/// Scripts only from this server (no inline script); styles also set from script (badges);
+/// never framed by another page.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'";
 
 /// Everything the page loads, embedded in the binary: (name, content type, content).
 const ASSETS: &[(&str, &str, &str)] = &[

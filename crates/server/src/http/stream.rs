@@ -1,9 +1,10 @@
-//! The websocket edge: trading a bearer token for a ticket, and upgrading `/v1/stream`
-//! into a [`crate::gateway::session`] once the client's hello presents a valid ticket.
+//! The websocket edge: trading a bearer token for a ticket, upgrading `/v1/stream` into a
+//! [`crate::gateway::session`] once the client's hello presents a valid ticket, and ending
+//! with a close frame whenever the server ends the session.
 
 use std::sync::Arc;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
@@ -12,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::AppState;
 use crate::auth::{Caller, TICKET_LIFETIME};
-use crate::gateway::session;
+use crate::gateway::session::{self, Close};
 use crate::problem::Problem;
 
 pub async fn ticket(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
@@ -28,7 +29,8 @@ pub async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -
 
 async fn serve(state: Arc<AppState>, socket: WebSocket) {
     let (sink, stream) = socket.split();
-    let tx = Box::pin(sink.with(|text: String| async move { Ok::<_, axum::Error>(Message::Text(text.into())) }));
+    // The session speaks text; `close` reaches past this adapter for the close frame.
+    let mut tx = sink.with(|text: String| std::future::ready(Ok::<_, axum::Error>(Message::Text(text.into()))));
     let mut rx = Box::pin(
         stream
             .filter_map(|m| async move {
@@ -40,14 +42,14 @@ async fn serve(state: Arc<AppState>, socket: WebSocket) {
             })
             .take_while(|t| std::future::ready(t != "\u{0}close")),
     );
-    let (mut tx, hello) = match session::hello(&mut rx, tx).await {
-        Some(x) => x,
-        None => return,
+    let hello = match session::hello(&mut rx, &mut tx).await {
+        Ok(hello) => hello,
+        Err(how) => return close(tx.get_mut(), how).await,
     };
     let limit = state.limits.websockets_per_token;
     let admitted = session::admit(&hello, |ticket| state.tickets.redeem(ticket)).and_then(|caller| {
         let slot = state.connections.acquire(caller.token.id, limit).ok_or_else(|| {
-            session::error(
+            session::refuse(
                 429,
                 "Too many connections",
                 &format!("This token already has {limit} open streams; close one first."),
@@ -57,15 +59,25 @@ async fn serve(state: Arc<AppState>, socket: WebSocket) {
     });
     let (caller, _slot) = match admitted {
         Ok(x) => x,
-        Err(message) => {
-            let _ = tx.send(message).await;
-            return;
+        Err(refusal) => {
+            let _ = tx.send(refusal.message).await;
+            return close(tx.get_mut(), Some(refusal.close)).await;
         }
     };
     let Ok(gateway) = state.gateway(caller.scope()).cloned() else {
-        return;
+        let refusal = session::refuse(500, "No gateway", "This server does not serve the ticket's scope.");
+        let _ = tx.send(refusal.message).await;
+        return close(tx.get_mut(), Some(refusal.close)).await;
     };
     state.metrics.websocket_clients.inc();
-    session::run(gateway, caller, &hello, tx, rx, state.shutdown.clone()).await;
+    let how = session::run(gateway, caller, &hello, &mut tx, rx, state.shutdown.clone()).await;
     state.metrics.websocket_clients.dec();
+    close(tx.get_mut(), how).await;
+}
+
+/// Sends the close frame of a session the server ends (none when the client went away).
+async fn close<S: futures::Sink<Message> + Unpin>(sink: &mut S, how: Option<Close>) {
+    if let Some(Close { code, reason }) = how {
+        let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+    }
 }
