@@ -206,7 +206,7 @@ where
     let mut currency = gateway.currency();
     let now = *currency.borrow_and_update();
     if !send(&mut tx, status(now)).await {
-        return;
+        return None;
     }
 
     let mut beat = tokio::time::interval(HEARTBEAT);
@@ -238,9 +238,9 @@ where
                 }
             }
             changed = currency.changed() => {
-                if changed.is_err() { return; }
+                if changed.is_err() { return None; }
                 let now = *currency.borrow_and_update();
-                if !send(&mut tx, status(now)).await { return; }
+                if !send(&mut tx, status(now)).await { return None; }
             }
             _ = beat.tick() => {
                 sent_upto = last;
