@@ -102,12 +102,21 @@ pub fn admit(hello: &str, redeem: impl FnOnce(&str) -> Option<Caller>) -> Result
     })
 }
 
-/// Runs one admitted session to its end.
-pub async fn run<S, R>(gateway: Arc<Gateway>, caller: Caller, hello: &str, mut tx: S, mut rx: R, mut shutdown: Shutdown)
-where
+/// Runs one admitted session to its end; `ended` resolves, with the reason, when the
+/// caller's token stops being valid (revoked, expired), and the session then ends with a 401.
+pub async fn run<S, R>(
+    gateway: Arc<Gateway>,
+    caller: Caller,
+    hello: &str,
+    mut tx: S,
+    mut rx: R,
+    mut shutdown: Shutdown,
+    ended: impl std::future::Future<Output = String>,
+) where
     S: Sink<String> + Unpin,
     R: Stream<Item = String> + Unpin,
 {
+    tokio::pin!(ended);
     let (client, resume) = match subscription(&gateway, caller, hello) {
         Ok(c) => c,
         Err(message) => {
@@ -190,6 +199,10 @@ where
             }
             incoming = rx.next() => {
                 if incoming.is_none() { return; }
+            }
+            reason = &mut ended => {
+                let _ = tx.send(error(401, "Token no longer valid", &reason)).await;
+                return;
             }
             _ = shutdown.recv() => {
                 let _ = tx.send(error(503, "Server stopping", "Reconnect with resume; nothing will be missed.")).await;

@@ -7,11 +7,12 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
+use chrono::Utc;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
 use super::AppState;
-use crate::auth::{Caller, TICKET_LIFETIME};
+use crate::auth::{still_valid, Caller, TICKET_LIFETIME};
 use crate::gateway::session;
 use crate::problem::Problem;
 
@@ -44,27 +45,34 @@ async fn serve(state: Arc<AppState>, socket: WebSocket) {
         None => return,
     };
     let limit = state.limits.websockets_per_token;
-    let admitted = session::admit(&hello, |ticket| state.tickets.redeem(ticket)).and_then(|caller| {
-        let slot = state.connections.acquire(caller.token.id, limit).ok_or_else(|| {
-            session::error(
-                429,
-                "Too many connections",
-                &format!("This token already has {limit} open streams; close one first."),
-            )
-        })?;
-        Ok((caller, slot))
-    });
-    let (caller, _slot) = match admitted {
-        Ok(x) => x,
+    let caller = match session::admit(&hello, |ticket| state.tickets.redeem(ticket)) {
+        Ok(caller) => caller,
         Err(message) => {
             let _ = tx.send(message).await;
             return;
         }
     };
+    // A ticket is only as good as its token is now: revoked since, and it opens nothing.
+    let caller = match still_valid(&*state.backbone.tokens, caller, Utc::now()).await {
+        Ok(caller) => caller,
+        Err(reason) => {
+            let _ = tx.send(session::error(401, "Token no longer valid", &reason)).await;
+            return;
+        }
+    };
+    let Some(slot) = state.connections.acquire(&caller.token, limit, state.backbone.tokens.clone()) else {
+        let message = session::error(
+            429,
+            "Too many connections",
+            &format!("This token already has {limit} open streams; close one first."),
+        );
+        let _ = tx.send(message).await;
+        return;
+    };
     let Ok(gateway) = state.gateway(caller.scope()).cloned() else {
         return;
     };
     state.metrics.websocket_clients.inc();
-    session::run(gateway, caller, &hello, tx, rx, state.shutdown.clone()).await;
+    session::run(gateway, caller, &hello, tx, rx, state.shutdown.clone(), slot.ended()).await;
     state.metrics.websocket_clients.dec();
 }
