@@ -139,7 +139,7 @@ pub async fn run<S, R>(
         let st = gateway.state();
         let missing = resume.filter(|r| r.epoch == st.epoch).and_then(|r| Some((r.seq, st.deltas_since(r.seq)?)));
         let first = match missing {
-            Some((seq, missing)) => chained(&client, &st.picture, st.epoch, seq, &missing).0,
+            Some((seq, missing)) => chained(&client, &st, seq, &missing).0,
             None => {
                 let reason = match resume {
                     None => "initial",
@@ -177,7 +177,7 @@ pub async fn run<S, R>(
                     let st = gateway.state();
                     let messages = match st.deltas_since(last) {
                         Some(pending) => {
-                            let (messages, upto) = chained(&client, &st.picture, st.epoch, sent_upto, &pending);
+                            let (messages, upto) = chained(&client, &st, sent_upto, &pending);
                             sent_upto = upto;
                             messages
                         }
@@ -234,7 +234,7 @@ fn snapshot(client: &Client, st: &super::Folded, reason: &str) -> String {
     let mut regions = Map::new();
     for r in &client.regions {
         let mut view = st.region_json(*r);
-        client.visibility.filter(&st.picture, &mut view);
+        client.visibility.filter(st, *r, &mut view);
         regions.insert(r.to_string(), view);
     }
     json!({
@@ -251,13 +251,8 @@ fn snapshot(client: &Client, st: &super::Folded, reason: &str) -> String {
 /// The deltas as messages for this client, chained from `from`: consecutive deltas are
 /// merged into one message while merge patches can say so. Returns the messages and
 /// where the client's chain then ends (`from` when nothing concerned it).
-fn chained(
-    client: &Client,
-    picture: &ghor_domain::Picture,
-    epoch: Uuid,
-    from: u64,
-    deltas: &[Arc<Delta>],
-) -> (Vec<String>, u64) {
+fn chained(client: &Client, st: &super::Folded, from: u64, deltas: &[Arc<Delta>]) -> (Vec<String>, u64) {
+    let epoch = st.epoch;
     let mut messages = Vec::new();
     let mut start = from;
     let mut merged: Map<String, Value> = Map::new();
@@ -267,7 +262,7 @@ fn chained(
         for r in &client.regions {
             if let Some(p) = d.changes.get(r) {
                 let mut p = p.clone();
-                client.visibility.filter(picture, &mut p);
+                client.visibility.filter(st, *r, &mut p);
                 if p.as_object().is_none_or(|o| !o.is_empty()) {
                     changes.insert(r.to_string(), p);
                 }

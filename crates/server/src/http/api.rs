@@ -163,7 +163,7 @@ fn region_json(state: &AppState, caller: &Caller, region: RegionCode) -> Result<
     let staleness = view.staleness(Utc::now());
     let visibility = caller.visibility();
     let mut view = serde_json::to_value(&view).map_err(Problem::internal)?;
-    visibility.filter(&st.picture, &mut view);
+    visibility.filter(&st, region, &mut view);
     let mut staleness = serde_json::to_value(&staleness).map_err(Problem::internal)?;
     if let Some(Value::Object(locations)) = staleness.get_mut("locations") {
         locations.retain(|id, _| visibility.sees_location(&st.picture, id));
@@ -510,8 +510,13 @@ pub async fn create_token(
         scope: new.scope,
         valid_for: chrono::Duration::days(new.valid_days),
     };
-    check(&request)?;
+    // A token with neither regions nor `national` is a mistake: said so (naming `regions`)
+    // to whoever may create tokens at all, before what it may create is weighed.
+    if caller.is(&[Role::Admin, Role::Netwerkfunctionaris]) && new.regions.is_empty() && !new.national {
+        check(&request)?;
+    }
     may_issue(&caller, new.role, &new.regions, new.scope)?;
+    check(&request)?;
     if caller.role() != Role::Admin {
         organisation_in_regions(&state, &new)?;
     }
