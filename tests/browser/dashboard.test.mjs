@@ -569,7 +569,9 @@ test('visibility: an institution cannot open another organisation\'s form, ROT s
   assert.equal(await keten.locator('[data-location]').count(), 0);
   const held = await keten.evaluate(() => Object.values(window.ghor.state.regions).map((v) => Object.keys(v.locations || {}).length));
   assert.deepEqual(held, [0]);
-  assert.match(await keten.locator('[data-total="beds-ic"] .tile-value').textContent(), /8\s*\/\s*20/);
+  // One location's beds are no chain total: withheld from those who see no locations.
+  assert.match(await keten.locator('[data-total="beds-ic"] .tile-value').textContent(), /afgeschermd/);
+  assert.ok(!JSON.stringify(await keten.evaluate(() => window.ghor.state.regions)).includes('umcg'), 'no location named');
   await keten.screenshot({ path: path.join(SCREENSHOTS, 'ketenpartner.png') });
 
   // OTO in the oefening scope: the banner, and the word in the title.

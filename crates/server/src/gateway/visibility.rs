@@ -116,7 +116,8 @@ fn aggregate_totals(totals: &Totals, min: Option<&u32>) -> Value {
     let min = min.copied().unwrap_or_else(|| ThresholdKey::AggregateMinLocations.default_value());
     let mut shown = serde_json::to_value(totals).unwrap_or_else(|_| json!({}));
     let withheld = json!({ "withheld": true, "reason": format!("fewer_than_{min}_locations") });
-    let few = |figure: &str| totals.contributors.get(figure).copied().unwrap_or(0) < min;
+    // A figure over no location (nothing reported) names none.
+    let few = |figure: &str| (1..min).contains(&totals.contributors.get(figure).copied().unwrap_or(0));
     for field in FIGURES {
         if let Some(Value::Object(figures)) = shown.get_mut(field) {
             for (key, value) in figures.iter_mut() {
