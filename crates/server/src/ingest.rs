@@ -270,9 +270,7 @@ pub fn authorise(
                     "this token reports for organisation {}; /locations/{id} belongs to another organisation",
                     caller.token.organisation.as_ref().map_or("-", |o| o.as_str())
                 ))
-            } else if role == Institution {
-                denied(format!("/locations/{id} lies in {}, outside this token's regions", info.region))
-            } else if matches!(role, Informatiemanager | Oto) {
+            } else if matches!(role, Institution | Informatiemanager | Oto) {
                 denied(format!("/locations/{id} lies in {}, outside this token's regions", info.region))
             } else {
                 denied(format!("a {role} token may read but not report status"))
