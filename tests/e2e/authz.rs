@@ -8,7 +8,10 @@
 //! - informatiemanager: reports and acts (incidents, alerts, thresholds) in its regions;
 //!   reads the quarantine;
 //! - netwerkfunctionaris: the registry (locations, organisations), contacts, and tokens for
-//!   institutions, ROT, ketenpartner and bestuur in its regions;
+//!   institutions, ROT, ketenpartner and bestuur in its regions and its own scope (an
+//!   institution's only where the organisation has locations); never national ones;
+//! - every token names its regions or is national by asking (`national`), which only admin
+//!   may over the API;
 //! - rot: reads at location level, without contacts;
 //! - ketenpartner, bestuur: aggregates only;
 //! - admin: tokens and configuration (thresholds), the registry; does not report status
