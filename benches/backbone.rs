@@ -634,6 +634,7 @@ async fn ingest_bench(plan: &Plan, bin: &PathBuf, role: &str, report: &mut Repor
         regions,
         organisation,
         scope: Scope::Live,
+        national: false,
         valid_for: chrono::Duration::days(1),
     };
     let (netwerk, _) = issue(&pg, request("netwerk bench".into(), Role::Netwerkfunctionaris, regions, None), now)

@@ -23,6 +23,7 @@ async fn token(store: &dyn TokenStore, name: &str, role: Role, organisation: Opt
         name: name.to_owned(),
         role,
         regions,
+        national: false,
         organisation: organisation.map(Slug::try_from).transpose().map_err(anyhow::Error::msg)?,
         scope: Scope::Live,
         valid_for: chrono::Duration::days(30),

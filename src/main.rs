@@ -180,9 +180,12 @@ enum TokenCommand {
         /// The holder's name, recorded as actor on what it writes.
         #[arg(long)]
         name: String,
-        /// A region it may act in (repeat for several; none means national).
+        /// A region it may act in (repeat for several); one at least, unless --national.
         #[arg(long = "region", value_parser = parse_region)]
         regions: Vec<RegionCode>,
+        /// Every region, instead of naming them with --region.
+        #[arg(long, conflicts_with = "regions")]
+        national: bool,
         /// For institution tokens: the organisation it reports for.
         #[arg(long, value_parser = parse_slug)]
         organisation: Option<Slug>,
@@ -380,10 +383,27 @@ async fn stop_signal() -> anyhow::Result<&'static str> {
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { store, role, name, regions, organisation, scope, days } => {
+        TokenCommand::Create { store, role, name, regions, national, organisation, scope, days } => {
+            let request = TokenRequest {
+                name,
+                role,
+                regions,
+                national,
+                organisation,
+                scope,
+                valid_for: chrono::Duration::days(days),
+            };
+            // Refused before the store is opened; the field named as the flag that sets it.
+            request.check().map_err(|e| {
+                let flag = match e.field.as_str() {
+                    "regions" => "--region (or --national)",
+                    "national" => "--national",
+                    "valid_days" => "--days",
+                    other => other,
+                };
+                anyhow::anyhow!("{flag}: {}", e.reason)
+            })?;
             let store = store.open().await?;
-            let request =
-                TokenRequest { name, role, regions, organisation, scope, valid_for: chrono::Duration::days(days) };
             let (secret, info) = issue(&*store, request, Utc::now()).await.map_err(|p| anyhow::anyhow!(p.detail))?;
             eprintln!(
                 "token {} for {} ({}) valid until {}",

@@ -64,7 +64,7 @@ class Ghor {
     ghor.tokens.umcg = await ghor.cli('token', 'create', '--role', 'institution', '--name', 'UMCG ZIS', '--region', 'VR01', '--organisation', 'umcg');
     ghor.tokens.im = await ghor.cli('token', 'create', '--role', 'informatiemanager', '--name', 'IM Groningen', '--region', 'VR01');
     ghor.tokens.keten = await ghor.cli('token', 'create', '--role', 'ketenpartner', '--name', 'Ketenpartner Noord', '--region', 'VR01');
-    ghor.tokens.oto = await ghor.cli('token', 'create', '--role', 'oto', '--name', 'OTO noord', '--scope', 'oefening');
+    ghor.tokens.oto = await ghor.cli('token', 'create', '--role', 'oto', '--name', 'OTO noord', '--scope', 'oefening', '--national');
     ghor.tokens.admin = await ghor.cli('token', 'create', '--role', 'admin', '--name', 'beheer', '--region', 'VR01');
     await ghor.launch('127.0.0.1:0');
     return ghor;
@@ -602,7 +602,9 @@ test('visibility: an institution cannot open another organisation\'s form, ROT s
   assert.equal(await keten.locator('[data-location]').count(), 0);
   const held = await keten.evaluate(() => Object.values(window.ghor.state.regions).map((v) => Object.keys(v.locations || {}).length));
   assert.deepEqual(held, [0]);
-  assert.match(await keten.locator('[data-total="beds-ic"] .tile-value').textContent(), /8\s*\/\s*20/);
+  // One location's beds are no chain total: withheld from those who see no locations.
+  assert.match(await keten.locator('[data-total="beds-ic"] .tile-value').textContent(), /afgeschermd/);
+  assert.ok(!JSON.stringify(await keten.evaluate(() => window.ghor.state.regions)).includes('umcg'), 'no location named');
   await keten.screenshot({ path: path.join(SCREENSHOTS, 'ketenpartner.png') });
 
   // OTO in the oefening scope: the banner, and the word in the title.

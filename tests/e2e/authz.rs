@@ -8,7 +8,10 @@
 //! - informatiemanager: reports and acts (incidents, alerts, thresholds) in its regions;
 //!   reads the quarantine;
 //! - netwerkfunctionaris: the registry (locations, organisations), contacts, and tokens for
-//!   institutions, ROT, ketenpartner and bestuur in its regions;
+//!   institutions, ROT, ketenpartner and bestuur in its regions and its own scope (an
+//!   institution's only where the organisation has locations); never national ones;
+//! - every token names its regions or is national by asking (`national`), which only admin
+//!   may over the API;
 //! - rot: reads at location level, without contacts;
 //! - ketenpartner, bestuur: aggregates only;
 //! - admin: tokens and configuration (thresholds), the registry; does not report status
@@ -78,6 +81,10 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
     let threshold = |_: &str| Some(event("/regions/VR01", "nl.ghor.threshold.set.v1", Some("beds_free_attention"), json!({ "value": 3 })));
     let contacts = |_: &str| Some(json!({ "contacts": [{ "role": "crisiscoordinator", "name": "J. de Vries", "phone_24_7": "+31 50 000 0000", "verified_on": "2026-10-01" }] }));
     let new_token = |_: &str| Some(json!({ "name": "x", "role": "institution", "organisation": "umcg", "regions": ["VR01"] }));
+    let national_token = |_: &str| Some(json!({ "name": "x", "role": "ketenpartner", "national": true }));
+    let regionless_token = |_: &str| Some(json!({ "name": "x", "role": "ketenpartner" }));
+    let oefening_token = |_: &str| Some(json!({ "name": "x", "role": "ketenpartner", "regions": ["VR01"], "scope": "oefening" }));
+    let elsewhere_token = |_: &str| Some(json!({ "name": "x", "role": "institution", "organisation": "mcl", "regions": ["VR01"] }));
     let revoke = format!("/v1/tokens/{revoke_target}");
     let mut batch = row("batch: status umcg (item)", M::POST, "/v1/events/batch", |_| Some(json!([status_umcg()])),
                                                                                [403, 403, 201, 403, 403, 403, 403, 201, 403, 422, 401]);
@@ -112,6 +119,10 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
         row("set contacts umcg",    M::PUT,    "/v1/registry/locations/umcg/contacts", contacts,[200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
         row("quarantine",           M::GET,    "/v1/quarantine",                no_body,        [200, 403, 200, 200, 403, 403, 403, 403, 403, 200, 401]),
         row("create token",         M::POST,   "/v1/tokens",                    new_token,      [201, 201, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+        row("create national token", M::POST, "/v1/tokens",                    national_token, [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+        row("create token no region", M::POST, "/v1/tokens",                    regionless_token, [422, 422, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+        row("create oefening token", M::POST,  "/v1/tokens",                    oefening_token, [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+        row("token: org not in region", M::POST, "/v1/tokens",                  elsewhere_token,[201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
         row("list tokens",          M::GET,    "/v1/tokens",                    no_body,        [200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
         row("revoke token",         M::DELETE, &revoke,                         no_body,        [204, 204, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
         row("stream ticket",        M::POST,   "/v1/stream/ticket", |_| Some(json!({})),        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
@@ -233,6 +244,10 @@ async fn every_endpoint_answers_every_token_as_the_rules_say() {
 /// A server where umcg and martini both reported IC beds, and it shows.
 async fn reported() -> Ghor {
     let ghor = super::start().await;
+    // A third location of VR01 reports too: totals over fewer than 3 locations are withheld
+    // from those who see no locations (see holes.rs).
+    ghor.register(&[("ommelander", "ommelander", "ziekenhuis", "VR01", 53.15, 6.95)]).await;
+    ghor.report_beds("im", "ommelander", 5, 0).await;
     ghor.report_beds("umcg", "umcg", 10, 4).await;
     ghor.report_beds("martini", "martini", 8, 6).await;
     let response = ghor
@@ -285,7 +300,7 @@ async fn ketenpartner_and_bestuur_see_totals_without_locations() {
         assert_eq!(location_ids(&view), Vec::<String>::new(), "{token} sees no location of VR01: {view}");
         let totals = &view["totals"];
         assert!(totals.is_object(), "{token} sees the totals: {view}");
-        assert_eq!(totals["locations"], 2, "{token}'s totals count both locations: {totals}");
+        assert_eq!(totals["locations"], 3, "{token}'s totals count the three locations: {totals}");
         assert_eq!(totals["beds"]["ic"]["occupied"], 10, "{token}'s totals add up both reports: {totals}");
         let alerts = view["alerts"].as_object().map(|a| a.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
         assert!(alerts.iter().all(|a| a.starts_with("VR")), "{token} sees only region-wide alerts: {alerts:?}");

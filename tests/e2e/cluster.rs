@@ -156,7 +156,10 @@ async fn on_a_three_node_cluster_positions_only_grow_and_a_lost_leader_answers_5
     assert!(wrong.is_empty(), "while the leader is re-elected: 201, or 503 with Retry-After, nothing else: {wrong:?}");
     let unavailable = outage.iter().filter(|(status, _)| *status == 503).count();
     if unavailable > 0 {
-        assert!(unready.load(Ordering::Relaxed), "{unavailable} reports were refused as unavailable, yet /readyz stayed 200");
+        assert!(
+            unready.load(Ordering::Relaxed),
+            "{unavailable} reports were refused as unavailable, yet /readyz stayed 200"
+        );
     }
     // Reporting resumes on the remaining two nodes.
     let deadline = tokio::time::Instant::now() + DEADLINE;

@@ -16,6 +16,8 @@ pub async fn bare() -> Ghor {
 mod authz;
 #[path = "bad_input.rs"]
 mod bad_input;
+#[path = "holes.rs"]
+mod holes;
 #[path = "picture.rs"]
 mod picture;
 #[path = "stream.rs"]

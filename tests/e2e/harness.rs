@@ -29,7 +29,7 @@ pub const DEADLINE: Duration = Duration::from_secs(15);
 
 /// The tokens the harness creates, by name.
 pub const TOKENS: &[(&str, &[&str])] = &[
-    ("admin", &["--role", "admin", "--name", "beheer"]),
+    ("admin", &["--role", "admin", "--name", "beheer", "--national"]),
     ("netwerk", &["--role", "netwerkfunctionaris", "--name", "netwerk noord", "--region", "VR01", "--region", "VR02"]),
     ("im", &["--role", "informatiemanager", "--name", "IM Groningen", "--region", "VR01"]),
     ("im2", &["--role", "informatiemanager", "--name", "IM Fryslan", "--region", "VR02"]),
@@ -38,7 +38,7 @@ pub const TOKENS: &[(&str, &[&str])] = &[
     ("bestuur", &["--role", "bestuur", "--name", "Bestuur", "--region", "VR01"]),
     ("umcg", &["--role", "institution", "--name", "UMCG ZIS", "--region", "VR01", "--organisation", "umcg"]),
     ("martini", &["--role", "institution", "--name", "Martini ZIS", "--region", "VR01", "--organisation", "martini"]),
-    ("oto", &["--role", "oto", "--name", "OTO", "--scope", "oefening"]),
+    ("oto", &["--role", "oto", "--name", "OTO", "--scope", "oefening", "--national"]),
 ];
 
 /// Which backbone a test runs on.
@@ -212,8 +212,8 @@ impl Ghor {
                 scope,
                 &StreamSettings { replicas: self.replicas, ..stream_settings() },
             )
-                .await
-                .expect("open the stream"),
+            .await
+            .expect("open the stream"),
             None => Embedded::open(self.dir.path()).await.expect("open store").log(scope).await.expect("log"),
         }
     }

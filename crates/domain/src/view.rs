@@ -124,6 +124,12 @@ pub struct Totals {
     /// Locations per state, per dimension.
     pub states: BTreeMap<Dimension, BTreeMap<State, u32>>,
     pub min_supply_days: BTreeMap<Supply, SupplyMinimum>,
+    /// How many locations each figure is over, by `{field}/{key}` (`beds/ic`,
+    /// `min_supply_days/ffp2`, `unfilled_shifts_24h`): a figure over fewer locations than
+    /// the `aggregate_min_locations` threshold names them, and is withheld from those who
+    /// see no locations.
+    #[serde(default)]
+    pub contributors: BTreeMap<String, u32>,
     pub supplies_under_line: u32,
     pub on_backup_power: u32,
     pub utilities_down: u32,
@@ -421,8 +427,13 @@ fn totals(
     }
     for &(id, loc) in regional {
         let mut utility_down = false;
+        // The figures this location adds to, each counted once.
+        let mut figures = BTreeSet::new();
         let current = loc.slots.values().flat_map(|keys| keys.values()).filter(|v| !loc.retracted.contains(&v.id));
         for v in current {
+            if let Some(figure) = figure_of(&v.value) {
+                figures.insert(figure);
+            }
             match &v.value {
                 Status::Beds { key, data } => {
                     let c = t.beds.entry(*key).or_default();
@@ -468,12 +479,29 @@ fn totals(
             }
         }
         t.utilities_down += u32::from(utility_down);
+        for figure in figures {
+            *t.contributors.entry(figure).or_default() += 1;
+        }
     }
     for i in incidents.values().filter(|i| matches!(i.state, IncidentState::Dreiging | IncidentState::Actief)) {
         t.active_incidents += 1;
         t.max_grip = t.max_grip.max(i.grip);
     }
     t
+}
+
+/// The figure of [`Totals`] a status adds to, as [`Totals::contributors`] names it.
+fn figure_of(status: &Status) -> Option<String> {
+    let name = |field: &str, key: &dyn std::fmt::Display| format!("{field}/{key}");
+    match status {
+        Status::Beds { key, .. } => Some(name("beds", key)),
+        Status::TreatmentPlaces { key, .. } => Some(name("treatment_places", key)),
+        Status::CasualtyReception { key, .. } => Some(name("casualty_reception", key)),
+        Status::Supplies { key, data } => data.days().map(|_| name("min_supply_days", key)),
+        Status::Staffing { .. } => Some("unfilled_shifts_24h".to_owned()),
+        Status::ReceivingCapacity { key, .. } | Status::RelocationNeed { key, .. } => Some(name("relocation", key)),
+        _ => None,
+    }
 }
 
 /// Every region's view, kept current as the picture changes: only what the folded events

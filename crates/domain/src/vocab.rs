@@ -430,6 +430,7 @@ vocabulary! {
         SelfSufficiencyHoursAttention = "self_sufficiency_hours_attention", "Zelfredzaam: aandacht onder uren", "Self-sufficient: attention below hours";
         SelfSufficiencyHoursCritical = "self_sufficiency_hours_critical", "Zelfredzaam: kritiek onder uren", "Self-sufficient: critical below hours";
         VisitsAtRiskCritical = "visits_at_risk_critical", "Bezoeken in gevaar: kritiek vanaf", "Visits at risk: critical from";
+        AggregateMinLocations = "aggregate_min_locations", "Totalen zonder locaties: afgeschermd onder locaties", "Totals without locations: withheld below locations";
     }
 }
 
@@ -448,6 +449,9 @@ impl ThresholdKey {
             SelfSufficiencyHoursAttention => 72,
             SelfSufficiencyHoursCritical => 24,
             VisitsAtRiskCritical => 10,
+            // A total over one or two locations is their own figure: shown to those who
+            // see no locations only from three on.
+            AggregateMinLocations => 3,
         }
     }
 }

@@ -7,7 +7,7 @@ import {
   $, t, el, has, num, fmtNum, fmtClock, parseTime, label, byOrder, orderIndex, compareText, badge,
   addTexts, state, on, selectRegion, postEvent, problemText, ORDER, SEVERITY, ALL_REGIONS,
 } from './core.js';
-import { totalsTiles, sumTotals, alertWhat, dimensionCell } from './picture.js';
+import { totalsTiles, sumTotals, alertWhat, dimensionCell, withheld } from './picture.js';
 import { openDetail } from './detail.js';
 
 addTexts({
@@ -369,7 +369,7 @@ export function renderRegionsTable(views) {
   const head = el('thead', {}, el('tr', {}, [t('regionCol'), t('locationsCol'), t('notReportingCol'),
     t('beds', label('BedType', 'ic')), t('beds', label('BedType', 'klinisch')), t('acuteStops'), t('alertsCol'), t('incidentsCol')]
     .map((h) => el('th', { scope: 'col' }, h))));
-  const capacity = (c) => (c ? `${fmtNum(c.free)} / ${fmtNum(c.operational)} ${t('free')}` : '–');
+  const capacity = (c) => (!c ? '–' : withheld(c) ? t('withheld') : `${fmtNum(c.free)} / ${fmtNum(c.operational)} ${t('free')}`);
   const body = el('tbody', {}, views.map(([code, v]) => {
     const tot = v.totals || {};
     const beds = tot.beds || {};

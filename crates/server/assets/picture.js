@@ -8,9 +8,15 @@ import {
 } from './core.js';
 
 addTexts({
-  nl: { oldestValue: (a) => `oudste waarde ${a}`, totalsOf: (n) => `Totalen van ${n} regio's` },
-  en: { oldestValue: (a) => `oldest value ${a}`, totalsOf: (n) => `Totals of ${n} regions` },
+  nl: { oldestValue: (a) => `oudste waarde ${a}`, totalsOf: (n) => `Totalen van ${n} regio's`, withheld: 'afgeschermd' },
+  en: { oldestValue: (a) => `oldest value ${a}`, totalsOf: (n) => `Totals of ${n} regions`, withheld: 'withheld' },
 });
+
+/** A figure the server withholds (over too few locations to show without naming them). */
+export function withheld(x) { return isObject(x) && x.withheld === true; }
+
+/** A number, or "afgeschermd" when withheld. */
+function fmtFigure(x) { return withheld(x) ? t('withheld') : fmtNum(x); }
 
 /** One headline number with its label; `level` adds an icon and a coloured border. */
 export function tile(id, title, value, sub, level, age) {
@@ -25,12 +31,15 @@ export function tile(id, title, value, sub, level, age) {
 function addCapacity(into, from) {
   for (const [k, c] of Object.entries(from || {})) {
     const a = into[k] || (into[k] = { free: 0, operational: 0, occupied: 0 });
+    if (withheld(c)) a.withheld = true;
     a.free += num(c.free); a.operational += num(c.operational); a.occupied += num(c.occupied);
   }
 }
 
 function addCounts(into, from) {
-  for (const [k, n] of Object.entries(from || {})) into[k] = num(into[k]) + num(n);
+  for (const [k, n] of Object.entries(from || {})) {
+    into[k] = withheld(n) || withheld(into[k]) ? n : num(into[k]) + num(n);
+  }
 }
 
 /** The totals of several regions summed (the national view); one region's as they are. */
@@ -40,13 +49,16 @@ export function sumTotals(views) {
   for (const v of views) {
     const tot = v.totals || {};
     for (const k of ['locations', 'reporting', 'not_reporting', 'supplies_under_line', 'on_backup_power',
-      'utilities_down', 'unfilled_shifts_24h', 'open_help_requests', 'active_incidents']) s[k] = num(s[k]) + num(tot[k]);
+      'utilities_down', 'unfilled_shifts_24h', 'open_help_requests', 'active_incidents']) {
+      s[k] = withheld(tot[k]) || withheld(s[k]) ? { withheld: true } : num(s[k]) + num(tot[k]);
+    }
     addCapacity(s.beds, tot.beds);
     addCapacity(s.treatment_places, tot.treatment_places);
     addCounts(s.casualty_reception, tot.casualty_reception);
     addCounts(s.acute_function_stops, tot.acute_function_stops);
     for (const [k, r] of Object.entries(tot.relocation || {})) {
       const a = s.relocation[k] || (s.relocation[k] = { need: 0, capacity: 0 });
+      if (withheld(r)) a.withheld = true;
       a.need += num(r.need); a.capacity += num(r.capacity);
     }
     for (const [dim, counts] of Object.entries(tot.states || {})) addCounts(s.states[dim] || (s.states[dim] = {}), counts);
@@ -96,7 +108,7 @@ export function totalsTiles(views, ages) {
       if (type === 'ic' && num(c.free) <= icCritical) level = 'kritiek';
       else if (num(c.free) === 0) level = 'aandacht';
     }
-    const value = c ? `${fmtNum(c.free)} / ${fmtNum(c.operational)}` : '–';
+    const value = !c ? '–' : withheld(c) ? t('withheld') : `${fmtNum(c.free)} / ${fmtNum(c.operational)}`;
     tiles.push(tile(`beds-${type}`, t('beds', label('BedType', type)), value, t('freeOfOperational'), level, oldestAge(views, 'beds', type)));
   }
   const stops = tot.acute_function_stops || {};
@@ -106,17 +118,18 @@ export function totalsTiles(views, ages) {
   tiles.push(tile('acute-function-stops', t('acuteStops'), fmtNum(stopCount), stopNames, stopCount > 0 ? 'kritiek' : null, oldestAge(views, 'acute_function')));
   const reception = tot.casualty_reception || {};
   for (const tri of ORDER.Triage) {
-    tiles.push(tile(`casualty-${tri}`, t('casualty', label('Triage', tri)), fmtNum(reception[tri]), t('capacityNow'), null, oldestAge(views, 'casualty_reception', tri)));
+    tiles.push(tile(`casualty-${tri}`, t('casualty', label('Triage', tri)), fmtFigure(reception[tri]), t('capacityNow'), null, oldestAge(views, 'casualty_reception', tri)));
   }
   tiles.push(tile('on-backup-power', t('backupPower'), fmtNum(tot.on_backup_power), t('locationsUnit'), num(tot.on_backup_power) > 0 ? 'aandacht' : null));
   tiles.push(tile('utilities-down', t('utilitiesDown'), fmtNum(tot.utilities_down), t('locationsUnit'), num(tot.utilities_down) > 0 ? 'kritiek' : null));
-  tiles.push(tile('unfilled-shifts-24h', t('unfilledShifts'), fmtNum(tot.unfilled_shifts_24h), null, num(tot.unfilled_shifts_24h) > 0 ? 'aandacht' : null, oldestAge(views, 'staffing')));
+  tiles.push(tile('unfilled-shifts-24h', t('unfilledShifts'), fmtFigure(tot.unfilled_shifts_24h), null, num(tot.unfilled_shifts_24h) > 0 ? 'aandacht' : null, oldestAge(views, 'staffing')));
   tiles.push(tile('supplies-under-line', t('suppliesUnder'), fmtNum(tot.supplies_under_line), t('locationsUnit'), num(tot.supplies_under_line) > 0 ? 'kritiek' : null));
   const reloc = Object.values(tot.relocation || {});
   const need = sum(reloc.map((r) => r && r.need));
   const capacity = sum(reloc.map((r) => r && r.capacity));
   const relocLevel = need > capacity ? 'kritiek' : need > 0 ? 'aandacht' : null;
-  tiles.push(tile('relocation', t('relocation'), `${fmtNum(need)} / ${fmtNum(capacity)}`, t('relocationSub'), relocLevel));
+  const relocValue = reloc.some(withheld) ? t('withheld') : `${fmtNum(need)} / ${fmtNum(capacity)}`;
+  tiles.push(tile('relocation', t('relocation'), relocValue, t('relocationSub'), relocLevel));
   tiles.push(tile('open-help-requests', t('helpRequests'), fmtNum(tot.open_help_requests), null, num(tot.open_help_requests) > 0 ? 'aandacht' : null));
   tiles.push(tile('not-reporting', t('notReporting'), t('ofN', fmtNum(tot.not_reporting), fmtNum(tot.locations)), t('locationsUnit'), num(tot.not_reporting) > 0 ? 'aandacht' : null));
   tiles.push(tile('active-incidents', t('activeIncidents'), fmtNum(tot.active_incidents), t('maxGrip', num(tot.max_grip)), num(tot.active_incidents) > 0 ? 'aandacht' : null));

@@ -10,6 +10,7 @@ use ghor_domain::{RegionCode, Role, Scope, Slug};
 use ghor_store::{TokenInfo, TokenStore};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::coalesce::Coalescer;
@@ -81,7 +82,10 @@ impl Caller {
 pub struct TokenRequest {
     pub name: String,
     pub role: Role,
+    /// The regions it may act in; none only when `national` says so.
     pub regions: Vec<RegionCode>,
+    /// Every region: asked for explicitly, so that a forgotten region never widens a token.
+    pub national: bool,
     pub organisation: Option<Slug>,
     pub scope: Scope,
     pub valid_for: chrono::Duration,
@@ -93,6 +97,15 @@ impl TokenRequest {
         use ghor_domain::FieldError;
         if self.name.trim().is_empty() || self.name.chars().count() > 100 {
             return Err(FieldError::new("name", "give the holder's name, 1 to 100 characters"));
+        }
+        if self.regions.is_empty() && !self.national {
+            return Err(FieldError::new(
+                "regions",
+                "name the regions (VR01 to VR25) this token may act in, or ask for a national token explicitly",
+            ));
+        }
+        if self.national && !self.regions.is_empty() {
+            return Err(FieldError::new("national", "a national token covers every region; name no regions with it"));
         }
         if self.role == Role::Institution && self.organisation.is_none() {
             return Err(FieldError::new("organisation", "an institution token reports for one organisation; name it"));
@@ -168,16 +181,38 @@ pub async fn authenticate(
     let info = tokens.get(vec![hash(secret)]).await?.pop().flatten().ok_or_else(|| {
         Problem::unauthorized("This token is not known. Check that it was copied whole, or ask for a new one.")
     })?;
-    if info.revoked {
-        return Err(Problem::unauthorized("This token has been revoked. Ask your GHOR for a new one."));
-    }
-    if info.expires <= now {
-        return Err(Problem::unauthorized(format!(
-            "This token expired at {}. Ask your GHOR for a new one.",
-            info.expires.format("%Y-%m-%d %H:%M UTC")
-        )));
+    if let Some(reason) = invalid(&info, now) {
+        return Err(Problem::unauthorized(reason));
     }
     Ok(Caller { token: info })
+}
+
+/// Why a token no longer admits its holder (revoked or expired), if it does not.
+pub fn invalid(info: &TokenInfo, now: DateTime<Utc>) -> Option<String> {
+    if info.revoked {
+        return Some("This token has been revoked. Ask your GHOR for a new one.".into());
+    }
+    if info.expires <= now {
+        return Some(format!(
+            "This token expired at {}. Ask your GHOR for a new one.",
+            info.expires.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    None
+}
+
+/// The caller as its token stands in the store now: a ticket is only as good as the token
+/// it was taken with, so redeeming one asks the store again. Err: why not, for the client.
+pub async fn still_valid(store: &dyn TokenStore, caller: Caller, now: DateTime<Utc>) -> Result<Caller, String> {
+    let found = store.by_ids(&[caller.token.id]).await.map_err(|e| {
+        tracing::warn!(error = %e, "cannot check a ticket's token");
+        String::from("The token store cannot be reached; try again shortly.")
+    })?;
+    let info = found.into_iter().next().flatten().ok_or_else(|| String::from("This token no longer exists."))?;
+    match invalid(&info, now) {
+        Some(reason) => Err(reason),
+        None => Ok(Caller { token: info }),
+    }
 }
 
 /// Single-use websocket tickets: a browser trades its bearer token for one, so that a
@@ -234,35 +269,129 @@ impl RateLimiter {
     }
 }
 
-/// Counts open websocket connections per token.
+/// How often the tokens of open streams are checked against the token store.
+pub const TOKEN_RECHECK: Duration = Duration::from_secs(1);
+
+/// Open websocket connections per token, and the watch on those tokens: once a second one
+/// query asks the token store (shared by every process, so a revocation by the CLI or
+/// another gateway counts) how they stand, and ends the streams of a token that was
+/// revoked, expired or removed.
 #[derive(Default)]
 pub struct Connections {
-    open: Mutex<HashMap<Uuid, usize>>,
+    open: Arc<Mutex<Open>>,
 }
 
-/// Releases its connection slot when dropped.
-pub struct ConnectionSlot<'a> {
-    connections: &'a Connections,
+#[derive(Default)]
+struct Open {
+    tokens: HashMap<Uuid, Watched>,
+    /// Whether a watcher task runs; it stops by itself when no stream is open.
+    watching: bool,
+}
+
+struct Watched {
+    count: usize,
+    /// The token as last read from the store.
+    info: TokenInfo,
+    /// Set to the reason once the token no longer admits its holder.
+    ended: watch::Sender<Option<String>>,
+}
+
+/// A connection's place: released when dropped; says when its token stopped being valid.
+pub struct ConnectionSlot {
+    open: Arc<Mutex<Open>>,
     token: Uuid,
+    ended: watch::Receiver<Option<String>>,
 }
 
 impl Connections {
-    pub fn acquire(&self, token: Uuid, max: usize) -> Option<ConnectionSlot<'_>> {
+    /// Takes a connection slot for `token` (at most `max` per token) and keeps its token
+    /// under watch in `store` while any of its connections is open.
+    pub fn acquire(&self, token: &TokenInfo, max: usize, store: Arc<dyn TokenStore>) -> Option<ConnectionSlot> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let n = open.entry(token).or_default();
-        if *n >= max {
+        let watched = open.tokens.entry(token.id).or_insert_with(|| Watched {
+            count: 0,
+            info: token.clone(),
+            ended: watch::channel(None).0,
+        });
+        if watched.count >= max {
             return None;
         }
-        *n += 1;
-        Some(ConnectionSlot { connections: self, token })
+        watched.count += 1;
+        let ended = watched.ended.subscribe();
+        if !open.watching {
+            open.watching = true;
+            // Not kept: the task ends by itself once the last stream has closed, and the
+            // next stream starts another.
+            tokio::spawn(watch_tokens(self.open.clone(), store));
+        }
+        Some(ConnectionSlot { open: self.open.clone(), token: token.id, ended })
     }
 }
 
-impl Drop for ConnectionSlot<'_> {
+impl ConnectionSlot {
+    /// Resolves, with the reason, once the token no longer admits its holder.
+    pub fn ended(&self) -> impl std::future::Future<Output = String> + Send + 'static {
+        let mut ended = self.ended.clone();
+        async move {
+            loop {
+                if let Some(reason) = ended.borrow_and_update().clone() {
+                    return reason;
+                }
+                if ended.changed().await.is_err() {
+                    return std::future::pending().await;
+                }
+            }
+        }
+    }
+}
+
+/// Checks the tokens of the open streams once every [`TOKEN_RECHECK`], all in one query;
+/// ends when none is open. While the store cannot be reached the streams stay open (a
+/// crisis picture should not go dark on a database hiccup) but expiry is still enforced.
+async fn watch_tokens(open: Arc<Mutex<Open>>, store: Arc<dyn TokenStore>) {
+    let mut tick = tokio::time::interval(TOKEN_RECHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let ids: Vec<Uuid> = {
+            let mut open = open.lock().unwrap_or_else(|p| p.into_inner());
+            if open.tokens.is_empty() {
+                open.watching = false;
+                return;
+            }
+            open.tokens.keys().copied().collect()
+        };
+        let found = store.by_ids(&ids).await;
+        if let Err(e) = &found {
+            tracing::warn!(error = %e, "cannot check the tokens of open streams; retrying");
+        }
+        let now = Utc::now();
+        let mut open = open.lock().unwrap_or_else(|p| p.into_inner());
+        for (i, id) in ids.iter().enumerate() {
+            let Some(watched) = open.tokens.get_mut(id) else { continue };
+            let reason = match found.as_ref().map(|f| f.get(i).cloned().flatten()) {
+                Ok(None) => Some(String::from("This token no longer exists.")),
+                Ok(Some(info)) => {
+                    watched.info = info;
+                    invalid(&watched.info, now)
+                }
+                Err(_) => invalid(&watched.info, now),
+            };
+            if reason.is_some() && watched.ended.borrow().is_none() {
+                watched.ended.send_replace(reason);
+            }
+        }
+    }
+}
+
+impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        let mut open = self.connections.open.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = open.get_mut(&self.token) {
-            *n = n.saturating_sub(1);
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(watched) = open.tokens.get_mut(&self.token) {
+            watched.count = watched.count.saturating_sub(1);
+            if watched.count == 0 {
+                open.tokens.remove(&self.token);
+            }
         }
     }
 }

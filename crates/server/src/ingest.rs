@@ -296,19 +296,21 @@ pub fn authorise(
                     &format!("/locations/{id} is not a registered location; the GHOR registers locations first"),
                 )));
             };
+            let own = caller.token.organisation.as_ref() == Some(&info.organisation);
             let allowed = match role {
-                Institution => caller.token.organisation.as_ref() == Some(&info.organisation),
+                // Its organisation's location, in one of its regions.
+                Institution => own && in_region(info.region),
                 Informatiemanager | Oto => in_region(info.region),
                 _ => false,
             };
             if allowed {
                 Ok(info.region)
-            } else if role == Institution {
+            } else if role == Institution && !own {
                 denied(format!(
                     "this token reports for organisation {}; /locations/{id} belongs to another organisation",
                     caller.token.organisation.as_ref().map_or("-", |o| o.as_str())
                 ))
-            } else if matches!(role, Informatiemanager | Oto) {
+            } else if matches!(role, Institution | Informatiemanager | Oto) {
                 denied(format!("/locations/{id} lies in {}, outside this token's regions", info.region))
             } else {
                 denied(format!("a {role} token may read but not report status"))

@@ -222,24 +222,51 @@ pub async fn tokens(store: Arc<dyn TokenStore>) {
         "one answer per hash, in order"
     );
     assert!(store.list().await.expect("list").contains(&info));
+    let unknown = Uuid::new_v4();
+    assert_eq!(
+        store.by_ids(&[unknown, info.id]).await.expect("by_ids"),
+        vec![None, Some(info.clone())],
+        "one answer per id, in order"
+    );
     assert!(store.revoke(info.id).await.expect("revoke"));
     let found = store.by_hashes(&["hash-1".to_owned()]).await.expect("by_hashes");
     assert!(found[0].as_ref().expect("still there").revoked);
+    let found = store.by_ids(&[info.id]).await.expect("by_ids");
+    assert!(found[0].as_ref().expect("still there").revoked, "by_ids sees the revocation");
     assert!(!store.revoke(Uuid::new_v4()).await.expect("revoke"));
 }
 
-/// Contacts are replaced whole and read back.
+/// Contacts are replaced whole, read back, kept apart per scope, and erased without a trace.
 pub async fn contacts(store: Arc<dyn ContactStore>) {
     let loc = Slug::try_from("umcg").expect("slug");
-    assert!(store.contacts(&loc).await.expect("contacts").is_empty());
+    let (live, oefening) = (Scope::Live, Scope::Oefening);
+    assert!(store.contacts(live, &loc).await.expect("contacts").is_empty());
     let c: Contact = serde_json::from_value(json!({
         "role": "crisiscoordinator", "name": "J. de Vries", "phone_24_7": "+31 50 000 0000", "verified_on": "2026-10-01"
     }))
     .expect("contact");
-    store.set_contacts(&loc, std::slice::from_ref(&c)).await.expect("set");
-    assert_eq!(store.contacts(&loc).await.expect("contacts"), vec![c]);
-    store.set_contacts(&loc, &[]).await.expect("erase");
-    assert!(store.contacts(&loc).await.expect("contacts").is_empty(), "contacts can be erased");
+    store.set_contacts(live, &loc, std::slice::from_ref(&c)).await.expect("set");
+    assert_eq!(store.contacts(live, &loc).await.expect("contacts"), vec![c.clone()]);
+    assert!(store.contacts(oefening, &loc).await.expect("contacts").is_empty(), "oefening sees no live contacts");
+    assert_eq!(store.holding_contacts(live).await.expect("holding"), vec![loc.clone()]);
+    assert!(store.holding_contacts(oefening).await.expect("holding").is_empty());
+
+    // An exercise writes its own contacts for the same location id; live keeps its own.
+    let drill = Contact { name: "Oefen Persoon".into(), ..c.clone() };
+    store.set_contacts(oefening, &loc, std::slice::from_ref(&drill)).await.expect("set oefening");
+    assert_eq!(store.contacts(live, &loc).await.expect("contacts"), vec![c.clone()], "live is untouched");
+    assert_eq!(store.contacts(oefening, &loc).await.expect("contacts"), vec![drill]);
+
+    // Erasure deletes the row: nothing of the location is held any more, in that scope only.
+    store.set_contacts(live, &loc, &[]).await.expect("erase");
+    assert!(store.contacts(live, &loc).await.expect("contacts").is_empty(), "contacts can be erased");
+    assert!(
+        store.holding_contacts(live).await.expect("holding").is_empty(),
+        "an erasure leaves no row behind (not even an empty list)"
+    );
+    assert_eq!(store.holding_contacts(oefening).await.expect("holding"), vec![loc.clone()], "oefening keeps its own");
+    store.set_contacts(oefening, &loc, &[]).await.expect("erase oefening");
+    assert!(store.holding_contacts(oefening).await.expect("holding").is_empty());
 }
 
 #[cfg(test)]

@@ -215,6 +215,9 @@ pub trait TokenStore: Send + Sync + 'static {
     /// The tokens with these secret hashes, one answer per hash, in order (concurrent
     /// requests are authenticated together).
     async fn by_hashes(&self, secret_hashes: &[String]) -> StoreResult<Vec<Option<TokenInfo>>>;
+    /// The tokens with these ids, one answer per id, in order: what the gateway checks,
+    /// once a second in one query, for the tokens of its open streams.
+    async fn by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Option<TokenInfo>>>;
     async fn list(&self) -> StoreResult<Vec<TokenInfo>>;
     /// Revokes a token; false when there is no such token.
     async fn revoke(&self, id: Uuid) -> StoreResult<bool>;
@@ -234,10 +237,15 @@ pub struct Contact {
     pub verified_on: NaiveDate,
 }
 
-/// The mutable registry of contacts (kept out of the log so the right to erasure holds).
+/// The mutable registry of contacts (kept out of the log so the right to erasure holds),
+/// per scope: an exercise never reads or writes the live contacts of a location.
 #[async_trait]
 pub trait ContactStore: Send + Sync + 'static {
-    async fn contacts(&self, location: &Slug) -> StoreResult<Vec<Contact>>;
-    /// Replaces all contacts of a location.
-    async fn set_contacts(&self, location: &Slug, contacts: &[Contact]) -> StoreResult<()>;
+    async fn contacts(&self, scope: Scope, location: &Slug) -> StoreResult<Vec<Contact>>;
+    /// Replaces all contacts of a location in a scope. An empty list is the erasure (AVG
+    /// art. 17): the location's row is deleted, not left holding an empty list.
+    async fn set_contacts(&self, scope: Scope, location: &Slug, contacts: &[Contact]) -> StoreResult<()>;
+    /// The locations of a scope that hold contacts: where personal data is kept, so an
+    /// erasure can be checked to have left nothing behind.
+    async fn holding_contacts(&self, scope: Scope) -> StoreResult<Vec<Slug>>;
 }

@@ -395,6 +395,15 @@ impl TokenStore for Postgres {
         secret_hashes.iter().map(|hash| found.get(hash).map(|i| parse(i)).transpose()).collect()
     }
 
+    async fn by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Option<TokenInfo>>> {
+        let rows: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, info::text FROM tokens WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?;
+        let found: std::collections::HashMap<Uuid, String> = rows.into_iter().collect();
+        ids.iter().map(|id| found.get(id).map(|i| parse(i)).transpose()).collect()
+    }
+
     async fn list(&self) -> StoreResult<Vec<TokenInfo>> {
         let infos: Vec<String> =
             sqlx::query_scalar("SELECT info::text FROM tokens ORDER BY id").fetch_all(&self.pool).await?;
@@ -424,29 +433,44 @@ impl TokenStore for Postgres {
 
 #[async_trait]
 impl ContactStore for Postgres {
-    async fn contacts(&self, location: &Slug) -> StoreResult<Vec<Contact>> {
-        let c: Option<String> = sqlx::query_scalar("SELECT contacts::text FROM contacts WHERE location = $1")
-            .bind(location.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn contacts(&self, scope: Scope, location: &Slug) -> StoreResult<Vec<Contact>> {
+        let c: Option<String> =
+            sqlx::query_scalar("SELECT contacts::text FROM contacts WHERE scope = $1 AND location = $2")
+                .bind(scope.as_str())
+                .bind(location.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
         c.map_or(Ok(Vec::new()), |c| parse(&c))
     }
 
-    async fn set_contacts(&self, location: &Slug, contacts: &[Contact]) -> StoreResult<()> {
+    async fn set_contacts(&self, scope: Scope, location: &Slug, contacts: &[Contact]) -> StoreResult<()> {
         if contacts.is_empty() {
             // Erasure removes the row itself, not just its contents.
-            sqlx::query("DELETE FROM contacts WHERE location = $1").bind(location.as_str()).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM contacts WHERE scope = $1 AND location = $2")
+                .bind(scope.as_str())
+                .bind(location.as_str())
+                .execute(&self.pool)
+                .await?;
             return Ok(());
         }
         sqlx::query(
-            "INSERT INTO contacts (location, contacts) VALUES ($1, $2::jsonb)
-             ON CONFLICT (location) DO UPDATE SET contacts = excluded.contacts",
+            "INSERT INTO contacts (scope, location, contacts) VALUES ($1, $2, $3::jsonb)
+             ON CONFLICT (scope, location) DO UPDATE SET contacts = excluded.contacts",
         )
+        .bind(scope.as_str())
         .bind(location.as_str())
         .bind(serde_json::to_string(contacts).map_err(internal)?)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn holding_contacts(&self, scope: Scope) -> StoreResult<Vec<Slug>> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT location FROM contacts WHERE scope = $1 ORDER BY location")
+            .bind(scope.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        ids.into_iter().map(|id| Slug::try_from(id).map_err(internal)).collect()
     }
 }
 

@@ -442,6 +442,18 @@ impl TokenStore for Embedded {
         Ok(found)
     }
 
+    async fn by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Option<TokenInfo>>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let info: Option<String> = sqlx::query_scalar("SELECT info FROM tokens WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+            found.push(info.map(|i| serde_json::from_str(&i).map_err(internal)).transpose()?);
+        }
+        Ok(found)
+    }
+
     async fn list(&self) -> StoreResult<Vec<TokenInfo>> {
         let infos: Vec<String> =
             sqlx::query_scalar("SELECT info FROM tokens ORDER BY id").fetch_all(&self.pool).await?;
@@ -467,23 +479,42 @@ impl TokenStore for Embedded {
 
 #[async_trait]
 impl ContactStore for Embedded {
-    async fn contacts(&self, location: &Slug) -> StoreResult<Vec<Contact>> {
-        let c: Option<String> = sqlx::query_scalar("SELECT contacts FROM contacts WHERE location = ?")
+    async fn contacts(&self, scope: Scope, location: &Slug) -> StoreResult<Vec<Contact>> {
+        let c: Option<String> = sqlx::query_scalar("SELECT contacts FROM contacts WHERE scope = ? AND location = ?")
+            .bind(scope.as_str())
             .bind(location.as_str())
             .fetch_optional(&self.pool)
             .await?;
         c.map_or(Ok(Vec::new()), |c| serde_json::from_str(&c).map_err(internal))
     }
 
-    async fn set_contacts(&self, location: &Slug, contacts: &[Contact]) -> StoreResult<()> {
+    async fn set_contacts(&self, scope: Scope, location: &Slug, contacts: &[Contact]) -> StoreResult<()> {
+        if contacts.is_empty() {
+            // Erasure removes the row itself, not just its contents.
+            sqlx::query("DELETE FROM contacts WHERE scope = ? AND location = ?")
+                .bind(scope.as_str())
+                .bind(location.as_str())
+                .execute(&self.pool)
+                .await?;
+            return Ok(());
+        }
         sqlx::query(
-            "INSERT INTO contacts (location, contacts) VALUES (?, ?)
-             ON CONFLICT (location) DO UPDATE SET contacts = excluded.contacts",
+            "INSERT INTO contacts (scope, location, contacts) VALUES (?, ?, ?)
+             ON CONFLICT (scope, location) DO UPDATE SET contacts = excluded.contacts",
         )
+        .bind(scope.as_str())
         .bind(location.as_str())
         .bind(serde_json::to_string(contacts).map_err(internal)?)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn holding_contacts(&self, scope: Scope) -> StoreResult<Vec<Slug>> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT location FROM contacts WHERE scope = ? ORDER BY location")
+            .bind(scope.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        ids.into_iter().map(|id| Slug::try_from(id).map_err(internal)).collect()
     }
 }

@@ -130,7 +130,8 @@ impl NatsCluster {
 
     /// The node named `name` (`n1`, …).
     pub fn node(&mut self, name: &str) -> &mut NatsServer {
-        let index = name.strip_prefix('n').and_then(|i| i.parse::<usize>().ok()).filter(|i| (1..=self.nodes.len()).contains(i));
+        let index =
+            name.strip_prefix('n').and_then(|i| i.parse::<usize>().ok()).filter(|i| (1..=self.nodes.len()).contains(i));
         let index = index.unwrap_or_else(|| panic!("no node {name}"));
         &mut self.nodes[index - 1]
     }

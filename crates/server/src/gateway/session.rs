@@ -142,7 +142,9 @@ pub fn admit(hello: &str, redeem: impl FnOnce(&str) -> Option<Caller>) -> Result
 }
 
 /// Runs one admitted session to its end; says how to close when the server ends it
-/// (`None`: the client went away or stopped taking messages).
+/// (`None`: the client went away or stopped taking messages). `ended` resolves, with the
+/// reason, when the caller's token stops being valid (revoked, expired): the session then
+/// ends with a 401.
 pub async fn run<S, R>(
     gateway: Arc<Gateway>,
     caller: Caller,
@@ -150,11 +152,13 @@ pub async fn run<S, R>(
     mut tx: S,
     mut rx: R,
     mut shutdown: Shutdown,
+    ended: impl std::future::Future<Output = String>,
 ) -> Option<Close>
 where
     S: Sink<String> + Unpin,
     R: Stream<Item = String> + Unpin,
 {
+    tokio::pin!(ended);
     let (client, resume) = match subscription(&gateway, caller, hello) {
         Ok(c) => c,
         Err(refusal) => {
@@ -177,7 +181,7 @@ where
         let st = gateway.state();
         let missing = resume.filter(|r| r.epoch == st.epoch).and_then(|r| Some((r.seq, st.deltas_since(r.seq)?)));
         let first = match missing {
-            Some((seq, missing)) => chained(&client, &st.picture, st.epoch, seq, &missing).0,
+            Some((seq, missing)) => chained(&client, &st, seq, &missing).0,
             None => {
                 let reason = match resume {
                     None => "initial",
@@ -221,7 +225,7 @@ where
                     let st = gateway.state();
                     let messages = match st.deltas_since(last) {
                         Some(pending) => {
-                            let (messages, upto) = chained(&client, &st.picture, st.epoch, sent_upto, &pending);
+                            let (messages, upto) = chained(&client, &st, sent_upto, &pending);
                             sent_upto = upto;
                             messages
                         }
@@ -248,6 +252,11 @@ where
             }
             incoming = rx.next() => {
                 incoming.as_ref()?;
+            }
+            reason = &mut ended => {
+                let refusal = refuse(401, "Token no longer valid", &reason);
+                let _ = tx.send(refusal.message).await;
+                return Some(refusal.close);
             }
             _ = shutdown.recv() => {
                 let refusal = refuse(503, "Server stopping", "Reconnect with resume; nothing will be missed.");
@@ -280,7 +289,7 @@ fn snapshot(client: &Client, st: &super::Folded, reason: &str) -> String {
     let mut regions = Map::new();
     for r in &client.regions {
         let mut view = st.region_json(*r);
-        client.visibility.filter(&st.picture, &mut view);
+        client.visibility.filter(st, *r, &mut view);
         regions.insert(r.to_string(), view);
     }
     json!({
@@ -297,13 +306,8 @@ fn snapshot(client: &Client, st: &super::Folded, reason: &str) -> String {
 /// The deltas as messages for this client, chained from `from`: consecutive deltas are
 /// merged into one message while merge patches can say so. Returns the messages and
 /// where the client's chain then ends (`from` when nothing concerned it).
-fn chained(
-    client: &Client,
-    picture: &ghor_domain::Picture,
-    epoch: Uuid,
-    from: u64,
-    deltas: &[Arc<Delta>],
-) -> (Vec<String>, u64) {
+fn chained(client: &Client, st: &super::Folded, from: u64, deltas: &[Arc<Delta>]) -> (Vec<String>, u64) {
+    let epoch = st.epoch;
     let mut messages = Vec::new();
     let mut start = from;
     let mut merged: Map<String, Value> = Map::new();
@@ -313,7 +317,7 @@ fn chained(
         for r in &client.regions {
             if let Some(p) = d.changes.get(r) {
                 let mut p = p.clone();
-                client.visibility.filter(picture, &mut p);
+                client.visibility.filter(st, *r, &mut p);
                 if p.as_object().is_none_or(|o| !o.is_empty()) {
                     changes.insert(r.to_string(), p);
                 }

@@ -1,9 +1,31 @@
 //! What a caller may see of a region's view (§7): ROT and GHOR roles the locations,
 //! ketenpartner and bestuur aggregates only, an institution its own locations and the
 //! chain in aggregate. Applied alike to views and to patches of them.
+//!
+//! Aggregates shown to those who see no locations never name one: the location behind a
+//! minimum is left out, and a figure over fewer locations than the region's
+//! `aggregate_min_locations` threshold (a total over one location is that location's
+//! figure) is replaced by a marker, `{"withheld": true, "reason": "fewer_than_3_locations"}`.
+//! A patch that touches such a figure carries it whole, as the caller may see it now, so
+//! that a figure turning withheld (or shown again) replaces what the client holds.
 
-use ghor_domain::{Picture, Role, Slug};
-use serde_json::Value;
+use std::borrow::Cow;
+
+use ghor_domain::view::Totals;
+use ghor_domain::vocab::ThresholdKey;
+use ghor_domain::{Picture, RegionCode, RegionView, Role, Slug};
+use serde_json::{json, Map, Value};
+
+use super::Folded;
+
+/// The fields of [`Totals`] that are figures over locations, maps of them by key.
+const FIGURES: [&str; 5] = ["beds", "treatment_places", "casualty_reception", "min_supply_days", "relocation"];
+/// The fields of [`Totals`] that are one figure over locations.
+const SINGLE_FIGURES: [&str; 1] = ["unfilled_shifts_24h"];
+/// Every field a figure can hold, shown or withheld: a patch that replaces a figure removes
+/// those its new form does not have.
+const FIGURE_FIELDS: [&str; 10] =
+    ["free", "operational", "occupied", "surge_24h", "days", "location", "need", "capacity", "withheld", "reason"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Visibility {
@@ -39,11 +61,13 @@ impl Visibility {
         }
     }
 
-    /// Trims a region view (or a merge patch of one) in place.
-    pub fn filter(&self, picture: &Picture, view: &mut Value) {
+    /// Trims a view of `region` (or a merge patch of one) in place; `st` is the folded
+    /// state the region's current totals are taken from.
+    pub fn filter(&self, st: &Folded, region: RegionCode, view: &mut Value) {
         if *self == Visibility::Full {
             return;
         }
+        let picture = &st.picture;
         let Some(obj) = view.as_object_mut() else {
             return;
         };
@@ -56,6 +80,127 @@ impl Visibility {
                 let owner = id.split('/').next().unwrap_or_default();
                 owner.starts_with("VR") || self.sees_location(picture, owner)
             });
+        }
+        let whole = obj.contains_key("region");
+        if !whole && !obj.contains_key("totals") && !obj.contains_key("thresholds") {
+            return;
+        }
+        let current = current_view(st, region);
+        let shown = aggregate_totals(&current.totals, current.thresholds.get(&ThresholdKey::AggregateMinLocations));
+        if whole {
+            obj.insert("totals".into(), shown);
+            return;
+        }
+        // A patch: every figure it touches, or whose count or threshold it changes, whole.
+        let every = obj.contains_key("thresholds");
+        let totals = obj.entry("totals").or_insert_with(|| json!({}));
+        if let Some(totals) = totals.as_object_mut() {
+            complete_patch(totals, &shown, every);
+        }
+        if totals.as_object().is_some_and(Map::is_empty) {
+            obj.remove("totals");
+        }
+    }
+}
+
+/// The region's current view, without copying it when the folded views are current.
+fn current_view(st: &Folded, region: RegionCode) -> Cow<'_, RegionView> {
+    match st.views.get(region).filter(|_| st.stale.is_empty()) {
+        Some(view) => Cow::Borrowed(view),
+        None => Cow::Owned(st.region_view(region)),
+    }
+}
+
+/// The totals as a caller who sees no locations may see them.
+fn aggregate_totals(totals: &Totals, min: Option<&u32>) -> Value {
+    let min = min.copied().unwrap_or_else(|| ThresholdKey::AggregateMinLocations.default_value());
+    let mut shown = serde_json::to_value(totals).unwrap_or_else(|_| json!({}));
+    let withheld = json!({ "withheld": true, "reason": format!("fewer_than_{min}_locations") });
+    // A figure over no location (nothing reported) names none.
+    let few = |figure: &str| (1..min).contains(&totals.contributors.get(figure).copied().unwrap_or(0));
+    for field in FIGURES {
+        if let Some(Value::Object(figures)) = shown.get_mut(field) {
+            for (key, value) in figures.iter_mut() {
+                if few(&format!("{field}/{key}")) {
+                    *value = withheld.clone();
+                } else if let Some(v) = value.as_object_mut() {
+                    v.remove("location");
+                }
+            }
+        }
+    }
+    for field in SINGLE_FIGURES {
+        if few(field) {
+            shown[field] = withheld.clone();
+        }
+    }
+    shown
+}
+
+/// Turns the figures a totals patch touches into whole replacements from `shown`: those it
+/// changes, those whose count of locations it changes, and all of them when `every`.
+fn complete_patch(patch: &mut Map<String, Value>, shown: &Value, every: bool) {
+    let mut touched: Vec<(String, Option<String>)> = Vec::new();
+    for field in FIGURES {
+        match patch.get(field) {
+            Some(Value::Object(figures)) => {
+                touched.extend(figures.keys().map(|k| (field.to_owned(), Some(k.clone()))));
+            }
+            Some(_) => touched.push((field.to_owned(), None)),
+            None => {}
+        }
+        if every {
+            if let Some(Value::Object(figures)) = shown.get(field) {
+                touched.extend(figures.keys().map(|k| (field.to_owned(), Some(k.clone()))));
+            }
+        }
+    }
+    for field in SINGLE_FIGURES {
+        if every || patch.contains_key(field) {
+            touched.push((field.to_owned(), None));
+        }
+    }
+    if let Some(Value::Object(counts)) = patch.get("contributors") {
+        for figure in counts.keys() {
+            match figure.split_once('/') {
+                Some((field, key)) if shown.get(field).and_then(|f| f.get(key)).is_some() => {
+                    touched.push((field.to_owned(), Some(key.to_owned())))
+                }
+                Some(_) => {}
+                None => touched.push((figure.clone(), None)),
+            }
+        }
+    }
+    for (field, key) in touched {
+        let now = match &key {
+            Some(key) => shown.get(&field).and_then(|f| f.get(key)),
+            None => shown.get(&field),
+        };
+        let Some(now) = now else {
+            // Gone now: the patch's own `null` (if any) stands.
+            continue;
+        };
+        let figure = key.is_some() || SINGLE_FIGURES.contains(&field.as_str());
+        let replacement = match now {
+            Value::Object(fields) if figure => {
+                let mut whole: Map<String, Value> =
+                    FIGURE_FIELDS.iter().map(|f| ((*f).to_owned(), Value::Null)).collect();
+                whole.extend(fields.clone());
+                Value::Object(whole)
+            }
+            other => other.clone(),
+        };
+        match key {
+            Some(key) => {
+                let figures = patch.entry(field).or_insert_with(|| json!({}));
+                if !figures.is_object() {
+                    *figures = json!({});
+                }
+                figures[key] = replacement;
+            }
+            None => {
+                patch.insert(field, replacement);
+            }
         }
     }
 }

@@ -167,7 +167,7 @@ fn region_json(state: &AppState, caller: &Caller, region: RegionCode) -> Result<
     let staleness = view.staleness(Utc::now());
     let visibility = caller.visibility();
     let mut view = serde_json::to_value(&view).map_err(Problem::internal)?;
-    visibility.filter(&st.picture, &mut view);
+    visibility.filter(&st, region, &mut view);
     let mut staleness = serde_json::to_value(&staleness).map_err(Problem::internal)?;
     if let Some(Value::Object(locations)) = staleness.get_mut("locations") {
         locations.retain(|id, _| visibility.sees_location(&st.picture, id));
@@ -244,8 +244,8 @@ pub async fn location(
     };
     let mut body = json!({ "id": slug, "region": region, "epoch": epoch, "seq": seq, "now": Utc::now(), "location": location, "staleness": staleness });
     if caller.is(GHOR_ROLES) {
-        body["contacts"] =
-            serde_json::to_value(state.backbone.contacts.contacts(&slug).await?).map_err(Problem::internal)?;
+        body["contacts"] = serde_json::to_value(state.backbone.contacts.contacts(caller.scope(), &slug).await?)
+            .map_err(Problem::internal)?;
     }
     Ok(Json(body))
 }
@@ -355,7 +355,7 @@ pub async fn contacts(
         return Err(Problem::forbidden(None, "Contacts are personal data, visible to GHOR roles only."));
     }
     let (slug, _) = visible_location(&state, &caller, &id)?;
-    Ok(Json(json!({ "location": slug, "contacts": state.backbone.contacts.contacts(&slug).await? })))
+    Ok(Json(json!({ "location": slug, "contacts": state.backbone.contacts.contacts(caller.scope(), &slug).await? })))
 }
 
 pub async fn set_contacts(
@@ -390,7 +390,7 @@ pub async fn set_contacts(
             )));
         }
     }
-    state.backbone.contacts.set_contacts(&slug, &contacts).await?;
+    state.backbone.contacts.set_contacts(caller.scope(), &slug, &contacts).await?;
     Ok(Json(json!({ "location": slug, "contacts": contacts })))
 }
 
@@ -417,6 +417,9 @@ pub struct NewToken {
     role: Role,
     #[serde(default)]
     regions: Vec<RegionCode>,
+    /// Every region; only administrators create national tokens.
+    #[serde(default)]
+    national: bool,
     #[serde(default)]
     organisation: Option<Slug>,
     #[serde(default = "live")]
@@ -433,16 +436,65 @@ fn default_valid_days() -> i64 {
     365
 }
 
-/// Which roles a caller may hand out, within its own regions.
-fn may_issue(caller: &Caller, role: Role, regions: &[RegionCode]) -> bool {
+/// Whether the caller may hand out (and so also list and revoke) a token of this role,
+/// scope and regions: an administrator any; a netwerkfunctionaris institution, ROT,
+/// ketenpartner and bestuur tokens of its own scope within its own regions, never a
+/// national one (no regions). Says which field is not allowed, and why.
+fn may_issue(caller: &Caller, role: Role, regions: &[RegionCode], scope: Scope) -> Result<(), Problem> {
     match caller.role() {
-        Role::Admin => true,
+        Role::Admin => Ok(()),
         Role::Netwerkfunctionaris => {
-            matches!(role, Role::Institution | Role::Rot | Role::Ketenpartner | Role::Bestuur)
-                && !regions.is_empty()
-                && regions.iter().all(|r| caller.sees_region(*r))
+            if !matches!(role, Role::Institution | Role::Rot | Role::Ketenpartner | Role::Bestuur) {
+                return Err(Problem::forbidden(
+                    Some("role"),
+                    format!("A netwerkfunctionaris may not create {role} tokens."),
+                ));
+            }
+            if scope != caller.scope() {
+                return Err(Problem::forbidden(
+                    Some("scope"),
+                    format!(
+                        "This token works in {}; it may create tokens for {} only.",
+                        caller.scope(),
+                        caller.scope()
+                    ),
+                ));
+            }
+            if regions.is_empty() {
+                return Err(Problem::forbidden(Some("national"), "Only an administrator creates national tokens."));
+            }
+            if let Some(r) = regions.iter().find(|r| !caller.sees_region(**r)) {
+                return Err(Problem::forbidden(Some("regions"), format!("{r} lies outside this token's regions.")));
+            }
+            Ok(())
         }
-        _ => false,
+        other => Err(Problem::forbidden(Some("role"), format!("A {other} token may not create tokens."))),
+    }
+}
+
+/// An institution token a netwerkfunctionaris creates reports only where its organisation
+/// is: once the organisation has registered locations, each of the token's regions must
+/// hold one of them.
+fn organisation_in_regions(state: &AppState, new: &NewToken) -> Result<(), Problem> {
+    let Some(organisation) = new.organisation.as_ref().filter(|_| new.role == Role::Institution) else {
+        return Ok(());
+    };
+    let gateway = state.gateway(new.scope)?;
+    let st = gateway.state();
+    let regions: std::collections::BTreeSet<RegionCode> = st
+        .picture
+        .locations
+        .values()
+        .filter_map(|l| l.info.as_ref())
+        .filter(|i| &i.value.organisation == organisation)
+        .map(|i| i.value.region)
+        .collect();
+    match new.regions.iter().find(|r| !regions.contains(r)) {
+        Some(r) if !regions.is_empty() => Err(Problem::forbidden(
+            Some("regions"),
+            format!("Organisation {organisation} has no location in {r}; its token may not report there."),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -454,20 +506,26 @@ pub async fn create_token(
 ) -> Result<Response, Problem> {
     let body = json_body(&headers, body, state.limits.body_bytes)?;
     let new: NewToken = parse_json(body, "body")?;
-    if !may_issue(&caller, new.role, &new.regions) {
-        return Err(Problem::forbidden(
-            Some("role"),
-            format!("A {} token may not create {} tokens for these regions.", caller.role(), new.role),
-        ));
-    }
+    let check = |request: &TokenRequest| request.check().map_err(Problem::invalid);
     let request = TokenRequest {
-        name: new.name,
+        name: new.name.clone(),
         role: new.role,
-        regions: new.regions,
-        organisation: new.organisation,
+        regions: new.regions.clone(),
+        national: new.national,
+        organisation: new.organisation.clone(),
         scope: new.scope,
         valid_for: chrono::Duration::days(new.valid_days),
     };
+    // A token with neither regions nor `national` is a mistake: said so (naming `regions`)
+    // to whoever may create tokens at all, before what it may create is weighed.
+    if caller.is(&[Role::Admin, Role::Netwerkfunctionaris]) && new.regions.is_empty() && !new.national {
+        check(&request)?;
+    }
+    may_issue(&caller, new.role, &new.regions, new.scope)?;
+    check(&request)?;
+    if caller.role() != Role::Admin {
+        organisation_in_regions(&state, &new)?;
+    }
     let (secret, info) = issue(&*state.backbone.tokens, request, Utc::now()).await?;
     Ok((StatusCode::CREATED, Json(json!({ "token": secret, "info": info }))).into_response())
 }
@@ -476,8 +534,14 @@ pub async fn list_tokens(State(state): State<Arc<AppState>>, caller: Caller) -> 
     if !caller.is(&[Role::Admin, Role::Netwerkfunctionaris]) {
         return Err(Problem::forbidden(None, "Tokens are managed by administrators and netwerkfunctionarissen."));
     }
-    let tokens: Vec<_> =
-        state.backbone.tokens.list().await?.into_iter().filter(|t| may_issue(&caller, t.role, &t.regions)).collect();
+    let tokens: Vec<_> = state
+        .backbone
+        .tokens
+        .list()
+        .await?
+        .into_iter()
+        .filter(|t| may_issue(&caller, t.role, &t.regions, t.scope).is_ok())
+        .collect();
     Ok(Json(json!({ "tokens": tokens })))
 }
 
@@ -489,9 +553,8 @@ pub async fn revoke_token(
     let id = uuid::Uuid::parse_str(&id).map_err(|_| Problem::not_found("No such token."))?;
     let tokens = state.backbone.tokens.list().await?;
     let target = tokens.iter().find(|t| t.id == id).ok_or_else(|| Problem::not_found("No such token."))?;
-    if !may_issue(&caller, target.role, &target.regions) {
-        return Err(Problem::forbidden(None, "This token may not revoke that token."));
-    }
+    may_issue(&caller, target.role, &target.regions, target.scope)
+        .map_err(|_| Problem::forbidden(None, "This token may not revoke that token."))?;
     state.backbone.tokens.revoke(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

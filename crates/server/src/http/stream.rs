@@ -8,12 +8,14 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
+use chrono::Utc;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
 use super::AppState;
-use crate::auth::{Caller, TICKET_LIFETIME};
-use crate::gateway::session::{self, Close};
+use crate::auth::{still_valid, Caller, ConnectionSlot, TICKET_LIFETIME};
+use crate::gateway::session::{self, Close, Refusal};
+use crate::gateway::Gateway;
 use crate::problem::Problem;
 
 pub async fn ticket(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
@@ -46,33 +48,40 @@ async fn serve(state: Arc<AppState>, socket: WebSocket) {
         Ok(hello) => hello,
         Err(how) => return close(tx.get_mut(), how).await,
     };
-    let limit = state.limits.websockets_per_token;
-    let admitted = session::admit(&hello, |ticket| state.tickets.redeem(ticket)).and_then(|caller| {
-        let slot = state.connections.acquire(caller.token.id, limit).ok_or_else(|| {
-            session::refuse(
-                429,
-                "Too many connections",
-                &format!("This token already has {limit} open streams; close one first."),
-            )
-        })?;
-        Ok((caller, slot))
-    });
-    let (caller, _slot) = match admitted {
+    let admitted = admit(&state, &hello).await;
+    let (caller, slot, gateway) = match admitted {
         Ok(x) => x,
         Err(refusal) => {
             let _ = tx.send(refusal.message).await;
             return close(tx.get_mut(), Some(refusal.close)).await;
         }
     };
-    let Ok(gateway) = state.gateway(caller.scope()).cloned() else {
-        let refusal = session::refuse(500, "No gateway", "This server does not serve the ticket's scope.");
-        let _ = tx.send(refusal.message).await;
-        return close(tx.get_mut(), Some(refusal.close)).await;
-    };
     state.metrics.websocket_clients.inc();
-    let how = session::run(gateway, caller, &hello, &mut tx, rx, state.shutdown.clone()).await;
+    let how = session::run(gateway, caller, &hello, &mut tx, rx, state.shutdown.clone(), slot.ended()).await;
     state.metrics.websocket_clients.dec();
     close(tx.get_mut(), how).await;
+}
+
+/// The caller a hello's ticket admits, its connection slot and its scope's gateway; or why not.
+async fn admit(state: &AppState, hello: &str) -> Result<(Caller, ConnectionSlot, Arc<Gateway>), Refusal> {
+    let caller = session::admit(hello, |ticket| state.tickets.redeem(ticket))?;
+    // A ticket is only as good as its token is now: revoked since, and it opens nothing.
+    let caller = still_valid(&*state.backbone.tokens, caller, Utc::now())
+        .await
+        .map_err(|reason| session::refuse(401, "Token no longer valid", &reason))?;
+    let limit = state.limits.websockets_per_token;
+    let slot = state.connections.acquire(&caller.token, limit, state.backbone.tokens.clone()).ok_or_else(|| {
+        session::refuse(
+            429,
+            "Too many connections",
+            &format!("This token already has {limit} open streams; close one first."),
+        )
+    })?;
+    let gateway = state
+        .gateway(caller.scope())
+        .map_err(|_| session::refuse(500, "No gateway", "This server does not serve the ticket's scope."))?
+        .clone();
+    Ok((caller, slot, gateway))
 }
 
 /// Sends the close frame of a session the server ends (none when the client went away).
