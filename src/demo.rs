@@ -39,6 +39,20 @@ async fn reporting(client: &Client) -> usize {
     regions.filter_map(|r| r["view"]["totals"]["reporting"].as_u64()).sum::<u64>() as usize
 }
 
+/// How many locations the registry shows.
+async fn registered(client: &Client) -> usize {
+    let Ok(registry) = client.get("/v1/registry/locations").await else { return 0 };
+    registry["locations"].as_array().map_or(0, Vec::len)
+}
+
+/// Waits until `done` holds, at most 30 s (the demo goes on either way).
+async fn settle(mut done: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done().await && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, tasks: Tasks) -> anyhow::Result<()> {
     let mut shutdown = tasks.shutdown();
     let admin = Client::new(url, &token(store, "demo netwerkfunctionaris", Role::Netwerkfunctionaris, None).await?);
@@ -46,6 +60,8 @@ pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, tasks: Tasks) -
     rows.extend(registry::read_csv(CARE)?);
     let (stored, known, refused) = registry::post_all(&admin, &registry::events(&rows), false).await?;
     eprintln!("demo registry: {stored} registered, {known} already known, {refused} refused");
+    // The picture follows the log: the simulator plays the locations once the picture holds them.
+    settle(async || registered(&admin).await >= stored + known).await;
 
     let mut clients = BTreeMap::new();
     for row in &rows {
@@ -60,11 +76,8 @@ pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, tasks: Tasks) -
     let mut simulator = sim::Simulator::new(admin.with_token(&manager), clients, Utc::now().timestamp() as u64).await?;
     let sent = simulator.report_all().await?;
     eprintln!("demo: {} locations reported {sent} values", simulator.locations());
-    // The picture follows the log: show the address once it holds every first report.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while reporting(&admin).await < simulator.locations() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // Show the address once the picture holds every first report.
+    settle(async || reporting(&admin).await >= simulator.locations()).await;
     println!("open the live picture: {url}/#token={viewer}");
     println!("informatiemanager token (VR01-VR03): {manager}");
     tasks.hold("demo_simulator", async move {

@@ -211,3 +211,22 @@ async fn a_locations_history_lists_its_own_recent_events_newest_first_with_who_r
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["errors"][0]["field"], "limit", "{body}");
 }
+
+#[tokio::test]
+async fn restarts_write_the_default_thresholds_once_ever() {
+    let mut ghor = super::start().await;
+    let thresholds = async |ghor: &Ghor| {
+        let entries = ghor.log(Scope::Live).await.read(0, 100_000).await.expect("read the log");
+        entries.iter().filter(|e| e.json()["type"] == "nl.ghor.threshold.set.v1").count()
+    };
+    let first = thresholds(&ghor).await;
+    assert!(first >= 25, "every region got its defaults: {first}");
+    for _ in 0..3 {
+        // Past the log's own duplicate window (1 s in the tests): only ghor's check keeps
+        // a second copy out.
+        tokio::time::sleep(Duration::from_secs(crate::harness::DUPLICATE_WINDOW_SECS) + Duration::from_millis(200))
+            .await;
+        ghor.restart().await;
+    }
+    assert_eq!(thresholds(&ghor).await, first, "three restarts added no threshold events");
+}

@@ -2,6 +2,7 @@
 //! `report_overdue` when a location misses its reporting interval. Both are idempotent:
 //! their ids derive from what they say, so a restart or a second node writes nothing new.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,23 +43,48 @@ fn system_event(
     }
 }
 
-/// Records the default thresholds of every region, observed at a fixed moment long ago so
-/// that any threshold set later wins.
-pub async fn seed_thresholds(log: &dyn EventLog) -> Result<(), StoreError> {
+/// Records the default threshold of every region and key that the log has none of yet,
+/// observed at a fixed moment long ago so that any threshold set later wins. Each is
+/// written once per scope ever: a restart finds them in the log and writes nothing (the
+/// log's own duplicate window is only minutes long). Returns how many were written.
+pub async fn seed_thresholds(log: &dyn EventLog) -> Result<usize, StoreError> {
     let long_ago = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single().unwrap_or_default();
-    let mut events = Vec::new();
+    let mut defaults = Vec::new();
     for region in regions() {
         for key in ThresholdKey::ALL {
             let value = Count::new(key.default_value()).map_err(StoreError::Internal)?;
             let id = format!("threshold|{}|{key}|{value:?}", region.code);
             let payload = Payload::ThresholdSet { key: *key, data: ThresholdData { value } };
-            events.push(system_event(&id, Source::Region(region.code), long_ago, region.code, log, payload));
+            defaults.push(system_event(&id, Source::Region(region.code), long_ago, region.code, log, payload));
         }
     }
-    for result in log.append(&events).await {
+    let Some(family) = defaults.first().map(|e| e.payload.family()) else {
+        return Ok(0);
+    };
+    let mut recorded = BTreeSet::new();
+    let mut after = 0;
+    loop {
+        let entries = log.read_family(family, after, 1000).await?;
+        let Some(last) = entries.last() else { break };
+        after = last.seq;
+        for entry in &entries {
+            if let Ok(Event { payload: Payload::ThresholdSet { key, .. }, stamp, .. }) = Event::from_stored(&entry.body)
+            {
+                recorded.insert((stamp.region, key));
+            }
+        }
+    }
+    defaults.retain(|e| match &e.payload {
+        Payload::ThresholdSet { key, .. } => !recorded.contains(&(e.stamp.region, *key)),
+        _ => false,
+    });
+    for result in log.append(&defaults).await {
         result?;
     }
-    Ok(())
+    if !defaults.is_empty() {
+        tracing::info!(scope = %log.scope(), count = defaults.len(), "recorded default thresholds");
+    }
+    Ok(defaults.len())
 }
 
 /// Every `every`, appends `report_overdue` for each location past its interval, until

@@ -84,7 +84,8 @@ pub fn registration_event(location: &str, organisation: &str, region_code: &str)
 }
 
 /// The registrations alone are followed (those already there, then new ones as they are
-/// appended), and the newest registration of a location is found, in whichever region.
+/// appended), the newest registration of a location is found, in whichever region, and a
+/// family of event types is read as far as the log reaches.
 pub async fn registrations(log: Arc<dyn EventLog>) {
     let first = log.last_seq().await.expect("last_seq");
     let events = [
@@ -116,6 +117,14 @@ pub async fn registrations(log: Arc<dyn EventLog>) {
     assert_eq!(log.newest_registration(&slug("reg-a")).await.expect("lookup"), Some(first + 4));
     assert_eq!(log.newest_registration(&slug("reg-b")).await.expect("lookup"), Some(first + 3));
     assert_eq!(log.newest_registration(&slug("reg-none")).await.expect("lookup"), None);
+
+    // A family is read in pages as far as the log reaches, and ends.
+    let seqs = |entries: Vec<LogEntry>| entries.iter().map(|e| e.seq).collect::<Vec<_>>();
+    let family = events[0].payload.family();
+    assert_eq!(seqs(log.read_family(family, first, 2).await.expect("page")), [first + 1, first + 3]);
+    assert_eq!(seqs(log.read_family(family, first + 3, 10).await.expect("rest")), [first + 4, first + 6]);
+    assert!(log.read_family(family, first + 6, 10).await.expect("end").is_empty(), "nothing after the newest");
+    assert!(log.read_family("threshold", first, 10).await.expect("none").is_empty(), "a family with no events");
 }
 
 fn archived(event: &Event, seq: u64) -> Archived {

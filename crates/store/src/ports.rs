@@ -102,6 +102,11 @@ pub trait EventLog: Send + Sync + 'static {
     /// order, as they are appended: an endless stream that an error ends. The registry of
     /// an ingest-only process follows these, not the whole log.
     async fn registrations(&self, after: u64) -> StoreResult<BoxStream<'static, StoreResult<LogEntry>>>;
+    /// Up to `max` entries of one family of event types (`nl.ghor.<family>.*`, e.g.
+    /// `threshold`) with sequence > `after`, in sequence order, as far as the log reaches
+    /// now; empty when there are no more. For what ghor writes once ever (default
+    /// thresholds): it first reads what is there.
+    async fn read_family(&self, family: &str, after: u64, max: usize) -> StoreResult<Vec<LogEntry>>;
     /// The sequence of the newest registration of `location`, if it was ever registered.
     async fn newest_registration(&self, location: &Slug) -> StoreResult<Option<u64>>;
 }

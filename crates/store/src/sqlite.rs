@@ -221,6 +221,20 @@ impl EventLog for SqliteLog {
         Ok(batches.try_flatten().boxed())
     }
 
+    async fn read_family(&self, family: &str, after: u64, max: usize) -> StoreResult<Vec<LogEntry>> {
+        // The stored form is compact JSON with the type's family right after its prefix.
+        let rows = sqlx::query(
+            "SELECT seq, body FROM events WHERE scope = ? AND seq > ? AND body LIKE ? ORDER BY seq LIMIT ?",
+        )
+        .bind(self.scope.as_str())
+        .bind(after as i64)
+        .bind(format!("%\"type\":\"nl.ghor.{family}.%"))
+        .bind(max as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(entry).collect())
+    }
+
     async fn newest_registration(&self, location: &Slug) -> StoreResult<Option<u64>> {
         let seq: Option<i64> =
             sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE scope = ? AND source = ? AND body LIKE ?")
