@@ -207,6 +207,13 @@ async fn a_locations_history_lists_its_own_recent_events_newest_first_with_who_r
     assert!(changes[0]["actor"].as_str().is_some_and(|a| !a.is_empty()), "who reported it: {body}");
     assert!(changes[0]["bron"].is_string() && changes[0]["time"].is_string(), "{body}");
 
+    // Read from the log's tail while the projector has not archived them, and from the
+    // archive once it has: the same answer.
+    let read_model = ghor.stores().await.read_model;
+    wait_for(async || read_model.checkpoint(Scope::Live).await.is_ok_and(|c| c >= stored[2])).await;
+    let (_, archived) = ghor.get("im", "/v1/picture/locations/umcg/history?limit=2").await;
+    assert_eq!(archived["changes"], body["changes"], "from the archive as from the log");
+
     let (status, body) = ghor.get("im", "/v1/picture/locations/umcg/history?limit=1000").await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["errors"][0]["field"], "limit", "{body}");

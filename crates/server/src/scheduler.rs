@@ -11,7 +11,7 @@ use ghor_domain::payload::{OverdueData, Payload, ThresholdData};
 use ghor_domain::values::{regions, Count};
 use ghor_domain::vocab::{Bron, ThresholdKey};
 use ghor_domain::{Event, Source, Stamp};
-use ghor_store::{EventLog, StoreError};
+use ghor_store::{EventLog, Filter, StoreError};
 use uuid::Uuid;
 
 use crate::gateway::Gateway;
@@ -64,7 +64,7 @@ pub async fn seed_thresholds(log: &dyn EventLog) -> Result<usize, StoreError> {
     let mut recorded = BTreeSet::new();
     let mut after = 0;
     loop {
-        let entries = log.read_family(family, after, 1000).await?;
+        let entries = log.read_filtered(Filter::Family(family), after, 1000).await?;
         let Some(last) = entries.last() else { break };
         after = last.seq;
         for entry in &entries {

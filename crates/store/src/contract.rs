@@ -85,7 +85,7 @@ pub fn registration_event(location: &str, organisation: &str, region_code: &str)
 
 /// The registrations alone are followed (those already there, then new ones as they are
 /// appended), the newest registration of a location is found, in whichever region, and a
-/// family of event types is read as far as the log reaches.
+/// family of event types or a location's events are read as far as the log reaches.
 pub async fn registrations(log: Arc<dyn EventLog>) {
     let first = log.last_seq().await.expect("last_seq");
     let events = [
@@ -121,10 +121,15 @@ pub async fn registrations(log: Arc<dyn EventLog>) {
     // A family is read in pages as far as the log reaches, and ends.
     let seqs = |entries: Vec<LogEntry>| entries.iter().map(|e| e.seq).collect::<Vec<_>>();
     let family = events[0].payload.family();
-    assert_eq!(seqs(log.read_family(family, first, 2).await.expect("page")), [first + 1, first + 3]);
-    assert_eq!(seqs(log.read_family(family, first + 3, 10).await.expect("rest")), [first + 4, first + 6]);
-    assert!(log.read_family(family, first + 6, 10).await.expect("end").is_empty(), "nothing after the newest");
-    assert!(log.read_family("threshold", first, 10).await.expect("none").is_empty(), "a family with no events");
+    let read = |filter, after, max| log.read_filtered(filter, after, max);
+    assert_eq!(seqs(read(Filter::Family(family), first, 2).await.expect("page")), [first + 1, first + 3]);
+    assert_eq!(seqs(read(Filter::Family(family), first + 3, 10).await.expect("rest")), [first + 4, first + 6]);
+    assert!(read(Filter::Family(family), first + 6, 10).await.expect("end").is_empty(), "nothing after the newest");
+    assert!(read(Filter::Family("threshold"), first, 10).await.expect("none").is_empty(), "a family with no events");
+    // A location's own events, whatever their type, in whichever region.
+    let reg_a = slug("reg-a");
+    assert_eq!(seqs(read(Filter::Location(&reg_a), first, 10).await.expect("reg-a")), [first + 1, first + 2, first + 4]);
+    assert!(read(Filter::Location(&slug("reg-none")), first, 10).await.expect("none").is_empty());
 }
 
 fn archived(event: &Event, seq: u64) -> Archived {

@@ -511,15 +511,18 @@ impl EventLog for NatsLog {
             .boxed())
     }
 
-    async fn read_family(&self, family: &str, after: u64, max: usize) -> StoreResult<Vec<LogEntry>> {
-        let subjects = format!("ghor.{}.ev.*.*.{family}", self.scope);
-        // The newest of the family bounds the read: a filtered reader would otherwise wait
-        // for more at the end.
+    async fn read_filtered(&self, filter: Filter<'_>, after: u64, max: usize) -> StoreResult<Vec<LogEntry>> {
+        let subjects = match filter {
+            Filter::Family(family) => format!("ghor.{}.ev.*.*.{family}", self.scope),
+            Filter::Location(location) => format!("ghor.{}.ev.*.{location}.*", self.scope),
+        };
+        // The newest selected bounds the read: a filtered reader would otherwise wait for
+        // more at the end.
         let last = match self.stream.get_last_raw_message_by_subject(&subjects).await {
             Ok(message) if message.sequence > after => message.sequence,
             Ok(_) => return Ok(Vec::new()),
             Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(Vec::new()),
-            Err(e) => return Err(unavailable("cannot look up the newest of a family", e)),
+            Err(e) => return Err(unavailable("cannot look up the newest of a filter", e)),
         };
         let consumer = self
             .stream
@@ -529,16 +532,16 @@ impl EventLog for NatsLog {
                 ..Default::default()
             })
             .await
-            .map_err(|e| unavailable("cannot create a family reader", e))?;
-        let mut messages = consumer.messages().await.map_err(|e| unavailable("cannot start reading a family", e))?;
+            .map_err(|e| unavailable("cannot create a filtered reader", e))?;
+        let mut messages = consumer.messages().await.map_err(|e| unavailable("cannot start a filtered read", e))?;
         let mut entries = Vec::new();
         let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
         while entries.len() < max && entries.last().is_none_or(|e: &LogEntry| e.seq < last) {
             let message = match tokio::time::timeout_at(deadline, messages.next()).await {
                 Ok(Some(Ok(m))) => m,
-                Ok(Some(Err(e))) => return Err(unavailable("a family read was interrupted", e)),
+                Ok(Some(Err(e))) => return Err(unavailable("a filtered read was interrupted", e)),
                 Ok(None) | Err(_) => {
-                    return Err(StoreError::Unavailable(format!("the log did not deliver {family} events in time")))
+                    return Err(StoreError::Unavailable(format!("the log did not deliver {filter:?} in time")))
                 }
             };
             let seq = message.info().map_err(|e| StoreError::Internal(e.to_string()))?.stream_sequence;

@@ -102,13 +102,22 @@ pub trait EventLog: Send + Sync + 'static {
     /// order, as they are appended: an endless stream that an error ends. The registry of
     /// an ingest-only process follows these, not the whole log.
     async fn registrations(&self, after: u64) -> StoreResult<BoxStream<'static, StoreResult<LogEntry>>>;
-    /// Up to `max` entries of one family of event types (`nl.ghor.<family>.*`, e.g.
-    /// `threshold`) with sequence > `after`, in sequence order, as far as the log reaches
-    /// now; empty when there are no more. For what ghor writes once ever (default
-    /// thresholds): it first reads what is there.
-    async fn read_family(&self, family: &str, after: u64, max: usize) -> StoreResult<Vec<LogEntry>>;
+    /// Up to `max` entries that `filter` selects with sequence > `after`, in sequence
+    /// order, as far as the log reaches now; empty when there are no more. The log is
+    /// indexed for these (subjects on JetStream, columns on SQLite): nothing is scanned.
+    async fn read_filtered(&self, filter: Filter<'_>, after: u64, max: usize) -> StoreResult<Vec<LogEntry>>;
     /// The sequence of the newest registration of `location`, if it was ever registered.
     async fn newest_registration(&self, location: &Slug) -> StoreResult<Option<u64>>;
+}
+
+/// Which entries [`EventLog::read_filtered`] reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Filter<'a> {
+    /// One family of event types, `nl.ghor.<family>.*` (e.g. `threshold`): for what ghor
+    /// writes once ever, which it first looks for.
+    Family(&'a str),
+    /// The events a location sent (its source), for its history.
+    Location(&'a Slug),
 }
 
 /// The wire type of the events [`EventLog::registrations`] yields.
@@ -189,6 +198,10 @@ pub trait ReadModel: Send + Sync + 'static {
     /// checkpoint to 0, so a rebuild starts from sequence 1 and any projector still
     /// writing from the old checkpoint is fenced out.
     async fn reset(&self, scope: Scope) -> StoreResult<()>;
+    /// The newest `limit` events a location sent, newest first, as far as the archive
+    /// reaches, and that sequence: a caller reads what came after from the log.
+    async fn location_history(&self, scope: Scope, location: &Slug, limit: usize)
+        -> StoreResult<(u64, Vec<LogEntry>)>;
     /// How often the archive holds the event (source, id): 0 or 1, never more.
     async fn archived(&self, scope: Scope, source: &str, id: Uuid) -> StoreResult<u64>;
     /// For each (source, id), the sequence it is archived at, if it is. Ingest asks this

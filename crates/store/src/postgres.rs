@@ -115,6 +115,33 @@ impl Postgres {
 
 #[async_trait]
 impl ReadModel for Postgres {
+    async fn location_history(
+        &self,
+        scope: Scope,
+        location: &Slug,
+        limit: usize,
+    ) -> StoreResult<(u64, Vec<LogEntry>)> {
+        // The archive reaches the projector's checkpoint (it is written in the same
+        // transaction); one snapshot of both.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
+        let upto: Option<i64> = sqlx::query_scalar("SELECT seq FROM checkpoints WHERE scope = $1")
+            .bind(scope.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, body::text FROM archive WHERE scope = $1 AND source = $2 ORDER BY seq DESC LIMIT $3",
+        )
+        .bind(scope.as_str())
+        .bind(format!("/locations/{location}"))
+        .bind(limit as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let entries = rows.into_iter().map(|(seq, body)| LogEntry { seq: seq as u64, body: body.into() }).collect();
+        Ok((upto.unwrap_or(0) as u64, entries))
+    }
+
     async fn checkpoint(&self, scope: Scope) -> StoreResult<u64> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM checkpoints WHERE scope = $1")
             .bind(scope.as_str())

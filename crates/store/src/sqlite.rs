@@ -221,17 +221,20 @@ impl EventLog for SqliteLog {
         Ok(batches.try_flatten().boxed())
     }
 
-    async fn read_family(&self, family: &str, after: u64, max: usize) -> StoreResult<Vec<LogEntry>> {
-        // The stored form is compact JSON with the type's family right after its prefix.
-        let rows = sqlx::query(
-            "SELECT seq, body FROM events WHERE scope = ? AND seq > ? AND body LIKE ? ORDER BY seq LIMIT ?",
-        )
-        .bind(self.scope.as_str())
-        .bind(after as i64)
-        .bind(format!("%\"type\":\"nl.ghor.{family}.%"))
-        .bind(max as i64)
-        .fetch_all(&self.pool)
-        .await?;
+    async fn read_filtered(&self, filter: Filter<'_>, after: u64, max: usize) -> StoreResult<Vec<LogEntry>> {
+        let (condition, value) = match filter {
+            // The stored form is compact JSON with the type's family right after its prefix.
+            Filter::Family(family) => ("body LIKE ?", format!("%\"type\":\"nl.ghor.{family}.%")),
+            Filter::Location(location) => ("source = ?", format!("/locations/{location}")),
+        };
+        let sql = format!("SELECT seq, body FROM events WHERE scope = ? AND seq > ? AND {condition} ORDER BY seq LIMIT ?");
+        let rows = sqlx::query(&sql)
+            .bind(self.scope.as_str())
+            .bind(after as i64)
+            .bind(value)
+            .bind(max as i64)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(entry).collect())
     }
 
@@ -254,6 +257,31 @@ fn entry(row: &sqlx::sqlite::SqliteRow) -> LogEntry {
 
 #[async_trait]
 impl ReadModel for Embedded {
+    async fn location_history(
+        &self,
+        scope: Scope,
+        location: &Slug,
+        limit: usize,
+    ) -> StoreResult<(u64, Vec<LogEntry>)> {
+        // The embedded log is its own archive: it reaches the newest event.
+        let mut tx = self.pool.begin().await?;
+        let upto: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE scope = ?")
+            .bind(scope.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT seq, body FROM events WHERE scope = ? AND source = ? AND seq <= ? ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(scope.as_str())
+        .bind(format!("/locations/{location}"))
+        .bind(upto)
+        .bind(limit as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((upto as u64, rows.iter().map(entry).collect()))
+    }
+
     async fn checkpoint(&self, scope: Scope) -> StoreResult<u64> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM checkpoints WHERE scope = ?")
             .bind(scope.as_str())

@@ -14,7 +14,7 @@ use axum::Json;
 use chrono::Utc;
 use ghor_domain::vocab::ContactRole;
 use ghor_domain::{FieldError, RegionCode, Role, Scope, Slug, Submission};
-use ghor_store::{Appended, Contact};
+use ghor_store::{Appended, Contact, Filter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -250,9 +250,7 @@ pub async fn location(
     Ok(Json(body))
 }
 
-/// How many of the log's newest events a location's history looks through: a bounded read,
-/// so "recent changes" means recent in the whole log, not the location's last N ever.
-const HISTORY_WINDOW: u64 = 5000;
+/// The most events a location's history answers with.
 const HISTORY_LIMIT_MAX: usize = 100;
 
 #[derive(Debug, Deserialize)]
@@ -279,36 +277,34 @@ pub async fn location_history(
         .logs
         .get(&caller.scope())
         .ok_or_else(|| Problem::internal(format!("no log for scope {}", caller.scope())))?;
-    let last = log.last_seq().await?;
-    let source = format!("/locations/{slug}");
-    // Stored events are compact JSON: look for the source in the bytes before parsing.
-    let mentions = format!("\"source\":\"{source}\"");
-    let mut changes = Vec::new();
-    let mut after = last.saturating_sub(HISTORY_WINDOW);
-    while after < last {
-        let entries = log.read(after, 1000).await?;
-        let Some(newest) = entries.last() else { break };
-        after = newest.seq;
-        let about = entries.iter().filter(|e| std::str::from_utf8(&e.body).is_ok_and(|b| b.contains(&mentions)));
-        for (seq, body) in about.map(|e| (e.seq, e.json())) {
-            if body.get("source").and_then(Value::as_str) != Some(&source) {
-                continue;
-            }
-            let mut change = json!({ "seq": seq });
-            for field in ["id", "type", "subject", "time", "received", "actor", "bron", "bevestigd", "prognose", "data"]
-            {
-                if let Some(v) = body.get(field) {
-                    change[field] = v.clone();
-                }
-            }
-            changes.push(change);
+    // The archive up to where it reaches, then the log after that: both indexed by location.
+    let (archived, older) = state.backbone.read_model.location_history(caller.scope(), &slug, limit).await?;
+    let mut entries = Vec::new();
+    let mut after = archived;
+    loop {
+        let newer = log.read_filtered(Filter::Location(&slug), after, 1000).await?;
+        let Some(last) = newer.last() else { break };
+        after = last.seq;
+        entries.extend(newer);
+        entries.drain(..entries.len().saturating_sub(limit)); // only the newest are answered
+    }
+    let seq = after;
+    entries.reverse();
+    entries.extend(older);
+    entries.truncate(limit);
+    let changes: Vec<Value> = entries.iter().map(|e| change(e.seq, &e.json())).collect();
+    Ok(Json(json!({ "location": slug, "seq": seq, "changes": changes })))
+}
+
+/// What a history shows of one stored event.
+fn change(seq: u64, body: &Value) -> Value {
+    let mut change = json!({ "seq": seq });
+    for field in ["id", "type", "subject", "time", "received", "actor", "bron", "bevestigd", "prognose", "data"] {
+        if let Some(v) = body.get(field) {
+            change[field] = v.clone();
         }
     }
-    changes.reverse();
-    changes.truncate(limit);
-    Ok(Json(
-        json!({ "location": slug, "searched_from_seq": last.saturating_sub(HISTORY_WINDOW) + 1, "seq": last, "changes": changes }),
-    ))
+    change
 }
 
 pub async fn registry_locations(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
