@@ -185,13 +185,33 @@ fn fold_batch(
     let mut locations = Vec::new();
     for (region, changed) in views.update(picture, &touched) {
         let Some(view) = views.get(region) else { continue };
-        regions.push((region, to_text(view)));
+        regions.push((region, to_text(&RegionRow::of(view))));
         let changed_locations =
             view.locations.iter().filter(|(id, _)| changed.whole || changed.locations.contains(*id));
         locations.extend(changed_locations.map(|(id, l)| (id.clone(), region, to_text(l))));
     }
     let batch = ProjectionBatch { after, upto, regions, locations, quarantined, archive, snapshot: None };
     (Some(batch), held_back)
+}
+
+/// A region's row in the read model: its view without the locations, which have rows of
+/// their own. A batch so writes the locations that changed and the region's totals, alerts
+/// and incidents, not every location of the region again.
+#[derive(serde::Serialize)]
+struct RegionRow<'a> {
+    region: ghor_domain::RegionCode,
+    name: &'a str,
+    totals: &'a ghor_domain::view::Totals,
+    alerts: &'a std::collections::BTreeMap<String, ghor_domain::view::Alert>,
+    incidents: &'a std::collections::BTreeMap<ghor_domain::Slug, ghor_domain::view::IncidentView>,
+    thresholds: &'a std::collections::BTreeMap<ghor_domain::vocab::ThresholdKey, u32>,
+}
+
+impl<'a> RegionRow<'a> {
+    fn of(view: &'a ghor_domain::RegionView) -> RegionRow<'a> {
+        let ghor_domain::RegionView { region, name, totals, locations: _, alerts, incidents, thresholds } = view;
+        RegionRow { region: *region, name, totals, alerts, incidents, thresholds }
+    }
 }
 
 fn to_text<T: serde::Serialize>(t: &T) -> String {
