@@ -178,9 +178,10 @@ pub struct NatsLog {
     in_flight: Semaphore,
     /// The stream's window for repeated `Nats-Msg-Id`s.
     duplicate_window: Duration,
-    /// Follows the stream's tail into `notify`, from the first time a reader needs it: a
-    /// process that only appends never reads the log back.
-    tail: std::sync::Once,
+    /// Follows the stream's tail into `notify`, from the first time a reader needs it (a
+    /// process that only appends never reads the log back); held, and started again
+    /// should it ever end.
+    tail: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     me: std::sync::Weak<NatsLog>,
     ack_timeout: Duration,
 }
@@ -227,7 +228,7 @@ impl NatsLog {
             cursors: Mutex::new(Vec::new()),
             in_flight: Semaphore::new(IN_FLIGHT),
             duplicate_window: info.config.duplicate_window,
-            tail: std::sync::Once::new(),
+            tail: std::sync::Mutex::new(None),
             me: me.clone(),
             ack_timeout: settings.ack_timeout,
         });
@@ -236,10 +237,21 @@ impl NatsLog {
 
     /// The newest sequence, kept current from now on.
     fn following(&self) -> &watch::Sender<u64> {
-        self.tail.call_once(|| {
-            tokio::spawn(follow_tail(self.me.clone(), *self.notify.borrow()));
-        });
+        let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        if tail.as_ref().is_some_and(|t| t.is_finished()) {
+            tracing::error!(stream = %stream_name(self.scope), "the log's tail follower ended; starting it again");
+            *tail = None;
+        }
+        if tail.is_none() {
+            *tail = Some(tokio::spawn(follow_tail(self.me.clone(), *self.notify.borrow())));
+        }
+        drop(tail);
         &self.notify
+    }
+
+    /// Whether the tail has been followed so far.
+    fn followed(&self) -> bool {
+        self.tail.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
     /// Every publish failure leaves the outcome unknown and a retry with the same id safe
@@ -465,7 +477,7 @@ impl EventLog for NatsLog {
     }
 
     async fn last_seq(&self) -> StoreResult<u64> {
-        if !self.tail.is_completed() {
+        if !self.followed() {
             // Not followed so far: the stream itself knows.
             self.probe().await?;
         }
