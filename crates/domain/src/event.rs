@@ -189,7 +189,7 @@ struct Stored<'a> {
     #[serde(serialize_with = "as_text")]
     source: &'a Source,
     #[serde(rename = "type")]
-    event_type: String,
+    event_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     subject: Option<String>,
     time: String,

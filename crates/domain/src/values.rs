@@ -207,9 +207,14 @@ impl JsonSchema for Slug {
         "Slug".into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$" })
+        json_schema!({ "type": "string", "pattern": SLUG_PATTERN })
     }
 }
+
+/// What a slug may look like, as a JSON Schema pattern (the parse above says the same).
+pub const SLUG_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,63}$";
+/// What a region code may look like, as a JSON Schema pattern.
+pub const REGION_PATTERN: &str = "^VR(0[1-9]|1[0-9]|2[0-5])$";
 
 /// A safety region (veiligheidsregio), VR01 to VR25.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -289,7 +294,7 @@ impl JsonSchema for RegionCode {
         "RegionCode".into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "pattern": "^VR(0[1-9]|1[0-9]|2[0-5])$" })
+        json_schema!({ "type": "string", "pattern": REGION_PATTERN })
     }
 }
 

@@ -470,7 +470,9 @@ fn totals(
                     }
                 }
                 Status::Staffing { data, .. } => t.unfilled_shifts_24h += data.unfilled_shifts_24h.get(),
-                Status::HelpRequest { status, .. } if *status != HelpStatus::Gesloten => t.open_help_requests += 1,
+                Status::HelpRequest { change, .. } if change.status() != HelpStatus::Gesloten => {
+                    t.open_help_requests += 1
+                }
                 Status::ReceivingCapacity { key, data } => {
                     t.relocation.entry(*key).or_default().capacity += data.clients.get()
                 }

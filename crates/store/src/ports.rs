@@ -151,7 +151,7 @@ impl Archived {
             seq,
             source: event.source.to_string(),
             id: event.id,
-            event_type: event.payload.event_type(),
+            event_type: event.payload.event_type().to_owned(),
             region: event.stamp.region,
             time: event.time,
             received: event.stamp.received,
