@@ -302,6 +302,7 @@ macro_rules! event_types {
 pub(crate) use {__event_key, event_types};
 
 #[cfg(test)]
+#[allow(dead_code)] // the test table's derived items that these tests do not call
 mod tests {
     use serde::{Deserialize, Serialize};
     use serde_json::json;

@@ -28,7 +28,7 @@ pub mod view;
 pub mod vocab;
 
 pub use error::FieldError;
-pub use event::{Event, Source, Stamp, Submission};
+pub use event::{EncodeError, Event, Source, Stamp, Submission};
 pub use payload::{DecodeError, EventType, Payload, Status};
 pub use picture::Picture;
 pub use values::{RegionCode, Slug};

@@ -375,9 +375,10 @@ impl Status {
         }
     }
 
-    /// The wire `data` of this observation.
-    pub fn data_json(&self) -> Value {
-        serde_json::to_value(StatusData(self)).unwrap_or(Value::Null)
+    /// The wire `data` of this observation. (Observations hold no floating-point number
+    /// and no map, so this does not fail in practice; it says so if it ever does.)
+    pub fn data_json(&self) -> Result<Value, serde_json::Error> {
+        serde_json::to_value(StatusData(self))
     }
 }
 
@@ -467,6 +468,7 @@ pub struct IncidentArea {
 pub struct Circle {
     pub center: Point,
     #[schemars(range(min = 0.1, max = 200.0))]
+    #[serde(serialize_with = "crate::values::finite")]
     pub radius_km: f64,
 }
 

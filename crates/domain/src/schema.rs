@@ -19,7 +19,7 @@ pub fn all() -> Vec<(String, String)> {
         "stream/region-view.json".into(),
         root::<RegionView>("https://ghor.example/proto/stream/region-view.json"),
     ));
-    files.into_iter().map(|(path, v)| (path, serde_json::to_string_pretty(&v).unwrap_or_default() + "\n")).collect()
+    files.into_iter().map(|(path, v)| (path, format!("{v:#}\n"))).collect()
 }
 
 fn generator() -> SchemaGenerator {

@@ -298,13 +298,24 @@ impl JsonSchema for RegionCode {
     }
 }
 
+/// Writes a number JSON can hold; NaN and the infinities are an error (serde_json would
+/// write them as `null`, which reads back as no number at all).
+pub fn finite<S: serde::Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if !value.is_finite() {
+        return Err(serde::ser::Error::custom(format!("{value} is not a number JSON can hold")));
+    }
+    s.serialize_f64(*value)
+}
+
 /// A latitude/longitude inside or near the Netherlands.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Point {
     #[schemars(range(min = 50.0, max = 54.0))]
+    #[serde(serialize_with = "finite")]
     pub lat: f64,
     #[schemars(range(min = 3.0, max = 7.5))]
+    #[serde(serialize_with = "finite")]
     pub lon: f64,
 }
 

@@ -119,7 +119,7 @@ pub async fn registrations(log: Arc<dyn EventLog>) {
 }
 
 fn archived(event: &Event, seq: u64) -> Archived {
-    Archived::of(event, seq, event.to_bytes().into())
+    Archived::of(event, seq, event.to_bytes().expect("test events serialise").into())
 }
 
 /// Commits are atomic and fenced on the checkpoint; snapshots come back as written; the
