@@ -241,7 +241,7 @@ fn raw_message(event: &Event) -> RawMessage {
     RawMessage {
         subject: ghor_subject.replacen("ghor.live.ev.", "bench.raw.", 1),
         msg_id: event.dedup_key(),
-        body: event.to_bytes(),
+        body: event.to_bytes().expect("bench events serialise"),
     }
 }
 
@@ -1033,8 +1033,11 @@ async fn replay_bench(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     );
 
     // The archive rows the projector writes, for the baselines.
-    let rows: Vec<Archived> =
-        events.iter().enumerate().map(|(i, e)| Archived::of(e, i as u64 + 1, e.to_bytes().into())).collect();
+    let rows: Vec<Archived> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Archived::of(e, i as u64 + 1, e.to_bytes().expect("bench events serialise").into()))
+        .collect();
     let script = bare_insert_script(&rows);
     let epoch = log.epoch();
     drop(events);

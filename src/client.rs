@@ -33,7 +33,10 @@ impl Client {
 async fn answer(response: reqwest::Result<reqwest::Response>, path: &str) -> anyhow::Result<Value> {
     let response = response.with_context(|| format!("cannot reach ghor for {path}; is the server running?"))?;
     let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let text = response.text().await.with_context(|| format!("{path}: {status}: the answer could not be read"))?;
+    let body: Value = serde_json::from_str(&text).with_context(|| {
+        format!("{path}: {status}: the answer is not JSON: {}", text.chars().take(200).collect::<String>())
+    })?;
     if !status.is_success() {
         bail!("{path}: {status}: {}", body["detail"].as_str().unwrap_or("no detail"));
     }

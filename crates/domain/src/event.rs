@@ -189,7 +189,7 @@ struct Stored<'a> {
     #[serde(serialize_with = "as_text")]
     source: &'a Source,
     #[serde(rename = "type")]
-    event_type: String,
+    event_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     subject: Option<String>,
     time: String,
@@ -394,13 +394,19 @@ impl<'a> Envelope<'a> {
 
 impl Event {
     /// The stored CloudEvent: the client's attributes plus the server's stamp.
-    pub fn to_json(&self) -> Value {
-        serde_json::to_value(self.stored()).unwrap_or(Value::Null)
+    pub fn to_json(&self) -> Result<Value, EncodeError> {
+        serde_json::to_value(self.stored()).map_err(|e| EncodeError::of(self, e))
     }
 
-    /// The stored CloudEvent as the log keeps it (compact JSON).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.stored()).unwrap_or_default()
+    /// The stored CloudEvent as the log keeps it (compact JSON). An event that cannot be
+    /// written (a number JSON cannot hold) is an error, never an empty or `null` body.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
+        serde_json::to_vec(&self.stored()).map_err(|e| EncodeError::of(self, e))
+    }
+
+    /// [`Event::to_bytes`] as text, for stores that keep JSON as text.
+    pub fn to_text(&self) -> Result<String, EncodeError> {
+        serde_json::to_string(&self.stored()).map_err(|e| EncodeError::of(self, e))
     }
 
     fn stored(&self) -> Stored<'_> {
@@ -455,8 +461,9 @@ impl Event {
             }
             _ => None,
         };
-        let (Some((mut mine, _)), Some((mut theirs, received))) = (client_part(&self.to_bytes()), client_part(stored))
-        else {
+        // An event that cannot be written says nothing a stored one could say.
+        let Ok(mine) = self.to_bytes() else { return false };
+        let (Some((mut mine, _)), Some((mut theirs, received))) = (client_part(&mine), client_part(stored)) else {
             return false;
         };
         if !time_given {
@@ -483,7 +490,73 @@ impl Event {
     }
 }
 
+/// An accepted event that cannot be written as JSON; it must not reach the log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event {key} ({event_type}) cannot be written as JSON: {reason}")]
+pub struct EncodeError {
+    /// The event's (source, id), as `source|id`.
+    pub key: String,
+    pub event_type: &'static str,
+    pub reason: String,
+}
+
+impl EncodeError {
+    fn of(event: &Event, e: serde_json::Error) -> Self {
+        EncodeError { key: event.dedup_key(), event_type: event.payload.event_type(), reason: e.to_string() }
+    }
+}
+
 /// RFC 3339 in UTC with the precision the value has.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::payload::Payload;
+
+    fn incident_with_circle(radius_km: f64) -> Event {
+        let submission = Submission::parse(json!({
+            "specversion": "1.0", "id": "0193a7c2-5e18-7018-8018-1b2c3d4e0018", "source": "/regions/VR01",
+            "type": "nl.ghor.incident.opened.v1", "subject": "storm", "time": "2026-11-22T09:30:00Z",
+            "data": { "name": "Storm", "state": "actief", "grip": 2,
+                      "area": { "circle": { "center": { "lat": 53.2, "lon": 6.5 }, "radius_km": 5.0 } } }
+        }))
+        .expect("a valid incident");
+        let received = DateTime::parse_from_rfc3339("2026-11-22T09:31:00Z").expect("time").with_timezone(&Utc);
+        let stamp = Stamp {
+            region: RegionCode::try_from("VR01").expect("region"),
+            scope: Scope::Live,
+            actor: "test".into(),
+            received,
+        };
+        let mut event = submission.accept(stamp).expect("accepted");
+        if let Payload::Incident { data, .. } = &mut event.payload {
+            if let Some(circle) = &mut data.area.circle {
+                circle.radius_km = radius_km;
+            }
+        }
+        event
+    }
+
+    #[test]
+    fn an_event_that_cannot_be_written_is_an_error_not_an_empty_or_null_body() {
+        // serde_json writes NaN as `null`, which would read back as no radius at all: a
+        // poison event in the immutable log. Numbers JSON cannot hold are refused instead.
+        for bad in [f64::NAN, f64::INFINITY] {
+            let event = incident_with_circle(bad);
+            let e = event.to_bytes().expect_err("a NaN radius cannot be written");
+            assert_eq!(e.event_type, "nl.ghor.incident.opened.v1");
+            assert!(e.key.ends_with("0193a7c2-5e18-7018-8018-1b2c3d4e0018"), "{e}");
+            assert!(event.to_text().is_err() && event.to_json().is_err());
+            assert!(!event.same_report(b"{}", true));
+        }
+        let good = incident_with_circle(5.0);
+        let bytes = good.to_bytes().expect("a finite radius is written");
+        assert_eq!(Event::from_stored(&bytes).ok(), Some(good.clone()));
+        assert_eq!(good.to_text().ok().map(String::into_bytes), Some(bytes));
+    }
 }

@@ -6,6 +6,8 @@
 //! - [`vocab`]: the closed vocabularies of §3 with Dutch and English labels.
 //! - [`values`]: bounded counts and texts, identifiers, region codes.
 //! - [`payload`]: the typed `data` of every event type and its wire mapping.
+//! - [`event_type`]: `event_types!`, one declaration per event type, and what a key or
+//!   a data type brings to it; the table itself is in [`payload`].
 //! - [`event`]: the CloudEvents envelope: strict parse, server stamp, stored form.
 //! - [`json`]: reading a caller's JSON, refusing a key repeated in one object.
 //! - [`picture`]: [`Picture::apply`], the fold.
@@ -15,6 +17,7 @@
 
 pub mod error;
 pub mod event;
+pub mod event_type;
 pub mod json;
 pub mod payload;
 pub mod picture;
@@ -25,8 +28,8 @@ pub mod view;
 pub mod vocab;
 
 pub use error::FieldError;
-pub use event::{Event, Source, Stamp, Submission};
-pub use payload::{DecodeError, Payload, Status};
+pub use event::{EncodeError, Event, Source, Stamp, Submission};
+pub use payload::{DecodeError, EventType, Payload, Status};
 pub use picture::Picture;
 pub use values::{RegionCode, Slug};
 pub use view::{RegionView, Views};

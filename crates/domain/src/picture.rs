@@ -64,6 +64,14 @@ fn keep_newest_in<K: Ord, T>(map: &mut BTreeMap<K, Versioned<T>>, key: K, new: V
     }
 }
 
+/// The state of the location an event's source names, if it is a location.
+fn located<'a>(locations: &'a mut BTreeMap<Slug, LocationState>, source: &Source) -> Option<&'a mut LocationState> {
+    match source {
+        Source::Location(id) => locations.get_mut(id),
+        Source::Region(_) => None,
+    }
+}
+
 /// Everything known about one location.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LocationState {
@@ -139,52 +147,73 @@ pub struct Picture {
 }
 
 impl Picture {
-    /// Folds one event in. Never fails: validation happened before the log.
+    /// Folds one event in. Never fails: validation happened before the log. One arm per
+    /// payload and no catch-all, so a new kind of event does not compile without its arm.
     pub fn apply(&mut self, event: &Event) {
-        match (&event.source, &event.payload) {
-            (Source::Location(id), payload) => {
-                if !self.locations.contains_key(id) {
-                    self.locations.insert(id.clone(), LocationState::default());
-                }
-                let Some(loc) = self.locations.get_mut(id) else { return };
-                // The smallest stamped region, so that arrival order does not matter.
-                loc.region = Some(loc.region.map_or(event.stamp.region, |r| r.min(event.stamp.region)));
-                match payload {
-                    Payload::Status(status) => {
-                        let new = Versioned::of(event, status.clone());
-                        keep_newest_in(loc.slots.entry(status.dimension()).or_default(), status.key(), new);
-                    }
-                    Payload::Retracted(r) => {
-                        loc.retracted.insert(r.event_id);
-                    }
-                    Payload::ReportOverdue(o) => {
-                        let mut new = Versioned::of(event, o.clone());
-                        new.time = o.due;
-                        keep_newest(&mut loc.overdue, new);
-                    }
-                    Payload::LocationRegistered(info) => keep_newest(&mut loc.info, Versioned::of(event, info.clone())),
-                    Payload::IntakeRejected(r) => keep_newest(&mut loc.rejected, Versioned::of(event, r.clone())),
-                    // Region-wide payloads never carry a location source (ingest refuses it).
-                    _ => {}
+        if let Source::Location(id) = &event.source {
+            let loc = self.locations.entry(id.clone()).or_default();
+            // The smallest stamped region, so that arrival order does not matter.
+            loc.region = Some(loc.region.map_or(event.stamp.region, |r| r.min(event.stamp.region)));
+        }
+        // Ingest refuses a payload with the other kind of source than its type's; such an
+        // event, should one be in the log, changes nothing below.
+        let region = match &event.source {
+            Source::Region(region) => Some(*region),
+            Source::Location(_) => None,
+        };
+        match &event.payload {
+            Payload::Status(status) => {
+                if let Some(loc) = located(&mut self.locations, &event.source) {
+                    let new = Versioned::of(event, status.clone());
+                    keep_newest_in(loc.slots.entry(status.dimension()).or_default(), status.key(), new);
                 }
             }
-            (Source::Region(region), payload) => match payload {
-                Payload::OrganisationRegistered { organisation, info } => {
+            Payload::Retracted(r) => {
+                if let Some(loc) = located(&mut self.locations, &event.source) {
+                    loc.retracted.insert(r.event_id);
+                }
+            }
+            Payload::ReportOverdue(o) => {
+                if let Some(loc) = located(&mut self.locations, &event.source) {
+                    let mut new = Versioned::of(event, o.clone());
+                    new.time = o.due;
+                    keep_newest(&mut loc.overdue, new);
+                }
+            }
+            Payload::LocationRegistered(info) => {
+                if let Some(loc) = located(&mut self.locations, &event.source) {
+                    keep_newest(&mut loc.info, Versioned::of(event, info.clone()))
+                }
+            }
+            Payload::IntakeRejected(r) => {
+                if let Some(loc) = located(&mut self.locations, &event.source) {
+                    keep_newest(&mut loc.rejected, Versioned::of(event, r.clone()))
+                }
+            }
+            Payload::OrganisationRegistered { organisation, info } => {
+                if region.is_some() {
                     keep_newest_in(&mut self.organisations, organisation.clone(), Versioned::of(event, info.clone()))
                 }
-                Payload::Incident { incident, data, .. } => {
-                    keep_newest_in(&mut self.incidents, incident.clone(), Versioned::of(event, (*region, data.clone())))
+            }
+            Payload::Incident { incident, data, .. } => {
+                if let Some(region) = region {
+                    keep_newest_in(&mut self.incidents, incident.clone(), Versioned::of(event, (region, data.clone())))
                 }
-                Payload::ThresholdSet { key, data } => keep_newest_in(
-                    self.thresholds.entry(*region).or_default(),
-                    *key,
-                    Versioned::of(event, data.value.get()),
-                ),
-                Payload::AlertAcknowledged { alert, .. } => {
+            }
+            Payload::ThresholdSet { key, data } => {
+                if let Some(region) = region {
+                    keep_newest_in(
+                        self.thresholds.entry(region).or_default(),
+                        *key,
+                        Versioned::of(event, data.value.get()),
+                    )
+                }
+            }
+            Payload::AlertAcknowledged { alert, .. } => {
+                if region.is_some() {
                     keep_newest_in(&mut self.acknowledgements, alert.as_str().to_owned(), Versioned::of(event, ()))
                 }
-                _ => {}
-            },
+            }
         }
     }
 
@@ -228,8 +257,17 @@ impl Picture {
                         .filter_map(LocationState::region),
                 )
             }
-            // Registrations (which may move a location) and thresholds.
-            _ => touched.regions.extend([region_before, region, event.stamp.region]),
+            // Registrations (which may move a location) and thresholds; and an observation
+            // that moved its location's region.
+            (
+                _,
+                Payload::LocationRegistered(_)
+                | Payload::ThresholdSet { .. }
+                | Payload::Status(_)
+                | Payload::Retracted(_)
+                | Payload::ReportOverdue(_)
+                | Payload::IntakeRejected(_),
+            ) => touched.regions.extend([region_before, region, event.stamp.region]),
         }
     }
 

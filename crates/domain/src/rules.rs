@@ -131,8 +131,8 @@ impl Rules {
                     Goed
                 }
             }
-            Status::HelpRequest { status: HelpStatus::Gesloten, .. } => Goed,
-            Status::HelpRequest { data, .. } => match data.as_ref().map(|d| d.urgency) {
+            Status::HelpRequest { change, .. } => match change.request().map(|d| d.urgency) {
+                None => Goed,
                 Some(Urgency::Hoog | Urgency::ZeerHoog) => Kritiek,
                 _ => Aandacht,
             },

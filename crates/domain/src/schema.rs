@@ -5,19 +5,21 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
-use crate::payload::*;
+use crate::event_type::SourceKind;
+use crate::payload::EventType;
+use crate::values::{ShortText, REGION_PATTERN, SLUG_PATTERN};
 use crate::view::RegionView;
-use crate::vocab::*;
+use crate::vocab::Bron;
 
 /// Every generated schema as (path under `proto/`, pretty JSON with a final newline).
 pub fn all() -> Vec<(String, String)> {
     let mut files: Vec<(String, Value)> =
-        EVENT_TYPES.iter().map(|t| (format!("events/{t}.json"), event_schema(t))).collect();
+        EventType::ALL.iter().map(|t| (format!("events/{}.json", t.name()), event_schema(*t))).collect();
     files.push((
         "stream/region-view.json".into(),
         root::<RegionView>("https://ghor.example/proto/stream/region-view.json"),
     ));
-    files.into_iter().map(|(path, v)| (path, serde_json::to_string_pretty(&v).unwrap_or_default() + "\n")).collect()
+    files.into_iter().map(|(path, v)| (path, format!("{v:#}\n"))).collect()
 }
 
 fn generator() -> SchemaGenerator {
@@ -33,7 +35,7 @@ fn root<T: JsonSchema>(id: &str) -> Value {
 }
 
 /// Schema of one part, with its `$defs` lifted out so references resolve at the root.
-fn part<T: JsonSchema>(defs: &mut Map<String, Value>) -> Value {
+pub(crate) fn part<T: JsonSchema>(defs: &mut Map<String, Value>) -> Value {
     let mut v = generator().into_root_schema_for::<T>().to_value();
     if let Some(o) = v.as_object_mut() {
         o.remove("$schema");
@@ -45,50 +47,17 @@ fn part<T: JsonSchema>(defs: &mut Map<String, Value>) -> Value {
     v
 }
 
-fn slug_schema() -> Value {
-    json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$" })
-}
-
 /// The CloudEvent a client sends for `event_type`.
-pub fn event_schema(event_type: &str) -> Value {
-    let stem = event_type.strip_prefix(TYPE_PREFIX).and_then(|s| s.strip_suffix(".v1")).unwrap_or_default();
+pub fn event_schema(event_type: EventType) -> Value {
     let mut defs = Map::new();
     let d = &mut defs;
-    let (data, subject): (Value, Option<Value>) = match stem {
-        "judgement.reported" => (part::<JudgementData>(d), None),
-        "beds.reported" => (part::<BedsData>(d), Some(part::<BedType>(d))),
-        "treatment_places.reported" => (part::<TreatmentPlacesData>(d), Some(part::<TreatmentPlace>(d))),
-        "casualty_reception.reported" => (part::<CasualtyReceptionData>(d), Some(part::<Triage>(d))),
-        "acute_function.reported" => (part::<AcuteFunctionData>(d), Some(part::<AcuteFunction>(d))),
-        "facility.reported" => (part::<FacilityData>(d), None),
-        "supplies.reported" => (part::<SuppliesData>(d), Some(part::<Supply>(d))),
-        "utility.reported" => (part::<UtilityData>(d), Some(part::<Utility>(d))),
-        "staffing.reported" => (part::<StaffingData>(d), Some(part::<StaffRole>(d))),
-        "disbalance.reported" => (part::<DisbalanceData>(d), Some(part::<Disbalance>(d))),
-        "self_sufficiency.reported" => (part::<SelfSufficiencyData>(d), None),
-        "home_care.reported" => (part::<HomeCareData>(d), None),
-        "receiving_capacity.reported" => (part::<ReceivingCapacityData>(d), Some(part::<CareType>(d))),
-        "relocation_need.reported" => (part::<RelocationNeedData>(d), Some(part::<CareType>(d))),
-        "help_request.opened" | "help_request.updated" => (part::<HelpRequestData>(d), Some(slug_schema())),
-        "help_request.closed" => (part::<HelpClosedData>(d), Some(slug_schema())),
-        "note.reported" => (part::<NoteData>(d), None),
-        "not_affected.reported" => (part::<NotAffectedData>(d), None),
-        "observation.retracted" => (part::<RetractedData>(d), None),
-        "report.overdue" => (part::<OverdueData>(d), None),
-        "intake.rejected" => (part::<IntakeRejectedData>(d), None),
-        "location.registered" => (part::<LocationInfo>(d), None),
-        "organisation.registered" => (part::<OrganisationInfo>(d), Some(slug_schema())),
-        "incident.opened" | "incident.updated" => (part::<IncidentData>(d), Some(slug_schema())),
-        "threshold.set" => (part::<ThresholdData>(d), Some(part::<ThresholdKey>(d))),
-        "alert.acknowledged" => (part::<AcknowledgedData>(d), Some(json!({ "type": "string", "maxLength": 200 }))),
-        _ => (json!(false), None),
+    let (data, subject) = event_type.schemas(d);
+    // The patterns of the identifiers themselves, behind their path.
+    let source = match event_type.source_kind() {
+        SourceKind::Region => json!({ "type": "string", "pattern": format!("^/regions/{}", &REGION_PATTERN[1..]) }),
+        SourceKind::Location => json!({ "type": "string", "pattern": format!("^/locations/{}", &SLUG_PATTERN[1..]) }),
     };
-    let region_wide = matches!(stem.split('.').next(), Some("organisation" | "incident" | "threshold" | "alert"));
-    let source = if region_wide {
-        json!({ "type": "string", "pattern": "^/regions/VR(0[1-9]|1[0-9]|2[0-5])$" })
-    } else {
-        json!({ "type": "string", "pattern": "^/locations/[a-z0-9][a-z0-9-]{0,63}$" })
-    };
+    let event_type = event_type.name();
     let mut required = vec!["specversion", "source", "type", "data"];
     let mut properties = json!({
         "specversion": { "const": "1.0" },
@@ -99,7 +68,7 @@ pub fn event_schema(event_type: &str) -> Value {
         "datacontenttype": { "const": "application/json" },
         "bron": part::<Bron>(d),
         "bevestigd": { "type": "boolean" },
-        "prognose": { "type": "string", "maxLength": 200 },
+        "prognose": part::<ShortText>(d),
         "data": data,
     });
     if let Some(s) = subject {

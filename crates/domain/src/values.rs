@@ -207,9 +207,14 @@ impl JsonSchema for Slug {
         "Slug".into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$" })
+        json_schema!({ "type": "string", "pattern": SLUG_PATTERN })
     }
 }
+
+/// What a slug may look like, as a JSON Schema pattern (the parse above says the same).
+pub const SLUG_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,63}$";
+/// What a region code may look like, as a JSON Schema pattern.
+pub const REGION_PATTERN: &str = "^VR(0[1-9]|1[0-9]|2[0-5])$";
 
 /// A safety region (veiligheidsregio), VR01 to VR25.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -289,8 +294,17 @@ impl JsonSchema for RegionCode {
         "RegionCode".into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "pattern": "^VR(0[1-9]|1[0-9]|2[0-5])$" })
+        json_schema!({ "type": "string", "pattern": REGION_PATTERN })
     }
+}
+
+/// Writes a number JSON can hold; NaN and the infinities are an error (serde_json would
+/// write them as `null`, which reads back as no number at all).
+pub fn finite<S: serde::Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if !value.is_finite() {
+        return Err(serde::ser::Error::custom(format!("{value} is not a number JSON can hold")));
+    }
+    s.serialize_f64(*value)
 }
 
 /// A latitude/longitude inside or near the Netherlands.
@@ -298,8 +312,10 @@ impl JsonSchema for RegionCode {
 #[serde(deny_unknown_fields)]
 pub struct Point {
     #[schemars(range(min = 50.0, max = 54.0))]
+    #[serde(serialize_with = "finite")]
     pub lat: f64,
     #[schemars(range(min = 3.0, max = 7.5))]
+    #[serde(serialize_with = "finite")]
     pub lon: f64,
 }
 

@@ -366,7 +366,11 @@ impl Picture {
                     .iter()
                     .map(|(key, v)| {
                         let retracted = loc.retracted.contains(&v.id);
-                        let state = if retracted { Some(State::Onbekend) } else { rules.state(&v.value) };
+                        let data = v.value.data_json();
+                        // Data that cannot be shown is unknown, and says why, never `null`.
+                        let state =
+                            if retracted || data.is_err() { Some(State::Onbekend) } else { rules.state(&v.value) };
+                        let data = data.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
                         let view = ValueView {
                             state,
                             time: v.time,
@@ -377,7 +381,7 @@ impl Picture {
                             bevestigd: v.bevestigd,
                             prognose: v.prognose.as_ref().map(|p| p.as_str().to_owned()),
                             retracted,
-                            data: v.value.data_json(),
+                            data,
                         };
                         (key.clone(), view)
                     })
@@ -470,7 +474,9 @@ fn totals(
                     }
                 }
                 Status::Staffing { data, .. } => t.unfilled_shifts_24h += data.unfilled_shifts_24h.get(),
-                Status::HelpRequest { status, .. } if *status != HelpStatus::Gesloten => t.open_help_requests += 1,
+                Status::HelpRequest { change, .. } if change.status() != HelpStatus::Gesloten => {
+                    t.open_help_requests += 1
+                }
                 Status::ReceivingCapacity { key, data } => {
                     t.relocation.entry(*key).or_default().capacity += data.clients.get()
                 }

@@ -37,6 +37,17 @@ macro_rules! vocabulary {
                 [$($wire),+].join(", ")
             }
         }
+        impl crate::event_type::Key for $name {
+            fn from_subject(subject: Option<&str>) -> Result<Self, crate::payload::DecodeError> {
+                crate::event_type::vocabulary_key(subject)
+            }
+            fn subject(&self) -> String {
+                self.as_str().to_owned()
+            }
+            fn subject_schema(defs: &mut serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+                crate::schema::part::<Self>(defs)
+            }
+        }
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())

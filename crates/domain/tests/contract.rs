@@ -133,7 +133,7 @@ fn every_sample_is_accepted_and_its_stored_form_reads_back_equal() {
         assert_eq!(event.time, time, "{name}: observation time kept");
         assert_eq!(event.id.to_string(), sample["id"].as_str().expect("samples carry an id"), "{name}: client id kept");
 
-        let stored = event.to_json();
+        let stored = event.to_json().expect("a sample serialises");
         for server_owned in ["region", "scope", "actor", "received"] {
             assert!(stored.get(server_owned).is_some(), "{name}: stored form lacks the server's {server_owned}");
         }
@@ -153,7 +153,7 @@ fn the_stored_form_keeps_every_attribute_and_data_field_the_client_sent() {
         let event = Submission::parse(sample.clone())
             .and_then(|s| s.accept(stamp_at(time + Duration::minutes(1))))
             .unwrap_or_else(|e| panic!("{name}: refused: {e}"));
-        let stored = event.to_json();
+        let stored = event.to_json().expect("a sample serialises");
         for (attribute, value) in sample.as_object().expect("samples are objects") {
             assert_eq!(stored.get(attribute), Some(value), "{name}: stored {attribute} differs from what was sent");
         }
@@ -585,7 +585,7 @@ fn a_refusal_quotes_a_long_value_only_briefly_and_still_names_its_field() {
 #[test]
 fn a_repeat_is_the_same_report_only_when_the_client_said_the_same() {
     let first = submit(beds_report()).expect("accepted");
-    let stored = first.to_bytes();
+    let stored = first.to_bytes().expect("serialises");
     // Stamped later, by another token: still the same report.
     let later = Stamp { actor: "someone else".into(), ..stamp_at(utc("2026-11-22T15:00:00Z")) };
     let again = Submission::parse(beds_report()).and_then(|s| s.accept(later.clone())).expect("accepted");
@@ -602,7 +602,8 @@ fn a_repeat_is_the_same_report_only_when_the_client_said_the_same() {
     }
     // Without a time, a report means "at receipt": the same as a stored one without.
     let untimed = Submission::parse(without(beds_report(), "time")).expect("parsed");
-    let stored_untimed = untimed.clone().accept(stamp_at(utc(RECEIVED))).expect("accepted").to_bytes();
+    let stored_untimed =
+        untimed.clone().accept(stamp_at(utc(RECEIVED))).expect("accepted").to_bytes().expect("serialises");
     let retried = untimed.accept(later).expect("accepted");
     assert!(retried.same_report(&stored_untimed, false));
     assert!(!retried.same_report(&stored, false), "the stored one gave a time of its own");

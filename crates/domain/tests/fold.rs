@@ -756,7 +756,7 @@ mod properties {
                     json!({ "due": at(hhmm), "interval_minutes": 120 }),
                 ),
                 Spec::Reregister { loc, warm } => {
-                    let mut data = registered(LOCS[*loc]).to_json()["data"].clone();
+                    let mut data = registered(LOCS[*loc]).to_json().expect("serialises")["data"].clone();
                     data["report_interval_warm_minutes"] = json!(warm);
                     (format!("/locations/{}", LOCS[*loc]), "location.registered", None, data)
                 }

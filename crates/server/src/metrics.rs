@@ -53,8 +53,13 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = Vec::new();
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
-        String::from_utf8(out).unwrap_or_default()
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(error = %e, "metrics cannot be encoded");
+        }
+        String::from_utf8(out).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "metrics are not UTF-8");
+            String::new()
+        })
     }
 }
 

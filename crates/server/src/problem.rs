@@ -158,7 +158,10 @@ impl From<ghor_store::StoreError> for Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let body = serde_json::to_vec(&self).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "a problem cannot be written as JSON; answering with a bare one");
+            br#"{"type":"about:blank","title":"Internal error","status":500}"#.to_vec()
+        });
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));

@@ -185,10 +185,10 @@ fn fold_batch(
     let mut locations = Vec::new();
     for (region, changed) in views.update(picture, &touched) {
         let Some(view) = views.get(region) else { continue };
-        regions.push((region, to_text(&RegionRow::of(view))));
+        regions.extend(to_text(&RegionRow::of(view)).map(|text| (region, text)));
         let changed_locations =
             view.locations.iter().filter(|(id, _)| changed.whole || changed.locations.contains(*id));
-        locations.extend(changed_locations.map(|(id, l)| (id.clone(), region, to_text(l))));
+        locations.extend(changed_locations.filter_map(|(id, l)| Some((id.clone(), region, to_text(l)?))));
     }
     let batch = ProjectionBatch { after, upto, regions, locations, quarantined, archive, snapshot: None };
     (Some(batch), held_back)
@@ -214,6 +214,12 @@ impl<'a> RegionRow<'a> {
     }
 }
 
-fn to_text<T: serde::Serialize>(t: &T) -> String {
-    serde_json::to_string(t).unwrap_or_else(|_| "null".into())
+/// A view as JSON text. One that cannot be written is logged and left out, so the read
+/// model keeps the previous one instead of `null`.
+fn to_text<T: serde::Serialize>(t: &T) -> Option<String> {
+    serde_json::to_string(t)
+        .inspect_err(
+            |e| tracing::error!(error = %e, "a view cannot be written as JSON; the read model keeps the previous one"),
+        )
+        .ok()
 }

@@ -128,12 +128,15 @@ pub async fn registrations(log: Arc<dyn EventLog>) {
     assert!(read(Filter::Family("threshold"), first, 10).await.expect("none").is_empty(), "a family with no events");
     // A location's own events, whatever their type, in whichever region.
     let reg_a = slug("reg-a");
-    assert_eq!(seqs(read(Filter::Location(&reg_a), first, 10).await.expect("reg-a")), [first + 1, first + 2, first + 4]);
+    assert_eq!(
+        seqs(read(Filter::Location(&reg_a), first, 10).await.expect("reg-a")),
+        [first + 1, first + 2, first + 4]
+    );
     assert!(read(Filter::Location(&slug("reg-none")), first, 10).await.expect("none").is_empty());
 }
 
 fn archived(event: &Event, seq: u64) -> Archived {
-    Archived::of(event, seq, event.to_bytes().into())
+    Archived::of(event, seq, event.to_bytes().expect("test events serialise").into())
 }
 
 /// Commits are atomic and fenced on the checkpoint; snapshots come back as written; the

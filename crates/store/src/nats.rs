@@ -394,13 +394,20 @@ impl EventLog for NatsLog {
             for event in part {
                 let mut headers = HeaderMap::new();
                 headers.insert("Nats-Msg-Id", event.dedup_key().as_str());
-                let body = event.to_bytes();
-                published.push(self.js.publish_with_headers(subject(event), headers, body.into()).await);
+                // An event that cannot be written fails alone, never as an empty body.
+                published.push(match event.to_bytes() {
+                    Ok(body) => self
+                        .js
+                        .publish_with_headers(subject(event), headers, body.into())
+                        .await
+                        .map_err(|e| self.publish_error(e)),
+                    Err(e) => Err(StoreError::Internal(e.to_string())),
+                });
             }
             for publish in published {
                 pending.push(match publish {
                     Ok(future) => future.await.map_err(|e| self.publish_error(e)),
-                    Err(e) => Err(self.publish_error(e)),
+                    Err(e) => Err(e),
                 });
             }
         }

@@ -165,7 +165,7 @@ impl Archived {
             seq,
             source: event.source.to_string(),
             id: event.id,
-            event_type: event.payload.event_type(),
+            event_type: event.payload.event_type().to_owned(),
             region: event.stamp.region,
             time: event.time,
             received: event.stamp.received,
@@ -200,8 +200,7 @@ pub trait ReadModel: Send + Sync + 'static {
     async fn reset(&self, scope: Scope) -> StoreResult<()>;
     /// The newest `limit` events a location sent, newest first, as far as the archive
     /// reaches, and that sequence: a caller reads what came after from the log.
-    async fn location_history(&self, scope: Scope, location: &Slug, limit: usize)
-        -> StoreResult<(u64, Vec<LogEntry>)>;
+    async fn location_history(&self, scope: Scope, location: &Slug, limit: usize) -> StoreResult<(u64, Vec<LogEntry>)>;
     /// How often the archive holds the event (source, id): 0 or 1, never more.
     async fn archived(&self, scope: Scope, source: &str, id: Uuid) -> StoreResult<u64>;
     /// For each (source, id), the sequence it is archived at, if it is. Ingest asks this

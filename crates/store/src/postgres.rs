@@ -115,12 +115,7 @@ impl Postgres {
 
 #[async_trait]
 impl ReadModel for Postgres {
-    async fn location_history(
-        &self,
-        scope: Scope,
-        location: &Slug,
-        limit: usize,
-    ) -> StoreResult<(u64, Vec<LogEntry>)> {
+    async fn location_history(&self, scope: Scope, location: &Slug, limit: usize) -> StoreResult<(u64, Vec<LogEntry>)> {
         // The archive reaches the projector's checkpoint (it is written in the same
         // transaction); one snapshot of both.
         let mut tx = self.pool.begin().await?;

@@ -99,7 +99,7 @@ impl EventLog for SqliteLog {
 
     async fn append(&self, events: &[Event]) -> Vec<StoreResult<Appended>> {
         let _writer = self.writer.lock().await;
-        let result: StoreResult<Vec<Appended>> = async {
+        let result: StoreResult<Vec<StoreResult<Appended>>> = async {
             // IMMEDIATE: take the write lock before reading the last sequence, so a
             // concurrent read-model commit cannot invalidate the read (SQLITE_BUSY_SNAPSHOT).
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -109,6 +109,14 @@ impl EventLog for SqliteLog {
                 .await?;
             let mut out = Vec::with_capacity(events.len());
             for event in events {
+                // An event that cannot be written fails alone, never as an empty body.
+                let body = match event.to_text() {
+                    Ok(body) => body,
+                    Err(e) => {
+                        out.push(Err(internal(e)));
+                        continue;
+                    }
+                };
                 let (source, id) = (event.source.to_string(), event.id.to_string());
                 let existing: Option<i64> =
                     sqlx::query_scalar("SELECT seq FROM events WHERE scope = ? AND source = ? AND id = ?")
@@ -118,7 +126,7 @@ impl EventLog for SqliteLog {
                         .fetch_optional(&mut *tx)
                         .await?;
                 if let Some(seq) = existing {
-                    out.push(Appended::Duplicate { seq: seq as u64 });
+                    out.push(Ok(Appended::Duplicate { seq: seq as u64 }));
                     continue;
                 }
                 last += 1;
@@ -127,10 +135,10 @@ impl EventLog for SqliteLog {
                     .bind(last)
                     .bind(&source)
                     .bind(&id)
-                    .bind(String::from_utf8(event.to_bytes()).unwrap_or_default())
+                    .bind(body)
                     .execute(&mut *tx)
                     .await?;
-                out.push(Appended::Stored { seq: last as u64 });
+                out.push(Ok(Appended::Stored { seq: last as u64 }));
             }
             tx.commit().await?;
             self.notify.send_if_modified(|seq| {
@@ -142,7 +150,7 @@ impl EventLog for SqliteLog {
         }
         .await;
         match result {
-            Ok(out) => out.into_iter().map(Ok).collect(),
+            Ok(out) => out,
             Err(e) => {
                 let message = e.to_string();
                 events
@@ -227,7 +235,8 @@ impl EventLog for SqliteLog {
             Filter::Family(family) => ("body LIKE ?", format!("%\"type\":\"nl.ghor.{family}.%")),
             Filter::Location(location) => ("source = ?", format!("/locations/{location}")),
         };
-        let sql = format!("SELECT seq, body FROM events WHERE scope = ? AND seq > ? AND {condition} ORDER BY seq LIMIT ?");
+        let sql =
+            format!("SELECT seq, body FROM events WHERE scope = ? AND seq > ? AND {condition} ORDER BY seq LIMIT ?");
         let rows = sqlx::query(&sql)
             .bind(self.scope.as_str())
             .bind(after as i64)
@@ -257,12 +266,7 @@ fn entry(row: &sqlx::sqlite::SqliteRow) -> LogEntry {
 
 #[async_trait]
 impl ReadModel for Embedded {
-    async fn location_history(
-        &self,
-        scope: Scope,
-        location: &Slug,
-        limit: usize,
-    ) -> StoreResult<(u64, Vec<LogEntry>)> {
+    async fn location_history(&self, scope: Scope, location: &Slug, limit: usize) -> StoreResult<(u64, Vec<LogEntry>)> {
         // The embedded log is its own archive: it reaches the newest event.
         let mut tx = self.pool.begin().await?;
         let upto: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE scope = ?")

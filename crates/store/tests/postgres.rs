@@ -28,7 +28,7 @@ fn slug(s: &str) -> Slug {
 }
 
 fn archived(event: &Event, seq: u64) -> Archived {
-    Archived::of(event, seq, event.to_bytes().into())
+    Archived::of(event, seq, event.to_bytes().expect("test events serialise").into())
 }
 
 async fn count(pg: &Postgres, sql: &str) -> i64 {

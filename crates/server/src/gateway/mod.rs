@@ -389,8 +389,14 @@ impl Drop for SessionGuard {
     }
 }
 
+/// A view as JSON. The views hold no map with non-text keys and no number JSON cannot hold,
+/// so this does not fail; should it ever, the failure is logged as an error, not passed
+/// over (the value is then `null`, which a page shows as absent).
 pub fn to_json<T: serde::Serialize>(t: &T) -> Value {
-    serde_json::to_value(t).unwrap_or(Value::Null)
+    serde_json::to_value(t).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a view cannot be written as JSON; it is sent as null");
+        Value::Null
+    })
 }
 
 /// Brings a region's JSON up to date with its view and returns the merge patch that does
