@@ -242,10 +242,10 @@ fn parse_scope(s: &str) -> Result<Scope, String> {
     Scope::parse(s).ok_or_else(|| format!("unknown scope; use one of {}", Scope::expected()))
 }
 fn parse_region(s: &str) -> Result<RegionCode, String> {
-    RegionCode::try_from(s)
+    RegionCode::try_from(s).map_err(String::from)
 }
 fn parse_slug(s: &str) -> Result<Slug, String> {
-    Slug::try_from(s)
+    Slug::try_from(s).map_err(String::from)
 }
 
 #[tokio::main]

@@ -147,11 +147,20 @@ fn assert_problem(answer: &Answer, status: u16, field: Option<&str>, needle: &st
 }
 
 /// Posts `body` to /v1/events as `token`, expects the problem, and that nothing was stored.
-async fn refused(token: &str, body: &Value, status: u16, field: Option<&str>, needle: &str) {
+async fn refused(token: &str, body: &Value, status: u16, field: Option<&str>, needle: &str) -> Answer {
     let fx = Fixture::new().await;
     let answer = fx.post_as(token, "/v1/events", body).await;
     assert_problem(&answer, status, field, needle);
     fx.assert_nothing_stored().await;
+    answer
+}
+
+/// Asserts the stable code of the first field error, and its params (which the page words
+/// the code's message with).
+fn assert_code(answer: &Answer, code: &str, params: Value) {
+    let error = &answer.body["errors"][0];
+    assert_eq!(error["code"], code, "errors[0].code: {}", answer.body);
+    assert_eq!(error["params"], params, "errors[0].params: {}", answer.body);
 }
 
 // ---- unreadable bodies ----
@@ -200,14 +209,16 @@ async fn a_count_sent_as_a_string_is_a_422_on_that_field() {
         Some("ic"),
         json!({ "operational": "20", "occupied": 15 }),
     );
-    refused("umcg", &e, 422, Some("data.operational"), "invalid type").await;
+    let answer = refused("umcg", &e, 422, Some("data.operational"), "invalid type").await;
+    assert_code(&answer, "not_a_number", json!({}));
 }
 
 #[tokio::test]
 async fn a_negative_count_is_a_422_saying_negative() {
     let e =
         event("/locations/umcg", "nl.ghor.beds.reported.v1", Some("ic"), json!({ "operational": 20, "occupied": -1 }));
-    refused("umcg", &e, 422, Some("data.occupied"), "negative").await;
+    let answer = refused("umcg", &e, 422, Some("data.occupied"), "negative").await;
+    assert_code(&answer, "negative", json!({}));
 }
 
 #[tokio::test]
@@ -218,7 +229,8 @@ async fn an_absurd_count_is_a_422_naming_the_largest_accepted() {
         Some("ic"),
         json!({ "operational": 100_001, "occupied": 15 }),
     );
-    refused("umcg", &e, 422, Some("data.operational"), "100000").await;
+    let answer = refused("umcg", &e, 422, Some("data.operational"), "100000").await;
+    assert_code(&answer, "too_large", json!({ "max": 100_000 }));
 }
 
 #[tokio::test]
@@ -263,14 +275,18 @@ async fn patient_data_inside_data_is_a_422_on_that_field() {
         Some("ic"),
         json!({ "operational": 20, "occupied": 15, "patient_name": "J. Jansen" }),
     );
-    refused("umcg", &e, 422, Some("data.patient_name"), "not a field of this event type").await;
+    let answer = refused("umcg", &e, 422, Some("data.patient_name"), "not a field of this event type").await;
+    assert_code(&answer, "unknown_field", json!({}));
 }
 
 #[tokio::test]
 async fn a_time_ten_minutes_ahead_is_a_422_on_time_mentioning_utc() {
     let mut e = beds_umcg();
     e["time"] = json!((Utc::now() + chrono::Duration::minutes(10)).to_rfc3339());
-    refused("umcg", &e, 422, Some("time"), "UTC").await;
+    let answer = refused("umcg", &e, 422, Some("time"), "UTC").await;
+    let minutes = answer.body["errors"][0]["params"]["minutes"].as_i64();
+    assert!(minutes.is_some_and(|m| (9..=10).contains(&m)), "minutes ahead: {}", answer.body);
+    assert_code(&answer, "in_the_future", json!({ "minutes": minutes }));
 }
 
 // ---- sizes ----
@@ -563,6 +579,7 @@ async fn a_report_sent_as_another_media_type_is_a_415_that_names_content_type() 
     ] {
         let answer = fx.send_typed(umcg(), path, content_type, body.clone()).await;
         assert_problem(&answer, 415, Some("Content-Type"), "application/json");
+        assert_code(&answer, "unsupported_media_type", json!({}));
         assert!(answer.length < 1024, "{path} as {content_type:?}: the answer repeats too much: {}", answer.body);
     }
     let token = fx.send_typed(Some(bearer(fx.ghor.token("admin"))), "/v1/tokens", Some("text/plain"), b"{}".to_vec());
@@ -591,6 +608,7 @@ async fn a_key_given_twice_is_a_422_that_names_its_path() {
         assert!(serde_json::from_str::<Value>(body).is_ok(), "the case is valid JSON: {body}");
         let answer = fx.send(Some(bearer(fx.ghor.token("umcg"))), "/v1/events", body.clone().into_bytes()).await;
         assert_problem(&answer, 422, Some(field), "more than once");
+        assert_code(&answer, "duplicate_key", json!({}));
     }
     let batch = format!("[{}]", cases[1].0);
     let answer = fx.send(Some(bearer(fx.ghor.token("umcg"))), "/v1/events/batch", batch.into_bytes()).await;
@@ -653,6 +671,7 @@ async fn a_reused_id_with_other_content_is_a_409_before_and_after_the_duplicate_
         );
         let other = fx.post_as("umcg", "/v1/events", &correction).await;
         assert_problem(&other, 409, Some("id"), "new id");
+        assert_code(&other, "conflict", json!({}));
         assert!(
             other.body["type"].as_str().is_some_and(|t| t.ends_with("/problems/conflict")),
             "{when}: {}",

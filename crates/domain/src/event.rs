@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::error::FieldError;
+use crate::error::{ErrorCode, FieldError, Refusal};
 use crate::json::JsonError;
 use crate::payload::{DecodeError, Payload, SourceKind, WireData};
 use crate::values::{RegionCode, ShortText, Slug};
@@ -44,15 +44,15 @@ pub enum Source {
 }
 
 impl TryFrom<String> for Source {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = Refusal;
+    fn try_from(s: String) -> Result<Self, Refusal> {
         if let Some(id) = s.strip_prefix("/locations/") {
             return Slug::try_from(id).map(Source::Location);
         }
         if let Some(code) = s.strip_prefix("/regions/") {
             return RegionCode::try_from(code).map(Source::Region);
         }
-        Err(format!("{s:?} is neither /locations/{{id}} nor /regions/{{VRxx}}"))
+        Err(Refusal::new(ErrorCode::NotASource, format!("{s:?} is neither /locations/{{id}} nor /regions/{{VRxx}}")))
     }
 }
 
@@ -112,17 +112,19 @@ impl Submission {
     /// refused; every error names its field.
     pub fn parse(value: Value) -> Result<Submission, FieldError> {
         let Value::Object(obj) = value else {
-            return Err(FieldError::new("", "an event must be a JSON object"));
+            return Err(FieldError::new("", ErrorCode::NotAnObject, "an event must be a JSON object"));
         };
         for name in obj.keys() {
             if SERVER_ATTRIBUTES.contains(&name.as_str()) {
-                return Err(FieldError::new(name, "is set by the server; leave it out"));
+                return Err(FieldError::new(name, ErrorCode::SetByServer, "is set by the server; leave it out"));
             }
             if !CLIENT_ATTRIBUTES.contains(&name.as_str()) {
                 return Err(FieldError::new(
                     name,
+                    ErrorCode::UnknownAttribute,
                     &format!("is not an attribute ghor accepts; use one of {}", CLIENT_ATTRIBUTES.join(", ")),
-                ));
+                )
+                .with("allowed", CLIENT_ATTRIBUTES));
             }
         }
         let (id, source, time, bron, bevestigd, prognose, payload) = Envelope::of(&obj)?.common()?;
@@ -147,7 +149,9 @@ impl Submission {
             None => match crate::json::from_slice(bytes) {
                 Ok(value) => Submission::parse(value),
                 Err(JsonError::DuplicateKey(e)) => Err(e),
-                Err(JsonError::Syntax(e)) => Err(FieldError::new("", &format!("is not valid JSON: {e}"))),
+                Err(JsonError::Syntax(e)) => {
+                    Err(FieldError::new("", ErrorCode::NotJson, &format!("is not valid JSON: {e}")))
+                }
             },
         }
     }
@@ -159,12 +163,14 @@ impl Submission {
             let ahead = (time - stamp.received).num_minutes();
             return Err(FieldError::new(
                 "time",
+                ErrorCode::InTheFuture,
                 &format!(
                     "lies {ahead} minutes after the server's clock ({}); an observation cannot come from the future. \
                      The usual cause is local time sent as UTC: send the offset too, e.g. 2026-11-22T15:05:00+01:00",
                     stamp.received.format("%Y-%m-%dT%H:%M:%SZ")
                 ),
-            ));
+            )
+            .with("minutes", ahead));
         }
         Ok(Event {
             id: self.id,
@@ -286,17 +292,19 @@ impl<'a> Envelope<'a> {
         let text = |name: &str| match obj.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(Cow::Borrowed(s.as_str()))),
-            Some(_) if name == "id" => Err(FieldError::new(name, "must be a UUID string")),
-            Some(_) if name == "specversion" => Err(FieldError::new(name, "must be \"1.0\" (CloudEvents 1.0)")),
-            Some(_) if name == "datacontenttype" => {
-                Err(FieldError::new(name, "must be \"application/json\" when given"))
+            Some(_) if name == "id" => Err(FieldError::new(name, ErrorCode::NotAUuid, "must be a UUID string")),
+            Some(_) if name == "specversion" => {
+                Err(FieldError::new(name, ErrorCode::WrongSpecversion, "must be \"1.0\" (CloudEvents 1.0)"))
             }
-            Some(_) => Err(FieldError::new(name, "must be a string")),
+            Some(_) if name == "datacontenttype" => {
+                Err(FieldError::new(name, ErrorCode::WrongContentType, "must be \"application/json\" when given"))
+            }
+            Some(_) => Err(FieldError::new(name, ErrorCode::NotAString, "must be a string")),
         };
         let bevestigd = match obj.get("bevestigd") {
             None => None,
             Some(Value::Bool(b)) => Some(*b),
-            Some(_) => return Err(FieldError::new("bevestigd", "must be true or false")),
+            Some(_) => return Err(FieldError::new("bevestigd", ErrorCode::NotABoolean, "must be true or false")),
         };
         Ok(Envelope {
             specversion: text("specversion")?,
@@ -322,53 +330,74 @@ impl<'a> Envelope<'a> {
         let invalid = |e: DecodeError| match e {
             DecodeError::Invalid(f) => f,
             DecodeError::NewerVersion(t) => {
-                FieldError::new("type", &format!("{t:?} is a newer version than this server knows; send version 1"))
+                let reason = format!("{t:?} is a newer version than this server knows; send version 1");
+                FieldError::new("type", ErrorCode::NewerVersion, &reason)
             }
         };
         match self.specversion.as_deref() {
             Some("1.0") => {}
-            Some(_) => return Err(FieldError::new("specversion", "must be \"1.0\" (CloudEvents 1.0)")),
-            None => return Err(FieldError::new("specversion", "is required and must be \"1.0\"")),
+            Some(_) => {
+                return Err(FieldError::new(
+                    "specversion",
+                    ErrorCode::WrongSpecversion,
+                    "must be \"1.0\" (CloudEvents 1.0)",
+                ))
+            }
+            None => return Err(FieldError::new("specversion", ErrorCode::Required, "is required and must be \"1.0\"")),
         }
         if self.datacontenttype.as_deref().is_some_and(|ct| ct != "application/json") {
-            return Err(FieldError::new("datacontenttype", "must be \"application/json\" when given"));
+            let reason = "must be \"application/json\" when given";
+            return Err(FieldError::new("datacontenttype", ErrorCode::WrongContentType, reason));
         }
         let id = self
             .id
             .as_deref()
-            .map(|s| Uuid::parse_str(s).map_err(|_| FieldError::new("id", "must be a UUID (UUIDv7 preferred)")))
+            .map(|s| {
+                Uuid::parse_str(s)
+                    .map_err(|_| FieldError::new("id", ErrorCode::NotAUuid, "must be a UUID (UUIDv7 preferred)"))
+            })
             .transpose()?;
-        let source = self.source.as_deref().ok_or_else(|| FieldError::new("source", "is required"))?;
-        let source = Source::try_from(source.to_owned()).map_err(|r| FieldError::new("source", &r))?;
-        let event_type = self.event_type.as_deref().ok_or_else(|| FieldError::new("type", "is required"))?;
+        let source =
+            self.source.as_deref().ok_or_else(|| FieldError::new("source", ErrorCode::Required, "is required"))?;
+        let source = Source::try_from(source.to_owned()).map_err(|r| r.at("source"))?;
+        let event_type =
+            self.event_type.as_deref().ok_or_else(|| FieldError::new("type", ErrorCode::Required, "is required"))?;
         let time = self
             .time
             .as_deref()
             .map(|t| {
                 DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-                    FieldError::new("time", "must be an RFC 3339 timestamp with offset, e.g. 2026-11-22T14:05:00Z")
+                    let reason = "must be an RFC 3339 timestamp with offset, e.g. 2026-11-22T14:05:00Z";
+                    FieldError::new("time", ErrorCode::NotATimestamp, reason)
                 })
             })
             .transpose()?;
         let bron = match self.bron.as_deref() {
             None => Bron::Api,
-            Some(b) => Bron::parse(b)
-                .ok_or_else(|| FieldError::new("bron", &format!("must be one of {}", Bron::expected())))?,
+            Some(b) => Bron::parse(b).ok_or_else(|| {
+                let reason = format!("must be one of {}", Bron::expected());
+                let allowed: Vec<&str> = Bron::ALL.iter().map(|b| b.as_str()).collect();
+                FieldError::new("bron", ErrorCode::NotInVocabulary, &reason).with("allowed", allowed)
+            })?,
         };
         let prognose = self
             .prognose
             .as_deref()
-            .map(|p| ShortText::try_from(p.to_owned()).map_err(|r| FieldError::new("prognose", &r)))
+            .map(|p| ShortText::try_from(p.to_owned()).map_err(|r| r.at("prognose")))
             .transpose()?;
-        let data = self.data.ok_or_else(|| FieldError::new("data", "is required (an object, possibly empty)"))?;
+        let data = self
+            .data
+            .ok_or_else(|| FieldError::new("data", ErrorCode::Required, "is required (an object, possibly empty)"))?;
         let payload = Payload::decode(event_type, self.subject.as_deref(), data).map_err(invalid)?;
         match (&source, payload.source_kind()) {
             (Source::Location(_), SourceKind::Location) | (Source::Region(_), SourceKind::Region) => {}
             (_, SourceKind::Location) => {
-                return Err(FieldError::new("source", "this event type is about a location: /locations/{id}"))
+                let reason = "this event type is about a location: /locations/{id}";
+                return Err(FieldError::new("source", ErrorCode::SourceMustBeLocation, reason));
             }
             (_, SourceKind::Region) => {
-                return Err(FieldError::new("source", "this event type is region-wide: /regions/{VRxx}"))
+                let reason = "this event type is region-wide: /regions/{VRxx}";
+                return Err(FieldError::new("source", ErrorCode::SourceMustBeRegion, reason));
             }
         }
         Ok((id, source, time, bron, self.bevestigd.unwrap_or(true), prognose, payload))
@@ -378,7 +407,11 @@ impl<'a> Envelope<'a> {
     fn stamp(&self) -> Result<Stamp, DecodeError> {
         fn field<T>(value: &Option<Cow<str>>, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, DecodeError> {
             value.as_deref().and_then(parse).ok_or_else(|| {
-                DecodeError::Invalid(FieldError::new(name, "a stored event carries a valid server stamp"))
+                DecodeError::Invalid(FieldError::new(
+                    name,
+                    ErrorCode::InvalidStamp,
+                    "a stored event carries a valid server stamp",
+                ))
             })
         }
         Ok(Stamp {
@@ -434,7 +467,8 @@ impl Event {
     /// such so the reader can hold it back.
     pub fn from_stored(bytes: &[u8]) -> Result<Event, DecodeError> {
         let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| {
-            DecodeError::Invalid(FieldError::new("", &format!("a stored event must be a JSON object: {e}")))
+            let reason = format!("a stored event must be a JSON object: {e}");
+            DecodeError::Invalid(FieldError::new("", ErrorCode::Malformed, &reason))
         })?;
         if let Some(t) = envelope.event_type.as_deref() {
             if let Err(DecodeError::NewerVersion(t)) = Payload::decode(t, None, &Value::Null).map(|_| ()) {
@@ -443,7 +477,9 @@ impl Event {
         }
         let stamp = envelope.stamp()?;
         let (id, source, time, bron, bevestigd, prognose, payload) = envelope.common().map_err(DecodeError::Invalid)?;
-        let id = id.ok_or_else(|| DecodeError::Invalid(FieldError::new("id", "a stored event has an id")))?;
+        let id = id.ok_or_else(|| {
+            DecodeError::Invalid(FieldError::new("id", ErrorCode::Required, "a stored event has an id"))
+        })?;
         Ok(Event { id, source, time: time.unwrap_or(stamp.received), bron, bevestigd, prognose, stamp, payload })
     }
 

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::error::ErrorCode;
 use crate::payload::DecodeError;
 use crate::values::{ShortText, Slug};
 
@@ -50,9 +51,10 @@ pub trait Upcast<Old>: Sized {
 /// Subjects that name an object by its slug (help requests, incidents, organisations).
 impl Key for Slug {
     fn from_subject(subject: Option<&str>) -> Result<Self, DecodeError> {
-        let s = subject
-            .ok_or_else(|| field("subject", "names the object this event is about and is required for this type"))?;
-        Slug::try_from(s).map_err(|r| field("subject", &r))
+        let s = subject.ok_or_else(|| {
+            field("subject", ErrorCode::Required, "names the object this event is about and is required for this type")
+        })?;
+        Slug::try_from(s).map_err(|r| DecodeError::Invalid(r.at("subject")))
     }
     fn subject(&self) -> String {
         self.to_string()
@@ -65,8 +67,9 @@ impl Key for Slug {
 /// The subject of an acknowledgement: the alert's id.
 impl Key for ShortText {
     fn from_subject(subject: Option<&str>) -> Result<Self, DecodeError> {
-        let alert = subject.ok_or_else(|| field("subject", "names the alert being acknowledged"))?;
-        ShortText::try_from(alert.to_owned()).map_err(|r| field("subject", &r))
+        let alert =
+            subject.ok_or_else(|| field("subject", ErrorCode::Required, "names the alert being acknowledged"))?;
+        ShortText::try_from(alert.to_owned()).map_err(|r| DecodeError::Invalid(r.at("subject")))
     }
     fn subject(&self) -> String {
         self.as_str().to_owned()
@@ -78,16 +81,15 @@ impl Key for ShortText {
 
 /// A subject that is one value of a closed vocabulary (implemented by `vocabulary!`).
 pub(crate) fn vocabulary_key<K: DeserializeOwned>(subject: Option<&str>) -> Result<K, DecodeError> {
-    let s = subject
-        .ok_or_else(|| field("subject", "names the key this observation is about and is required for this type"))?;
-    serde_json::from_value(Value::String(s.to_owned())).map_err(|e| {
-        let msg = e.to_string();
-        field("subject", msg.split(" at line ").next().unwrap_or(&msg))
-    })
+    let s = subject.ok_or_else(|| {
+        field("subject", ErrorCode::Required, "names the key this observation is about and is required for this type")
+    })?;
+    serde_json::from_value(Value::String(s.to_owned()))
+        .map_err(|e| DecodeError::Invalid(crate::FieldError::from_serde("subject", &e.to_string())))
 }
 
-pub(crate) fn field(path: &str, reason: &str) -> DecodeError {
-    DecodeError::Invalid(crate::FieldError::new(path, reason))
+pub(crate) fn field(path: &str, code: ErrorCode, reason: &str) -> DecodeError {
+    DecodeError::Invalid(crate::FieldError::new(path, code, reason))
 }
 
 /// Reads a wire `type` (`nl.ghor.<family>.<verb>.v<N>`): the declared type of its stem
@@ -98,7 +100,10 @@ pub(crate) fn wire_type<T>(
     event_type: &str,
     declared: impl Fn(&str) -> Option<(T, u32, &'static [u32])>,
 ) -> Result<(T, u32), DecodeError> {
-    let unknown = || field("type", &format!("{event_type:?} is not an event type ghor knows; see proto/ for the list"));
+    let unknown = || {
+        let reason = format!("{event_type:?} is not an event type ghor knows; see proto/ for the list");
+        field("type", ErrorCode::UnknownEventType, &reason)
+    };
     let name = event_type.strip_prefix(crate::payload::TYPE_PREFIX).ok_or_else(unknown)?;
     let (stem, version) = name.rsplit_once(".v").ok_or_else(unknown)?;
     if version.is_empty() || version.starts_with('0') || !version.bytes().all(|b| b.is_ascii_digit()) {
@@ -271,7 +276,11 @@ macro_rules! event_types {
                     $Kind::ALL.iter().copied().find(|t| t.stem() == stem).map(|t| (t, t.version(), t.older_versions()))
                 })?;
                 if subject.is_some() && !kind.keyed() {
-                    return Err($crate::event_type::field("subject", "this event type has no key; leave subject out"));
+                    return Err($crate::event_type::field(
+                        "subject",
+                        $crate::error::ErrorCode::NoKey,
+                        "this event type has no key; leave subject out",
+                    ));
                 }
                 match kind {
                     $($Kind::$V => {

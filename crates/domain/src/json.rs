@@ -8,7 +8,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::error::FieldError;
+use crate::error::{ErrorCode, FieldError};
 
 /// Why a caller's JSON could not be read.
 #[derive(Debug)]
@@ -39,6 +39,7 @@ fn read<'de, R: serde_json::de::Read<'de>>(
     match (value, duplicate.take()) {
         (_, Some(path)) => Err(JsonError::DuplicateKey(FieldError::new(
             &path,
+            ErrorCode::DuplicateKey,
             "appears more than once in the same object; send each key once",
         ))),
         (Ok(value), None) => deserializer.end().map(|()| value).map_err(JsonError::Syntax),

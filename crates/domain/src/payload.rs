@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::error::FieldError;
+use crate::error::{ErrorCode, FieldError};
 use crate::event_type::{event_types, field, EventData};
 use crate::json::JsonError;
 use crate::values::{Count, LongText, Percent, Point, RegionCode, ShortText, Slug};
@@ -699,10 +699,14 @@ impl EventData for JudgementData {}
 impl EventData<BedType> for BedsData {
     fn check(&self, _: &BedType) -> Result<(), DecodeError> {
         if self.occupied_infectious.is_some_and(|i| i > self.occupied) {
-            return Err(field("data.occupied_infectious", "is more than the occupied beds"));
+            return Err(field(
+                "data.occupied_infectious",
+                ErrorCode::MoreThanOccupied,
+                "is more than the occupied beds",
+            ));
         }
         if self.physical.is_some_and(|p| self.operational > p) {
-            return Err(field("data.operational", "is more than the physical beds"));
+            return Err(field("data.operational", ErrorCode::MoreThanPhysical, "is more than the physical beds"));
         }
         Ok(())
     }
@@ -715,7 +719,7 @@ impl EventData<Supply> for SuppliesData {}
 impl EventData<Utility> for UtilityData {
     fn check(&self, key: &Utility) -> Result<(), DecodeError> {
         if self.cause.is_some() && !key.is_ict() {
-            return Err(field("data.cause", "a cause is given for ICT utilities only"));
+            return Err(field("data.cause", ErrorCode::CauseOnlyForIct, "a cause is given for ICT utilities only"));
         }
         Ok(())
     }
@@ -726,7 +730,11 @@ impl EventData for SelfSufficiencyData {}
 impl EventData for HomeCareData {
     fn check(&self, _: &()) -> Result<(), DecodeError> {
         if self.electricity_dependent > self.clients {
-            return Err(field("data.electricity_dependent", "is more than the number of clients"));
+            return Err(field(
+                "data.electricity_dependent",
+                ErrorCode::MoreThanClients,
+                "is more than the number of clients",
+            ));
         }
         Ok(())
     }
@@ -742,19 +750,25 @@ impl EventData for OverdueData {}
 impl EventData for IntakeRejectedData {}
 impl EventData for LocationInfo {
     fn check(&self, _: &()) -> Result<(), DecodeError> {
-        self.point.check().map_err(|r| field("data.point", &r))
+        self.point.check().map_err(|r| DecodeError::Invalid(r.at("data.point")))
     }
 }
 impl EventData<Slug> for OrganisationInfo {}
 impl EventData<Slug> for IncidentData {
     fn check(&self, _: &Slug) -> Result<(), DecodeError> {
         if self.grip > 5 {
-            return Err(field("data.grip", "GRIP levels run from 0 (none) to 5"));
+            let e = FieldError::new("data.grip", ErrorCode::OutOfRange, "GRIP levels run from 0 (none) to 5");
+            return Err(DecodeError::Invalid(e.with("min", 0).with("max", 5)));
         }
         if let Some(c) = &self.area.circle {
-            c.center.check().map_err(|r| field("data.area.circle.center", &r))?;
+            c.center.check().map_err(|r| DecodeError::Invalid(r.at("data.area.circle.center")))?;
             if !(0.1..=200.0).contains(&c.radius_km) {
-                return Err(field("data.area.circle.radius_km", "must lie between 0.1 and 200 km"));
+                let e = FieldError::new(
+                    "data.area.circle.radius_km",
+                    ErrorCode::OutOfRange,
+                    "must lie between 0.1 and 200 km",
+                );
+                return Err(DecodeError::Invalid(e.with("min", 0.1).with("max", 200)));
             }
         }
         Ok(())
@@ -821,25 +835,17 @@ impl WireData<'_> {
 
 fn parse<T: DeserializeOwned>(data: &Value) -> Result<T, DecodeError> {
     if !data.is_object() {
-        return Err(field("data", "must be a JSON object"));
+        return Err(field("data", ErrorCode::NotAnObject, "must be a JSON object"));
     }
     serde_path_to_error::deserialize(data).map_err(|e| {
         // The path already ends at an unknown field; a missing one is named in the message.
         let mut path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        let reason = inner.split(" at line ").next().unwrap_or(&inner).to_owned();
-        if let Some(missing) = reason.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        let message = e.into_inner().to_string();
+        if let Some(missing) = message.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
             path = if path == "." { missing.to_owned() } else { format!("{path}.{missing}") };
         }
         let path = if path == "." { "data".to_owned() } else { format!("data.{path}") };
-        let reason = if reason.starts_with("unknown field") {
-            "is not a field of this event type (no patient-level data is accepted)".to_owned()
-        } else if reason.starts_with("missing field") {
-            "is required".to_owned()
-        } else {
-            reason
-        };
-        DecodeError::Invalid(FieldError::new(&path, &reason))
+        DecodeError::Invalid(FieldError::from_serde(&path, &message))
     })
 }
 

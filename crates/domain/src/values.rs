@@ -5,21 +5,38 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::{ErrorCode, Refusal};
+
+/// Deserialises a value type from its wire form through its `TryFrom`, keeping the code
+/// of a refusal (serde's own `try_from` attribute would keep only its words).
+macro_rules! deserialize_via {
+    ($t:ty, $wire:ty $(, const $c:ident)?) => {
+        impl<'de $(, const $c: usize)?> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let wire = <$wire>::deserialize(d)?;
+                <$t>::try_from(wire).map_err(|r: Refusal| r.to_serde())
+            }
+        }
+    };
+}
 
 /// Largest count ghor accepts for any counted thing: beyond it a value is a typo, not a crisis.
 pub const MAX_COUNT: u32 = 100_000;
 
 /// A non-negative, bounded count (beds, shifts, clients, units of stock).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
-#[serde(try_from = "serde_json::Number", into = "u32")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[serde(into = "u32")]
 pub struct Count(u32);
+
+deserialize_via!(Count, serde_json::Number);
 
 impl Count {
     pub const ZERO: Count = Count(0);
-    pub fn new(value: u32) -> Result<Self, String> {
+    pub fn new(value: u32) -> Result<Self, Refusal> {
         if value > MAX_COUNT {
-            return Err(format!("{value} is more than the largest accepted count ({MAX_COUNT})"));
+            return Err(too_large(value));
         }
         Ok(Count(value))
     }
@@ -28,18 +45,21 @@ impl Count {
     }
 }
 
+fn too_large(value: impl std::fmt::Display) -> Refusal {
+    Refusal::new(ErrorCode::TooLarge, format!("{value} is more than the largest accepted count ({MAX_COUNT})"))
+        .with("max", MAX_COUNT)
+}
+
 impl TryFrom<serde_json::Number> for Count {
-    type Error = String;
-    fn try_from(n: serde_json::Number) -> Result<Self, String> {
+    type Error = Refusal;
+    fn try_from(n: serde_json::Number) -> Result<Self, Refusal> {
         if let Some(v) = n.as_u64() {
-            return u32::try_from(v)
-                .map_err(|_| format!("{v} is more than the largest accepted count ({MAX_COUNT})"))
-                .and_then(Count::new);
+            return u32::try_from(v).map_err(|_| too_large(v)).and_then(Count::new);
         }
         if n.as_i64().is_some_and(|v| v < 0) {
-            return Err(format!("{n} is negative; counts are 0 or more"));
+            return Err(Refusal::new(ErrorCode::Negative, format!("{n} is negative; counts are 0 or more")));
         }
-        Err(format!("{n} is not a whole number"))
+        Err(Refusal::new(ErrorCode::NotWhole, format!("{n} is not a whole number")))
     }
 }
 
@@ -59,9 +79,11 @@ impl JsonSchema for Count {
 }
 
 /// A percentage, 0 to 100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "serde_json::Number", into = "u32")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "u32")]
 pub struct Percent(u32);
+
+deserialize_via!(Percent, serde_json::Number);
 
 impl Percent {
     pub fn get(self) -> u32 {
@@ -70,11 +92,11 @@ impl Percent {
 }
 
 impl TryFrom<serde_json::Number> for Percent {
-    type Error = String;
-    fn try_from(n: serde_json::Number) -> Result<Self, String> {
+    type Error = Refusal;
+    fn try_from(n: serde_json::Number) -> Result<Self, Refusal> {
         match n.as_u64() {
             Some(v) if v <= 100 => Ok(Percent(v as u32)),
-            _ => Err(format!("{n} is not a whole percentage from 0 to 100")),
+            _ => Err(Refusal::new(ErrorCode::NotAPercent, format!("{n} is not a whole percentage from 0 to 100"))),
         }
     }
 }
@@ -96,9 +118,11 @@ impl JsonSchema for Percent {
 
 /// A bounded, single-purpose text. `MAX` is in characters. Refuses control characters and
 /// anything that looks like a citizen service number: ghor never holds patient data.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
 pub struct Text<const MAX: usize>(String);
+
+deserialize_via!(Text<MAX>, String, const MAX);
 
 /// A short reason or label.
 pub type ShortText = Text<200>;
@@ -106,26 +130,30 @@ pub type ShortText = Text<200>;
 pub type LongText = Text<1000>;
 
 impl<const MAX: usize> Text<MAX> {
+    /// The most characters this text holds.
+    pub const MAX: usize = MAX;
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 impl<const MAX: usize> TryFrom<String> for Text<MAX> {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = Refusal;
+    fn try_from(s: String) -> Result<Self, Refusal> {
         let len = s.chars().count();
         if len > MAX {
-            return Err(format!("is {len} characters long; at most {MAX} are accepted"));
+            let reason = format!("is {len} characters long; at most {MAX} are accepted");
+            return Err(Refusal::new(ErrorCode::TooLong, reason).with("max", MAX));
         }
         if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-            return Err("contains control characters".into());
+            return Err(Refusal::new(ErrorCode::ControlCharacters, "contains control characters"));
         }
         if contains_bsn(&s) {
-            return Err(
-                "looks like it contains a citizen service number (BSN); ghor takes counts only, never patient data"
-                    .into(),
-            );
+            return Err(Refusal::new(
+                ErrorCode::LooksLikeBsn,
+                "looks like it contains a citizen service number (BSN); ghor takes counts only, never patient data",
+            ));
         }
         Ok(Text(s))
     }
@@ -158,9 +186,11 @@ fn contains_bsn(s: &str) -> bool {
 }
 
 /// A stable identifier: lowercase letters, digits and hyphens, 1 to 64 characters.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
 pub struct Slug(String);
+
+deserialize_via!(Slug, String);
 
 impl Slug {
     pub fn as_str(&self) -> &str {
@@ -169,8 +199,8 @@ impl Slug {
 }
 
 impl TryFrom<String> for Slug {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = Refusal;
+    fn try_from(s: String) -> Result<Self, Refusal> {
         let ok = !s.is_empty()
             && s.len() <= 64
             && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -178,14 +208,15 @@ impl TryFrom<String> for Slug {
         if ok {
             Ok(Slug(s))
         } else {
-            Err(format!("{s:?} is not an identifier: use 1 to 64 lowercase letters, digits and hyphens"))
+            let reason = format!("{s:?} is not an identifier: use 1 to 64 lowercase letters, digits and hyphens");
+            Err(Refusal::new(ErrorCode::NotAnIdentifier, reason))
         }
     }
 }
 
 impl TryFrom<&str> for Slug {
-    type Error = String;
-    fn try_from(s: &str) -> Result<Self, String> {
+    type Error = Refusal;
+    fn try_from(s: &str) -> Result<Self, Refusal> {
         Slug::try_from(s.to_owned())
     }
 }
@@ -217,9 +248,11 @@ pub const SLUG_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,63}$";
 pub const REGION_PATTERN: &str = "^VR(0[1-9]|1[0-9]|2[0-5])$";
 
 /// A safety region (veiligheidsregio), VR01 to VR25.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
 pub struct RegionCode(u8);
+
+deserialize_via!(RegionCode, String);
 
 /// One safety region from the reference list.
 #[derive(Debug, Clone, Serialize)]
@@ -259,20 +292,22 @@ impl RegionCode {
 }
 
 impl TryFrom<&str> for RegionCode {
-    type Error = String;
-    fn try_from(s: &str) -> Result<Self, String> {
+    type Error = Refusal;
+    fn try_from(s: &str) -> Result<Self, Refusal> {
         s.strip_prefix("VR")
             .filter(|n| n.len() == 2)
             .and_then(|n| n.parse::<u8>().ok())
             .filter(|n| (1..=regions().len() as u8).contains(n))
             .map(RegionCode)
-            .ok_or_else(|| format!("{s:?} is not a safety region code (VR01 to VR25)"))
+            .ok_or_else(|| {
+                Refusal::new(ErrorCode::NotARegion, format!("{s:?} is not a safety region code (VR01 to VR25)"))
+            })
     }
 }
 
 impl TryFrom<String> for RegionCode {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = Refusal;
+    fn try_from(s: String) -> Result<Self, Refusal> {
         RegionCode::try_from(s.as_str())
     }
 }
@@ -320,9 +355,10 @@ pub struct Point {
 }
 
 impl Point {
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), Refusal> {
         if !(50.0..=54.0).contains(&self.lat) || !(3.0..=7.5).contains(&self.lon) {
-            return Err(format!("({}, {}) lies outside the Netherlands", self.lat, self.lon));
+            let reason = format!("({}, {}) lies outside the Netherlands", self.lat, self.lon);
+            return Err(Refusal::new(ErrorCode::OutsideNetherlands, reason));
         }
         Ok(())
     }
@@ -351,7 +387,8 @@ mod tests {
 
     #[test]
     fn texts_refuse_bsn_and_overlong() {
-        assert!(ShortText::try_from("patiënt 111222333 ligt op IC".to_owned()).expect_err("refused").contains("BSN"));
+        let bsn = ShortText::try_from("patiënt 111222333 ligt op IC".to_owned()).expect_err("refused");
+        assert!(bsn.reason.contains("BSN") && bsn.code == ErrorCode::LooksLikeBsn);
         assert!(ShortText::try_from("x".repeat(201)).is_err());
         assert!(ShortText::try_from("stroom uit sinds 14:00, bel 0501234567".to_owned()).is_ok());
     }

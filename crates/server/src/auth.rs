@@ -94,30 +94,46 @@ pub struct TokenRequest {
 impl TokenRequest {
     /// Refuses combinations that make no sense, naming the field.
     pub fn check(&self) -> Result<(), ghor_domain::FieldError> {
+        use ghor_domain::error::ErrorCode;
         use ghor_domain::FieldError;
         if self.name.trim().is_empty() || self.name.chars().count() > 100 {
-            return Err(FieldError::new("name", "give the holder's name, 1 to 100 characters"));
+            let e = FieldError::new("name", ErrorCode::TextLength, "give the holder's name, 1 to 100 characters");
+            return Err(e.with("min", 1).with("max", 100));
         }
         if self.regions.is_empty() && !self.national {
             return Err(FieldError::new(
                 "regions",
+                ErrorCode::RegionsRequired,
                 "name the regions (VR01 to VR25) this token may act in, or ask for a national token explicitly",
             ));
         }
         if self.national && !self.regions.is_empty() {
-            return Err(FieldError::new("national", "a national token covers every region; name no regions with it"));
+            return Err(FieldError::new(
+                "national",
+                ErrorCode::NationalWithRegions,
+                "a national token covers every region; name no regions with it",
+            ));
         }
         if self.role == Role::Institution && self.organisation.is_none() {
-            return Err(FieldError::new("organisation", "an institution token reports for one organisation; name it"));
+            return Err(FieldError::new(
+                "organisation",
+                ErrorCode::OrganisationRequired,
+                "an institution token reports for one organisation; name it",
+            ));
         }
         if self.role != Role::Institution && self.organisation.is_some() {
-            return Err(FieldError::new("organisation", "only institution tokens belong to an organisation"));
+            return Err(FieldError::new(
+                "organisation",
+                ErrorCode::OrganisationNotAllowed,
+                "only institution tokens belong to an organisation",
+            ));
         }
         if self.role == Role::Oto && self.scope != Scope::Oefening {
-            return Err(FieldError::new("scope", "OTO tokens work in the oefening scope"));
+            return Err(FieldError::new("scope", ErrorCode::OefeningOnly, "OTO tokens work in the oefening scope"));
         }
         if self.valid_for <= chrono::Duration::zero() || self.valid_for > chrono::Duration::days(800) {
-            return Err(FieldError::new("valid_days", "a token is valid for 1 to 800 days"));
+            let e = FieldError::new("valid_days", ErrorCode::OutOfRange, "a token is valid for 1 to 800 days");
+            return Err(e.with("min", 1).with("max", 800));
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use ghor_domain::error::ErrorCode;
 use ghor_domain::payload::{IntakeRejectedData, LocationInfo, Payload};
 use ghor_domain::values::{LongText, ShortText};
 use ghor_domain::{Event, FieldError, RegionCode, Role, Scope, Slug, Source, Stamp, Submission};
@@ -147,7 +148,7 @@ impl Ingest {
         let (Some(log), Some(registry)) = (self.logs.get(&scope), self.registries.get(&scope)) else {
             return Err(Problem::internal(format!("no log for scope {scope}")));
         };
-        let id = Slug::try_from(location).map_err(|r| Problem::invalid(FieldError::new("source", &r)))?;
+        let id = Slug::try_from(location).map_err(|r| Problem::invalid(r.at("source")))?;
         let info = registry.location(&id).await.ok_or_else(|| Problem::not_found(format!("no location {location}")))?;
         if caller.token.organisation.as_ref() != Some(&info.organisation) {
             return Err(Problem::forbidden(Some("source"), format!("{location} belongs to another organisation")));
@@ -293,6 +294,7 @@ pub fn authorise(
             let Some(info) = registered else {
                 return Err(Problem::invalid(FieldError::new(
                     "source",
+                    ErrorCode::NotRegistered,
                     &format!("/locations/{id} is not a registered location; the GHOR registers locations first"),
                 )));
             };

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use futures::StreamExt;
+use ghor_domain::error::ErrorCode;
 use ghor_domain::{FieldError, Scope, Submission};
 use ghor_store::nats::{Intake, IntakeMessage};
 use ghor_store::StoreError;
@@ -49,10 +50,9 @@ async fn take(ingest: &Ingest, scope: Scope, message: IntakeMessage) {
     let outcome = match serde_json::from_slice::<Value>(&message.payload) {
         Err(e) => Err(Problem::bad_request("malformed-json", format!("The message is not valid JSON: {e}."))),
         Ok(body) if body.get("source").and_then(Value::as_str) != Some(expected_source.as_str()) => {
-            Err(Problem::invalid(FieldError::new(
-                "source",
-                &format!("must be {expected_source}, the location in the subject"),
-            )))
+            let reason = format!("must be {expected_source}, the location in the subject");
+            let e = FieldError::new("source", ErrorCode::SourceMismatch, &reason).with("expected", expected_source);
+            Err(Problem::invalid(e))
         }
         Ok(body) => ingest.submit(&caller, Submission::parse(body), Utc::now()).await.map(|_| ()),
     };

@@ -4,7 +4,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use ghor_domain::error::{brief, MAX_REASON_CHARS};
+use ghor_domain::error::{brief, ErrorCode, MAX_REASON_CHARS};
 use ghor_domain::FieldError;
 use serde::Serialize;
 
@@ -82,7 +82,7 @@ impl Problem {
     pub fn conflict(field: &str, detail: impl Into<String>) -> Problem {
         let detail = detail.into();
         let mut p = Problem::new(StatusCode::CONFLICT, "conflict", "Already stored with other content", detail.clone());
-        p.errors.push(FieldError::new(field, &detail));
+        p.errors.push(FieldError::new(field, ErrorCode::Conflict, &detail));
         p
     }
 
@@ -95,7 +95,7 @@ impl Problem {
             "Unsupported media type",
             detail.clone(),
         );
-        p.errors.push(FieldError::new("Content-Type", &detail));
+        p.errors.push(FieldError::new("Content-Type", ErrorCode::UnsupportedMediaType, &detail));
         p
     }
 
@@ -103,7 +103,7 @@ impl Problem {
         let detail = detail.into();
         let mut p = Problem::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed for this token", detail.clone());
         if let Some(f) = field {
-            p.errors.push(FieldError::new(f, &detail));
+            p.errors.push(FieldError::new(f, ErrorCode::Forbidden, &detail));
         }
         p
     }

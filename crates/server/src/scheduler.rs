@@ -52,7 +52,7 @@ pub async fn seed_thresholds(log: &dyn EventLog) -> Result<usize, StoreError> {
     let mut defaults = Vec::new();
     for region in regions() {
         for key in ThresholdKey::ALL {
-            let value = Count::new(key.default_value()).map_err(StoreError::Internal)?;
+            let value = Count::new(key.default_value()).map_err(|r| StoreError::Internal(r.reason))?;
             let id = format!("threshold|{}|{key}|{value:?}", region.code);
             let payload = Payload::ThresholdSet { key: *key, data: ThresholdData { value } };
             defaults.push(system_event(&id, Source::Region(region.code), long_ago, region.code, log, payload));

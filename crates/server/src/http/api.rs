@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
+use ghor_domain::error::ErrorCode;
 use ghor_domain::vocab::ContactRole;
 use ghor_domain::{FieldError, RegionCode, Role, Scope, Slug, Submission};
 use ghor_store::{Appended, Contact, Filter};
@@ -266,10 +267,12 @@ pub async fn location_history(
     Path(id): Path<String>,
     query: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Result<Json<Value>, Problem> {
-    let Query(query) = query.map_err(|e| Problem::invalid(FieldError::new("limit", &e.body_text())))?;
+    let Query(query) =
+        query.map_err(|e| Problem::invalid(FieldError::new("limit", ErrorCode::Malformed, &e.body_text())))?;
     let limit = query.limit.unwrap_or(20);
     if !(1..=HISTORY_LIMIT_MAX).contains(&limit) {
-        return Err(Problem::invalid(FieldError::new("limit", &format!("give 1 to {HISTORY_LIMIT_MAX}"))));
+        let e = FieldError::new("limit", ErrorCode::OutOfRange, &format!("give 1 to {HISTORY_LIMIT_MAX}"));
+        return Err(Problem::invalid(e.with("min", 1).with("max", HISTORY_LIMIT_MAX)));
     }
     let (slug, _) = visible_location(&state, &caller, &id)?;
     let log = state
@@ -368,22 +371,20 @@ pub async fn set_contacts(
     let body = json_body(&headers, body, state.limits.body_bytes)?;
     let contacts: Vec<Contact> = parse_json(body.get("contacts").cloned().unwrap_or(Value::Null), "contacts")?;
     if contacts.len() > ContactRole::ALL.len() * 3 {
-        return Err(Problem::invalid(FieldError::new("contacts", "too many contacts for one location")));
+        let e = FieldError::new("contacts", ErrorCode::TooMany, "too many contacts for one location");
+        return Err(Problem::invalid(e.with("max", ContactRole::ALL.len() * 3)));
     }
     for (i, c) in contacts.iter().enumerate() {
         for (field, value, max) in [("name", &c.name, 100), ("phone_24_7", &c.phone_24_7, 40)] {
             if value.trim().is_empty() || value.chars().count() > max {
-                return Err(Problem::invalid(FieldError::new(
-                    &format!("contacts[{i}].{field}"),
-                    &format!("give 1 to {max} characters"),
-                )));
+                let at = format!("contacts[{i}].{field}");
+                let e = FieldError::new(&at, ErrorCode::TextLength, &format!("give 1 to {max} characters"));
+                return Err(Problem::invalid(e.with("min", 1).with("max", max)));
             }
         }
         if c.fallback.as_ref().is_some_and(|f| f.chars().count() > 200) {
-            return Err(Problem::invalid(FieldError::new(
-                &format!("contacts[{i}].fallback"),
-                "at most 200 characters",
-            )));
+            let e = FieldError::new(&format!("contacts[{i}].fallback"), ErrorCode::TooLong, "at most 200 characters");
+            return Err(Problem::invalid(e.with("max", 200)));
         }
     }
     state.backbone.contacts.set_contacts(caller.scope(), &slug, &contacts).await?;
@@ -392,10 +393,7 @@ pub async fn set_contacts(
 
 /// Deserialises with the offending path named.
 fn parse_json<T: serde::de::DeserializeOwned>(value: Value, root: &str) -> Result<T, Problem> {
-    serde_json::from_value::<T>(value).map_err(|e| {
-        let msg = e.to_string();
-        Problem::invalid(FieldError::new(root, msg.split(" at line ").next().unwrap_or(&msg)))
-    })
+    serde_json::from_value::<T>(value).map_err(|e| Problem::invalid(FieldError::from_serde(root, &e.to_string())))
 }
 
 pub async fn quarantine(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
