@@ -20,7 +20,7 @@
 //!   see the oefening picture, where umcg is not registered (404, and a status report for
 //!   it is a 422 on `source`).
 //!
-//! Public endpoints (page and its assets, health, readiness, metrics, vocabulary) answer
+//! Public endpoints (page and its assets, health, readiness, metrics, vocabulary, domain data) answer
 //! everyone. A location's history is visible exactly where the location's detail is.
 
 use std::fmt::Write as _;
@@ -96,6 +96,7 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
         row("readiness",            M::GET,    "/readyz",                       no_body,        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
         row("metrics",              M::GET,    "/metrics",                      no_body,        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
         row("vocabulary",           M::GET,    "/v1/vocabulary",                no_body,        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+        row("domain data",          M::GET,    "/v1/domain",                    no_body,        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
         row("page script",          M::GET,    "/assets/app.js",                no_body,        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
         row("no such asset",        M::GET,    "/assets/nope.js",               no_body,        [404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404]),
         row("who am I",             M::GET,    "/v1/me",                        no_body,        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),

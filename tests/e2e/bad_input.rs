@@ -221,6 +221,41 @@ async fn a_negative_count_is_a_422_saying_negative() {
     assert_code(&answer, "negative", json!({}));
 }
 
+/// The page words a refusal from its code: `/v1/domain` (public, like the page) holds the
+/// code's message in both languages, naming the params the refusal carries, and the field
+/// refused with its limit.
+#[tokio::test]
+async fn the_domain_data_words_the_code_of_a_refusal_and_knows_the_field() {
+    let ghor = super::start().await;
+    let e = event(
+        "/locations/umcg",
+        "nl.ghor.beds.reported.v1",
+        Some("ic"),
+        json!({ "operational": 100_001, "occupied": 1 }),
+    );
+    let (status, refusal) = ghor.post("umcg", "/v1/events", &e).await;
+    assert_eq!(status, 422, "{refusal}");
+    let error = &refusal["errors"][0];
+    let domain = answer(ghor.http.get(format!("{}/v1/domain", ghor.url)), "/v1/domain").await;
+    assert_eq!(domain.status, 200, "GET /v1/domain without a token: {}", domain.body);
+    let code = error["code"].as_str().unwrap_or_else(|| panic!("a code: {error}"));
+    let message = &domain.body["errors"][code];
+    for lang in ["nl", "en"] {
+        let text = message[lang].as_str().unwrap_or_else(|| panic!("{code} has no {lang} text: {message}"));
+        for (param, _) in error["params"].as_object().into_iter().flatten() {
+            assert!(text.contains(&format!("{{{param}}}")), "{code} ({lang}) names {{{param}}}: {text}");
+        }
+    }
+    let beds = domain.body["dimensions"].as_array().and_then(|d| d.iter().find(|d| d["name"] == "beds")).cloned();
+    let beds = beds.unwrap_or_else(|| panic!("the beds dimension: {}", domain.body["dimensions"]));
+    assert_eq!(beds["key"], "BedType");
+    assert_eq!(beds["reports"][0]["type"], "nl.ghor.beds.reported.v1");
+    let operational = &beds["reports"][0]["fields"][0];
+    assert_eq!(operational["name"], "operational", "{beds}");
+    assert_eq!((operational["kind"].as_str(), operational["required"].as_bool()), (Some("count"), Some(true)));
+    assert_eq!(operational["max"], error["params"]["max"], "the limit the form shows is the one refused");
+}
+
 #[tokio::test]
 async fn an_absurd_count_is_a_422_naming_the_largest_accepted() {
     let e = event(

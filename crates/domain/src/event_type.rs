@@ -31,13 +31,47 @@ pub trait Key: Sized {
     fn subject(&self) -> String;
     /// JSON Schema of the subject; shared definitions go into `defs`.
     fn subject_schema(defs: &mut Map<String, Value>) -> Value;
+    /// The vocabulary the key is one value of (its name and every value), or `None` for a
+    /// key named freely (an identifier).
+    fn vocabulary() -> Option<(&'static str, Vec<Self>)> {
+        None
+    }
+}
+
+/// A field's label in both languages, declared next to its data type with
+/// [`field_labels!`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldLabel {
+    pub name: &'static str,
+    pub nl: &'static str,
+    pub en: &'static str,
+}
+
+/// The labels of every field of a data type, in the order the form shows them:
+/// `field_labels!(BedsData { operational: "nl", "en"; ... })`. It does not compile unless
+/// it names every field of the type and nothing else.
+macro_rules! field_labels {
+    ($T:ident { $($f:ident: $nl:literal, $en:literal;)+ }) => {{
+        #[allow(dead_code)]
+        fn every_field_named(d: &$T) {
+            let $T { $($f: _),+ } = d;
+        }
+        &[$($crate::event_type::FieldLabel { name: stringify!($f), nl: $nl, en: $en }),+]
+    }};
 }
 
 /// A type that can be an event's `data`, with the checks across its fields (and its key,
 /// `K`, `()` for types without one) that its serde form cannot say.
 pub trait EventData<K = ()>: Serialize + DeserializeOwned + JsonSchema {
+    /// The labels of its fields, for the form that reports it (status observations).
+    const FIELD_LABELS: &'static [FieldLabel] = &[];
     fn check(&self, _key: &K) -> Result<(), DecodeError> {
         Ok(())
+    }
+    /// Whether `field` may be given for `key`; [`EventData::check`] refuses it where not,
+    /// and the page leaves it out of the form.
+    fn applies(_field: &str, _key: &K) -> bool {
+        true
     }
 }
 
@@ -152,6 +186,12 @@ macro_rules! __event_key {
     (schema, $defs:ident, $K:ty) => {
         Some(<$K as $crate::event_type::Key>::subject_schema($defs))
     };
+    (describe, $D:ty,) => {
+        $crate::describe::event_fields::<$D, ()>(false, None)
+    };
+    (describe, $D:ty, $K:ty) => {
+        $crate::describe::event_fields::<$D, $K>(true, $crate::describe::key_values::<$K>())
+    };
 }
 
 /// Declares every event type once. Each declaration reads
@@ -239,6 +279,13 @@ macro_rules! event_types {
             pub fn parse(name: &str) -> Option<Self> {
                 Self::ALL.iter().copied().find(|t| t.name() == name)
             }
+            /// What the page builds a form from: the key's vocabulary, and the `data`'s
+            /// fields with their kind, limits and labels (see [`crate::describe`]).
+            pub fn describe(self) -> $crate::describe::EventFields {
+                match self {
+                    $(Self::$V => $crate::event_type::__event_key!(describe, $D, $($K)?)),+
+                }
+            }
             /// JSON Schema of the `data` and, for a keyed type, of the `subject`.
             pub fn schemas(
                 self,
@@ -308,7 +355,7 @@ macro_rules! event_types {
     };
 }
 
-pub(crate) use {__event_key, event_types};
+pub(crate) use {__event_key, event_types, field_labels};
 
 #[cfg(test)]
 #[allow(dead_code)] // the test table's derived items that these tests do not call

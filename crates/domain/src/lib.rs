@@ -14,7 +14,10 @@
 //! - [`rules`]: what a value means (state as label and colour), from thresholds.
 //! - [`view`]: a region's view, totals and alerts, and staleness at a given `now`.
 //! - [`schema`]: JSON Schemas generated into `proto/`.
+//! - [`describe`]: the domain as data for the page: dimensions, their event types and
+//!   fields, the error catalogue, the states.
 
+pub mod describe;
 pub mod error;
 pub mod event;
 pub mod event_type;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::{ErrorCode, FieldError};
-use crate::event_type::{event_types, field, EventData};
+use crate::event_type::{event_types, field, field_labels, EventData, FieldLabel};
 use crate::json::JsonError;
 use crate::values::{Count, LongText, Percent, Point, RegionCode, ShortText, Slug};
 use crate::vocab::*;
@@ -695,8 +695,20 @@ pub const EVENT_TYPES: &[&str] = EventType::NAMES;
 
 // ---- what each data type checks beyond its serde form ----
 
-impl EventData for JudgementData {}
+impl EventData for JudgementData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(JudgementData {
+        care_next_24h: "Kan de locatie de zorg van de komende 24 uur leveren?", "Can the location deliver the care of the next 24 hours?";
+        reason: "Toelichting", "Reason";
+    });
+}
 impl EventData<BedType> for BedsData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(BedsData {
+        operational: "Operationeel (bemand)", "Operational (staffed)";
+        physical: "Fysiek aanwezig", "Physically present";
+        occupied: "Bezet", "Occupied";
+        occupied_infectious: "Bezet door infectieuze patiënten", "Occupied by infectious patients";
+        surge_24h: "Extra te openen binnen 24 uur", "Extra within 24 hours";
+    });
     fn check(&self, _: &BedType) -> Result<(), DecodeError> {
         if self.occupied_infectious.is_some_and(|i| i > self.occupied) {
             return Err(field(
@@ -711,23 +723,81 @@ impl EventData<BedType> for BedsData {
         Ok(())
     }
 }
-impl EventData<TreatmentPlace> for TreatmentPlacesData {}
-impl EventData<Triage> for CasualtyReceptionData {}
-impl EventData<AcuteFunction> for AcuteFunctionData {}
-impl EventData for FacilityData {}
-impl EventData<Supply> for SuppliesData {}
+impl EventData<TreatmentPlace> for TreatmentPlacesData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(TreatmentPlacesData {
+        operational: "Operationeel (bemand)", "Operational (staffed)";
+        in_use: "In gebruik", "In use";
+    });
+}
+impl EventData<Triage> for CasualtyReceptionData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(CasualtyReceptionData {
+        capacity: "Nu op te nemen slachtoffers", "Casualties it can take in now";
+    });
+}
+impl EventData<AcuteFunction> for AcuteFunctionData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(AcuteFunctionData {
+        status: "Status", "Status";
+        reason: "Toelichting", "Reason";
+        expected_end: "Verwacht einde", "Expected end";
+    });
+}
+impl EventData for FacilityData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(FacilityData {
+        status: "Status", "Status";
+        reason: "Toelichting", "Reason";
+    });
+}
+impl EventData<Supply> for SuppliesData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(SuppliesData {
+        on_hand: "Voorraad", "On hand";
+        daily_use: "Verbruik per dag", "Use per day";
+        can_obtain_more: "Kan meer verkrijgen", "Can obtain more";
+        reusing: "Hergebruikt", "Reusing";
+    });
+}
 impl EventData<Utility> for UtilityData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(UtilityData {
+        status: "Status", "Status";
+        on_backup: "Op noodvoorziening (bijv. noodaggregaat)", "On backup (e.g. generator)";
+        backup_hours_left: "Uren noodvoorziening over", "Backup hours left";
+        cause: "Oorzaak", "Cause";
+    });
     fn check(&self, key: &Utility) -> Result<(), DecodeError> {
-        if self.cause.is_some() && !key.is_ict() {
+        if self.cause.is_some() && !Self::applies("cause", key) {
             return Err(field("data.cause", ErrorCode::CauseOnlyForIct, "a cause is given for ICT utilities only"));
         }
         Ok(())
     }
+    fn applies(field: &str, key: &Utility) -> bool {
+        field != "cause" || key.is_ict()
+    }
 }
-impl EventData<StaffRole> for StaffingData {}
-impl EventData<Disbalance> for DisbalanceData {}
-impl EventData for SelfSufficiencyData {}
+impl EventData<StaffRole> for StaffingData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(StaffingData {
+        unfilled_shifts_24h: "Open diensten komende 24 uur", "Unfilled shifts next 24 hours";
+        unfilled_shifts_72h: "Open diensten komende 72 uur", "Unfilled shifts next 72 hours";
+        absence_percent: "Uitval (%)", "Absence (%)";
+        critical: "Tekort is nu kritiek", "Shortage is critical now";
+    });
+}
+impl EventData<Disbalance> for DisbalanceData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(DisbalanceData {
+        level: "Niveau", "Level";
+        note: "Toelichting", "Note";
+    });
+}
+impl EventData for SelfSufficiencyData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(SelfSufficiencyData {
+        hours: "Uren zelfredzaam", "Hours self-sufficient";
+        limiting_factor: "Beperkende factor", "Limiting factor";
+    });
+}
 impl EventData for HomeCareData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(HomeCareData {
+        clients: "Cliënten", "Clients";
+        electricity_dependent: "Waarvan stroomafhankelijk", "Of whom electricity-dependent";
+        visits_at_risk: "Bezoeken in gevaar", "Visits at risk";
+    });
     fn check(&self, _: &()) -> Result<(), DecodeError> {
         if self.electricity_dependent > self.clients {
             return Err(field(
@@ -739,12 +809,41 @@ impl EventData for HomeCareData {
         Ok(())
     }
 }
-impl EventData<CareType> for ReceivingCapacityData {}
-impl EventData<CareType> for RelocationNeedData {}
-impl EventData<Slug> for HelpRequestData {}
-impl EventData<Slug> for HelpClosedData {}
-impl EventData for NoteData {}
-impl EventData for NotAffectedData {}
+impl EventData<CareType> for ReceivingCapacityData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(ReceivingCapacityData {
+        clients: "Op te nemen cliënten", "Clients it can take in";
+    });
+}
+impl EventData<CareType> for RelocationNeedData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(RelocationNeedData {
+        lopend: "Lopend", "Walking";
+        rolstoel: "Rolstoel", "Wheelchair";
+        liggend: "Liggend", "Lying";
+        needed_by: "Nodig vóór", "Needed by";
+    });
+}
+impl EventData<Slug> for HelpRequestData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(HelpRequestData {
+        category: "Categorie", "Category";
+        urgency: "Urgentie", "Urgency";
+        text: "Tekst", "Text";
+    });
+}
+impl EventData<Slug> for HelpClosedData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(HelpClosedData {
+        reason: "Toelichting", "Reason";
+    });
+}
+impl EventData for NoteData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(NoteData {
+        text: "Tekst", "Text";
+    });
+}
+impl EventData for NotAffectedData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(NotAffectedData {
+        uitvraag: "Kenmerk uitvraag", "Enquiry reference";
+    });
+}
 impl EventData for RetractedData {}
 impl EventData for OverdueData {}
 impl EventData for IntakeRejectedData {}

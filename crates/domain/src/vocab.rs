@@ -47,6 +47,9 @@ macro_rules! vocabulary {
             fn subject_schema(defs: &mut serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
                 crate::schema::part::<Self>(defs)
             }
+            fn vocabulary() -> Option<(&'static str, Vec<Self>)> {
+                Some((stringify!($name), Self::ALL.to_vec()))
+            }
         }
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -492,3 +495,55 @@ vocabulary! {
         Ict = "ict", "ICT", "ICT";
     }
 }
+
+/// One vocabulary as the page gets it: its type name and every value (wire name, Dutch and
+/// English label), in display order.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub name: &'static str,
+    pub values: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+macro_rules! served {
+    ($($t:ident),+ $(,)?) => {
+        /// Every vocabulary the page labels values with.
+        pub fn served() -> Vec<Served> {
+            vec![$(Served {
+                name: stringify!($t),
+                values: $t::ALL.iter().map(|v| (v.as_str(), v.label(Lang::Nl), v.label(Lang::En))).collect(),
+            }),+]
+        }
+    };
+}
+
+served!(
+    Category,
+    LocationType,
+    Dimension,
+    State,
+    Bron,
+    Scope,
+    Judgement,
+    BedType,
+    TreatmentPlace,
+    Triage,
+    AcuteFunction,
+    FunctionStatus,
+    FacilityStatus,
+    Supply,
+    Utility,
+    UtilityStatus,
+    IctCause,
+    StaffRole,
+    Disbalance,
+    DisbalanceLevel,
+    CareType,
+    HelpStatus,
+    HelpCategory,
+    Urgency,
+    IncidentState,
+    Theme,
+    ThresholdKey,
+    Role,
+    ContactRole,
+);

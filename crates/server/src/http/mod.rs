@@ -64,6 +64,7 @@ pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Rout
         .route("/readyz", get(page::readyz))
         .route("/metrics", get(page::metrics))
         .route("/v1/vocabulary", get(page::vocabulary))
+        .route("/v1/domain", get(page::domain))
         .route("/v1/me", get(api::me));
     if roles.ingest {
         router = router

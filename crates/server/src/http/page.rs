@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use ghor_domain::vocab::{self, Lang};
+use ghor_domain::{describe, vocab};
 use serde_json::{json, Map, Value};
 
 use super::AppState;
@@ -103,66 +103,54 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 
-macro_rules! vocabularies {
-    ($($t:ident),+) => {{
-        let mut all = Map::new();
-        $(
-            let entries: Map<String, Value> = vocab::$t::ALL
+/// Every wire value with its Dutch and English label and its rank (display order), the
+/// colours of the states, and the key vocabulary of each keyed dimension.
+fn vocabulary_body() -> Map<String, Value> {
+    let all: Map<String, Value> = vocab::served()
+        .into_iter()
+        .map(|v| {
+            let entries: Map<String, Value> = v
+                .values
                 .iter()
-                .map(|v| (v.as_str().to_owned(), json!({ "nl": v.label(Lang::Nl), "en": v.label(Lang::En) })))
+                .enumerate()
+                .map(|(rank, (wire, nl, en))| ((*wire).to_owned(), json!({ "nl": nl, "en": en, "rank": rank })))
                 .collect();
-            all.insert(stringify!($t).to_owned(), Value::Object(entries));
-        )+
-        all
-    }};
-}
-
-/// Every wire value with its Dutch and English label, and the colours of the states.
-pub async fn vocabulary() -> Json<Value> {
-    let mut all = vocabularies!(
-        Category,
-        LocationType,
-        Dimension,
-        State,
-        Bron,
-        Scope,
-        Judgement,
-        BedType,
-        TreatmentPlace,
-        Triage,
-        AcuteFunction,
-        FunctionStatus,
-        FacilityStatus,
-        Supply,
-        Utility,
-        UtilityStatus,
-        IctCause,
-        StaffRole,
-        Disbalance,
-        DisbalanceLevel,
-        CareType,
-        HelpStatus,
-        HelpCategory,
-        Urgency,
-        IncidentState,
-        Theme,
-        ThresholdKey,
-        Role,
-        ContactRole
-    );
+            (v.name.to_owned(), Value::Object(entries))
+        })
+        .collect();
+    let mut all = all;
     if let Some(Value::Object(states)) = all.get_mut("State") {
         for s in vocab::State::ALL {
             if let Some(v) = states.get_mut(s.as_str()) {
                 v["colour"] = json!(s.colour());
+                v["severity"] = json!(s.severity());
             }
         }
     }
-    let keys = json!({
-        "beds": "BedType", "treatment_places": "TreatmentPlace", "casualty_reception": "Triage",
-        "acute_function": "AcuteFunction", "supplies": "Supply", "utility": "Utility", "staffing": "StaffRole",
-        "disbalance": "Disbalance", "receiving_capacity": "CareType", "relocation_need": "CareType",
-    });
-    Json(json!({ "vocabularies": all, "dimension_keys": keys }))
+    let keys: Map<String, Value> = describe::dimensions()
+        .into_iter()
+        .filter_map(|d| Some((d.name.as_str().to_owned(), json!(d.key.filter(|k| *k != describe::IDENTIFIER)?))))
+        .collect();
+    let mut body = Map::new();
+    body.insert("vocabularies".into(), Value::Object(all));
+    body.insert("dimension_keys".into(), Value::Object(keys));
+    body
+}
+
+/// The vocabularies (see [`vocabulary_body`]); needs no token.
+pub async fn vocabulary() -> Json<Value> {
+    Json(Value::Object(vocabulary_body()))
+}
+
+/// The domain as data for the page, needing no token: the vocabularies; per status
+/// dimension its key, the event types it is reported with and their fields; the error
+/// catalogue; and the states with colour and severity. See `ghor_domain::describe`.
+pub async fn domain() -> Json<Value> {
+    let mut body = vocabulary_body();
+    body.insert("dimensions".into(), json!(describe::dimensions()));
+    body.insert("errors".into(), json!(describe::errors()));
+    body.insert("levels".into(), json!(describe::levels()));
+    Json(Value::Object(body))
 }
 
 pub async fn not_found() -> Problem {
