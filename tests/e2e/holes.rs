@@ -262,6 +262,7 @@ async fn aggregates_name_no_location_and_withhold_figures_of_too_few() {
     let mut im = ghor.stream("im", &["VR01"], None).await;
     im.until(|p| p["VR01"]["totals"]["min_supply_days"]["ffp2"]["location"].is_string()).await;
     assert_eq!(im.regions["VR01"]["totals"]["beds"]["ic"]["occupied"], 10, "full callers see the figure");
+    assert_eq!(im.regions["VR01"]["totals"]["levels"]["beds/ic"], "goed", "and its level");
 
     let withheld = |p: &Value| p["VR01"]["totals"]["beds"]["ic"]["withheld"] == true;
     for (s, raw) in [(&mut keten, &mut keten_raw), (&mut umcg, &mut umcg_raw)] {
@@ -274,12 +275,15 @@ async fn aggregates_name_no_location_and_withhold_figures_of_too_few() {
         }
         let totals = &s.regions["VR01"]["totals"];
         assert!(totals["beds"]["ic"].get("occupied").is_none(), "no figure beside the marker: {totals}");
+        assert!(totals["levels"].get("beds/ic").is_none(), "a withheld figure's level is withheld: {totals}");
+        assert_eq!(totals["levels"]["not_reporting"], "goed", "the other levels are shown: {totals}");
     }
     for token in ["keten", "umcg"] {
         let (status, body) = ghor.get(token, "/v1/picture/regions/VR01").await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["view"]["totals"]["beds"]["ic"]["withheld"], true, "{token}: {}", body["view"]["totals"]);
         assert_eq!(body["view"]["totals"]["beds"]["ic"]["reason"], "fewer_than_3_locations");
+        assert!(body["view"]["totals"]["levels"].get("beds/ic").is_none(), "{token}: {}", body["view"]["totals"]);
     }
 
     // A third location reports: now the totals are the chain's, shown, and still nameless.
@@ -297,6 +301,7 @@ async fn aggregates_name_no_location_and_withhold_figures_of_too_few() {
         }
         let totals = &s.regions["VR01"]["totals"];
         assert_eq!(totals["beds"]["ic"], json!({ "free": 13, "operational": 23, "occupied": 10 }), "{totals}");
+        assert_eq!(totals["levels"]["beds/ic"], "goed", "shown again with its figure: {totals}");
         assert!(totals["min_supply_days"]["ffp2"].get("location").is_none(), "{totals}");
     }
     assert_eq!(ic_occupied(&umcg.regions["VR01"], "umcg"), Some(4), "umcg still sees its own location");

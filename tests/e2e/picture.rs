@@ -219,6 +219,32 @@ async fn a_locations_history_lists_its_own_recent_events_newest_first_with_who_r
     assert_eq!(body["errors"][0]["field"], "limit", "{body}");
 }
 
+/// The level of the region's IC tile is decided by the server, on the region's own
+/// threshold (not the page's arithmetic): 3 free IC beds are critical at the default
+/// `region_ic_free_critical` of 3, and fine once VR01 sets it to 2.
+#[tokio::test]
+async fn the_ic_tile_level_follows_the_regions_own_threshold() {
+    let ghor = super::start().await;
+    ghor.report_beds("umcg", "umcg", 10, 7).await;
+    let mut view = Value::Null;
+    wait_for(async || {
+        view = ghor.get("im", "/v1/picture/regions/VR01").await.1["view"].clone();
+        view["totals"]["beds"]["ic"]["free"] == 3
+    })
+    .await;
+    assert_eq!(view["totals"]["levels"]["beds/ic"], "kritiek", "{}", view["totals"]);
+    let threshold =
+        event("/regions/VR01", "nl.ghor.threshold.set.v1", Some("region_ic_free_critical"), json!({ "value": 2 }));
+    assert_eq!(ghor.post("im", "/v1/events", &threshold).await.0, 201);
+    wait_for(async || {
+        view = ghor.get("im", "/v1/picture/regions/VR01").await.1["view"].clone();
+        view["thresholds"]["region_ic_free_critical"] == 2
+    })
+    .await;
+    assert_eq!(view["totals"]["levels"]["beds/ic"], "goed", "{}", view["totals"]);
+    assert!(view["alerts"].get("VR01/beds/ic").is_none(), "and the region's IC alert is gone: {}", view["alerts"]);
+}
+
 #[tokio::test]
 async fn restarts_write_the_default_thresholds_once_ever() {
     let mut ghor = super::start().await;

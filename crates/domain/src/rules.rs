@@ -1,12 +1,14 @@
 //! The state rules of §3.4: what each reported value means, as a label and colour.
 //! Absolute numbers, days of supply, backup hours and the location's own judgement;
-//! a scheduled stop is not an alert. Thresholds come from the picture (events).
+//! a scheduled stop is not an alert. Thresholds come from the picture (events). The same
+//! holds for a region's totals: every level a headline figure shows is decided here.
 
 use std::collections::BTreeMap;
 
 use crate::payload::Status;
 use crate::picture::Picture;
 use crate::values::RegionCode;
+use crate::view::Totals;
 use crate::vocab::*;
 
 /// The thresholds in force in one region.
@@ -143,7 +145,85 @@ impl Rules {
     }
 }
 
+impl Rules {
+    /// The level of each headline figure of a region's totals, by the name
+    /// [`Totals::contributors`] gives the figure (`beds/ic`, `relocation`, …); a figure
+    /// over nothing reported has none. The region's IC capacity is judged on its own
+    /// threshold (`region_ic_free_critical`); the other figures say that something needs
+    /// attention somewhere (a location on backup power, an open help request) or is
+    /// critical somewhere (a utility down, supplies under the line, an acute function
+    /// stopped), and relocation compares what is needed with what the region can take in.
+    pub fn totals_levels(&self, t: &Totals) -> BTreeMap<String, State> {
+        use State::*;
+        let mut levels = BTreeMap::new();
+        for (key, c) in t.beds.iter().filter(|(_, c)| c.operational > 0) {
+            let level = if *key == BedType::Ic && c.free <= self.get(ThresholdKey::RegionIcFreeCritical) {
+                Kritiek
+            } else if c.free == 0 {
+                Aandacht
+            } else {
+                Goed
+            };
+            levels.insert(format!("beds/{key}"), level);
+        }
+        let some = |n: u32, level: State| if n > 0 { level } else { Goed };
+        let stops = t.acute_function_stops.values().sum();
+        levels.insert("acute_function_stops".into(), some(stops, Kritiek));
+        levels.insert("on_backup_power".into(), some(t.on_backup_power, Aandacht));
+        levels.insert("utilities_down".into(), some(t.utilities_down, Kritiek));
+        levels.insert("unfilled_shifts_24h".into(), some(t.unfilled_shifts_24h, Aandacht));
+        levels.insert("supplies_under_line".into(), some(t.supplies_under_line, Kritiek));
+        let need: u32 = t.relocation.values().map(|r| r.need).sum();
+        let capacity: u32 = t.relocation.values().map(|r| r.capacity).sum();
+        let relocation = if need > capacity { Kritiek } else { some(need, Aandacht) };
+        levels.insert("relocation".into(), relocation);
+        levels.insert("open_help_requests".into(), some(t.open_help_requests, Aandacht));
+        levels.insert("not_reporting".into(), some(t.not_reporting, Aandacht));
+        levels.insert("active_incidents".into(), some(t.active_incidents, Aandacht));
+        levels
+    }
+}
+
 /// The worst of several states.
 pub fn worst(states: impl IntoIterator<Item = State>) -> Option<State> {
     states.into_iter().max_by_key(|s| s.severity())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::{Capacity, NeedAndCapacity};
+
+    fn rules(ic_critical: u32) -> Rules {
+        Rules(BTreeMap::from([(ThresholdKey::RegionIcFreeCritical, ic_critical)]))
+    }
+
+    #[test]
+    fn the_ic_tile_is_judged_on_the_regions_own_threshold() {
+        let mut t = Totals::default();
+        t.beds.insert(BedType::Ic, Capacity { free: 3, operational: 10, occupied: 7, surge_24h: 0 });
+        t.beds.insert(BedType::Klinisch, Capacity { free: 0, operational: 40, occupied: 40, surge_24h: 0 });
+        t.beds.insert(BedType::Mc, Capacity { free: 0, operational: 0, occupied: 0, surge_24h: 0 });
+        assert_eq!(rules(3).totals_levels(&t).get("beds/ic"), Some(&State::Kritiek));
+        assert_eq!(rules(2).totals_levels(&t).get("beds/ic"), Some(&State::Goed), "3 free is above a threshold of 2");
+        let levels = rules(3).totals_levels(&t);
+        assert_eq!(levels.get("beds/klinisch"), Some(&State::Aandacht), "no free ward bed");
+        assert_eq!(levels.get("beds/mc"), None, "no such beds in operation: no level");
+    }
+
+    #[test]
+    fn the_other_tiles_follow_their_figures() {
+        let mut t = Totals::default();
+        let calm = rules(3).totals_levels(&t);
+        assert!(calm.values().all(|s| *s == State::Goed), "{calm:?}");
+        t.on_backup_power = 1;
+        t.utilities_down = 1;
+        t.relocation.insert(CareType::Somatisch, NeedAndCapacity { need: 5, capacity: 8 });
+        let levels = rules(3).totals_levels(&t);
+        assert_eq!(levels.get("on_backup_power"), Some(&State::Aandacht));
+        assert_eq!(levels.get("utilities_down"), Some(&State::Kritiek));
+        assert_eq!(levels.get("relocation"), Some(&State::Aandacht), "a need the region can meet");
+        t.relocation.insert(CareType::Ggz, NeedAndCapacity { need: 4, capacity: 0 });
+        assert_eq!(rules(3).totals_levels(&t).get("relocation"), Some(&State::Kritiek), "9 to move, room for 8");
+    }
 }

@@ -138,6 +138,11 @@ pub struct Totals {
     pub relocation: BTreeMap<CareType, NeedAndCapacity>,
     pub active_incidents: u32,
     pub max_grip: u8,
+    /// The level of each headline figure, by the name `contributors` uses (`beds/ic`,
+    /// `relocation`, `not_reporting`, …), decided by the region's rules
+    /// ([`Rules::totals_levels`]): the page shows these and computes none.
+    #[serde(default)]
+    pub levels: BTreeMap<String, State>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -293,29 +298,28 @@ impl Picture {
                 (id.clone(), view)
             })
             .collect();
-        let totals = totals(&regional, &view.locations, &incidents);
-        let ic_free_critical = context.rules.get(ThresholdKey::RegionIcFreeCritical);
-        if let Some(ic) = totals.beds.get(&BedType::Ic) {
-            if ic.operational > 0 && ic.free <= ic_free_critical {
-                let since = view
-                    .locations
-                    .values()
-                    .filter_map(|l| l.dimensions.get(&Dimension::Beds)?.values.get("ic"))
-                    .map(|v| v.time)
-                    .max();
-                if let Some(since) = since {
-                    let id = format!("{region}/beds/ic");
-                    let acknowledged = self.acknowledged(&id, since);
-                    let alert = Alert {
-                        state: State::Kritiek,
-                        location: None,
-                        dimension: Some(Dimension::Beds),
-                        key: Some("ic".into()),
-                        since,
-                        acknowledged,
-                    };
-                    alerts.insert(id, alert);
-                }
+        let mut totals = totals(&regional, &view.locations, &incidents);
+        totals.levels = context.rules.totals_levels(&totals);
+        // The region's IC capacity at its critical level is an alert of the region itself.
+        if totals.levels.get("beds/ic") == Some(&State::Kritiek) {
+            let since = view
+                .locations
+                .values()
+                .filter_map(|l| l.dimensions.get(&Dimension::Beds)?.values.get("ic"))
+                .map(|v| v.time)
+                .max();
+            if let Some(since) = since {
+                let id = format!("{region}/beds/ic");
+                let acknowledged = self.acknowledged(&id, since);
+                let alert = Alert {
+                    state: State::Kritiek,
+                    location: None,
+                    dimension: Some(Dimension::Beds),
+                    key: Some("ic".into()),
+                    since,
+                    acknowledged,
+                };
+                alerts.insert(id, alert);
             }
         }
         view.totals = totals;

@@ -7,7 +7,9 @@
 //! `aggregate_min_locations` threshold (a total over one location is that location's
 //! figure) is replaced by a marker, `{"withheld": true, "reason": "fewer_than_3_locations"}`.
 //! A patch that touches such a figure carries it whole, as the caller may see it now, so
-//! that a figure turning withheld (or shown again) replaces what the client holds.
+//! that a figure turning withheld (or shown again) replaces what the client holds. The
+//! level of a withheld figure is withheld too (it would tell the figure's side of a
+//! threshold): absent from `totals.levels`, which a patch then carries whole.
 
 use std::borrow::Cow;
 
@@ -96,6 +98,7 @@ impl Visibility {
         let totals = obj.entry("totals").or_insert_with(|| json!({}));
         if let Some(totals) = totals.as_object_mut() {
             complete_patch(totals, &shown, every);
+            complete_levels(totals, &shown, &current.totals, every);
         }
         if totals.as_object().is_some_and(Map::is_empty) {
             obj.remove("totals");
@@ -134,7 +137,31 @@ fn aggregate_totals(totals: &Totals, min: Option<&u32>) -> Value {
             shown[field] = withheld.clone();
         }
     }
+    // A level is named like its figure; `relocation`'s is over every care type's figure.
+    let withheld_level = |level: &str| {
+        few(level)
+            || (level == "relocation" && totals.contributors.keys().any(|f| f.starts_with("relocation/") && few(f)))
+    };
+    if let Some(Value::Object(levels)) = shown.get_mut("levels") {
+        levels.retain(|level, _| !withheld_level(level));
+    }
     shown
+}
+
+/// A totals patch that touches levels or the counts of locations behind figures (or comes
+/// with new thresholds: `every`) carries the levels whole, as the caller may see them: a level now withheld is `null`.
+fn complete_levels(patch: &mut Map<String, Value>, shown: &Value, totals: &Totals, every: bool) {
+    if !every && !patch.contains_key("levels") && !patch.contains_key("contributors") {
+        return;
+    }
+    let mut levels: Map<String, Value> = totals.levels.keys().map(|k| (k.clone(), Value::Null)).collect();
+    if let Some(Value::Object(removed)) = patch.get("levels") {
+        levels.extend(removed.keys().map(|k| (k.clone(), Value::Null)));
+    }
+    if let Some(Value::Object(now)) = shown.get("levels") {
+        levels.extend(now.clone());
+    }
+    patch.insert("levels".into(), Value::Object(levels));
 }
 
 /// Turns the figures a totals patch touches into whole replacements from `shown`: those it
