@@ -386,7 +386,7 @@ async fn me_lists_what_the_role_table_grants() {
     ]);
     let own = json!(["api", "formulier"]);
     let every = json!(["api", "formulier", "telefoon", "ovdg", "lcms", "overig"]);
-    let registry = json!(["api", "formulier", "telefoon"]);
+    let registry = json!(["api", "formulier", "telefoon", "overig"]);
     let cases = [
         ("umcg", json!(["read_picture", "read_own_locations", "report"]), own.clone(), json!([])),
         ("im", im.clone(), every.clone(), json!([])),

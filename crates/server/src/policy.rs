@@ -27,9 +27,10 @@
 //!   `overig` any other way the GHOR relayed it: only roles that report on someone's
 //!   behalf (informatiemanager, OTO in its exercises) may claim them. An institution
 //!   cannot, or its own report would read as one the GHOR checked by phone;
-//! - the netwerkfunctionaris and the administrator write registrations, contacts and
-//!   thresholds, never observations: besides `api` and `formulier` they may say a
-//!   registration was taken by `telefoon`, nothing else.
+//! - the netwerkfunctionaris and the administrator write registrations and thresholds,
+//!   never observations: besides `api` and `formulier` they may say a registration was
+//!   taken down by `telefoon` or came another way (`overig`: `ghor registry import`
+//!   from a CSV list claims it), but never that it came from the field (`ovdg`) or LCMS.
 
 use std::fmt;
 
@@ -121,8 +122,8 @@ pub struct Grants {
 const ANY_BRON: &[Bron] = Bron::ALL;
 /// A writer's own system or ghor's form.
 const OWN_BRON: &[Bron] = &[Bron::Api, Bron::Formulier];
-/// Registrations may also be taken down by phone.
-const REGISTRY_BRON: &[Bron] = &[Bron::Api, Bron::Formulier, Bron::Telefoon];
+/// Registrations may also be taken down by phone, or imported from a list (`overig`).
+const REGISTRY_BRON: &[Bron] = &[Bron::Api, Bron::Formulier, Bron::Telefoon, Bron::Overig];
 
 /// The role table (§7), declared once.
 pub fn grants(role: Role) -> Grants {
@@ -514,7 +515,7 @@ fn claims(caller: &Caller, claimed: Bron) -> Result<(), Denied> {
     deny(
         Some("bron"),
         format!(
-            "a {} token may not claim bron {claimed}: that says the GHOR relayed it; claim one of {}",
+            "a {} token may not claim bron {claimed} (how the GHOR received what others saw); claim one of {}",
             caller.role(),
             list.join(", ")
         ),
@@ -586,7 +587,7 @@ mod tests {
                 )
             });
             assert_eq!(writes, g.bron.contains(&Bron::Api), "{role}: a writer may claim api, a reader nothing");
-            let relays = g.bron.iter().any(|b| matches!(b, Bron::Ovdg | Bron::Lcms | Bron::Overig));
+            let relays = g.bron.iter().any(|b| matches!(b, Bron::Ovdg | Bron::Lcms));
             assert_eq!(
                 relays,
                 g.may.contains(&Capability::ReportOnBehalf),
