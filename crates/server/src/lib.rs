@@ -8,6 +8,7 @@
 //! - [`http`]: the axum edge: API, websocket, the live page.
 //! - [`scheduler`]: what ghor writes itself (default thresholds, overdue reports).
 //! - [`supervise`]: every long-running task held, watched and restarted with backoff.
+//! - [`policy`]: who may do what (§7), the one place that says so.
 //! - [`auth`], [`problem`], [`metrics`], [`shutdown`], [`coalesce`]: plumbing.
 
 pub mod auth;
@@ -18,6 +19,7 @@ pub mod http;
 pub mod ingest;
 pub mod intake;
 pub mod metrics;
+pub mod policy;
 pub mod problem;
 pub mod projector;
 pub mod registry;
