@@ -9,11 +9,9 @@
 //! A patch that touches such a figure carries it whole, as the caller may see it now, so
 //! that a figure turning withheld (or shown again) replaces what the client holds.
 
-use std::borrow::Cow;
-
 use ghor_domain::view::Totals;
 use ghor_domain::vocab::ThresholdKey;
-use ghor_domain::{Picture, RegionCode, RegionView, Slug};
+use ghor_domain::{Picture, RegionCode, Slug};
 use serde_json::{json, Map, Value};
 
 use super::Folded;
@@ -84,7 +82,7 @@ impl Visibility {
         if !whole && !obj.contains_key("totals") && !obj.contains_key("thresholds") {
             return;
         }
-        let current = current_view(st, region);
+        let current = st.region_view(region);
         let shown = aggregate_totals(&current.totals, current.thresholds.get(&ThresholdKey::AggregateMinLocations));
         if whole {
             obj.insert("totals".into(), shown);
@@ -99,14 +97,6 @@ impl Visibility {
         if totals.as_object().is_some_and(Map::is_empty) {
             obj.remove("totals");
         }
-    }
-}
-
-/// The region's current view, without copying it when the folded views are current.
-fn current_view(st: &Folded, region: RegionCode) -> Cow<'_, RegionView> {
-    match st.views.get(region).filter(|_| st.stale.is_empty()) {
-        Some(view) => Cow::Borrowed(view),
-        None => Cow::Owned(st.region_view(region)),
     }
 }
 

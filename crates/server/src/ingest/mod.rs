@@ -3,6 +3,9 @@
 //! appends it, idempotent on (source, id): the same report again is a duplicate, another
 //! one under a stored (source, id) a conflict. Answers only after the log has the event.
 
+pub mod intake;
+pub mod registrations;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +22,7 @@ use crate::auth::Caller;
 use crate::coalesce::Coalescer;
 use crate::policy::{self, Action};
 use crate::problem::Problem;
-use crate::registry::Registrations;
+use registrations::Registrations;
 
 /// What happened to one accepted event.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -13,8 +13,8 @@ use ghor_store::nats::{Intake, IntakeMessage};
 use ghor_store::StoreError;
 use serde_json::Value;
 
+use super::Ingest;
 use crate::auth::Caller;
-use crate::ingest::Ingest;
 use crate::problem::Problem;
 use crate::shutdown::Shutdown;
 

@@ -351,7 +351,7 @@ pub async fn incidents(State(state): State<Arc<AppState>>, caller: Caller) -> Re
         .regions()
         .into_iter()
         .filter(|region| policy::decide(&caller, &Action::ReadPicture { region: *region }).is_ok())
-        .flat_map(|r| st.region_view(r).incidents)
+        .flat_map(|r| st.region_view(r).into_owned().incidents)
         .map(|(id, incident)| (id.to_string(), serde_json::to_value(incident).unwrap_or_default()))
         .collect();
     Ok(Json(json!({ "incidents": incidents })))
