@@ -285,6 +285,11 @@ pub enum Action<'a> {
         writer: &'static str,
     },
     ReadQuarantine,
+    /// One quarantined event, of the region it was stamped with (unknown when it could
+    /// not be read): only a national caller sees one of no known region.
+    ReadQuarantined {
+        region: Option<RegionCode>,
+    },
     IssueToken(TokenTarget<'a>),
     /// The token endpoint at all; which tokens it lists: [`Action::SeeToken`].
     ListTokens,
@@ -463,6 +468,15 @@ pub fn decide(caller: &Caller, action: &Action<'_>) -> Result<(), Denied> {
         }
         Action::ReadQuarantine => {
             need(ReadQuarantine, None, "The quarantine is for the informatiemanager and administrators.".into())
+        }
+        Action::ReadQuarantined { region } => {
+            need(ReadQuarantine, None, "The quarantine is for the informatiemanager and administrators.".into())?;
+            let national = caller.token.regions.is_empty();
+            if region.map_or(national, |r| in_regions(caller, r)) {
+                Ok(())
+            } else {
+                Err(Denied { field: None, reason: "This quarantined event is of another region.".into() })
+            }
         }
         Action::IssueToken(target) => {
             manages(caller, &target)?;

@@ -18,7 +18,7 @@ use ghor_store::{Appended, Contact, Filter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{body_bytes, json_body, json_value, media_type, AppState, EVENT, EVENT_BATCH};
+use super::{body_bytes, json_body, media_type, AppState, EVENT, EVENT_BATCH};
 use crate::auth::{issue, Caller, TokenRequest};
 use crate::ingest::Receipt;
 use crate::policy::{self, Action, Capability, TokenTarget};
@@ -53,7 +53,7 @@ pub async fn post_event(
         media_type(&headers, EVENT)?;
         let bytes = body_bytes(body, state.limits.body_bytes)?;
         let submission = Submission::from_slice(&bytes);
-        if submission.is_err() && json_value(&bytes)?.is_array() {
+        if submission.is_err() && Problem::from_json(&bytes)?.is_array() {
             return Err(Problem::bad_request(
                 "batch-on-single",
                 "This endpoint takes one event; send arrays to /v1/events/batch.",
@@ -84,7 +84,7 @@ pub async fn post_batch(
     let bytes = body_bytes(body, state.limits.batch_bytes)?;
     // Each item is read from its own bytes (see `Submission::from_slice`).
     let Ok(items) = serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(&bytes) else {
-        json_value(&bytes)?;
+        Problem::from_json(&bytes)?;
         return Err(Problem::bad_request("batch-not-array", "A batch is a JSON array of events."));
     };
     if items.len() > state.limits.batch_items {
@@ -411,10 +411,23 @@ fn parse_json<T: serde::de::DeserializeOwned>(value: Value, root: &str) -> Resul
     })
 }
 
+/// The newest quarantined events looked through, and how many of the caller's are shown.
+const QUARANTINE_SCAN: usize = 1000;
+const QUARANTINE_SHOWN: usize = 100;
+
 pub async fn quarantine(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
     policy::decide(&caller, &Action::ReadQuarantine)?;
-    let items = state.backbone.read_model.quarantine(caller.scope(), 100).await?;
-    Ok(Json(json!({ "quarantined": items })))
+    let items = state.backbone.read_model.quarantine(caller.scope(), QUARANTINE_SCAN).await?;
+    // Each item as the region ingest stamped it with: a caller sees its own regions' only.
+    let region = |q: &ghor_store::Quarantined| {
+        q.body.get("region").and_then(Value::as_str).and_then(|r| RegionCode::try_from(r).ok())
+    };
+    let visible: Vec<_> = items
+        .into_iter()
+        .filter(|q| policy::decide(&caller, &Action::ReadQuarantined { region: region(q) }).is_ok())
+        .take(QUARANTINE_SHOWN)
+        .collect();
+    Ok(Json(json!({ "quarantined": visible })))
 }
 
 #[derive(Debug, Deserialize)]
