@@ -357,7 +357,8 @@ test('after the server is killed and restarted the page shows "reconnecting", th
         assert.ok(m.seq >= seq, `heartbeat went back from ${seq}: ${where}`);
         seq = m.seq;
       } else if (m.type === 'status') {
-        assert.equal(typeof m.current, 'boolean', `a status says whether the picture is current: ${where}`);
+        // Whether the gateway follows the log: no position, so no link in the chain.
+        assert.equal(typeof m.current, 'boolean', `a status without current: ${where}`);
       } else {
         assert.fail(`unexpected stream message: ${where}`);
       }
@@ -615,6 +616,42 @@ test('visibility: an institution cannot open another organisation\'s form, ROT s
   await oto.locator('#exercise-banner:not([hidden])').waitFor({ timeout: DEADLINE_MS });
   assert.match(await oto.locator('#exercise-banner').textContent(), /OEFENING/);
   assert.match(await oto.title(), /OEFENING/);
+  assert.deepEqual(pageErrors.map(String), []);
+});
+
+test('the page shows what /v1/me says the token may do, not what its role is called', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { ghor, context, pageErrors } = await setup(t);
+  await ghor.reportBeds('umcg', 20, 12);
+  const contacts = { contacts: [{ role: 'crisiscoordinator', name: 'J. de Vries', phone_24_7: '+31 50 000 0000', verified_on: '2026-10-01' }] };
+  assert.equal((await ghor.put('netwerk', '/v1/registry/locations/umcg/contacts', contacts)).status, 200);
+  /** A page whose /v1/me answer is changed by `edit` on its way in. */
+  async function pageWithMe(edit) {
+    const page = await context.newPage();
+    await page.route('**/v1/me', async (route) => {
+      const response = await route.fetch();
+      route.fulfill({ response, json: edit(await response.json()) });
+    });
+    return page;
+  }
+
+  // The informatiemanager's capabilities under another role's name: still locations and contacts.
+  const renamed = await pageWithMe((me) => Object.assign(me, { role: 'bestuur' }));
+  await openAs(renamed, ghor, 'im');
+  await renamed.locator('#locations tr[data-location="umcg"]').waitFor({ timeout: DEADLINE_MS });
+  assert.ok(await renamed.locator('#states-section').isHidden(), 'not the aggregate view');
+  await renamed.locator('#locations button[data-open="umcg"]').click();
+  await renamed.locator('#detail-contacts').getByText('J. de Vries').waitFor({ timeout: DEADLINE_MS });
+  assert.equal(await renamed.locator('#detail-report').count(), 1, 'it reports on behalf');
+
+  // Its own role's name with only the picture allowed: aggregates, no location, no contacts asked.
+  const reduced = await pageWithMe((me) => Object.assign(me, { may: ['read_picture'], bron: [] }));
+  const contactRequests = [];
+  reduced.on('request', (r) => { if (r.url().includes('/contacts')) contactRequests.push(r.url()); });
+  await openAs(reduced, ghor, 'im');
+  await reduced.locator('#states-section:not([hidden]) tr[data-dimension="beds"]').waitFor({ timeout: DEADLINE_MS });
+  assert.ok(await reduced.locator('#locations-section').isHidden());
+  assert.equal(await reduced.locator('#locations [data-location]').count(), 0);
+  assert.deepEqual(contactRequests, []);
   assert.deepEqual(pageErrors.map(String), []);
 });
 

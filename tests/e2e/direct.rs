@@ -118,6 +118,21 @@ async fn an_institution_system_publishes_on_nats_and_a_bad_payload_is_quarantine
         assert!(tokio::time::Instant::now() < deadline, "never quarantined: {q}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Another region's informatiemanager does not see VR01's quarantine.
+    let (status, theirs) = ghor.get("im2", "/v1/quarantine").await;
+    assert_eq!((status, &theirs["quarantined"]), (200, &json!([])), "VR01's quarantine is not VR02's: {theirs}");
+
+    // A key given twice is refused as it is over HTTP, naming the key.
+    let twice = format!(
+        r#"{{"specversion":"1.0","id":"{}","source":"/locations/umcg","type":"nl.ghor.beds.reported.v1","subject":"ic","time":"{}","data":{{"operational":20,"occupied":1,"occupied":2}}}}"#,
+        uuid::Uuid::now_v7(),
+        chrono::Utc::now().to_rfc3339()
+    );
+    publish(&js, "ghor.live.in.umcg.umcg", twice.into_bytes()).await.expect("intake takes it");
+    let umcg =
+        location(&ghor, |l| l["rejected"]["reason"].as_str().is_some_and(|r| r.contains("more than once"))).await;
+    assert_eq!(umcg["rejected"]["field"], "data.occupied", "{umcg}");
+
     // Garbage is refused too, and what follows is projected and clears the mark.
     publish(&js, "ghor.live.in.umcg.umcg", b"{not json".to_vec()).await.expect("intake takes it");
     let next =
@@ -141,5 +156,5 @@ async fn an_institution_system_publishes_on_nats_and_a_bad_payload_is_quarantine
     let info = stream.info().await.expect("info");
     assert_eq!(info.config.subjects, vec!["ghor.live.in.umcg.*".to_owned()]);
     assert_eq!(info.config.max_age, Duration::from_secs(7 * 24 * 3600), "messages not taken within a week expire");
-    assert_eq!(info.state.messages, 4, "its three reports and the garbage");
+    assert_eq!(info.state.messages, 5, "its three reports, the one with a key twice and the garbage");
 }

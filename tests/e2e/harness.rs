@@ -218,6 +218,12 @@ impl Ghor {
         }
     }
 
+    /// How often the live log holds the event with this id.
+    pub async fn copies_in_log(&self, id: &str) -> usize {
+        let entries = self.log(Scope::Live).await.read(0, 100_000).await.expect("read the log");
+        entries.iter().filter(|e| e.json()["id"] == id).count()
+    }
+
     /// The read model and stores, opened beside the server.
     pub async fn stores(&self) -> Stores {
         match &self.database {

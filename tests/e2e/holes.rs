@@ -1,8 +1,9 @@
 //! Authorisation holes an attacker's own HTTP and websocket client found (issue 8), each
 //! tried again from outside: contacts across scopes and regions, erasure, revoked tokens
 //! whose tickets and streams lived on, aggregates that named locations or showed one
-//! location's figure as a "total", institution tokens writing outside their regions, and
-//! tokens that became national by leaving out the region.
+//! location's figure as a "total", institution tokens writing outside their regions,
+//! tokens that became national by leaving out the region, and institutions claiming that
+//! the GHOR took their report by phone (`bron`).
 
 use std::time::Duration;
 
@@ -427,4 +428,71 @@ async fn a_token_without_a_region_is_refused_unless_national() {
     let (status, body) = ghor.post("admin", "/v1/tokens", &both).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["errors"][0]["field"], "national", "{body}");
+}
+
+// ---- 7. the provenance a caller may claim follows from its role ----
+
+/// A beds report for umcg claiming `bron`.
+fn beds_umcg_by(bron: &str) -> Value {
+    let mut e =
+        event("/locations/umcg", "nl.ghor.beds.reported.v1", Some("ic"), json!({ "operational": 10, "occupied": 2 }));
+    e["bron"] = json!(bron);
+    e
+}
+
+#[tokio::test]
+async fn an_institution_cannot_claim_that_the_ghor_relayed_its_report() {
+    let ghor = super::start().await;
+    for bron in ["telefoon", "ovdg", "lcms", "overig"] {
+        let (status, body) = ghor.post("umcg", "/v1/events", &beds_umcg_by(bron)).await;
+        assert_eq!(status, 403, "umcg may not claim bron {bron}: {body}");
+        assert_eq!(body["errors"][0]["field"], "bron", "the refusal names bron: {body}");
+        let (status, body) = ghor.post("umcg", "/v1/events/batch", &json!([beds_umcg_by(bron)])).await;
+        assert_eq!(status, 200, "{body}");
+        let problem = &body["results"][0]["problem"];
+        assert_eq!((problem["status"].as_u64(), &problem["errors"][0]["field"]), (Some(403), &json!("bron")), "{body}");
+    }
+    for bron in ["api", "formulier"] {
+        let (status, body) = ghor.post("umcg", "/v1/events", &beds_umcg_by(bron)).await;
+        assert_eq!(status, 201, "umcg reports by {bron}: {body}");
+    }
+    // The informatiemanager relays: by phone, from the OvDG, from LCMS, otherwise.
+    for bron in ["telefoon", "ovdg", "lcms", "overig"] {
+        let (status, body) = ghor.post("im", "/v1/events", &beds_umcg_by(bron)).await;
+        assert_eq!(status, 201, "im relays by {bron}: {body}");
+    }
+    let (status, history) = ghor.get("im", "/v1/picture/locations/umcg/history?limit=20").await;
+    assert_eq!(status, 200, "{history}");
+    let claimed: Vec<(String, String)> = history["changes"]
+        .as_array()
+        .map(|c| {
+            let beds = c.iter().filter(|c| c["type"] == "nl.ghor.beds.reported.v1");
+            beds.map(|c| (c["actor"].to_string(), c["bron"].to_string())).collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        claimed.iter().all(|(actor, bron)| actor != "\"UMCG ZIS\"" || bron == "\"api\"" || bron == "\"formulier\""),
+        "nothing umcg wrote claims a relayed bron: {claimed:?}"
+    );
+    assert_eq!(claimed.len(), 6, "umcg's two and im's four reports are stored: {claimed:?}");
+}
+
+#[tokio::test]
+async fn the_registry_claims_no_observation_it_did_not_make() {
+    let ghor = super::start().await;
+    let registration = |id: &str, bron: &str| {
+        let mut e = event(
+            &format!("/locations/{id}"),
+            "nl.ghor.location.registered.v1",
+            None,
+            json!({ "name": "Huisartsenpost", "organisation": "hap", "type": "ziekenhuis", "region": "VR01", "point": { "lat": 53.2, "lon": 6.5 } }),
+        );
+        e["bron"] = json!(bron);
+        e
+    };
+    let (status, body) = ghor.post("netwerk", "/v1/events", &registration("hap-lcms", "lcms")).await;
+    assert_eq!(status, 403, "a registration does not come from LCMS: {body}");
+    assert_eq!(body["errors"][0]["field"], "bron", "{body}");
+    let (status, body) = ghor.post("netwerk", "/v1/events", &registration("hap-tel", "telefoon")).await;
+    assert_eq!(status, 201, "a registration taken down by phone: {body}");
 }

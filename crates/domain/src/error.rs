@@ -101,9 +101,9 @@ error_codes! {
         Forbidden = "forbidden" (), nl: "Niet toegestaan voor uw rol.", en: "Not allowed for your role.";
         RegionsRequired = "regions_required" (), nl: "Noem de regio's (VR01 tot en met VR25), of vraag uitdrukkelijk om een landelijk token.", en: "Name the regions (VR01 to VR25), or ask for a national token explicitly.";
         NationalWithRegions = "national_with_regions" (), nl: "Een landelijk token geldt voor alle regio's; noem er geen.", en: "A national token covers every region; name none.";
-        OrganisationRequired = "organisation_required" (), nl: "Een token van een instelling meldt voor één organisatie; noem die.", en: "An institution token reports for one organisation; name it.";
-        OrganisationNotAllowed = "organisation_not_allowed" (), nl: "Alleen tokens van instellingen horen bij een organisatie.", en: "Only institution tokens belong to an organisation.";
-        OefeningOnly = "oefening_only" (), nl: "OTO-tokens werken in de oefenomgeving.", en: "OTO tokens work in the exercise scope.";
+        OrganisationRequired = "organisation_required" (), nl: "Dit soort token meldt voor één organisatie; noem die.", en: "This kind of token reports for one organisation; name it.";
+        OrganisationNotAllowed = "organisation_not_allowed" (), nl: "Dit soort token hoort niet bij een organisatie.", en: "This kind of token belongs to no organisation.";
+        ScopeBound = "scope_bound" (scope), nl: "Dit soort token werkt alleen in de omgeving {scope}.", en: "This kind of token works in the {scope} scope only.";
         InvalidStamp = "invalid_stamp" (), nl: "Een opgeslagen melding heeft een geldig serverstempel.", en: "A stored event carries a valid server stamp.";
         Malformed = "malformed" (), nl: "Wordt niet geaccepteerd.", en: "Is not accepted.";
     }

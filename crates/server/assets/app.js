@@ -1,9 +1,10 @@
-// ghor — starts the live page and decides per role what it shows (DESIGN §7): location
-// level for ROT, VIC and the GHOR roles (with a national view for tokens of several
-// regions); aggregates with the reason why for ketenpartner and bestuur; for an
-// institution its own locations with the report form, and the chain in aggregate.
+// ghor — starts the live page and shows what the token's capabilities allow (DESIGN §7;
+// `/v1/me`'s `may`, from the server's policy): location level for whoever reads every
+// location (with a national view for tokens of several regions); for a token that reads
+// its own organisation's locations those with the report form, and the chain in
+// aggregate; aggregates with the reason why for everyone else.
 
-import { $, t, state, on, init, shownRegions, renderNow, ALL_REGIONS } from './core.js';
+import { $, t, state, on, init, shownRegions, renderNow, may, ALL_REGIONS } from './core.js';
 import {
   renderTotals, renderAlerts, renderIncidents, renderLocations, renderRegionsTable, renderStatesTable,
   aggregateNote, setRerender,
@@ -13,12 +14,11 @@ import { bindDetail } from './detail.js';
 import { bindReport, openReport } from './report.js';
 import { renderOwn } from './institution.js';
 
-/** How this token sees the picture. */
+/** How this token sees the picture, as its capabilities say. */
 function mode() {
-  const role = state.me.role;
-  if (role === 'institution' && state.me.organisation) return 'institution';
-  if (role === 'ketenpartner' || role === 'bestuur' || role === 'institution') return 'aggregate';
-  return 'locations';
+  if (may('read_locations')) return 'locations';
+  if (may('read_own_locations') && state.me.organisation) return 'own';
+  return 'aggregate';
 }
 
 function show(id, visible) { $(id).hidden = !visible; }
@@ -35,12 +35,12 @@ function renderPage() {
   const m = mode();
   document.body.dataset.mode = m;
 
-  show('own', m === 'institution');
+  show('own', m === 'own');
   show('role-note', m !== 'locations');
-  $('role-note').textContent = m === 'aggregate' ? aggregateNote() : m === 'institution' ? t('ownNote') : '';
-  if (m === 'institution') renderOwn(regions);
+  $('role-note').textContent = m === 'aggregate' ? aggregateNote() : m === 'own' ? t('ownNote') : '';
+  if (m === 'own') renderOwn(regions);
 
-  renderTotals(views, m === 'institution' ? 'chainTotals' : null, m === 'locations');
+  renderTotals(views, m === 'own' ? 'chainTotals' : null, m === 'locations');
   renderAlerts(regions);
   renderIncidents(regions);
 

@@ -14,8 +14,18 @@ const FONT_MIN = 14, FONT_MAX = 40, FONT_DEFAULT = 18;
 
 /** The region selector's value for the national view across all regions of the token. */
 export const ALL_REGIONS = '*';
-/** GHOR roles: the only ones that see 24/7 contacts (§7). */
-export const GHOR_ROLES = ['informatiemanager', 'netwerkfunctionaris', 'oto', 'admin'];
+/**
+ * Whether this token may do `capability`: the server's policy lists what it allows in
+ * `/v1/me` (`may`), so the page never decides by role name (DESIGN §7).
+ */
+export function may(capability) {
+  return !!(state.me && Array.isArray(state.me.may) && state.me.may.includes(capability));
+}
+
+/** Whether this token may claim `bron` for what it reports (`/v1/me`'s `bron`). */
+export function mayClaim(bron) {
+  return !!(state.me && Array.isArray(state.me.bron) && state.me.bron.includes(bron));
+}
 
 export const ICON = { goed: '✓', aandacht: '!', kritiek: '✕', onbekend: '?', verouderd: '⌛' };
 export const SEVERITY = { goed: 0, onbekend: 1, verouderd: 1, aandacht: 2, kritiek: 3 };

@@ -1,11 +1,11 @@
-// ghor — the ROT/VIC dashboard: headline tiles, active alerts (acknowledged by the
-// informatiemanager) and their raised/cleared feed, incidents, the locations table (grouped
+// ghor — the ROT/VIC dashboard: headline tiles, active alerts (acknowledged by whoever
+// may: `may('acknowledge')`) and their raised/cleared feed, incidents, the locations table (grouped
 // by category, sortable and filterable), the national table of regions, and for
 // aggregate-only roles the count of locations per state instead of locations.
 
 import {
   $, t, el, has, num, fmtNum, fmtClock, parseTime, label, byOrder, orderIndex, compareText, badge,
-  addTexts, state, on, selectRegion, postEvent, problemText, ORDER, SEVERITY, ALL_REGIONS,
+  addTexts, state, on, selectRegion, postEvent, problemText, may, ORDER, SEVERITY, ALL_REGIONS,
 } from './core.js';
 import { totalsTiles, sumTotals, alertWhat, dimensionCell, withheld } from './picture.js';
 import { openDetail } from './detail.js';
@@ -88,7 +88,6 @@ addTexts({
 });
 
 /** Roles that acknowledge alerts (an acknowledgement is an event in the log). */
-const ACKNOWLEDGERS = ['informatiemanager', 'oto'];
 const FEED_MAX = 200;
 
 // ---------------------------------------------------------------- focus across re-renders
@@ -163,7 +162,7 @@ function renderAlertsNow() { renderAlerts(lastViews); }
 
 export function renderAlerts(views) {
   lastViews = views;
-  const mayAck = ACKNOWLEDGERS.includes(state.me && state.me.role);
+  const mayAck = may('acknowledge');
   const alerts = views.flatMap(([code, view]) => Object.entries(view.alerts || {}).map(([id, a]) => ({ code, view, id, a })))
     .sort((x, y) => parseTime(y.a.since) - parseTime(x.a.since) || x.id.localeCompare(y.id));
   $('alert-count').textContent = `(${alerts.length})`;

@@ -6,10 +6,10 @@
 
 import {
   $, t, el, has, num, fmtClock, parseTime, label, keyLabel, keyType, byOrder, badge, addTexts, state, on, api,
-  problemText, showDialog, GHOR_ROLES,
+  problemText, showDialog, may,
 } from './core.js';
 import { summaryLines } from './picture.js';
-import { openReport, mayReportFor } from './report.js';
+import { openReport, mayReportFor, reportsOwn } from './report.js';
 
 addTexts({
   nl: {
@@ -88,7 +88,7 @@ export function openDetail(id, region) {
   const dialog = $('detail');
   renderDetail();
   showDialog(dialog);
-  if (GHOR_ROLES.includes(state.me.role)) loadContacts(id);
+  if (may('read_contacts')) loadContacts(id);
 }
 
 function closeDetail() {
@@ -147,7 +147,7 @@ function historyList() {
 }
 
 function contactsSection() {
-  if (!GHOR_ROLES.includes(state.me.role)) return null; // §7: contacts for GHOR roles only
+  if (!may('read_contacts')) return null; // §7: contacts are personal data, for GHOR roles only
   let body;
   if (open.contactsError) body = el('p', { class: 'error' }, t('contactsFailed', open.contactsError));
   else if (!open.contacts) body = el('p', { class: 'meta' }, '…');
@@ -177,7 +177,7 @@ export function renderDetail() {
   const rows = byOrder('Dimension', Object.entries(loc.dimensions || {})).flatMap(([dim, dv]) =>
     byOrder(keyType(dim) || 'Dimension', Object.entries(dv.values || {})).map(([key, v]) => valueRow(dim, key, v, loc)));
   const report = mayReportFor(loc)
-    ? el('button', { type: 'button', id: 'detail-report', 'data-focus': `detail-report:${open.id}` }, state.me.role === 'institution' ? t('reportOwn') : t('reportOnBehalf'))
+    ? el('button', { type: 'button', id: 'detail-report', 'data-focus': `detail-report:${open.id}` }, reportsOwn() ? t('reportOwn') : t('reportOnBehalf'))
     : null;
   if (report) report.addEventListener('click', () => { const { id, region } = open; $('detail').close(); openReport(id, region); });
   const facts = el('dl', { class: 'facts' },

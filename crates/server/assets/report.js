@@ -7,7 +7,7 @@
 
 import {
   $, t, el, has, fmtClock, label, keyType, byOrder, addTexts, state, on, postEvent, problemText, isObject, showDialog,
-  ORDER,
+  may, mayClaim, ORDER,
 } from './core.js';
 
 addTexts({
@@ -135,11 +135,15 @@ const FIELDS = {
 const HELP_CLOSE_FIELDS = [['reason', 'text']];
 const ICT = ['ict_zorgsystemen', 'telefonie', 'internet', 'zorgoproep', 'personenalarmering', 'wifi_domotica', 'noodcommunicatie'];
 
-/** Who may report for `loc`: its own organisation's institution tokens, and the IM (and oto in exercises). */
+/** Whether this token may report for `loc`: on anyone's behalf, or for its own organisation's. */
 export function mayReportFor(loc) {
-  const me = state.me || {};
-  if (me.role === 'institution') return !!loc && loc.organisation === me.organisation;
-  return me.role === 'informatiemanager' || me.role === 'oto';
+  if (may('report_on_behalf')) return true;
+  return may('report') && !!loc && loc.organisation === state.me.organisation;
+}
+
+/** Whether this token reports for its own organisation (not on someone's behalf). */
+export function reportsOwn() {
+  return may('report') && !may('report_on_behalf');
 }
 
 function findLocation(id) {
@@ -230,14 +234,14 @@ export function renderReport() {
   const body = $('report-body');
   if (!loc) {
     $('report-title').textContent = t('reportTitle', form.id);
-    body.replaceChildren(el('p', { class: 'error', id: 'report-refused' }, state.me.role === 'institution' ? t('notOwn') : t('unknownLocation')));
+    body.replaceChildren(el('p', { class: 'error', id: 'report-refused' }, reportsOwn() ? t('notOwn') : t('unknownLocation')));
     return;
   }
   form.region = region;
-  const behalf = state.me.role !== 'institution';
+  const behalf = !reportsOwn();
   $('report-title').textContent = behalf ? t('reportOnBehalfTitle', loc.name) : t('reportTitle', loc.name);
   if (!mayReportFor(loc)) {
-    body.replaceChildren(el('p', { class: 'error', id: 'report-refused' }, state.me.role === 'institution' ? t('notOwn') : t('notAllowed')));
+    body.replaceChildren(el('p', { class: 'error', id: 'report-refused' }, reportsOwn() ? t('notOwn') : t('notAllowed')));
     return;
   }
   const keys = keysOf(form.dimension);
@@ -324,7 +328,8 @@ function submitForm(loc, formNode) {
 
 /** Posts one report about location `id`; confirms it in `lastReceipt`. Resolves to the answer. */
 export async function send(id, event, what) {
-  const bron = state.me.role === 'institution' ? 'formulier' : 'telefoon';
+  // Who reports on a location's behalf took it by phone; the institution used the form.
+  const bron = !reportsOwn() && mayClaim('telefoon') ? 'telefoon' : 'formulier';
   const answer = await postEvent(Object.assign({ source: `/locations/${id}`, bron }, event));
   if (answer.ok) {
     const b = answer.body || {};

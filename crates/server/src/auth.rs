@@ -1,4 +1,4 @@
-//! Who is calling and what they may do (§7): bearer tokens (random, stored hashed,
+//! Who is calling (§7; what they may do is [`crate::policy`]'s word): bearer tokens (random, stored hashed,
 //! expiring, revocable), short-lived single-use websocket tickets, and per-token rate limits.
 
 use std::collections::HashMap;
@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::coalesce::Coalescer;
 use crate::gateway::visibility::Visibility;
+use crate::policy;
 use crate::problem::Problem;
 
 /// Prefix of every secret, so a leaked one is recognisable in logs and scanners.
@@ -31,11 +32,6 @@ impl Caller {
         self.token.role
     }
 
-    /// National tokens (no regions) see every region.
-    pub fn sees_region(&self, region: RegionCode) -> bool {
-        self.token.regions.is_empty() || self.token.regions.contains(&region)
-    }
-
     /// The regions this caller may see: its own, or all 25.
     pub fn regions(&self) -> Vec<RegionCode> {
         if self.token.regions.is_empty() {
@@ -45,16 +41,13 @@ impl Caller {
         }
     }
 
+    /// What of a region's view it sees, as the policy says.
     pub fn visibility(&self) -> Visibility {
-        Visibility::of(self.token.role, self.token.organisation.as_ref())
+        crate::policy::visibility(self)
     }
 
     pub fn scope(&self) -> Scope {
         self.token.scope
-    }
-
-    pub fn is(&self, roles: &[Role]) -> bool {
-        roles.contains(&self.token.role)
     }
 
     /// An institution's own system publishing on NATS: the NATS account's permissions
@@ -114,22 +107,24 @@ impl TokenRequest {
                 "a national token covers every region; name no regions with it",
             ));
         }
-        if self.role == Role::Institution && self.organisation.is_none() {
+        let for_organisation = policy::acts_for_organisation(self.role);
+        if for_organisation && self.organisation.is_none() {
             return Err(FieldError::new(
                 "organisation",
                 ErrorCode::OrganisationRequired,
-                "an institution token reports for one organisation; name it",
+                &format!("{} tokens report for one organisation; name it", self.role),
             ));
         }
-        if self.role != Role::Institution && self.organisation.is_some() {
+        if !for_organisation && self.organisation.is_some() {
             return Err(FieldError::new(
                 "organisation",
                 ErrorCode::OrganisationNotAllowed,
                 "only institution tokens belong to an organisation",
             ));
         }
-        if self.role == Role::Oto && self.scope != Scope::Oefening {
-            return Err(FieldError::new("scope", ErrorCode::OefeningOnly, "OTO tokens work in the oefening scope"));
+        if let Some(scope) = policy::bound_scope(self.role).filter(|s| *s != self.scope) {
+            let reason = format!("{} tokens work in the {scope} scope", self.role);
+            return Err(FieldError::new("scope", ErrorCode::ScopeBound, &reason).with("scope", scope.as_str()));
         }
         if self.valid_for <= chrono::Duration::zero() || self.valid_for > chrono::Duration::days(800) {
             let e = FieldError::new("valid_days", ErrorCode::OutOfRange, "a token is valid for 1 to 800 days");

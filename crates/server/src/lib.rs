@@ -1,26 +1,31 @@
 //! ghor's running parts, wired by the one `ghor` binary. The modules follow the data's
-//! way through the system.
+//! way through the system: ingest → the log (`ghor_store`) → [`reader`] → projector and
+//! gateway → web.
 //!
 //! # Layout
-//! - [`ingest`]: validate, authorise, stamp and append: the only writer of the log.
+//! - [`ingest`]: validate, authorise, stamp and append: the only writer of the log; also
+//!   what institution systems publish on NATS ([`ingest::intake`]) and the registrations
+//!   ingest checks reports against ([`ingest::registrations`]).
+//! - [`reader`]: reading the log ahead of a fold, from the point every folder starts at.
 //! - [`projector`]: fold the log into the read model, fenced on its checkpoint.
 //! - [`gateway`]: fold the log in memory and stream snapshot + chained deltas.
-//! - [`http`]: the axum edge: API, websocket, the live page.
+//! - [`web`]: the axum edge: API, websocket, the live page.
 //! - [`scheduler`]: what ghor writes itself (default thresholds, overdue reports).
 //! - [`supervise`]: every long-running task held, watched and restarted with backoff.
+//! - [`policy`]: who may do what (§7), the one place that says so.
 //! - [`auth`], [`problem`], [`metrics`], [`shutdown`], [`coalesce`]: plumbing.
+
+pub mod gateway;
+pub mod ingest;
+pub mod projector;
+pub mod reader;
+pub mod web;
 
 pub mod auth;
 pub mod coalesce;
-pub mod follow;
-pub mod gateway;
-pub mod http;
-pub mod ingest;
-pub mod intake;
 pub mod metrics;
+pub mod policy;
 pub mod problem;
-pub mod projector;
-pub mod registry;
 pub mod scheduler;
 pub mod shutdown;
 pub mod supervise;
@@ -38,10 +43,10 @@ use ghor_store::{ContactStore, Embedded, EventLog, ReadModel, TokenStore};
 use tokio::net::TcpListener;
 
 use crate::gateway::Gateway;
-use crate::http::AppState;
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 use crate::supervise::Tasks;
+use crate::web::AppState;
 
 /// The ports a running ghor uses: one log per scope and the stores.
 #[derive(Clone)]
@@ -190,7 +195,7 @@ pub async fn serve(
     let metrics = Metrics::new();
     let tasks = Tasks::new(metrics.task_restarts.clone(), shutdown.clone());
     let mut gateways = BTreeMap::new();
-    let mut registries: BTreeMap<Scope, Arc<dyn registry::Registrations>> = BTreeMap::new();
+    let mut registries: BTreeMap<Scope, Arc<dyn ingest::registrations::Registrations>> = BTreeMap::new();
     for (scope, log) in &backbone.logs {
         if roles.ingest {
             scheduler::seed_thresholds(&**log).await?;
@@ -208,8 +213,13 @@ pub async fn serve(
             registries.insert(*scope, gateway.clone());
             gateways.insert(*scope, gateway);
         } else if roles.ingest {
-            let registry =
-                registry::Registry::start(log.clone(), backbone.read_model.clone(), &tasks, shutdown.clone()).await?;
+            let registry = ingest::registrations::RegistrationFold::start(
+                log.clone(),
+                backbone.read_model.clone(),
+                &tasks,
+                shutdown.clone(),
+            )
+            .await?;
             registries.insert(*scope, registry);
         }
     }
@@ -217,7 +227,7 @@ pub async fn serve(
     if roles.ingest {
         for (scope, intake) in &backbone.intakes {
             let (ingest, intake, scope, stop) = (ingest.clone(), intake.clone(), *scope, shutdown.clone());
-            tasks.spawn("intake", move || intake::run(ingest.clone(), intake.clone(), scope, stop.clone()));
+            tasks.spawn("intake", move || ingest::intake::run(ingest.clone(), intake.clone(), scope, stop.clone()));
         }
     }
     let state = Arc::new(AppState {
@@ -234,7 +244,7 @@ pub async fn serve(
         shutdown: shutdown.clone(),
     });
     let addr = listener.local_addr()?;
-    let app = http::router(state.clone(), roles, settings.fault_injection);
+    let app = web::router(state.clone(), roles, settings.fault_injection);
     let mut stop = shutdown;
     let http = tokio::spawn(async move {
         let server = axum::serve(listener, app).with_graceful_shutdown(async move { stop.recv().await });

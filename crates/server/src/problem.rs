@@ -124,6 +124,18 @@ impl Problem {
         p
     }
 
+    /// Parses JSON that arrived at an edge (an HTTP body, a NATS message): malformed JSON
+    /// is a problem that says where, a key given twice in one object one that names it.
+    pub fn from_json(bytes: &[u8]) -> Result<serde_json::Value, Problem> {
+        ghor_domain::json::from_slice(bytes).map_err(|e| match e {
+            ghor_domain::json::JsonError::DuplicateKey(error) => Problem::invalid(error),
+            ghor_domain::json::JsonError::Syntax(e) => Problem::bad_request(
+                "malformed-json",
+                format!("The body is not valid JSON: {e} (line {}, column {}).", e.line(), e.column()),
+            ),
+        })
+    }
+
     /// A fault of ours: logged in full here, opaque to the caller.
     pub fn internal(error: impl std::fmt::Display) -> Problem {
         let incident = uuid::Uuid::new_v4();

@@ -10,7 +10,7 @@ use ghor_domain::{DecodeError, Event, Picture, Scope, Views};
 use ghor_store::{stored_json, Archived, EventLog, ProjectionBatch, Quarantined, ReadModel, StoreError};
 use serde_json::Value;
 
-use crate::follow::{read_ahead, Decoded};
+use crate::reader::{read_ahead, Decoded};
 use crate::shutdown::Shutdown;
 
 const BATCH: usize = 1000;

@@ -6,6 +6,7 @@ pub mod patch;
 pub mod session;
 pub mod visibility;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -22,7 +23,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::follow::{read_ahead, Decoded};
+use crate::reader::{read_ahead, Decoded};
 use crate::shutdown::Shutdown;
 use crate::supervise::Tasks;
 
@@ -50,13 +51,13 @@ pub struct Folded {
     /// Sequence of the last entry folded in.
     pub seq: u64,
     pub picture: Picture,
-    /// Every region's view, up to date with the picture but for what `stale` names.
+    /// Every region's view, up to date with the picture but for what `views_behind` names.
     views: Views,
     /// What was folded in while nobody needed the views (catching up): they are brought up
     /// to date when next needed, once, instead of after every batch.
-    stale: Touched,
+    views_behind: Touched,
     /// The views as JSON, as clients hold them; kept only while `json_current` (which
-    /// implies nothing is stale).
+    /// implies the views are not behind).
     json: BTreeMap<RegionCode, Value>,
     json_current: bool,
     history: VecDeque<Arc<Delta>>,
@@ -65,11 +66,12 @@ pub struct Folded {
 }
 
 impl Folded {
-    /// The current view of a region (also of one that has nothing in it yet).
-    pub fn region_view(&self, region: RegionCode) -> RegionView {
-        match self.views.get(region).filter(|_| self.stale.is_empty()) {
-            Some(view) => view.clone(),
-            None => self.picture.region_view(region),
+    /// The current view of a region (also of one that has nothing in it yet), without
+    /// copying it while the kept views are current.
+    pub fn region_view(&self, region: RegionCode) -> Cow<'_, RegionView> {
+        match self.views.get(region).filter(|_| self.views_behind.is_empty()) {
+            Some(view) => Cow::Borrowed(view),
+            None => Cow::Owned(self.picture.region_view(region)),
         }
     }
 
@@ -84,7 +86,7 @@ impl Folded {
     /// Brings the views and their JSON up to date before patches are worked out from them.
     fn bring_json_current(&mut self) {
         if !self.json_current {
-            self.views.update(&self.picture, &std::mem::take(&mut self.stale));
+            self.views.update(&self.picture, &std::mem::take(&mut self.views_behind));
             self.json = self.views.iter().map(|(r, v)| (*r, to_json(v))).collect();
             self.json_current = true;
         }
@@ -104,7 +106,7 @@ impl Folded {
                 }
             }
         } else {
-            self.stale.extend(touched);
+            self.views_behind.extend(touched);
             self.json_current = false;
         }
         self.history.push_back(Arc::new(Delta { from, to: self.seq, changes, patched }));
@@ -136,7 +138,7 @@ pub enum Currency {
 
 /// How long the follower may go without word from the log before the picture is no longer
 /// called current: a few probes' worth (the follower probes every
-/// [`PROBE_EVERY`](crate::follow::PROBE_EVERY)).
+/// [`PROBE_EVERY`](crate::reader::PROBE_EVERY)).
 pub const STALL: Duration = Duration::from_secs(5);
 
 /// When the follower last heard from the log, and whether it has failed since.
@@ -174,7 +176,7 @@ impl Gateway {
         shutdown: Shutdown,
     ) -> Result<Arc<Gateway>, StoreError> {
         let epoch = log.epoch();
-        let (seq, picture) = crate::follow::starting_point(&*log, &*read_model).await?;
+        let (seq, picture) = crate::reader::starting_point(&*log, &*read_model).await?;
         let warm_at = log.last_seq().await?;
         let views = Views::of(&picture);
         let state = Folded {
@@ -182,7 +184,7 @@ impl Gateway {
             seq,
             picture,
             views,
-            stale: Touched::default(),
+            views_behind: Touched::default(),
             json: BTreeMap::new(),
             json_current: false,
             history: VecDeque::new(),

@@ -17,6 +17,7 @@ use super::patch;
 use super::visibility::Visibility;
 use super::{Currency, Delta, Gateway};
 use crate::auth::Caller;
+use crate::policy::{self, Action};
 use crate::shutdown::Shutdown;
 
 /// How long a client may take to say hello.
@@ -274,8 +275,10 @@ fn subscription(gateway: &Gateway, caller: Caller, hello: &str) -> Result<(Clien
     }
     let regions = match hello.regions {
         Some(requested) if !requested.is_empty() => {
-            if let Some(r) = requested.iter().find(|r| !caller.sees_region(**r)) {
-                return Err(refuse(403, "Region not allowed", &format!("This token may not see {r}.")));
+            for region in &requested {
+                if let Err(denied) = policy::decide(&caller, &Action::ReadPicture { region: *region }) {
+                    return Err(refuse(403, "Region not allowed", &denied.reason));
+                }
             }
             requested
         }

@@ -1,6 +1,6 @@
-//! What a caller may see of a region's view (§7): ROT and GHOR roles the locations,
-//! ketenpartner and bestuur aggregates only, an institution its own locations and the
-//! chain in aggregate. Applied alike to views and to patches of them.
+//! What a caller may see of a region's view (§7): every location, its own organisation's,
+//! or aggregates only. Which of these a caller gets is [`crate::policy::visibility`]'s
+//! word (from the role table); this applies it alike to views and to patches of them.
 //!
 //! Aggregates shown to those who see no locations never name one: the location behind a
 //! minimum is left out, and a figure over fewer locations than the region's
@@ -11,11 +11,9 @@
 //! level of a withheld figure is withheld too (it would tell the figure's side of a
 //! threshold): absent from `totals.levels`, which a patch then carries whole.
 
-use std::borrow::Cow;
-
 use ghor_domain::view::Totals;
 use ghor_domain::vocab::ThresholdKey;
-use ghor_domain::{Picture, RegionCode, RegionView, Role, Slug};
+use ghor_domain::{Picture, RegionCode, Slug};
 use serde_json::{json, Map, Value};
 
 use super::Folded;
@@ -40,13 +38,12 @@ pub enum Visibility {
 }
 
 impl Visibility {
-    pub fn of(role: Role, organisation: Option<&Slug>) -> Visibility {
-        match role {
-            Role::Informatiemanager | Role::Netwerkfunctionaris | Role::Oto | Role::Rot | Role::Admin => {
-                Visibility::Full
-            }
-            Role::Ketenpartner | Role::Bestuur => Visibility::Aggregate,
-            Role::Institution => organisation.map_or(Visibility::Aggregate, |o| Visibility::Organisation(o.clone())),
+    /// May this caller see the detail of a location of `organisation`?
+    pub fn sees_organisation(&self, organisation: &Slug) -> bool {
+        match self {
+            Visibility::Full => true,
+            Visibility::Aggregate => false,
+            Visibility::Organisation(own) => own == organisation,
         }
     }
 
@@ -55,11 +52,11 @@ impl Visibility {
         match self {
             Visibility::Full => true,
             Visibility::Aggregate => false,
-            Visibility::Organisation(org) => Slug::try_from(location)
+            Visibility::Organisation(_) => Slug::try_from(location)
                 .ok()
                 .and_then(|id| picture.locations.get(&id))
                 .and_then(|l| l.info.as_ref())
-                .is_some_and(|i| &i.value.organisation == org),
+                .is_some_and(|i| self.sees_organisation(&i.value.organisation)),
         }
     }
 
@@ -87,7 +84,7 @@ impl Visibility {
         if !whole && !obj.contains_key("totals") && !obj.contains_key("thresholds") {
             return;
         }
-        let current = current_view(st, region);
+        let current = st.region_view(region);
         let shown = aggregate_totals(&current.totals, current.thresholds.get(&ThresholdKey::AggregateMinLocations));
         if whole {
             obj.insert("totals".into(), shown);
@@ -103,14 +100,6 @@ impl Visibility {
         if totals.as_object().is_some_and(Map::is_empty) {
             obj.remove("totals");
         }
-    }
-}
-
-/// The region's current view, without copying it when the folded views are current.
-fn current_view(st: &Folded, region: RegionCode) -> Cow<'_, RegionView> {
-    match st.views.get(region).filter(|_| st.stale.is_empty()) {
-        Some(view) => Cow::Borrowed(view),
-        None => Cow::Owned(st.region_view(region)),
     }
 }
 

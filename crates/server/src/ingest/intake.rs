@@ -14,8 +14,8 @@ use ghor_store::nats::{Intake, IntakeMessage};
 use ghor_store::StoreError;
 use serde_json::Value;
 
+use super::Ingest;
 use crate::auth::Caller;
-use crate::ingest::Ingest;
 use crate::problem::Problem;
 use crate::shutdown::Shutdown;
 
@@ -47,8 +47,8 @@ pub async fn run(
 async fn take(ingest: &Ingest, scope: Scope, message: IntakeMessage) {
     let caller = Caller::system(&message.organisation, scope);
     let expected_source = format!("/locations/{}", message.location);
-    let outcome = match serde_json::from_slice::<Value>(&message.payload) {
-        Err(e) => Err(Problem::bad_request("malformed-json", format!("The message is not valid JSON: {e}."))),
+    let outcome = match Problem::from_json(&message.payload) {
+        Err(refused) => Err(refused),
         Ok(body) if body.get("source").and_then(Value::as_str) != Some(expected_source.as_str()) => {
             let reason = format!("must be {expected_source}, the location in the subject");
             let e = FieldError::new("source", ErrorCode::SourceMismatch, &reason).with("expected", expected_source);

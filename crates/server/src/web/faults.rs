@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use ghor_domain::Role;
 use serde::Deserialize;
 
 use super::AppState;
 use crate::auth::Caller;
+use crate::policy::{self, Action};
 use crate::problem::Problem;
 
 #[derive(Deserialize)]
@@ -26,9 +26,7 @@ pub async fn stop_gateway_follower(
     caller: Caller,
     Query(time): Query<For>,
 ) -> Result<StatusCode, Problem> {
-    if !caller.is(&[Role::Admin]) {
-        return Err(Problem::forbidden(None, "Only an admin token may inject faults."));
-    }
+    policy::decide(&caller, &Action::InjectFaults)?;
     state.gateway(caller.scope())?.stop_follower_for(Duration::from_secs(time.seconds.min(300)));
     Ok(StatusCode::ACCEPTED)
 }

@@ -1,7 +1,10 @@
-//! Ingest: the only writer of the log. Validates a client's event strictly, checks that
-//! the token may write it, stamps it (region, scope, actor, received) and appends it,
-//! idempotent on (source, id): the same report again is a duplicate, another one under a
-//! stored (source, id) a conflict. Answers only after the log has the event.
+//! Ingest: the only writer of the log. Validates a client's event strictly, asks the
+//! policy whether the token may write it, stamps it (region, scope, actor, received) and
+//! appends it, idempotent on (source, id): the same report again is a duplicate, another
+//! one under a stored (source, id) a conflict. Answers only after the log has the event.
+
+pub mod intake;
+pub mod registrations;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -11,14 +14,16 @@ use chrono::{DateTime, Utc};
 use ghor_domain::error::ErrorCode;
 use ghor_domain::payload::{IntakeRejectedData, LocationInfo, Payload};
 use ghor_domain::values::{LongText, ShortText};
-use ghor_domain::{Event, FieldError, RegionCode, Role, Scope, Slug, Source, Stamp, Submission};
+use ghor_domain::vocab::Bron;
+use ghor_domain::{Event, FieldError, RegionCode, Scope, Slug, Source, Stamp, Submission};
 use ghor_store::{Appended, EventLog, ReadModel, StoreError};
 use serde::Serialize;
 
 use crate::auth::Caller;
 use crate::coalesce::Coalescer;
+use crate::policy::{self, Action};
 use crate::problem::Problem;
-use crate::registry::Registrations;
+use registrations::Registrations;
 
 /// What happened to one accepted event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -150,9 +155,10 @@ impl Ingest {
         };
         let id = Slug::try_from(location).map_err(|r| Problem::invalid(r.at("source")))?;
         let info = registry.location(&id).await.ok_or_else(|| Problem::not_found(format!("no location {location}")))?;
-        if caller.token.organisation.as_ref() != Some(&info.organisation) {
-            return Err(Problem::forbidden(Some("source"), format!("{location} belongs to another organisation")));
-        }
+        // Recorded as the system's own report on the location: allowed where that would be.
+        let report =
+            Action::Report { location: &id, region: info.region, organisation: &info.organisation, bron: Bron::Api };
+        policy::decide(caller, &report)?;
         let error = refused.errors.first();
         let field = error.and_then(|e| ShortText::try_from(e.field.clone()).ok());
         // The reason is ours, but may quote what was sent: it is checked like any text.
@@ -165,7 +171,7 @@ impl Ingest {
             id: uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("intake|{scope}|{intake_seq}").as_bytes()),
             source: Source::Location(id),
             time: now,
-            bron: ghor_domain::vocab::Bron::Api,
+            bron: Bron::Api,
             bevestigd: true,
             prognose: None,
             stamp: Stamp { region: info.region, scope, actor: caller.token.name.clone(), received: now },
@@ -249,47 +255,26 @@ async fn accept(
     submission.accept(stamp).map(|event| (event, time_given)).map_err(Problem::invalid)
 }
 
-/// Decides whether `caller` may write `submission`, from its token alone; returns the
-/// region to stamp.
+/// Asks the policy whether `caller` may write `submission` (see [`crate::policy`]), from
+/// its token and the location's registration; returns the region to stamp.
 pub fn authorise(
     caller: &Caller,
     submission: &Submission,
     registered: Option<&LocationInfo>,
 ) -> Result<RegionCode, Problem> {
-    use Role::*;
-    let role = caller.role();
-    let denied = |detail: String| Err(Problem::forbidden(Some("source"), detail));
-    let in_region = |region: RegionCode| caller.sees_region(region);
-    match (&submission.payload, &submission.source) {
-        (Payload::ReportOverdue(_), _) => Err(Problem::forbidden(
-            Some("type"),
-            "report_overdue events are written by ghor's own scheduler, not by clients",
-        )),
+    let bron = submission.bron;
+    let event_type = submission.payload.event_type();
+    let (action, region) = match (&submission.payload, &submission.source) {
+        (Payload::ReportOverdue(_), _) => {
+            (Action::WriteOwnEvent { event_type: "report_overdue", writer: "ghor's own scheduler" }, None)
+        }
         (Payload::IntakeRejected(_), _) => {
-            Err(Problem::forbidden(Some("type"), "intake_rejected events are written by ghor's ingest, not by clients"))
+            (Action::WriteOwnEvent { event_type: "intake_rejected", writer: "ghor's ingest" }, None)
         }
-        (Payload::LocationRegistered(info), Source::Location(_)) => {
-            if !caller.is(&[Netwerkfunctionaris, Admin, Oto]) {
-                return denied(format!(
-                    "a {role} token may not register locations; the GHOR's netwerkfunctionaris does"
-                ));
-            }
-            if !in_region(info.region) {
-                return Err(Problem::forbidden(
-                    Some("data.region"),
-                    format!("this token may not register locations in {}", info.region),
-                ));
-            }
-            if let Some(old) = registered {
-                if !in_region(old.region) {
-                    return denied(format!(
-                        "this location is registered in {}, outside this token's regions",
-                        old.region
-                    ));
-                }
-            }
-            Ok(info.region)
-        }
+        (Payload::LocationRegistered(info), Source::Location(_)) => (
+            Action::RegisterLocation { region: info.region, registered_in: registered.map(|old| old.region), bron },
+            Some(info.region),
+        ),
         (Payload::Status(_) | Payload::Retracted(_), Source::Location(id)) => {
             let Some(info) = registered else {
                 return Err(Problem::invalid(FieldError::new(
@@ -298,44 +283,33 @@ pub fn authorise(
                     &format!("/locations/{id} is not a registered location; the GHOR registers locations first"),
                 )));
             };
-            let own = caller.token.organisation.as_ref() == Some(&info.organisation);
-            let allowed = match role {
-                // Its organisation's location, in one of its regions.
-                Institution => own && in_region(info.region),
-                Informatiemanager | Oto => in_region(info.region),
-                _ => false,
-            };
-            if allowed {
-                Ok(info.region)
-            } else if role == Institution && !own {
-                denied(format!(
-                    "this token reports for organisation {}; /locations/{id} belongs to another organisation",
-                    caller.token.organisation.as_ref().map_or("-", |o| o.as_str())
-                ))
-            } else if matches!(role, Institution | Informatiemanager | Oto) {
-                denied(format!("/locations/{id} lies in {}, outside this token's regions", info.region))
-            } else {
-                denied(format!("a {role} token may read but not report status"))
-            }
+            (
+                Action::Report { location: id, region: info.region, organisation: &info.organisation, bron },
+                Some(info.region),
+            )
         }
         (payload, Source::Region(region)) => {
-            let roles: &[Role] = match payload {
-                Payload::OrganisationRegistered { .. } => &[Netwerkfunctionaris, Admin, Oto],
-                Payload::Incident { .. } | Payload::AlertAcknowledged { .. } => &[Informatiemanager, Oto],
-                Payload::ThresholdSet { .. } => &[Informatiemanager, Admin, Oto],
-                _ => &[],
+            let region = *region;
+            let action = match payload {
+                Payload::OrganisationRegistered { .. } => Action::RegisterOrganisation { region, bron },
+                Payload::Incident { .. } => Action::ManageIncidents { region, bron },
+                Payload::AlertAcknowledged { .. } => Action::Acknowledge { region, bron },
+                Payload::ThresholdSet { .. } => Action::SetThreshold { region, bron },
+                // Parsing already refused the other types with a region as source.
+                _ => return Err(Problem::forbidden(Some("source"), format!("no client writes {event_type} events"))),
             };
-            if !caller.is(roles) {
-                return denied(format!("a {role} token may not write {} events", submission.payload.event_type()));
-            }
-            if !in_region(*region) {
-                return denied(format!("this token may not act in {region}"));
-            }
-            Ok(*region)
+            (action, Some(region))
         }
         // Parsing already refused a source of the wrong kind.
-        (_, source) => denied(format!("{source} is not a valid source for this event type")),
-    }
+        (_, source) => {
+            return Err(Problem::forbidden(
+                Some("source"),
+                format!("{source} is not a valid source for this event type"),
+            ))
+        }
+    };
+    policy::decide(caller, &action)?;
+    region.ok_or_else(|| Problem::internal("the policy allowed an event ghor writes itself"))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Where ingest finds a location's registration (its organisation and region), to decide
 //! who may report for it. Beside a gateway that is the gateway's picture; an ingest-only
-//! process keeps a [`Registry`]: the same fold over the log's registrations alone, so that
-//! it never reads back the reports it appends.
+//! process keeps a [`RegistrationFold`]: the same fold over the log's registrations alone,
+//! so that it never reads back the reports it appends.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -44,26 +44,26 @@ impl Registrations for Gateway {
 }
 
 /// The registrations of one scope's log, folded as they are appended.
-pub struct Registry {
+pub struct RegistrationFold {
     log: Arc<dyn EventLog>,
     picture: RwLock<Picture>,
     /// The sequence of the newest registration folded.
     position: watch::Sender<u64>,
 }
 
-impl Registry {
+impl RegistrationFold {
     /// Starts from the newest snapshot (or the beginning); `tasks` follows the registrations.
     pub async fn start(
         log: Arc<dyn EventLog>,
         read_model: Arc<dyn ReadModel>,
         tasks: &Tasks,
         shutdown: Shutdown,
-    ) -> Result<Arc<Registry>, StoreError> {
-        let (seq, picture) = crate::follow::starting_point(&*log, &*read_model).await?;
-        let registry = Arc::new(Registry { log, picture: RwLock::new(picture), position: watch::channel(seq).0 });
-        let follower = registry.clone();
-        tasks.spawn("registry_follower", move || follower.clone().follow(shutdown.clone()));
-        Ok(registry)
+    ) -> Result<Arc<RegistrationFold>, StoreError> {
+        let (seq, picture) = crate::reader::starting_point(&*log, &*read_model).await?;
+        let fold = Arc::new(RegistrationFold { log, picture: RwLock::new(picture), position: watch::channel(seq).0 });
+        let follower = fold.clone();
+        tasks.spawn("registration_follower", move || follower.clone().follow(shutdown.clone()));
+        Ok(fold)
     }
 
     /// Folds registrations as they are appended until shutdown; fails when the log cannot
@@ -90,7 +90,7 @@ impl Registry {
         match Event::from_stored(&entry.body) {
             Ok(event) => self.picture.write().unwrap_or_else(|poison| poison.into_inner()).apply(&event),
             Err(e) => {
-                tracing::warn!(scope = %self.log.scope(), seq = entry.seq, error = ?e, "registry: skipped an undecodable registration")
+                tracing::warn!(scope = %self.log.scope(), seq = entry.seq, error = ?e, "skipped an undecodable registration")
             }
         }
         self.position.send_replace(entry.seq);
@@ -102,7 +102,7 @@ impl Registry {
 }
 
 #[async_trait]
-impl Registrations for Registry {
+impl Registrations for RegistrationFold {
     async fn location(&self, id: &Slug) -> Option<LocationInfo> {
         if let Some(info) = self.lookup(id) {
             return Some(info);

@@ -1,6 +1,6 @@
 //! The JSON API: report events (one or a batch), read the picture, the registry and its
-//! contacts, the quarantine, and manage tokens. Every endpoint authorises against the
-//! object it touches, from the caller's token alone.
+//! contacts, the quarantine, and manage tokens. Every endpoint asks the policy
+//! ([`crate::policy::decide`]) about the object it touches, from the caller's token alone.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,14 +19,14 @@ use ghor_store::{Appended, Contact, Filter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{body_bytes, json_body, json_value, media_type, AppState, EVENT, EVENT_BATCH};
+use super::{body_bytes, json_body, media_type, AppState, EVENT, EVENT_BATCH};
 use crate::auth::{issue, Caller, TokenRequest};
 use crate::ingest::Receipt;
+use crate::policy::{self, Action, Capability, TokenTarget};
 use crate::problem::Problem;
 
-/// GHOR roles: may see contacts.
-const GHOR_ROLES: &[Role] = &[Role::Informatiemanager, Role::Netwerkfunctionaris, Role::Oto, Role::Admin];
-
+/// Who the caller is and what the policy lets it do: `may` (capabilities), the `bron` it
+/// may claim and the roles whose tokens it may `mint`; the page shows what these allow.
 pub async fn me(caller: Caller) -> Json<Value> {
     let t = &caller.token;
     Json(json!({
@@ -37,6 +37,9 @@ pub async fn me(caller: Caller) -> Json<Value> {
         "organisation": t.organisation,
         "scope": t.scope,
         "expires": t.expires,
+        "may": policy::capabilities(&caller),
+        "bron": policy::bron(&caller),
+        "mints": policy::mintable(&caller),
     }))
 }
 
@@ -51,7 +54,7 @@ pub async fn post_event(
         media_type(&headers, EVENT)?;
         let bytes = body_bytes(body, state.limits.body_bytes)?;
         let submission = Submission::from_slice(&bytes);
-        if submission.is_err() && json_value(&bytes)?.is_array() {
+        if submission.is_err() && Problem::from_json(&bytes)?.is_array() {
             return Err(Problem::bad_request(
                 "batch-on-single",
                 "This endpoint takes one event; send arrays to /v1/events/batch.",
@@ -82,7 +85,7 @@ pub async fn post_batch(
     let bytes = body_bytes(body, state.limits.batch_bytes)?;
     // Each item is read from its own bytes (see `Submission::from_slice`).
     let Ok(items) = serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(&bytes) else {
-        json_value(&bytes)?;
+        Problem::from_json(&bytes)?;
         return Err(Problem::bad_request("batch-not-array", "A batch is a JSON array of events."));
     };
     if items.len() > state.limits.batch_items {
@@ -186,6 +189,7 @@ pub async fn picture(State(state): State<Arc<AppState>>, caller: Caller) -> Resu
     let (epoch, seq) = position(&state, caller.scope())?;
     let mut regions = serde_json::Map::new();
     for region in caller.regions() {
+        policy::decide(&caller, &Action::ReadPicture { region })?;
         regions.insert(region.to_string(), region_json(&state, &caller, region)?);
     }
     Ok(Json(json!({ "epoch": epoch, "seq": seq, "scope": caller.scope(), "now": Utc::now(), "regions": regions })))
@@ -201,9 +205,7 @@ pub async fn region(
     Path(region): Path<String>,
 ) -> Result<Json<Value>, Problem> {
     let region = parse_region(&region)?;
-    if !caller.sees_region(region) {
-        return Err(Problem::forbidden(None, format!("This token may not see {region}.")));
-    }
+    policy::decide(&caller, &Action::ReadPicture { region })?;
     let (epoch, seq) = position(&state, caller.scope())?;
     let mut body = region_json(&state, &caller, region)?;
     body["epoch"] = json!(epoch);
@@ -212,22 +214,30 @@ pub async fn region(
     Ok(Json(body))
 }
 
-/// The location's registration, checked against what the caller may see.
-fn visible_location(state: &AppState, caller: &Caller, id: &str) -> Result<(Slug, RegionCode), Problem> {
+/// A registered location of the caller's scope: its id, region and organisation.
+struct Registered {
+    slug: Slug,
+    region: RegionCode,
+    organisation: Slug,
+}
+
+fn registered(state: &AppState, caller: &Caller, id: &str) -> Result<Registered, Problem> {
     let slug = Slug::try_from(id).map_err(|_| Problem::not_found(format!("No location {id:?}.")))?;
     let gateway = state.gateway(caller.scope())?;
     let st = gateway.state();
-    let region = st
-        .picture
-        .locations
-        .get(&slug)
-        .filter(|l| l.info.is_some())
-        .and_then(|l| l.region())
-        .ok_or_else(|| Problem::not_found(format!("No location {id:?} is registered.")))?;
-    if !caller.sees_region(region) || !caller.visibility().sees_location(&st.picture, id) {
-        return Err(Problem::forbidden(None, format!("This token may not see the detail of location {id}.")));
-    }
-    Ok((slug, region))
+    let location = st.picture.locations.get(&slug);
+    let info = location.and_then(|l| l.info.as_ref());
+    let (Some(region), Some(info)) = (location.and_then(|l| l.region()), info) else {
+        return Err(Problem::not_found(format!("No location {id:?} is registered.")));
+    };
+    Ok(Registered { organisation: info.value.organisation.clone(), slug, region })
+}
+
+/// The location's registration, once the policy lets the caller see its detail.
+fn visible_location(state: &AppState, caller: &Caller, id: &str) -> Result<(Slug, RegionCode), Problem> {
+    let l = registered(state, caller, id)?;
+    policy::decide(caller, &Action::ReadLocation { region: l.region, organisation: &l.organisation })?;
+    Ok((l.slug, l.region))
 }
 
 pub async fn location(
@@ -235,7 +245,11 @@ pub async fn location(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
-    let (slug, region) = visible_location(&state, &caller, &id)?;
+    let l = registered(&state, &caller, &id)?;
+    policy::decide(&caller, &Action::ReadLocation { region: l.region, organisation: &l.organisation })?;
+    let contacts_shown =
+        policy::decide(&caller, &Action::ReadContacts { region: l.region, organisation: &l.organisation }).is_ok();
+    let (slug, region) = (l.slug, l.region);
     let (location, staleness, epoch, seq) = {
         let gateway = state.gateway(caller.scope())?;
         let st = gateway.state();
@@ -244,7 +258,7 @@ pub async fn location(
         (view.locations.get(&slug).cloned(), staleness, st.epoch, st.seq)
     };
     let mut body = json!({ "id": slug, "region": region, "epoch": epoch, "seq": seq, "now": Utc::now(), "location": location, "staleness": staleness });
-    if caller.is(GHOR_ROLES) {
+    if contacts_shown {
         body["contacts"] = serde_json::to_value(state.backbone.contacts.contacts(caller.scope(), &slug).await?)
             .map_err(Problem::internal)?;
     }
@@ -313,14 +327,14 @@ fn change(seq: u64, body: &Value) -> Value {
 pub async fn registry_locations(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
     let gateway = state.gateway(caller.scope())?;
     let st = gateway.state();
-    let visibility = caller.visibility();
     let locations: Vec<Value> = st
         .picture
         .locations
         .iter()
         .filter_map(|(id, l)| Some((id, l.info.as_ref()?)))
-        .filter(|(id, info)| {
-            caller.sees_region(info.value.region) && visibility.sees_location(&st.picture, id.as_str())
+        .filter(|(_, info)| {
+            let (region, organisation) = (info.value.region, &info.value.organisation);
+            policy::decide(&caller, &Action::ReadLocation { region, organisation }).is_ok()
         })
         .map(|(id, info)| {
             let mut v = serde_json::to_value(&info.value).unwrap_or_default();
@@ -339,7 +353,8 @@ pub async fn incidents(State(state): State<Arc<AppState>>, caller: Caller) -> Re
     let incidents: serde_json::Map<String, Value> = caller
         .regions()
         .into_iter()
-        .flat_map(|r| st.region_view(r).incidents)
+        .filter(|region| policy::decide(&caller, &Action::ReadPicture { region: *region }).is_ok())
+        .flat_map(|r| st.region_view(r).into_owned().incidents)
         .map(|(id, incident)| (id.to_string(), serde_json::to_value(incident).unwrap_or_default()))
         .collect();
     Ok(Json(json!({ "incidents": incidents })))
@@ -350,11 +365,10 @@ pub async fn contacts(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
-    if !caller.is(GHOR_ROLES) {
-        return Err(Problem::forbidden(None, "Contacts are personal data, visible to GHOR roles only."));
-    }
-    let (slug, _) = visible_location(&state, &caller, &id)?;
-    Ok(Json(json!({ "location": slug, "contacts": state.backbone.contacts.contacts(caller.scope(), &slug).await? })))
+    let l = registered(&state, &caller, &id)?;
+    policy::decide(&caller, &Action::ReadContacts { region: l.region, organisation: &l.organisation })?;
+    let contacts = state.backbone.contacts.contacts(caller.scope(), &l.slug).await?;
+    Ok(Json(json!({ "location": l.slug, "contacts": contacts })))
 }
 
 pub async fn set_contacts(
@@ -364,10 +378,9 @@ pub async fn set_contacts(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, Problem> {
-    if !caller.is(&[Role::Netwerkfunctionaris, Role::Admin]) {
-        return Err(Problem::forbidden(None, "The GHOR's netwerkfunctionaris keeps the contacts."));
-    }
-    let (slug, _) = visible_location(&state, &caller, &id)?;
+    let l = registered(&state, &caller, &id)?;
+    policy::decide(&caller, &Action::WriteContacts { region: l.region, organisation: &l.organisation })?;
+    let slug = l.slug;
     let body = json_body(&headers, body, state.limits.body_bytes)?;
     let contacts: Vec<Contact> = parse_json(body.get("contacts").cloned().unwrap_or(Value::Null), "contacts")?;
     if contacts.len() > ContactRole::ALL.len() * 3 {
@@ -396,12 +409,23 @@ fn parse_json<T: serde::de::DeserializeOwned>(value: Value, root: &str) -> Resul
     serde_json::from_value::<T>(value).map_err(|e| Problem::invalid(FieldError::from_serde(root, &e.to_string())))
 }
 
+/// The newest quarantined events looked through, and how many of the caller's are shown.
+const QUARANTINE_SCAN: usize = 1000;
+const QUARANTINE_SHOWN: usize = 100;
+
 pub async fn quarantine(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
-    if !caller.is(&[Role::Informatiemanager, Role::Admin, Role::Oto]) {
-        return Err(Problem::forbidden(None, "The quarantine is for the informatiemanager and administrators."));
-    }
-    let items = state.backbone.read_model.quarantine(caller.scope(), 100).await?;
-    Ok(Json(json!({ "quarantined": items })))
+    policy::decide(&caller, &Action::ReadQuarantine)?;
+    let items = state.backbone.read_model.quarantine(caller.scope(), QUARANTINE_SCAN).await?;
+    // Each item as the region ingest stamped it with: a caller sees its own regions' only.
+    let region = |q: &ghor_store::Quarantined| {
+        q.body.get("region").and_then(Value::as_str).and_then(|r| RegionCode::try_from(r).ok())
+    };
+    let visible: Vec<_> = items
+        .into_iter()
+        .filter(|q| policy::decide(&caller, &Action::ReadQuarantined { region: region(q) }).is_ok())
+        .take(QUARANTINE_SHOWN)
+        .collect();
+    Ok(Json(json!({ "quarantined": visible })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -430,48 +454,11 @@ fn default_valid_days() -> i64 {
     365
 }
 
-/// Whether the caller may hand out (and so also list and revoke) a token of this role,
-/// scope and regions: an administrator any; a netwerkfunctionaris institution, ROT,
-/// ketenpartner and bestuur tokens of its own scope within its own regions, never a
-/// national one (no regions). Says which field is not allowed, and why.
-fn may_issue(caller: &Caller, role: Role, regions: &[RegionCode], scope: Scope) -> Result<(), Problem> {
-    match caller.role() {
-        Role::Admin => Ok(()),
-        Role::Netwerkfunctionaris => {
-            if !matches!(role, Role::Institution | Role::Rot | Role::Ketenpartner | Role::Bestuur) {
-                return Err(Problem::forbidden(
-                    Some("role"),
-                    format!("A netwerkfunctionaris may not create {role} tokens."),
-                ));
-            }
-            if scope != caller.scope() {
-                return Err(Problem::forbidden(
-                    Some("scope"),
-                    format!(
-                        "This token works in {}; it may create tokens for {} only.",
-                        caller.scope(),
-                        caller.scope()
-                    ),
-                ));
-            }
-            if regions.is_empty() {
-                return Err(Problem::forbidden(Some("national"), "Only an administrator creates national tokens."));
-            }
-            if let Some(r) = regions.iter().find(|r| !caller.sees_region(**r)) {
-                return Err(Problem::forbidden(Some("regions"), format!("{r} lies outside this token's regions.")));
-            }
-            Ok(())
-        }
-        other => Err(Problem::forbidden(Some("role"), format!("A {other} token may not create tokens."))),
-    }
-}
-
-/// An institution token a netwerkfunctionaris creates reports only where its organisation
-/// is: once the organisation has registered locations, each of the token's regions must
-/// hold one of them.
-fn organisation_in_regions(state: &AppState, new: &NewToken) -> Result<(), Problem> {
-    let Some(organisation) = new.organisation.as_ref().filter(|_| new.role == Role::Institution) else {
-        return Ok(());
+/// The regions where a new institution token's organisation has registered locations
+/// (the policy bounds such a token by them); none for other roles.
+fn organisation_regions(state: &AppState, new: &NewToken) -> Result<Vec<RegionCode>, Problem> {
+    let Some(organisation) = new.organisation.as_ref() else {
+        return Ok(Vec::new());
     };
     let gateway = state.gateway(new.scope)?;
     let st = gateway.state();
@@ -483,13 +470,12 @@ fn organisation_in_regions(state: &AppState, new: &NewToken) -> Result<(), Probl
         .filter(|i| &i.value.organisation == organisation)
         .map(|i| i.value.region)
         .collect();
-    match new.regions.iter().find(|r| !regions.contains(r)) {
-        Some(r) if !regions.is_empty() => Err(Problem::forbidden(
-            Some("regions"),
-            format!("Organisation {organisation} has no location in {r}; its token may not report there."),
-        )),
-        _ => Ok(()),
-    }
+    Ok(regions.into_iter().collect())
+}
+
+/// A stored token as the target of the policy's token actions.
+fn target(token: &ghor_store::TokenInfo) -> TokenTarget<'_> {
+    TokenTarget { role: token.role, regions: &token.regions, scope: token.scope, organisation_regions: &[] }
 }
 
 pub async fn create_token(
@@ -512,29 +498,33 @@ pub async fn create_token(
     };
     // A token with neither regions nor `national` is a mistake: said so (naming `regions`)
     // to whoever may create tokens at all, before what it may create is weighed.
-    if caller.is(&[Role::Admin, Role::Netwerkfunctionaris]) && new.regions.is_empty() && !new.national {
+    if policy::may(&caller, Capability::IssueTokens) && new.regions.is_empty() && !new.national {
         check(&request)?;
     }
-    may_issue(&caller, new.role, &new.regions, new.scope)?;
+    let organisation_regions = organisation_regions(&state, &new)?;
+    policy::decide(
+        &caller,
+        &Action::IssueToken(TokenTarget {
+            role: new.role,
+            regions: &new.regions,
+            scope: new.scope,
+            organisation_regions: &organisation_regions,
+        }),
+    )?;
     check(&request)?;
-    if caller.role() != Role::Admin {
-        organisation_in_regions(&state, &new)?;
-    }
     let (secret, info) = issue(&*state.backbone.tokens, request, Utc::now()).await?;
     Ok((StatusCode::CREATED, Json(json!({ "token": secret, "info": info }))).into_response())
 }
 
 pub async fn list_tokens(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
-    if !caller.is(&[Role::Admin, Role::Netwerkfunctionaris]) {
-        return Err(Problem::forbidden(None, "Tokens are managed by administrators and netwerkfunctionarissen."));
-    }
+    policy::decide(&caller, &Action::ListTokens)?;
     let tokens: Vec<_> = state
         .backbone
         .tokens
         .list()
         .await?
         .into_iter()
-        .filter(|t| may_issue(&caller, t.role, &t.regions, t.scope).is_ok())
+        .filter(|t| policy::decide(&caller, &Action::SeeToken(target(t))).is_ok())
         .collect();
     Ok(Json(json!({ "tokens": tokens })))
 }
@@ -546,9 +536,8 @@ pub async fn revoke_token(
 ) -> Result<StatusCode, Problem> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| Problem::not_found("No such token."))?;
     let tokens = state.backbone.tokens.list().await?;
-    let target = tokens.iter().find(|t| t.id == id).ok_or_else(|| Problem::not_found("No such token."))?;
-    may_issue(&caller, target.role, &target.regions, target.scope)
-        .map_err(|_| Problem::forbidden(None, "This token may not revoke that token."))?;
+    let found = tokens.iter().find(|t| t.id == id).ok_or_else(|| Problem::not_found("No such token."))?;
+    policy::decide(&caller, &Action::RevokeToken(target(found)))?;
     state.backbone.tokens.revoke(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -19,7 +19,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
-use ghor_domain::json::JsonError;
 use ghor_domain::Scope;
 use serde_json::Value;
 
@@ -156,18 +155,6 @@ pub fn body_bytes(body: Result<axum::body::Bytes, BytesRejection>, limit: usize)
     })
 }
 
-/// Parses JSON; malformed JSON becomes problem+json that says where, and a key given twice
-/// in one object one that names it.
-pub fn json_value(bytes: &[u8]) -> Result<Value, Problem> {
-    ghor_domain::json::from_slice(bytes).map_err(|e| match e {
-        JsonError::DuplicateKey(error) => Problem::invalid(error),
-        JsonError::Syntax(e) => Problem::bad_request(
-            "malformed-json",
-            format!("The body is not valid JSON: {e} (line {}, column {}).", e.line(), e.column()),
-        ),
-    })
-}
-
 /// Reads a JSON body sent as `application/json`; another media type, malformed JSON and
 /// oversized bodies become problem+json.
 pub fn json_body(
@@ -176,7 +163,7 @@ pub fn json_body(
     limit: usize,
 ) -> Result<Value, Problem> {
     media_type(headers, JSON)?;
-    json_value(&body_bytes(body, limit)?)
+    Problem::from_json(&body_bytes(body, limit)?)
 }
 
 /// Plain JSON.
