@@ -474,7 +474,7 @@ async function openAs(page, ghor, token, query = '') {
   await page.locator('#picture:not([hidden])').waitFor({ timeout: DEADLINE_MS });
 }
 
-test('form round trip: an institution changes its IC beds, a ROT dashboard shows it, a bad value gets a Dutch message', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+test('form round trip: an institution changes its IC beds, a ROT dashboard shows it, a bad value gets the catalogue\'s Dutch (and English) message', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const { ghor, context, page, pageErrors } = await setup(t);
   const rot = await context.newPage();
   await openLive(rot, ghor);
@@ -487,6 +487,13 @@ test('form round trip: an institution changes its IC beds, a ROT dashboard shows
   assert.ok(await page.locator('#locations-section').isHidden());
   assert.ok(await page.locator('[data-total="beds-ic"]').isVisible(), 'the chain in aggregate is shown');
 
+  // The page words refusals from the server's error catalogue (/v1/domain), by code.
+  const domain = await (await fetch(`${ghor.url}/v1/domain`)).json();
+  const negative = domain.errors.negative;
+  assert.ok(negative && negative.nl && negative.en, `the catalogue has 'negative': ${JSON.stringify(negative)}`);
+  const beds = domain.dimensions.find((d) => d.name === 'beds').reports[0].fields;
+  const occupied = beds.find((f) => f.name === 'occupied').label;
+
   // A bad value first: the server refuses a negative count, the form says so in Dutch.
   await card.locator('button[data-report="umcg"]').click();
   const dialog = page.locator('dialog#report');
@@ -497,10 +504,19 @@ test('form round trip: an institution changes its IC beds, a ROT dashboard shows
   await dialog.locator('#report-f-occupied').fill('-3');
   await dialog.locator('#report-save').click();
   const errors = dialog.locator('#report-errors');
-  await errors.getByText('Bezet: mag niet negatief zijn (0 of meer)').waitFor({ timeout: DEADLINE_MS });
+  await errors.getByText(`${occupied.nl}: ${negative.nl}`, { exact: true }).waitFor({ timeout: DEADLINE_MS });
   assert.equal(await dialog.locator('#report-f-occupied').getAttribute('aria-invalid'), 'true');
-  assert.match(await dialog.locator('#report-f-occupied-error').textContent(), /mag niet negatief zijn/);
+  assert.equal(await dialog.locator('#report-f-occupied-error').textContent(), negative.nl);
   await page.screenshot({ path: path.join(SCREENSHOTS, 'form-validation.png') });
+  // In English the same refusal reads the catalogue's English text (the switch lies behind
+  // the open dialog, so it is clicked by script).
+  await page.locator('#lang').dispatchEvent('click');
+  await errors.getByText(`${occupied.en}: ${negative.en}`, { exact: true }).waitFor({ timeout: DEADLINE_MS });
+  assert.equal(await dialog.locator('#report-f-occupied-error').textContent(), negative.en);
+  assert.equal(await dialog.locator('label[for="report-f-occupied"]').textContent(), occupied.en);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'form-validation-en.png') });
+  await page.locator('#lang').dispatchEvent('click');
+  await errors.getByText(`${occupied.nl}: ${negative.nl}`, { exact: true }).waitFor({ timeout: DEADLINE_MS });
 
   // Then a good one, entered with the keyboard only.
   await dialog.locator('#report-f-occupied').fill('7');

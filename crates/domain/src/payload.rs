@@ -704,8 +704,8 @@ impl EventData for JudgementData {
 impl EventData<BedType> for BedsData {
     const FIELD_LABELS: &'static [FieldLabel] = field_labels!(BedsData {
         operational: "Operationeel (bemand)", "Operational (staffed)";
-        physical: "Fysiek aanwezig", "Physically present";
         occupied: "Bezet", "Occupied";
+        physical: "Fysiek aanwezig", "Physically present";
         occupied_infectious: "Bezet door infectieuze patiënten", "Occupied by infectious patients";
         surge_24h: "Extra te openen binnen 24 uur", "Extra within 24 hours";
     });

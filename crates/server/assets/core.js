@@ -4,7 +4,7 @@
 // snapshot + chained JSON Merge Patch deltas, heartbeats, reconnect with backoff).
 // Every other module builds on these helpers; none copies them.
 
-const API = { me: '/v1/me', vocabulary: '/v1/vocabulary', ticket: '/v1/stream/ticket', stream: '/v1/stream' };
+const API = { me: '/v1/me', domain: '/v1/domain', ticket: '/v1/stream/ticket', stream: '/v1/stream' };
 const KEYS = { token: 'ghor.token', lang: 'ghor.lang', region: 'ghor.region', font: 'ghor.fontsize', big: 'ghor.bigscreen' };
 const STALE_MS = 30000;          // no message for this long: the connection is dead
 const BACKOFF_MIN_MS = 500;
@@ -28,50 +28,8 @@ export function mayClaim(bron) {
 }
 
 export const ICON = { goed: '✓', aandacht: '!', kritiek: '✕', onbekend: '?', verouderd: '⌛' };
-export const SEVERITY = { goed: 0, onbekend: 1, verouderd: 1, aandacht: 2, kritiek: 3 };
-
-// Display orders (the vocabulary's JSON object order is not guaranteed).
-export const ORDER = {
-  Dimension: ['judgement', 'beds', 'treatment_places', 'casualty_reception', 'acute_function', 'facility',
-    'supplies', 'utility', 'staffing', 'disbalance', 'self_sufficiency', 'home_care', 'receiving_capacity',
-    'relocation_need', 'help_request', 'note', 'not_affected'],
-  Category: ['acuut', 'care', 'overig'],
-  BedType: ['ic', 'kinder_ic', 'nicu', 'mc', 'ccu', 'klinisch', 'kinderafdeling', 'isolatie', 'cohort',
-    'brandwonden', 'ggz_crisis', 'vvt_somatisch', 'vvt_pg', 'grz', 'hospice', 'elv_hoog', 'elv_laag', 'kraam'],
-  TreatmentPlace: ['seh_behandelplek', 'ok', 'dialyse'],
-  Triage: ['t1', 't2', 't3'],
-  DisbalanceLevel: ['niet_getroffen', 'zelfredzaam', 'ketenhulp_nodig', 'kantelpunt'],
-  State: ['kritiek', 'aandacht', 'verouderd', 'onbekend', 'goed'],
-};
-
-// Used only until (or if) /v1/vocabulary answers.
-const FALLBACK_VOCAB = {
-  State: {
-    goed: { nl: 'Goed', en: 'Good', colour: '#1b7f3b' },
-    aandacht: { nl: 'Aandacht', en: 'Attention', colour: '#b36b00' },
-    kritiek: { nl: 'Kritiek', en: 'Critical', colour: '#c62828' },
-    onbekend: { nl: 'Onbekend', en: 'Unknown', colour: '#6b6b6b' },
-    verouderd: { nl: 'Verouderd', en: 'Stale', colour: '#5c4b8a' },
-  },
-  Dimension: {
-    judgement: { nl: 'Eigen oordeel', en: 'Own judgement' }, beds: { nl: 'Bedden', en: 'Beds' },
-    treatment_places: { nl: 'Behandelplekken', en: 'Treatment places' },
-    casualty_reception: { nl: 'Gewondenspreiding', en: 'Casualty reception' },
-    acute_function: { nl: 'Acute functies', en: 'Acute functions' }, facility: { nl: 'Gebouw', en: 'Facility' },
-    supplies: { nl: 'Voorraden', en: 'Supplies' }, utility: { nl: 'Nuts en ICT', en: 'Utilities and ICT' },
-    staffing: { nl: 'Personeel', en: 'Staffing' }, disbalance: { nl: 'Disbalansen', en: 'Disbalances' },
-    self_sufficiency: { nl: 'Zelfredzaamheid', en: 'Self-sufficiency' }, home_care: { nl: 'Thuiszorg', en: 'Home care' },
-    receiving_capacity: { nl: 'Opvangcapaciteit', en: 'Receiving capacity' },
-    relocation_need: { nl: 'Verplaatsingsbehoefte', en: 'Relocation need' },
-    help_request: { nl: 'Hulpvragen', en: 'Help requests' }, note: { nl: 'Notitie', en: 'Note' },
-    not_affected: { nl: 'Niet getroffen', en: 'Not affected' },
-  },
-};
-const FALLBACK_DIMENSION_KEYS = {
-  beds: 'BedType', treatment_places: 'TreatmentPlace', casualty_reception: 'Triage', acute_function: 'AcuteFunction',
-  supplies: 'Supply', utility: 'Utility', staffing: 'StaffRole', disbalance: 'Disbalance',
-  receiving_capacity: 'CareType', relocation_need: 'CareType',
-};
+// Order, severity, colours, labels and keys of every wire value come from /v1/domain:
+// the page holds none of its own.
 
 export const TEXT = {
   nl: {
@@ -231,7 +189,7 @@ export const state = {
   lang: 'nl',
   token: null,
   me: null,                 // GET /v1/me
-  vocab: null,              // GET /v1/vocabulary
+  vocab: null,              // GET /v1/domain: vocabularies, dimensions and their fields, error catalogue, levels
   regions: {},              // region code -> RegionView, as the stream says
   region: null,             // selected region code, or ALL_REGIONS
   epoch: null,              // stream epoch of what we hold
@@ -452,8 +410,57 @@ export function problemText(answer) {
 function vocabEntry(type, wire) {
   const vocabularies = state.vocab && state.vocab.vocabularies;
   if (has(vocabularies, type) && has(vocabularies[type], wire)) return vocabularies[type][wire];
-  if (has(FALLBACK_VOCAB, type) && has(FALLBACK_VOCAB[type], wire)) return FALLBACK_VOCAB[type][wire];
   return null;
+}
+
+/** Every value of a vocabulary, in its display order. */
+export function order(type) {
+  const vocabularies = state.vocab && state.vocab.vocabularies;
+  const values = has(vocabularies, type) ? vocabularies[type] : {};
+  return Object.keys(values).sort((a, b) => num(values[a].rank) - num(values[b].rank));
+}
+
+/** How bad a state is (higher is worse), as the server ranks it; -1 when unknown. */
+export function severity(s) {
+  const levels = state.vocab && state.vocab.levels;
+  return has(levels, s) ? num(levels[s].severity) : -1;
+}
+
+/** The states, worst first (ties: the later in display order first). */
+export function statesWorstFirst() {
+  return order('State').reverse().sort((a, b) => severity(b) - severity(a));
+}
+
+/** The worst of several states (null for none). */
+export function worstState(states) {
+  let worst = null;
+  for (const s of states) if (s && (worst === null || severity(s) > severity(worst))) worst = s;
+  return worst;
+}
+
+/** A dimension as the server describes it: its key, and the event types that report it with their fields. */
+export function dimensionInfo(dim) {
+  const dims = state.vocab && Array.isArray(state.vocab.dimensions) ? state.vocab.dimensions : [];
+  return dims.find((d) => d.name === dim) || null;
+}
+
+/** The wire `type` of an event type by its stem (`alert.acknowledged`). */
+export function eventType(stem) {
+  const types = state.vocab && state.vocab.event_types;
+  return has(types, stem) ? types[stem] : null;
+}
+
+/** A field error in the chosen language: the catalogue's message for its code, its params filled in. */
+export function errorMessage(error) {
+  const catalogue = state.vocab && state.vocab.errors;
+  const entry = error && has(catalogue, error.code) ? catalogue[error.code] : null;
+  if (!entry) return String((error && error.reason) || '');
+  const params = isObject(error.params) ? error.params : {};
+  return String(entry[state.lang] || entry.nl).replace(/\{(\w+)\}/g, (m, name) => {
+    if (!has(params, name)) return m;
+    const v = params[name];
+    return Array.isArray(v) ? v.join(', ') : typeof v === 'number' ? fmtNum(v) : String(v);
+  });
 }
 
 /** The label of a wire value in the chosen language; the wire name when unknown. */
@@ -469,7 +476,7 @@ function stateColour(s) {
 
 function keyType(dim) {
   const keys = state.vocab && state.vocab.dimension_keys;
-  return (has(keys, dim) && keys[dim]) || FALLBACK_DIMENSION_KEYS[dim] || null;
+  return (has(keys, dim) && keys[dim]) || null;
 }
 
 function keyLabel(dim, key) {
@@ -478,8 +485,8 @@ function keyLabel(dim, key) {
 }
 
 function orderIndex(type, wire) {
-  const i = (ORDER[type] || []).indexOf(wire);
-  return i < 0 ? 1e6 : i;
+  const entry = vocabEntry(type, wire);
+  return entry && Number.isFinite(entry.rank) ? entry.rank : 1e6;
 }
 
 /** Sorts [key, value] pairs by the type's display order, then by label. */
@@ -610,7 +617,7 @@ function renderMessage() {
 async function loadVocabulary() {
   clearTimeout(net.vocabTimer);
   try {
-    const res = await request(API.vocabulary, { headers: { Accept: 'application/json' } });
+    const res = await request(API.domain, { headers: { Accept: 'application/json' } });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const body = await res.json();
     if (!isObject(body) || !isObject(body.vocabularies)) throw new Error('no vocabularies');
@@ -988,8 +995,7 @@ export function badge(s) {
   const node = el('span', { class: 'badge', 'data-state': s },
     el('span', { class: 'icon', 'aria-hidden': 'true' }, ICON[s] || '?'), label('State', s));
   const colour = stateColour(s);
-  const builtIn = FALLBACK_VOCAB.State[s] && FALLBACK_VOCAB.State[s].colour;
-  if (colour && colour.toLowerCase() !== builtIn) node.style.backgroundColor = colour; // CSS has the built-in ones
+  if (colour) node.style.backgroundColor = colour;
   return node;
 }
 

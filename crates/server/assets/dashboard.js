@@ -5,7 +5,8 @@
 
 import {
   $, t, el, has, num, fmtNum, fmtClock, parseTime, label, byOrder, orderIndex, compareText, badge,
-  addTexts, state, on, selectRegion, postEvent, problemText, may, ORDER, SEVERITY, ALL_REGIONS,
+  addTexts, state, on, selectRegion, postEvent, problemText, may, ALL_REGIONS, severity, worstState,
+  statesWorstFirst, eventType,
 } from './core.js';
 import { totalsTiles, sumTotals, alertWhat, dimensionCell, withheld } from './picture.js';
 import { openDetail } from './detail.js';
@@ -146,7 +147,7 @@ async function acknowledge(code, id, what) {
   acking.add(id);
   showAckStatus(t('acknowledging'));
   renderAlertsNow();
-  const answer = await postEvent({ source: `/regions/${code}`, type: 'nl.ghor.alert.acknowledged.v1', subject: id, data: {} });
+  const answer = await postEvent({ source: `/regions/${code}`, type: eventType('alert.acknowledged'), subject: id, data: {} });
   acking.delete(id);
   showAckStatus(answer.ok ? t('acknowledgedStored', what, answer.body && answer.body.seq) : t('acknowledgeFailed', problemText(answer)));
   renderAlertsNow();
@@ -215,10 +216,7 @@ const sort = { key: 'name', dir: 1 };
 /** The worst state over a location's dimensions; `verouderd` when overdue or a value is too old. */
 export function locationState(loc, now = Date.now()) {
   if (loc.overdue_since) return 'verouderd';
-  let worst = null;
-  for (const dv of Object.values(loc.dimensions || {})) {
-    if (dv.state && (worst === null || SEVERITY[dv.state] > SEVERITY[worst])) worst = dv.state;
-  }
+  const worst = worstState(Object.values(loc.dimensions || {}).map((dv) => dv.state));
   if (worst !== 'kritiek' && worst !== 'aandacht' && isStale(loc, now)) return 'verouderd';
   return worst || 'onbekend';
 }
@@ -230,13 +228,13 @@ function isStale(loc, now) {
     Object.values(dv.values || {}).some((v) => now - parseTime(v.time) > limit));
 }
 
-const DISBALANCE_AFFECTED = (level) => ORDER.DisbalanceLevel.indexOf(level) > 0;
+const DISBALANCE_AFFECTED = (level) => orderIndex('DisbalanceLevel', level) > 0;
 
 function matches(loc) {
   if (filters.type && loc.type !== filters.type) return false;
   if (filters.state) {
     const s = locationState(loc);
-    if (filters.state === 'verouderd' ? s !== 'verouderd' : SEVERITY[s] < SEVERITY[filters.state] || s === 'verouderd') return false;
+    if (filters.state === 'verouderd' ? s !== 'verouderd' : severity(s) < severity(filters.state) || s === 'verouderd') return false;
   }
   if (filters.disbalance) {
     const values = ((loc.dimensions || {}).disbalance || {}).values || {};
@@ -255,7 +253,7 @@ function sortValue(id, loc) {
   if (sort.key === 'name') return null;
   if (sort.key === 'last_report') return parseTime(loc.last_report) || 0;
   const dv = (loc.dimensions || {})[sort.key.slice(4)];
-  return dv && dv.state ? SEVERITY[dv.state] : -1;
+  return dv && dv.state ? severity(dv.state) : -1;
 }
 
 function sortedLocations(views) {
@@ -397,11 +395,11 @@ export function renderStatesTable(views) {
   const states = tot.states || {};
   const dims = Object.keys(states).sort((a, b) => orderIndex('Dimension', a) - orderIndex('Dimension', b));
   const head = el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('dimensionCol')),
-    ORDER.State.map((s) => el('th', { scope: 'col' }, badge(s)))));
+    statesWorstFirst().map((s) => el('th', { scope: 'col' }, badge(s)))));
   const body = el('tbody', {}, dims.map((d) => el('tr', { 'data-dimension': d },
     el('th', { scope: 'row' }, label('Dimension', d)),
-    ORDER.State.map((s) => el('td', { 'data-state-count': s }, fmtNum(num(states[d][s])))))));
-  if (!dims.length) body.append(el('tr', {}, el('td', { colspan: ORDER.State.length + 1 }, t('noLocations'))));
+    statesWorstFirst().map((s) => el('td', { 'data-state-count': s }, fmtNum(num(states[d][s])))))));
+  if (!dims.length) body.append(el('tr', {}, el('td', { colspan: statesWorstFirst().length + 1 }, t('noLocations'))));
   $('states-table').replaceChildren(el('caption', { class: 'sr-only' }, t('statesTitle')), head, body);
 }
 

@@ -3,7 +3,7 @@
 // and a colour (never colour alone), and the areas of active incidents drawn over it.
 // A marker is a button: Enter or a click opens the location's detail panel.
 
-import { $, t, el, num, label, badge, addTexts, ICON, ORDER } from './core.js';
+import { $, t, el, num, label, badge, addTexts, ICON, statesWorstFirst } from './core.js';
 import { locationState } from './dashboard.js';
 import { openDetail } from './detail.js';
 
@@ -134,13 +134,14 @@ export function renderMap(views, rerender) {
     return g;
   });
   // The worst on top.
-  markers.sort((a, b) => ORDER.State.indexOf(b.dataset.state) - ORDER.State.indexOf(a.dataset.state));
+  const worstFirst = statesWorstFirst();
+  markers.sort((a, b) => worstFirst.indexOf(b.dataset.state) - worstFirst.indexOf(a.dataset.state));
 
   const map = svg('svg', { viewBox: `0 0 ${WIDTH} ${height.toFixed(0)}`, role: 'img', 'aria-label': t('mapCaption', locations.length), class: 'map' },
     land, areas, markers);
   const present = new Set(markers.map((m) => m.dataset.state));
   const legend = el('ul', { class: 'legend', 'aria-label': t('legend') },
-    ORDER.State.filter((s) => present.has(s)).map((s) => el('li', {}, legendShape(s), ' ', badge(s))),
+    statesWorstFirst().filter((s) => present.has(s)).map((s) => el('li', {}, legendShape(s), ' ', badge(s))),
     incidents.length ? el('li', {}, el('span', { class: 'legend-area', 'aria-hidden': 'true' }), ' ', t('incidentArea')) : null);
   const note = locations.length ? null : el('p', { class: 'meta' }, t('mapNoLocations'));
   const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest('#map .marker');

@@ -4,7 +4,7 @@
 
 import {
   t, el, has, num, isObject, fmtNum, fmtDays, fmtClock, truncate, sum, parseTime, label, keyLabel, byOrder,
-  compareText, nowrap, badge, ICON, ORDER, addTexts,
+  compareText, nowrap, badge, ICON, addTexts, order, orderIndex, worstState,
 } from './core.js';
 
 addTexts({
@@ -18,8 +18,9 @@ export function withheld(x) { return isObject(x) && x.withheld === true; }
 /** A number, or "afgeschermd" when withheld. */
 function fmtFigure(x) { return withheld(x) ? t('withheld') : fmtNum(x); }
 
-/** One headline number with its label; `level` adds an icon and a coloured border. */
+/** One headline number with its label; a `level` other than goed adds an icon and a coloured border. */
 export function tile(id, title, value, sub, level, age) {
+  if (level === 'goed') level = null;
   return el('div', { class: 'tile', 'data-total': id, 'data-level': level || null },
     el('div', { class: 'tile-label' },
       level ? el('span', { class: 'icon', 'aria-hidden': 'true' }, ICON[level]) : null, title),
@@ -45,7 +46,7 @@ function addCounts(into, from) {
 /** The totals of several regions summed (the national view); one region's as they are. */
 export function sumTotals(views) {
   if (views.length === 1) return views[0].totals || {};
-  const s = { beds: {}, treatment_places: {}, casualty_reception: {}, acute_function_stops: {}, relocation: {}, states: {}, max_grip: 0 };
+  const s = { beds: {}, treatment_places: {}, casualty_reception: {}, acute_function_stops: {}, relocation: {}, states: {}, levels: {}, max_grip: 0 };
   for (const v of views) {
     const tot = v.totals || {};
     for (const k of ['locations', 'reporting', 'not_reporting', 'supplies_under_line', 'on_backup_power',
@@ -63,6 +64,11 @@ export function sumTotals(views) {
     }
     for (const [dim, counts] of Object.entries(tot.states || {})) addCounts(s.states[dim] || (s.states[dim] = {}), counts);
     s.max_grip = Math.max(s.max_grip, num(tot.max_grip));
+    // Each region's server judged its own figures on its own thresholds; summed figures
+    // are not judged again here (a national total against a regional threshold means
+    // nothing), so the national level of a tile is the worst of the regions' levels: the
+    // tile turns red when any region's does. A level withheld in a region stays unknown.
+    for (const [k, level] of Object.entries(tot.levels || {})) s.levels[k] = worstState([s.levels[k], level]);
   }
   return s;
 }
@@ -98,16 +104,13 @@ export function totalsTiles(views, ages) {
   const oldestAge = ages ? oldestAgeOf : () => null;
   const tot = sumTotals(views);
   const beds = tot.beds || {};
-  const icCritical = num(((views[0] && views[0].thresholds) || {}).region_ic_free_critical ?? 3) * views.length;
+  // Every level is the server's (rules.rs), per region; none is computed here.
+  const levels = tot.levels || {};
   const tiles = [];
   const others = byOrder('BedType', Object.keys(beds).filter((k) => k !== 'ic' && k !== 'klinisch').map((k) => [k]));
   for (const type of ['ic', 'klinisch', ...others.map((p) => p[0])]) {
     const c = beds[type];
-    let level = null;
-    if (c && num(c.operational) > 0) {
-      if (type === 'ic' && num(c.free) <= icCritical) level = 'kritiek';
-      else if (num(c.free) === 0) level = 'aandacht';
-    }
+    const level = levels[`beds/${type}`];
     const value = !c ? '–' : withheld(c) ? t('withheld') : `${fmtNum(c.free)} / ${fmtNum(c.operational)}`;
     tiles.push(tile(`beds-${type}`, t('beds', label('BedType', type)), value, t('freeOfOperational'), level, oldestAge(views, 'beds', type)));
   }
@@ -115,24 +118,23 @@ export function totalsTiles(views, ages) {
   const stopCount = sum(Object.values(stops));
   const stopNames = byOrder('AcuteFunction', Object.entries(stops).filter(([, n]) => num(n) > 0))
     .map(([k, n]) => `${label('AcuteFunction', k)} ${fmtNum(n)}`).join(' · ');
-  tiles.push(tile('acute-function-stops', t('acuteStops'), fmtNum(stopCount), stopNames, stopCount > 0 ? 'kritiek' : null, oldestAge(views, 'acute_function')));
+  tiles.push(tile('acute-function-stops', t('acuteStops'), fmtNum(stopCount), stopNames, levels.acute_function_stops, oldestAge(views, 'acute_function')));
   const reception = tot.casualty_reception || {};
-  for (const tri of ORDER.Triage) {
+  for (const tri of order('Triage')) {
     tiles.push(tile(`casualty-${tri}`, t('casualty', label('Triage', tri)), fmtFigure(reception[tri]), t('capacityNow'), null, oldestAge(views, 'casualty_reception', tri)));
   }
-  tiles.push(tile('on-backup-power', t('backupPower'), fmtNum(tot.on_backup_power), t('locationsUnit'), num(tot.on_backup_power) > 0 ? 'aandacht' : null));
-  tiles.push(tile('utilities-down', t('utilitiesDown'), fmtNum(tot.utilities_down), t('locationsUnit'), num(tot.utilities_down) > 0 ? 'kritiek' : null));
-  tiles.push(tile('unfilled-shifts-24h', t('unfilledShifts'), fmtFigure(tot.unfilled_shifts_24h), null, num(tot.unfilled_shifts_24h) > 0 ? 'aandacht' : null, oldestAge(views, 'staffing')));
-  tiles.push(tile('supplies-under-line', t('suppliesUnder'), fmtNum(tot.supplies_under_line), t('locationsUnit'), num(tot.supplies_under_line) > 0 ? 'kritiek' : null));
+  tiles.push(tile('on-backup-power', t('backupPower'), fmtNum(tot.on_backup_power), t('locationsUnit'), levels.on_backup_power));
+  tiles.push(tile('utilities-down', t('utilitiesDown'), fmtNum(tot.utilities_down), t('locationsUnit'), levels.utilities_down));
+  tiles.push(tile('unfilled-shifts-24h', t('unfilledShifts'), fmtFigure(tot.unfilled_shifts_24h), null, levels.unfilled_shifts_24h, oldestAge(views, 'staffing')));
+  tiles.push(tile('supplies-under-line', t('suppliesUnder'), fmtNum(tot.supplies_under_line), t('locationsUnit'), levels.supplies_under_line));
   const reloc = Object.values(tot.relocation || {});
   const need = sum(reloc.map((r) => r && r.need));
   const capacity = sum(reloc.map((r) => r && r.capacity));
-  const relocLevel = need > capacity ? 'kritiek' : need > 0 ? 'aandacht' : null;
   const relocValue = reloc.some(withheld) ? t('withheld') : `${fmtNum(need)} / ${fmtNum(capacity)}`;
-  tiles.push(tile('relocation', t('relocation'), relocValue, t('relocationSub'), relocLevel));
-  tiles.push(tile('open-help-requests', t('helpRequests'), fmtNum(tot.open_help_requests), null, num(tot.open_help_requests) > 0 ? 'aandacht' : null));
-  tiles.push(tile('not-reporting', t('notReporting'), t('ofN', fmtNum(tot.not_reporting), fmtNum(tot.locations)), t('locationsUnit'), num(tot.not_reporting) > 0 ? 'aandacht' : null));
-  tiles.push(tile('active-incidents', t('activeIncidents'), fmtNum(tot.active_incidents), t('maxGrip', num(tot.max_grip)), num(tot.active_incidents) > 0 ? 'aandacht' : null));
+  tiles.push(tile('relocation', t('relocation'), relocValue, t('relocationSub'), levels.relocation));
+  tiles.push(tile('open-help-requests', t('helpRequests'), fmtNum(tot.open_help_requests), null, levels.open_help_requests));
+  tiles.push(tile('not-reporting', t('notReporting'), t('ofN', fmtNum(tot.not_reporting), fmtNum(tot.locations)), t('locationsUnit'), levels.not_reporting));
+  tiles.push(tile('active-incidents', t('activeIncidents'), fmtNum(tot.active_incidents), t('maxGrip', num(tot.max_grip)), levels.active_incidents));
   return tiles;
 }
 
@@ -191,7 +193,7 @@ const SUMMARY = {
   },
   staffing: (vals) => [t('unfilled', fmtNum(sum(vals.map(([, v]) => v.data.unfilled_shifts_24h))))],
   disbalance: (vals) => {
-    const rank = (v) => ORDER.DisbalanceLevel.indexOf(v.data.level);
+    const rank = (v) => orderIndex('DisbalanceLevel', v.data.level);
     const top = Math.max(...vals.map(([, v]) => rank(v)));
     const atTop = vals.filter(([, v]) => rank(v) === top);
     const level = atTop[0][1].data.level;

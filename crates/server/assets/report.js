@@ -2,12 +2,14 @@
 // with its current value), or says "niet getroffen" in one click. An institution reports
 // for its own organisation's locations (bron: formulier); the informatiemanager uses the
 // same form on a location's behalf (bron: telefoon; the server records the IM as actor).
-// Refusals show in Dutch, per field, built from the problem+json `errors[]`; what was
-// stored is confirmed with its sequence number.
+// The form is built from the server's description of each dimension (`/v1/domain`: its
+// key, the event types that report it, their fields with kind, limits and labels).
+// Refusals show per field in the chosen language, worded from the error catalogue by each
+// `errors[]` entry's code and params; what was stored is confirmed with its sequence number.
 
 import {
   $, t, el, has, fmtClock, label, keyType, byOrder, addTexts, state, on, postEvent, problemText, isObject, showDialog,
-  may, mayClaim, ORDER,
+  may, mayClaim, order, dimensionInfo, errorMessage,
 } from './core.js';
 
 addTexts({
@@ -19,9 +21,6 @@ addTexts({
     dimension: 'Wat wilt u melden?',
     key: 'Welke?',
     helpAction: 'Hulpvraag',
-    helpOpen: 'openen',
-    helpUpdate: 'bijwerken',
-    helpClose: 'sluiten',
     helpId: 'Kenmerk hulpvraag (kleine letters, cijfers, -)',
     prognose: 'Prognose (optioneel)',
     save: 'Opslaan',
@@ -36,36 +35,9 @@ addTexts({
     unknownLocation: 'Deze locatie is onbekend of niet zichtbaar voor uw rol.',
     current: (hm) => `Huidige waarde van ${hm} staat al ingevuld.`,
     noCurrent: 'Nog geen waarde gemeld; vul de velden in.',
-    reasonRequired: 'is verplicht',
-    reasonNegative: 'mag niet negatief zijn (0 of meer)',
-    reasonWhole: 'moet een heel getal zijn',
-    reasonTooBig: 'is groter dan het maximum',
-    reasonMorePhysical: 'is meer dan het aantal fysieke bedden',
-    reasonMoreOccupied: 'is meer dan het aantal bezette bedden',
-    reasonMoreClients: 'is meer dan het aantal cliënten',
-    reasonChoice: 'is geen toegestane keuze',
-    reasonTooLong: (n) => `is te lang (maximaal ${n} tekens)`,
-    reasonBsn: 'lijkt een burgerservicenummer te bevatten; meld alleen aantallen, nooit patiëntgegevens',
-    reasonFuture: 'ligt in de toekomst; controleer de klok van uw computer',
-    reasonPercent: 'moet tussen 0 en 100 liggen',
-    reasonOther: (r) => `wordt niet geaccepteerd (${r})`,
     fieldTime: 'Tijdstip',
     fieldSource: 'Locatie',
     fieldSubject: 'Keuze',
-    f: {
-      care_next_24h: 'Kan de locatie de zorg van de komende 24 uur leveren?', reason: 'Toelichting',
-      operational: 'Operationeel (bemand)', physical: 'Fysiek aanwezig', occupied: 'Bezet',
-      occupied_infectious: 'Bezet door infectieuze patiënten', surge_24h: 'Extra te openen binnen 24 uur',
-      in_use: 'In gebruik', capacity: 'Nu op te nemen slachtoffers', status: 'Status', expected_end: 'Verwacht einde',
-      on_hand: 'Voorraad', daily_use: 'Verbruik per dag', can_obtain_more: 'Kan meer verkrijgen', reusing: 'Hergebruikt',
-      on_backup: 'Op noodvoorziening (bijv. noodaggregaat)', backup_hours_left: 'Uren noodvoorziening over', cause: 'Oorzaak',
-      unfilled_shifts_24h: 'Open diensten komende 24 uur', unfilled_shifts_72h: 'Open diensten komende 72 uur',
-      absence_percent: 'Uitval (%)', critical: 'Tekort is nu kritiek', level: 'Niveau', note: 'Toelichting',
-      hours: 'Uren zelfredzaam', limiting_factor: 'Beperkende factor', clients: 'Cliënten',
-      electricity_dependent: 'Waarvan stroomafhankelijk', visits_at_risk: 'Bezoeken in gevaar',
-      lopend: 'Lopend', rolstoel: 'Rolstoel', liggend: 'Liggend', needed_by: 'Nodig vóór',
-      category: 'Categorie', urgency: 'Urgentie', text: 'Tekst',
-    },
   },
   en: {
     reportTitle: (n) => `Report status — ${n}`,
@@ -75,9 +47,6 @@ addTexts({
     dimension: 'What do you report?',
     key: 'Which?',
     helpAction: 'Help request',
-    helpOpen: 'open',
-    helpUpdate: 'update',
-    helpClose: 'close',
     helpId: 'Help request reference (lowercase letters, digits, -)',
     prognose: 'Prognosis (optional)',
     save: 'Save',
@@ -92,48 +61,11 @@ addTexts({
     unknownLocation: 'This location is unknown or not visible to your role.',
     current: (hm) => `The current value of ${hm} is filled in.`,
     noCurrent: 'Nothing reported yet; fill in the fields.',
-    reasonOther: (r) => r,
     fieldTime: 'Time',
     fieldSource: 'Location',
     fieldSubject: 'Choice',
-    f: {
-      care_next_24h: 'Can the location deliver the care of the next 24 hours?', reason: 'Reason',
-      operational: 'Operational (staffed)', physical: 'Physically present', occupied: 'Occupied',
-      occupied_infectious: 'Occupied by infectious patients', surge_24h: 'Extra within 24 hours',
-      in_use: 'In use', capacity: 'Casualties it can take in now', status: 'Status', expected_end: 'Expected end',
-      on_hand: 'On hand', daily_use: 'Use per day', can_obtain_more: 'Can obtain more', reusing: 'Reusing',
-      on_backup: 'On backup (e.g. generator)', backup_hours_left: 'Backup hours left', cause: 'Cause',
-      unfilled_shifts_24h: 'Unfilled shifts next 24 hours', unfilled_shifts_72h: 'Unfilled shifts next 72 hours',
-      absence_percent: 'Absence (%)', critical: 'Shortage is critical now', level: 'Level', note: 'Note',
-      hours: 'Hours self-sufficient', limiting_factor: 'Limiting factor', clients: 'Clients',
-      electricity_dependent: 'Of whom electricity-dependent', visits_at_risk: 'Visits at risk',
-      lopend: 'Walking', rolstoel: 'Wheelchair', liggend: 'Lying', needed_by: 'Needed by',
-      category: 'Category', urgency: 'Urgency', text: 'Text',
-    },
   },
 });
-
-// Field kinds: count, percent, text (200), longtext (1000), bool, datetime, or a vocabulary name.
-const FIELDS = {
-  judgement: [['care_next_24h', 'Judgement', true], ['reason', 'text']],
-  beds: [['operational', 'count', true], ['occupied', 'count', true], ['physical', 'count'], ['occupied_infectious', 'count'], ['surge_24h', 'count']],
-  treatment_places: [['operational', 'count', true], ['in_use', 'count', true]],
-  casualty_reception: [['capacity', 'count', true]],
-  acute_function: [['status', 'FunctionStatus', true], ['reason', 'text'], ['expected_end', 'datetime']],
-  facility: [['status', 'FacilityStatus', true], ['reason', 'text']],
-  supplies: [['on_hand', 'count', true], ['daily_use', 'count', true], ['can_obtain_more', 'bool'], ['reusing', 'bool']],
-  utility: [['status', 'UtilityStatus', true], ['on_backup', 'bool'], ['backup_hours_left', 'count'], ['cause', 'IctCause']],
-  staffing: [['unfilled_shifts_24h', 'count', true], ['unfilled_shifts_72h', 'count'], ['absence_percent', 'percent'], ['critical', 'bool']],
-  disbalance: [['level', 'DisbalanceLevel', true], ['note', 'text']],
-  self_sufficiency: [['hours', 'count', true], ['limiting_factor', 'text']],
-  home_care: [['clients', 'count', true], ['electricity_dependent', 'count', true], ['visits_at_risk', 'count', true]],
-  receiving_capacity: [['clients', 'count', true]],
-  relocation_need: [['lopend', 'count', true], ['rolstoel', 'count', true], ['liggend', 'count', true], ['needed_by', 'datetime']],
-  help_request: [['category', 'HelpCategory', true], ['urgency', 'Urgency', true], ['text', 'longtext', true]],
-  note: [['text', 'longtext', true]],
-};
-const HELP_CLOSE_FIELDS = [['reason', 'text']];
-const ICT = ['ict_zorgsystemen', 'telefonie', 'internet', 'zorgoproep', 'personenalarmering', 'wifi_domotica', 'noodcommunicatie'];
 
 /** Whether this token may report for `loc`: on anyone's behalf, or for its own organisation's. */
 export function mayReportFor(loc) {
@@ -167,17 +99,32 @@ export function openReport(id, region, dimension, key) {
   if (first) first.focus();
 }
 
+/** The event type the form reports now: the dimension's (for help requests, the chosen action's). */
+function currentReport() {
+  const dim = dimensionInfo(form.dimension);
+  const reports = (dim && dim.reports) || [];
+  return reports.find((r) => r.verb === form.help) || reports[0] || null;
+}
+
+/** Whether the form's dimension has a key (a vocabulary value, or an identifier such as a help request's). */
+function keyed(dimension) {
+  const dim = dimensionInfo(dimension);
+  return !!(dim && dim.key);
+}
+
 function fieldLabel(name) {
-  return (t('f') && t('f')[name]) || name;
+  const f = fields().find((x) => x.name === name);
+  return f ? f.label[state.lang] || f.label.nl : name;
 }
 
 function currentValue(loc) {
   const dv = (loc.dimensions || {})[form.dimension];
-  const key = keyType(form.dimension) || form.dimension === 'help_request' ? form.key : '-';
+  const key = keyed(form.dimension) ? form.key : '-';
   return dv && key && has(dv.values, key) ? dv.values[key] : null;
 }
 
-function input(name, kind, required, value) {
+function input(field, value) {
+  const { name, kind, required } = field;
   const id = `report-f-${name}`;
   const described = `${id}-error`;
   let control;
@@ -189,7 +136,7 @@ function input(name, kind, required, value) {
   if (kind === 'count' || kind === 'percent') {
     control = el('input', { type: 'number', id, name, inputmode: 'numeric', step: 1, value: value ?? '', 'aria-describedby': described });
   } else if (kind === 'text' || kind === 'longtext') {
-    const attrs = { id, name, maxlength: kind === 'text' ? 200 : 1000, 'aria-describedby': described };
+    const attrs = { id, name, maxlength: field.max_length, 'aria-describedby': described };
     control = kind === 'text' ? el('input', Object.assign({ type: 'text', value: value ?? '' }, attrs)) : el('textarea', attrs, value ?? '');
   } else if (kind === 'datetime') {
     control = el('input', { type: 'datetime-local', id, name, value: value ? toLocalInput(value) : '', 'aria-describedby': described });
@@ -215,11 +162,10 @@ function toLocalInput(iso) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
+/** The fields of the event type reported now, without those that do not apply to the chosen key. */
 function fields() {
-  if (form.dimension === 'help_request' && form.help === 'closed') return HELP_CLOSE_FIELDS;
-  let list = FIELDS[form.dimension] || [];
-  if (form.dimension === 'utility' && !ICT.includes(form.key)) list = list.filter(([n]) => n !== 'cause');
-  return list;
+  const report = currentReport();
+  return ((report && report.fields) || []).filter((f) => !Array.isArray(f.keys) || f.keys.includes(form.key));
 }
 
 function keysOf(dimension) {
@@ -246,12 +192,12 @@ export function renderReport() {
   }
   const keys = keysOf(form.dimension);
   if (keys.length && !keys.includes(form.key)) form.key = keys[0];
-  if (form.dimension === 'help_request' && !form.key) form.key = '';
+  if (keyed(form.dimension) && !keys.length && !form.key) form.key = '';
   const current = currentValue(loc);
   const data = form.values || (current && isObject(current.data) && !current.retracted ? current.data : {});
 
   const dimSelect = el('select', { id: 'report-dimension', name: 'dimension' },
-    ORDER.Dimension.filter((d) => d !== 'not_affected').map((d) => el('option', { value: d }, label('Dimension', d))));
+    order('Dimension').filter((d) => d !== 'not_affected').map((d) => el('option', { value: d }, label('Dimension', d))));
   dimSelect.value = form.dimension;
   dimSelect.addEventListener('change', () => { form.dimension = dimSelect.value; form.key = null; form.errors = null; form.values = null; renderReport(); });
   let keyControl = null;
@@ -261,10 +207,12 @@ export function renderReport() {
     keySelect.addEventListener('change', () => { form.key = keySelect.value; form.errors = null; form.values = null; renderReport(); });
     keyControl = el('div', { class: 'field', 'data-field': 'subject' }, el('label', { for: 'report-key' }, t('key')), keySelect,
       el('span', { id: 'report-f-subject-error', class: 'field-error' }));
-  } else if (form.dimension === 'help_request') {
-    const action = el('select', { id: 'report-help-action' }, ['opened', 'updated', 'closed'].map((a) =>
-      el('option', { value: a }, t({ opened: 'helpOpen', updated: 'helpUpdate', closed: 'helpClose' }[a]))));
-    action.value = form.help;
+  } else if (keyed(form.dimension)) {
+    // A key named freely (a help request's reference), reported by several event types.
+    const reports = dimensionInfo(form.dimension).reports;
+    const action = el('select', { id: 'report-help-action' }, reports.map((r) =>
+      el('option', { value: r.verb }, r.label[state.lang] || r.label.nl)));
+    action.value = currentReport().verb;
     action.addEventListener('change', () => { form.help = action.value; renderReport(); });
     const id = el('input', { type: 'text', id: 'report-key', name: 'key', value: form.key || '', maxlength: 64, 'aria-describedby': 'report-f-subject-error' });
     id.addEventListener('input', () => { form.key = id.value.trim(); });
@@ -284,7 +232,7 @@ export function renderReport() {
   const formNode = el('form', { id: 'report-form', novalidate: true },
     el('div', { class: 'field-row' }, el('div', { class: 'field' }, el('label', { for: 'report-dimension' }, t('dimension')), dimSelect), keyControl),
     el('p', { class: 'meta' }, current ? t('current', fmtClock(current.time)) : t('noCurrent')),
-    el('div', { class: 'field-grid' }, fields().map(([name, kind, required]) => input(name, kind, required, data[name]))),
+    el('div', { class: 'field-grid' }, fields().map((f) => input(f, data[f.name]))),
     el('div', { class: 'field' }, el('label', { for: 'report-prognose' }, t('prognose')),
       el('input', { type: 'text', id: 'report-prognose', name: 'prognose', maxlength: 200, value: form.prognose || '', 'aria-describedby': 'report-f-prognose-error' }),
       el('span', { id: 'report-f-prognose-error', class: 'field-error' })),
@@ -302,7 +250,7 @@ export function renderReport() {
 /** The event's `data` from the form; empty optional fields are left out. */
 function readData(formNode) {
   const data = {};
-  for (const [name, kind] of fields()) {
+  for (const { name, kind } of fields()) {
     const control = formNode.elements[name];
     if (!control) continue;
     if (kind === 'bool') { data[name] = control.checked; continue; }
@@ -317,12 +265,12 @@ function readData(formNode) {
 
 function submitForm(loc, formNode) {
   const d = form.dimension;
-  const verb = d === 'help_request' ? form.help : 'reported';
+  const report = currentReport();
   const what = [label('Dimension', d), form.key && keyType(d) ? label(keyType(d), form.key) : form.key].filter(Boolean).join(' ');
   const prognose = formNode.elements.prognose.value.trim();
   form.values = readData(formNode);
   form.prognose = prognose;
-  submit(loc, { type: `nl.ghor.${d}.${verb}.v1`, subject: keyType(d) || d === 'help_request' ? form.key : undefined,
+  submit(loc, { type: report.type, subject: keyed(d) ? form.key : undefined,
     data: form.values, prognose: prognose || undefined }, what);
 }
 
@@ -342,7 +290,8 @@ export async function send(id, event, what) {
 
 /** "Niet getroffen" in one click. */
 export function sendNotAffected(id) {
-  return send(id, { type: 'nl.ghor.not_affected.reported.v1', data: {} }, label('Dimension', 'not_affected'));
+  const report = dimensionInfo('not_affected').reports[0];
+  return send(id, { type: report.type, data: {} }, label('Dimension', 'not_affected'));
 }
 
 async function submit(loc, event, what) {
@@ -363,31 +312,6 @@ export const lastReceipt = { text: null, location: null };
 const receiptHooks = [];
 export function onReceipt(fn) { receiptHooks.push(fn); }
 
-/** A server reason in the chosen language: Dutch for the refusals the API gives. */
-function reasonText(reason) {
-  if (state.lang === 'en') return reason;
-  const r = String(reason || '');
-  const rules = [
-    [/is required|missing field/, () => t('reasonRequired')],
-    [/is negative|counts are 0 or more/, () => t('reasonNegative')],
-    [/not a whole number|invalid type: floating/, () => t('reasonWhole')],
-    [/more than the largest accepted/, () => t('reasonTooBig')],
-    [/more than the physical beds/, () => t('reasonMorePhysical')],
-    [/more than the occupied beds/, () => t('reasonMoreOccupied')],
-    [/more than the number of clients/, () => t('reasonMoreClients')],
-    [/unknown variant|must be one of/, () => t('reasonChoice')],
-    [/at most (\d+) are accepted/, (m) => t('reasonTooLong', m[1])],
-    [/BSN|citizen service number/, () => t('reasonBsn')],
-    [/future/, () => t('reasonFuture')],
-    [/percent|0 to 100|between 0 and 100/, () => t('reasonPercent')],
-  ];
-  for (const [re, text] of rules) {
-    const m = re.exec(r);
-    if (m) return text(m);
-  }
-  return t('reasonOther', r);
-}
-
 /** The input a problem's field path points at ("data.occupied" → occupied). */
 function fieldOf(path) {
   const p = String(path || '');
@@ -405,11 +329,11 @@ function showErrors(formNode) {
   for (const e of errors) {
     const name = fieldOf(e.field);
     const names = { time: t('fieldTime'), source: t('fieldSource'), subject: t('fieldSubject'), prognose: t('prognose') };
-    const text = `${names[name] || fieldLabel(name)}: ${reasonText(e.reason)}`;
+    const text = `${names[name] || fieldLabel(name)}: ${errorMessage(e)}`;
     lines.push(el('li', { 'data-error-field': e.field }, text));
     const slot = formNode.querySelector(`#report-f-${CSS.escape(name)}-error`);
     const control = formNode.elements[name] || (name === 'subject' ? formNode.querySelector('#report-key') : null);
-    if (slot) slot.textContent = reasonText(e.reason);
+    if (slot) slot.textContent = errorMessage(e);
     if (control) { control.setAttribute('aria-invalid', 'true'); first = first || control; }
   }
   if (!errors.length) lines.push(el('li', {}, problemText(form.errors)));

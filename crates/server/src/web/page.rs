@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use ghor_domain::{describe, vocab};
+use ghor_domain::{describe, vocab, EventType};
 use serde_json::{json, Map, Value};
 
 use super::AppState;
@@ -144,12 +144,15 @@ pub async fn vocabulary() -> Json<Value> {
 
 /// The domain as data for the page, needing no token: the vocabularies; per status
 /// dimension its key, the event types it is reported with and their fields; the error
-/// catalogue; and the states with colour and severity. See `ghor_domain::describe`.
+/// catalogue; the states with colour and severity; and every event type's wire name by
+/// its stem (`alert.acknowledged`). See `ghor_domain::describe`.
 pub async fn domain() -> Json<Value> {
     let mut body = vocabulary_body();
     body.insert("dimensions".into(), json!(describe::dimensions()));
     body.insert("errors".into(), json!(describe::errors()));
     body.insert("levels".into(), json!(describe::levels()));
+    let types: Map<String, Value> = EventType::ALL.iter().map(|t| (t.stem().to_owned(), json!(t.name()))).collect();
+    body.insert("event_types".into(), Value::Object(types));
     Json(Value::Object(body))
 }
 
