@@ -13,9 +13,9 @@ use crate::payload::*;
 use crate::values::{RegionCode, ShortText, Slug};
 use crate::vocab::{Bron, Dimension, ThresholdKey};
 
-/// A value with the provenance of the observation that set it.
+/// An observation: a value with its provenance (when observed, by whom, from which source).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Versioned<T> {
+pub struct Observation<T> {
     pub time: DateTime<Utc>,
     pub id: Uuid,
     pub received: DateTime<Utc>,
@@ -27,9 +27,9 @@ pub struct Versioned<T> {
     pub value: T,
 }
 
-impl<T> Versioned<T> {
+impl<T> Observation<T> {
     fn of(event: &Event, value: T) -> Self {
-        Versioned {
+        Observation {
             time: event.time,
             id: event.id,
             received: event.stamp.received,
@@ -49,13 +49,13 @@ impl<T> Versioned<T> {
 }
 
 /// Puts `new` into `slot` when it is newer than what is there.
-fn keep_newest<T>(slot: &mut Option<Versioned<T>>, new: Versioned<T>) {
+fn keep_newest<T>(slot: &mut Option<Observation<T>>, new: Observation<T>) {
     if slot.as_ref().is_none_or(|old| new.supersedes(old)) {
         *slot = Some(new);
     }
 }
 
-fn keep_newest_in<K: Ord, T>(map: &mut BTreeMap<K, Versioned<T>>, key: K, new: Versioned<T>) {
+fn keep_newest_in<K: Ord, T>(map: &mut BTreeMap<K, Observation<T>>, key: K, new: Observation<T>) {
     match map.get(&key) {
         Some(old) if !new.supersedes(old) => {}
         _ => {
@@ -77,15 +77,15 @@ fn located<'a>(locations: &'a mut BTreeMap<Slug, LocationState>, source: &Source
 pub struct LocationState {
     /// The region the events about it were stamped with; the registration's when known.
     pub region: Option<RegionCode>,
-    pub info: Option<Versioned<LocationInfo>>,
+    pub info: Option<Observation<LocationInfo>>,
     /// Current observation per dimension and key.
-    pub slots: BTreeMap<Dimension, BTreeMap<String, Versioned<Status>>>,
+    pub slots: BTreeMap<Dimension, BTreeMap<String, Observation<Status>>>,
     /// Observations withdrawn as mistaken.
     pub retracted: BTreeSet<Uuid>,
-    pub overdue: Option<Versioned<OverdueData>>,
+    pub overdue: Option<Observation<OverdueData>>,
     /// The newest message of its own system that ghor refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rejected: Option<Versioned<IntakeRejectedData>>,
+    pub rejected: Option<Observation<IntakeRejectedData>>,
 }
 
 impl LocationState {
@@ -101,7 +101,7 @@ impl LocationState {
     /// The refused intake message, while no valid report has been received after it. (By
     /// receipt, not observation: a report observed before the refusal but sent after it
     /// still shows the institution's system works again.)
-    pub fn open_rejection(&self) -> Option<&Versioned<IntakeRejectedData>> {
+    pub fn open_rejection(&self) -> Option<&Observation<IntakeRejectedData>> {
         let last_received = self.slots.values().flat_map(|keys| keys.values()).map(|v| v.received).max();
         self.rejected.as_ref().filter(|r| last_received.is_none_or(|last| last <= r.received))
     }
@@ -138,12 +138,12 @@ impl Touched {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Picture {
     pub locations: BTreeMap<Slug, LocationState>,
-    pub organisations: BTreeMap<Slug, Versioned<OrganisationInfo>>,
+    pub organisations: BTreeMap<Slug, Observation<OrganisationInfo>>,
     /// Incidents with the region that reported them.
-    pub incidents: BTreeMap<Slug, Versioned<(RegionCode, IncidentData)>>,
-    pub thresholds: BTreeMap<RegionCode, BTreeMap<ThresholdKey, Versioned<u32>>>,
+    pub incidents: BTreeMap<Slug, Observation<(RegionCode, IncidentData)>>,
+    pub thresholds: BTreeMap<RegionCode, BTreeMap<ThresholdKey, Observation<u32>>>,
     /// Newest acknowledgement per alert id.
-    pub acknowledgements: BTreeMap<String, Versioned<()>>,
+    pub acknowledgements: BTreeMap<String, Observation<()>>,
 }
 
 impl Picture {
@@ -164,7 +164,7 @@ impl Picture {
         match &event.payload {
             Payload::Status(status) => {
                 if let Some(loc) = located(&mut self.locations, &event.source) {
-                    let new = Versioned::of(event, status.clone());
+                    let new = Observation::of(event, status.clone());
                     keep_newest_in(loc.slots.entry(status.dimension()).or_default(), status.key(), new);
                 }
             }
@@ -175,29 +175,33 @@ impl Picture {
             }
             Payload::ReportOverdue(o) => {
                 if let Some(loc) = located(&mut self.locations, &event.source) {
-                    let mut new = Versioned::of(event, o.clone());
+                    let mut new = Observation::of(event, o.clone());
                     new.time = o.due;
                     keep_newest(&mut loc.overdue, new);
                 }
             }
             Payload::LocationRegistered(info) => {
                 if let Some(loc) = located(&mut self.locations, &event.source) {
-                    keep_newest(&mut loc.info, Versioned::of(event, info.clone()))
+                    keep_newest(&mut loc.info, Observation::of(event, info.clone()))
                 }
             }
             Payload::IntakeRejected(r) => {
                 if let Some(loc) = located(&mut self.locations, &event.source) {
-                    keep_newest(&mut loc.rejected, Versioned::of(event, r.clone()))
+                    keep_newest(&mut loc.rejected, Observation::of(event, r.clone()))
                 }
             }
             Payload::OrganisationRegistered { organisation, info } => {
                 if region.is_some() {
-                    keep_newest_in(&mut self.organisations, organisation.clone(), Versioned::of(event, info.clone()))
+                    keep_newest_in(&mut self.organisations, organisation.clone(), Observation::of(event, info.clone()))
                 }
             }
             Payload::Incident { incident, data, .. } => {
                 if let Some(region) = region {
-                    keep_newest_in(&mut self.incidents, incident.clone(), Versioned::of(event, (region, data.clone())))
+                    keep_newest_in(
+                        &mut self.incidents,
+                        incident.clone(),
+                        Observation::of(event, (region, data.clone())),
+                    )
                 }
             }
             Payload::ThresholdSet { key, data } => {
@@ -205,13 +209,13 @@ impl Picture {
                     keep_newest_in(
                         self.thresholds.entry(region).or_default(),
                         *key,
-                        Versioned::of(event, data.value.get()),
+                        Observation::of(event, data.value.get()),
                     )
                 }
             }
             Payload::AlertAcknowledged { alert, .. } => {
                 if region.is_some() {
-                    keep_newest_in(&mut self.acknowledgements, alert.as_str().to_owned(), Versioned::of(event, ()))
+                    keep_newest_in(&mut self.acknowledgements, alert.as_str().to_owned(), Observation::of(event, ()))
                 }
             }
         }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::payload::*;
-use crate::picture::{LocationState, Picture, Touched, Versioned};
+use crate::picture::{LocationState, Observation, Picture, Touched};
 use crate::rules::{worst, Rules};
 use crate::values::{Point, RegionCode, Slug};
 use crate::vocab::*;
@@ -199,7 +199,7 @@ struct Context<'a> {
     region: RegionCode,
     rules: Rules,
     /// Incidents active anywhere: an area may reach across region borders.
-    active: Vec<(&'a Slug, &'a Versioned<(RegionCode, IncidentData)>)>,
+    active: Vec<(&'a Slug, &'a Observation<(RegionCode, IncidentData)>)>,
 }
 
 impl Picture {
