@@ -259,3 +259,31 @@ async fn restarts_write_the_default_thresholds_once_ever() {
     }
     assert_eq!(thresholds(&ghor).await, first, "three restarts added no threshold events");
 }
+
+#[tokio::test]
+async fn a_type_declared_once_is_described_reported_and_folded() {
+    // `preparedness` was added by its declaration, data type, rule and labels alone.
+    let ghor = super::start().await;
+    let domain = ghor.http.get(format!("{}/v1/domain", ghor.url)).send().await.expect("domain");
+    let domain: Value = domain.json().await.expect("json");
+    let dimension = domain["dimensions"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["name"] == "preparedness"))
+        .unwrap_or_else(|| panic!("the page is told of preparedness: {domain}"));
+    let fields = &dimension["reports"][0]["fields"];
+    assert_eq!(dimension["reports"][0]["type"], "nl.ghor.preparedness.reported.v1", "{dimension}");
+    assert!(
+        fields.as_array().is_some_and(|f| f.iter().any(|f| f["name"] == "trained_coordinator" && f["kind"] == "bool")),
+        "{fields}"
+    );
+    let report = event(
+        "/locations/umcg",
+        "nl.ghor.preparedness.reported.v1",
+        None,
+        json!({ "trained_coordinator": false, "plan_revised": "2026-03-01T00:00:00Z" }),
+    );
+    let (status, stored) = ghor.post("umcg", "/v1/events", &report).await;
+    assert_eq!(status, 201, "{stored}");
+    let mut page = ghor.stream("rot", &["VR01"], None).await;
+    page.until(|p| p["VR01"]["locations"]["umcg"]["dimensions"]["preparedness"]["state"] == "aandacht").await;
+}

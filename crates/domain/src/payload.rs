@@ -139,6 +139,19 @@ pub struct SelfSufficiencyData {
     pub limiting_factor: Option<ShortText>,
 }
 
+/// How prepared a location is for a crisis, reported in the cold phase (§3.8): whether its
+/// crisiscoördinator is trained, when its crisis plan was last revised and when it last
+/// exercised it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreparednessData {
+    pub trained_coordinator: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_revised: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_exercise: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HomeCareData {
@@ -247,6 +260,9 @@ pub enum Status {
     HomeCare {
         data: HomeCareData,
     },
+    Preparedness {
+        data: PreparednessData,
+    },
     ReceivingCapacity {
         key: CareType,
         data: ReceivingCapacityData,
@@ -350,6 +366,7 @@ impl Status {
             Status::HelpRequest { .. } => Dimension::HelpRequest,
             Status::Note { .. } => Dimension::Note,
             Status::NotAffected { .. } => Dimension::NotAffected,
+            Status::Preparedness { .. } => Dimension::Preparedness,
         }
     }
 
@@ -371,7 +388,8 @@ impl Status {
             | Status::SelfSufficiency { .. }
             | Status::HomeCare { .. }
             | Status::Note { .. }
-            | Status::NotAffected { .. } => NO_KEY.to_owned(),
+            | Status::NotAffected { .. }
+            | Status::Preparedness { .. } => NO_KEY.to_owned(),
         }
     }
 
@@ -408,6 +426,7 @@ impl Serialize for StatusData<'_> {
             Status::HelpRequest { change: HelpChange::Closed(closed), .. } => closed.serialize(s),
             Status::Note { data } => data.serialize(s),
             Status::NotAffected { data } => data.serialize(s),
+            Status::Preparedness { data } => data.serialize(s),
         }
     }
 }
@@ -652,6 +671,10 @@ event_types! {
         label: "Niet getroffen gemeld", "Not affected reported",
         source: Location, data: NotAffectedData, older: [],
     } => { Payload::Status(Status::NotAffected { data }) };
+    PreparednessReported("preparedness", "reported", 1) {
+        label: "Voorbereiding gemeld", "Preparedness reported",
+        source: Location, data: PreparednessData, older: [],
+    } => { Payload::Status(Status::Preparedness { data }) };
     ObservationRetracted("observation", "retracted", 1) {
         label: "Melding ingetrokken", "Observation retracted",
         source: Location, data: RetractedData, older: [],
@@ -790,6 +813,13 @@ impl EventData for SelfSufficiencyData {
     const FIELD_LABELS: &'static [FieldLabel] = field_labels!(SelfSufficiencyData {
         hours: "Uren zelfredzaam", "Hours self-sufficient";
         limiting_factor: "Beperkende factor", "Limiting factor";
+    });
+}
+impl EventData for PreparednessData {
+    const FIELD_LABELS: &'static [FieldLabel] = field_labels!(PreparednessData {
+        trained_coordinator: "Crisiscoördinator getraind", "Crisis coordinator trained";
+        plan_revised: "Crisisplan herzien op", "Crisis plan revised on";
+        last_exercise: "Laatst geoefend op", "Last exercised on";
     });
 }
 impl EventData for HomeCareData {

@@ -139,6 +139,14 @@ impl Rules {
                 _ => Aandacht,
             },
             Status::NotAffected { .. } => Goed,
+            // A coordinator who has not been trained is the gap a crisis finds first.
+            Status::Preparedness { data } => {
+                if data.trained_coordinator {
+                    Goed
+                } else {
+                    Aandacht
+                }
+            }
             Status::Note { .. } => return None,
         };
         Some(state)

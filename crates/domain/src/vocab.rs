@@ -131,6 +131,7 @@ vocabulary! {
         HelpRequest = "help_request", "Hulpvragen", "Help requests";
         Note = "note", "Notitie", "Note";
         NotAffected = "not_affected", "Niet getroffen", "Not affected";
+        Preparedness = "preparedness", "Voorbereiding", "Preparedness";
     }
 }
 
