@@ -19,10 +19,13 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A task that ran this long before failing starts again at the first backoff.
 const STEADY: Duration = Duration::from_secs(60);
 
+/// A held task: its kind and its handle.
+type Held = (&'static str, JoinHandle<()>);
+
 /// The supervised tasks of a process.
 #[derive(Clone)]
 pub struct Tasks {
-    handles: Arc<Mutex<Vec<(&'static str, JoinHandle<()>)>>>,
+    handles: Arc<Mutex<Vec<Held>>>,
     restarts: IntCounterVec,
     shutdown: Shutdown,
 }
