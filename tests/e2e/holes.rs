@@ -245,6 +245,14 @@ fn supplies(location: &str, on_hand: u32) -> Value {
     )
 }
 
+/// The leaves of a JSON tree of counts: numbers, or withheld markers.
+fn leaves(tree: &Value) -> Vec<&Value> {
+    match tree.as_object() {
+        Some(map) if !map.contains_key("withheld") => map.values().flat_map(leaves).collect(),
+        _ => vec![tree],
+    }
+}
+
 #[tokio::test]
 async fn aggregates_name_no_location_and_withhold_figures_of_too_few() {
     let ghor = super::start().await;
@@ -278,6 +286,11 @@ async fn aggregates_name_no_location_and_withhold_figures_of_too_few() {
         assert!(totals["beds"]["ic"].get("occupied").is_none(), "no figure beside the marker: {totals}");
         assert!(totals["levels"].get("beds/ic").is_none(), "a withheld figure's level is withheld: {totals}");
         assert_eq!(totals["levels"]["not_reporting"], "goed", "the other levels are shown: {totals}");
+        // Counts of what those two reported say it as plainly: withheld, count by count.
+        let states = leaves(&totals["states"]);
+        assert!(!states.is_empty() && states.iter().all(|c| c["withheld"] == true), "{totals}");
+        assert_eq!(totals["on_backup_power"]["withheld"], true, "{totals}");
+        assert!(totals["levels"].get("on_backup_power").is_none(), "{totals}");
     }
     for token in ["keten", "umcg"] {
         let (status, body) = ghor.get(token, "/v1/picture/regions/VR01").await;
@@ -304,6 +317,9 @@ async fn aggregates_name_no_location_and_withhold_figures_of_too_few() {
         assert_eq!(totals["beds"]["ic"], json!({ "free": 13, "operational": 23, "occupied": 10 }), "{totals}");
         assert_eq!(totals["levels"]["beds/ic"], "goed", "shown again with its figure: {totals}");
         assert!(totals["min_supply_days"]["ffp2"].get("location").is_none(), "{totals}");
+        let states = leaves(&totals["states"]);
+        assert!(!states.is_empty() && states.iter().all(|c| c.is_u64()), "counts shown again: {totals}");
+        assert_eq!(totals["on_backup_power"], 0, "{totals}");
     }
     assert_eq!(ic_occupied(&umcg.regions["VR01"], "umcg"), Some(4), "umcg still sees its own location");
 

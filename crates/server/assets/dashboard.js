@@ -396,9 +396,12 @@ export function renderStatesTable(views) {
   const dims = Object.keys(states).sort((a, b) => orderIndex('Dimension', a) - orderIndex('Dimension', b));
   const head = el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('dimensionCol')),
     statesWorstFirst().map((s) => el('th', { scope: 'col' }, badge(s)))));
+  // Counts over too few reporting locations come withheld; then the whole row is, since a
+  // count shown as 0 beside them would still say what those few reported.
+  const cell = (counts, s) => (Object.values(counts).some(withheld) ? t('withheld') : fmtNum(num(counts[s])));
   const body = el('tbody', {}, dims.map((d) => el('tr', { 'data-dimension': d },
     el('th', { scope: 'row' }, label('Dimension', d)),
-    statesWorstFirst().map((s) => el('td', { 'data-state-count': s }, fmtNum(num(states[d][s])))))));
+    statesWorstFirst().map((s) => el('td', { 'data-state-count': s }, cell(states[d], s))))));
   if (!dims.length) body.append(el('tr', {}, el('td', { colspan: statesWorstFirst().length + 1 }, t('noLocations'))));
   $('states-table').replaceChildren(el('caption', { class: 'sr-only' }, t('statesTitle')), head, body);
 }

@@ -24,7 +24,7 @@ export function tile(id, title, value, sub, level, age) {
   return el('div', { class: 'tile', 'data-total': id, 'data-level': level || null },
     el('div', { class: 'tile-label' },
       level ? el('span', { class: 'icon', 'aria-hidden': 'true' }, ICON[level]) : null, title),
-    el('div', { class: 'tile-value' }, value),
+    el('div', { class: 'tile-value', 'data-withheld': value === t('withheld') ? 'true' : null }, value),
     sub ? el('div', { class: 'tile-sub' }, sub) : null,
     age || null);
 }
@@ -115,24 +115,25 @@ export function totalsTiles(views, ages) {
     tiles.push(tile(`beds-${type}`, t('beds', label('BedType', type)), value, t('freeOfOperational'), level, oldestAge(views, 'beds', type)));
   }
   const stops = tot.acute_function_stops || {};
-  const stopCount = sum(Object.values(stops));
-  const stopNames = byOrder('AcuteFunction', Object.entries(stops).filter(([, n]) => num(n) > 0))
+  const stopsWithheld = Object.values(stops).some(withheld);
+  const stopCount = stopsWithheld ? t('withheld') : fmtNum(sum(Object.values(stops)));
+  const stopNames = stopsWithheld ? null : byOrder('AcuteFunction', Object.entries(stops).filter(([, n]) => num(n) > 0))
     .map(([k, n]) => `${label('AcuteFunction', k)} ${fmtNum(n)}`).join(' · ');
-  tiles.push(tile('acute-function-stops', t('acuteStops'), fmtNum(stopCount), stopNames, levels.acute_function_stops, oldestAge(views, 'acute_function')));
+  tiles.push(tile('acute-function-stops', t('acuteStops'), stopCount, stopNames, levels.acute_function_stops, oldestAge(views, 'acute_function')));
   const reception = tot.casualty_reception || {};
   for (const tri of order('Triage')) {
     tiles.push(tile(`casualty-${tri}`, t('casualty', label('Triage', tri)), fmtFigure(reception[tri]), t('capacityNow'), null, oldestAge(views, 'casualty_reception', tri)));
   }
-  tiles.push(tile('on-backup-power', t('backupPower'), fmtNum(tot.on_backup_power), t('locationsUnit'), levels.on_backup_power));
-  tiles.push(tile('utilities-down', t('utilitiesDown'), fmtNum(tot.utilities_down), t('locationsUnit'), levels.utilities_down));
+  tiles.push(tile('on-backup-power', t('backupPower'), fmtFigure(tot.on_backup_power), t('locationsUnit'), levels.on_backup_power));
+  tiles.push(tile('utilities-down', t('utilitiesDown'), fmtFigure(tot.utilities_down), t('locationsUnit'), levels.utilities_down));
   tiles.push(tile('unfilled-shifts-24h', t('unfilledShifts'), fmtFigure(tot.unfilled_shifts_24h), null, levels.unfilled_shifts_24h, oldestAge(views, 'staffing')));
-  tiles.push(tile('supplies-under-line', t('suppliesUnder'), fmtNum(tot.supplies_under_line), t('locationsUnit'), levels.supplies_under_line));
+  tiles.push(tile('supplies-under-line', t('suppliesUnder'), fmtFigure(tot.supplies_under_line), t('locationsUnit'), levels.supplies_under_line));
   const reloc = Object.values(tot.relocation || {});
   const need = sum(reloc.map((r) => r && r.need));
   const capacity = sum(reloc.map((r) => r && r.capacity));
   const relocValue = reloc.some(withheld) ? t('withheld') : `${fmtNum(need)} / ${fmtNum(capacity)}`;
   tiles.push(tile('relocation', t('relocation'), relocValue, t('relocationSub'), levels.relocation));
-  tiles.push(tile('open-help-requests', t('helpRequests'), fmtNum(tot.open_help_requests), null, levels.open_help_requests));
+  tiles.push(tile('open-help-requests', t('helpRequests'), fmtFigure(tot.open_help_requests), null, levels.open_help_requests));
   tiles.push(tile('not-reporting', t('notReporting'), t('ofN', fmtNum(tot.not_reporting), fmtNum(tot.locations)), t('locationsUnit'), levels.not_reporting));
   tiles.push(tile('active-incidents', t('activeIncidents'), fmtNum(tot.active_incidents), t('maxGrip', num(tot.max_grip)), levels.active_incidents));
   return tiles;

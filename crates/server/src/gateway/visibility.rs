@@ -22,6 +22,17 @@ use super::Folded;
 const FIGURES: [&str; 5] = ["beds", "treatment_places", "casualty_reception", "min_supply_days", "relocation"];
 /// The fields of [`Totals`] that are one figure over locations.
 const SINGLE_FIGURES: [&str; 1] = ["unfilled_shifts_24h"];
+/// The fields of [`Totals`] that count locations by what they reported. Over fewer
+/// reporting locations than the threshold they say what those few reported, so they are
+/// withheld alike, count by count.
+const COUNTS: [&str; 6] = [
+    "acute_function_stops",
+    "states",
+    "supplies_under_line",
+    "on_backup_power",
+    "utilities_down",
+    "open_help_requests",
+];
 /// Every field a figure can hold, shown or withheld: a patch that replaces a figure removes
 /// those its new form does not have.
 const FIGURE_FIELDS: [&str; 10] =
@@ -126,9 +137,18 @@ fn aggregate_totals(totals: &Totals, min: Option<&u32>) -> Value {
             shown[field] = withheld.clone();
         }
     }
+    let few_reporting = few_reporting(totals, min);
+    if few_reporting {
+        for field in COUNTS {
+            if let Some(counts) = shown.get_mut(field) {
+                withhold_counts(counts, &withheld);
+            }
+        }
+    }
     // A level is named like its figure; `relocation`'s is over every care type's figure.
     let withheld_level = |level: &str| {
         few(level)
+            || (few_reporting && COUNTS.contains(&level))
             || (level == "relocation" && totals.contributors.keys().any(|f| f.starts_with("relocation/") && few(f)))
     };
     if let Some(Value::Object(levels)) = shown.get_mut("levels") {
@@ -137,10 +157,51 @@ fn aggregate_totals(totals: &Totals, min: Option<&u32>) -> Value {
     shown
 }
 
+/// Whether fewer locations report than the region's minimum (none reporting counts nothing).
+fn few_reporting(totals: &Totals, min: u32) -> bool {
+    (1..min).contains(&totals.reporting)
+}
+
+/// Makes `patch` set every leaf of `now` (counts, or withheld markers) whole, keeping what
+/// the patch already says of leaves `now` no longer has.
+fn replace_leaves(patch: &mut Value, now: &Value) {
+    match now {
+        Value::Object(leaves) if !is_marker(now) => {
+            if !patch.is_object() {
+                *patch = json!({});
+            }
+            if let Value::Object(target) = patch {
+                for (key, leaf) in leaves {
+                    replace_leaves(target.entry(key.clone()).or_insert(Value::Null), leaf);
+                }
+            }
+        }
+        leaf => *patch = leaf.clone(),
+    }
+}
+
+/// Whether `value` is the withheld marker (which replaces a count whole).
+fn is_marker(value: &Value) -> bool {
+    value.get("withheld").is_some()
+}
+
+/// Replaces every count in `value` (a number, or maps of them) by the `withheld` marker.
+fn withhold_counts(value: &mut Value, withheld: &Value) {
+    match value {
+        Value::Number(_) => *value = withheld.clone(),
+        Value::Object(map) => map.values_mut().for_each(|v| withhold_counts(v, withheld)),
+        _ => {}
+    }
+}
+
 /// A totals patch that touches levels or the counts of locations behind figures (or comes
 /// with new thresholds: `every`) carries the levels whole, as the caller may see them: a level now withheld is `null`.
 fn complete_levels(patch: &mut Map<String, Value>, shown: &Value, totals: &Totals, every: bool) {
-    if !every && !patch.contains_key("levels") && !patch.contains_key("contributors") {
+    if !every
+        && !patch.contains_key("levels")
+        && !patch.contains_key("contributors")
+        && !patch.contains_key("reporting")
+    {
         return;
     }
     let mut levels: Map<String, Value> = totals.levels.keys().map(|k| (k.clone(), Value::Null)).collect();
@@ -174,6 +235,16 @@ fn complete_patch(patch: &mut Map<String, Value>, shown: &Value, every: bool) {
     for field in SINGLE_FIGURES {
         if every || patch.contains_key(field) {
             touched.push((field.to_owned(), None));
+        }
+    }
+    // Counts turn withheld (or shown again) when the number of reporting locations crosses
+    // the minimum, and a count that changes may be withheld: such counts are sent as the
+    // caller may see them, leaf by leaf.
+    let reporting = patch.contains_key("reporting");
+    for field in COUNTS {
+        if every || reporting || patch.contains_key(field) {
+            let Some(now) = shown.get(field) else { continue };
+            replace_leaves(patch.entry(field).or_insert(Value::Null), now);
         }
     }
     if let Some(Value::Object(counts)) = patch.get("contributors") {
