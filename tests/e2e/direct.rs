@@ -133,6 +133,14 @@ async fn an_institution_system_publishes_on_nats_and_a_bad_payload_is_quarantine
         location(&ghor, |l| l["rejected"]["reason"].as_str().is_some_and(|r| r.contains("more than once"))).await;
     assert_eq!(umcg["rejected"]["field"], "data.occupied", "{umcg}");
 
+    // A system on NATS is an institution: it cannot claim the GHOR took its report by phone.
+    let mut phoned =
+        event("/locations/umcg", "nl.ghor.beds.reported.v1", Some("ic"), json!({ "operational": 20, "occupied": 9 }));
+    phoned["bron"] = json!("telefoon");
+    publish(&js, "ghor.live.in.umcg.umcg", phoned.to_string().into_bytes()).await.expect("intake takes it");
+    let umcg = location(&ghor, |l| l["rejected"]["field"] == "bron").await;
+    assert_ne!(umcg["dimensions"]["beds"]["values"]["ic"]["data"]["occupied"], 9, "not stored: {umcg}");
+
     // Garbage is refused too, and what follows is projected and clears the mark.
     publish(&js, "ghor.live.in.umcg.umcg", b"{not json".to_vec()).await.expect("intake takes it");
     let next =
@@ -156,5 +164,5 @@ async fn an_institution_system_publishes_on_nats_and_a_bad_payload_is_quarantine
     let info = stream.info().await.expect("info");
     assert_eq!(info.config.subjects, vec!["ghor.live.in.umcg.*".to_owned()]);
     assert_eq!(info.config.max_age, Duration::from_secs(7 * 24 * 3600), "messages not taken within a week expire");
-    assert_eq!(info.state.messages, 5, "its three reports, the one with a key twice and the garbage");
+    assert_eq!(info.state.messages, 6, "its three reports, the one with a key twice, the phoned one and the garbage");
 }
