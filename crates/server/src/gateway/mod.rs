@@ -76,34 +76,50 @@ impl Folded {
     }
 
     /// The current view of a region as JSON.
-    pub fn region_json(&self, region: RegionCode) -> Value {
+    pub fn region_json(&self, region: RegionCode) -> Result<Value, serde_json::Error> {
         match self.json.get(&region).filter(|_| self.json_current) {
-            Some(json) => json.clone(),
+            Some(json) => Ok(json.clone()),
             None => to_json(&self.region_view(region)),
         }
     }
 
-    /// Brings the views and their JSON up to date before patches are worked out from them.
-    fn bring_json_current(&mut self) {
+    /// Brings the views and their JSON up to date before patches are worked out from them;
+    /// false (logged) when a view cannot be written as JSON, and then no patch is.
+    fn bring_json_current(&mut self) -> bool {
         if !self.json_current {
             self.views.update(&self.picture, &std::mem::take(&mut self.views_behind));
-            self.json = self.views.iter().map(|(r, v)| (*r, to_json(v))).collect();
+            match self.views.iter().map(|(r, v)| Ok((*r, to_json(v)?))).collect() {
+                Ok(json) => self.json = json,
+                Err(e) => return unwritable(&e),
+            }
             self.json_current = true;
         }
+        true
     }
 
     /// Records what was folded since `from`: the patches to the views (or, unpatched, what
     /// the views must catch up on when next needed) as a delta in the history.
-    fn record(&mut self, from: u64, touched: Touched, patched: bool) {
+    fn record(&mut self, from: u64, touched: Touched, mut patched: bool) {
         let mut changes = BTreeMap::new();
         if patched {
             for (region, changed) in self.views.update(&self.picture, &touched) {
                 let (Some(view), json) = (self.views.get(region), self.json.entry(region).or_default()) else {
                     continue;
                 };
-                if let Some(p) = refresh_json(json, view, &changed) {
-                    changes.insert(region, p);
+                match refresh_json(json, view, &changed) {
+                    Ok(Some(p)) => {
+                        changes.insert(region, p);
+                    }
+                    Ok(None) => {}
+                    // No patch then: clients get a snapshot, or are told it cannot be sent.
+                    Err(e) => {
+                        patched = unwritable(&e);
+                        self.json_current = false;
+                    }
                 }
+            }
+            if !patched {
+                changes.clear();
             }
         } else {
             self.views_behind.extend(touched);
@@ -353,9 +369,7 @@ impl Gateway {
         // client is connected to receive them.
         let patched = entries.len() <= PER_EVENT || self.sessions.load(Ordering::Relaxed) > 0;
         let mut st = self.state.write().unwrap_or_else(|poison| poison.into_inner());
-        if patched {
-            st.bring_json_current();
-        }
+        let patched = patched && st.bring_json_current();
         let from = st.seq;
         let mut touched = Touched::default();
         for entry in entries {
@@ -392,31 +406,33 @@ impl Drop for SessionGuard {
 }
 
 /// A view as JSON. The views hold no map with non-text keys and no number JSON cannot hold,
-/// so this does not fail; should it ever, the failure is logged as an error, not passed
-/// over (the value is then `null`, which a page shows as absent).
-pub fn to_json<T: serde::Serialize>(t: &T) -> Value {
-    serde_json::to_value(t).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "a view cannot be written as JSON; it is sent as null");
-        Value::Null
-    })
+/// so this does not fail; should it ever, the caller gets an error, never `null`.
+pub fn to_json<T: serde::Serialize>(t: &T) -> Result<Value, serde_json::Error> {
+    serde_json::to_value(t)
+}
+
+/// Logs a view that cannot be written as JSON; false, for "no patch".
+fn unwritable(e: &serde_json::Error) -> bool {
+    tracing::error!(error = %e, "a view cannot be written as JSON; clients are sent no patch of it");
+    false
 }
 
 /// Brings a region's JSON up to date with its view and returns the merge patch that does
 /// so (`None` when nothing changed). Only what `changed` names is serialised again: the
 /// locations that changed, and the region's totals, alerts and incidents.
-fn refresh_json(json: &mut Value, view: &RegionView, changed: &Changed) -> Option<Value> {
+fn refresh_json(json: &mut Value, view: &RegionView, changed: &Changed) -> Result<Option<Value>, serde_json::Error> {
     let Some(region) = json.as_object_mut().filter(|_| !changed.whole) else {
-        let new = to_json(view);
+        let new = to_json(view)?;
         let p = patch::diff(json, &new);
         *json = new;
-        return p;
+        return Ok(p);
     };
     let mut patches = Map::new();
     let mut location_patches = Map::new();
     if let Some(Value::Object(locations)) = region.get_mut("locations") {
         for id in &changed.locations {
             let old = locations.remove(id.as_str()).unwrap_or(Value::Null);
-            let new = view.locations.get(id).map_or(Value::Null, to_json);
+            let new = view.locations.get(id).map_or(Ok(Value::Null), to_json)?;
             if let Some(p) = patch::diff(&old, &new) {
                 location_patches.insert(id.to_string(), p);
             }
@@ -428,14 +444,16 @@ fn refresh_json(json: &mut Value, view: &RegionView, changed: &Changed) -> Optio
     if !location_patches.is_empty() {
         patches.insert("locations".into(), Value::Object(location_patches));
     }
-    for (key, new) in
-        [("totals", to_json(&view.totals)), ("alerts", to_json(&view.alerts)), ("incidents", to_json(&view.incidents))]
-    {
+    for (key, new) in [
+        ("totals", to_json(&view.totals)?),
+        ("alerts", to_json(&view.alerts)?),
+        ("incidents", to_json(&view.incidents)?),
+    ] {
         let old = region.entry(key).or_insert(Value::Null);
         if let Some(p) = patch::diff(old, &new) {
             patches.insert(key.into(), p);
             *old = new;
         }
     }
-    (!patches.is_empty()).then_some(Value::Object(patches))
+    Ok((!patches.is_empty()).then_some(Value::Object(patches)))
 }

@@ -182,17 +182,24 @@ where
         let st = gateway.state();
         let missing = resume.filter(|r| r.epoch == st.epoch).and_then(|r| Some((r.seq, st.deltas_since(r.seq)?)));
         let first = match missing {
-            Some((seq, missing)) => chained(&client, &st, seq, &missing).0,
+            Some((seq, missing)) => Ok(chained(&client, &st, seq, &missing).0),
             None => {
                 let reason = match resume {
                     None => "initial",
                     Some(r) if r.epoch != st.epoch => "epoch_changed",
                     Some(_) => "resume_unavailable",
                 };
-                vec![snapshot(&client, &st, reason)]
+                snapshot(&client, &st, reason).map(|m| vec![m])
             }
         };
         (first, st.seq)
+    };
+    let first = match first {
+        Ok(messages) => messages,
+        Err(refusal) => {
+            let _ = tx.send(refusal.message).await;
+            return Some(refusal.close);
+        }
     };
     for message in first {
         if !send(&mut tx, message).await {
@@ -228,15 +235,22 @@ where
                         Some(pending) => {
                             let (messages, upto) = chained(&client, &st, sent_upto, &pending);
                             sent_upto = upto;
-                            messages
+                            Ok(messages)
                         }
                         None => {
                             sent_upto = st.seq;
-                            vec![snapshot(&client, &st, "lagged")]
+                            snapshot(&client, &st, "lagged").map(|m| vec![m])
                         }
                     };
                     last = st.seq;
                     messages
+                };
+                let messages = match messages {
+                    Ok(messages) => messages,
+                    Err(refusal) => {
+                        let _ = tx.send(refusal.message).await;
+                        return Some(refusal.close);
+                    }
                 };
                 for message in messages {
                     if !send(&mut tx, message).await { return None; }
@@ -288,14 +302,19 @@ fn subscription(gateway: &Gateway, caller: Caller, hello: &str) -> Result<(Clien
     Ok((Client { caller, regions, visibility }, hello.resume))
 }
 
-fn snapshot(client: &Client, st: &super::Folded, reason: &str) -> String {
+/// The snapshot message for this client; a refusal when a view cannot be written (logged
+/// where it failed), so that no client is ever sent a `null` picture.
+fn snapshot(client: &Client, st: &super::Folded, reason: &str) -> Result<String, Refusal> {
     let mut regions = Map::new();
     for r in &client.regions {
-        let mut view = st.region_json(*r);
+        let mut view = st.region_json(*r).map_err(|e| {
+            tracing::error!(region = %r, error = %e, "a view cannot be written as JSON; the snapshot is refused");
+            refuse(500, "Picture unavailable", "The server could not write the picture; reconnect in a moment.")
+        })?;
         client.visibility.filter(st, *r, &mut view);
         regions.insert(r.to_string(), view);
     }
-    json!({
+    Ok(json!({
         "type": "snapshot",
         "epoch": st.epoch,
         "seq": st.seq,
@@ -303,7 +322,7 @@ fn snapshot(client: &Client, st: &super::Folded, reason: &str) -> String {
         "scope": client.caller.scope(),
         "regions": regions,
     })
-    .to_string()
+    .to_string())
 }
 
 /// The deltas as messages for this client, chained from `from`: consecutive deltas are
