@@ -1,8 +1,9 @@
 //! Reading the log ahead of whoever folds it: a task follows the log from a sequence and
 //! hands the batches on while the previous one is being decoded and folded, so that
-//! reading and folding overlap (on two cores). Read errors are retried here; the folder
-//! sees an unbroken run of sequences. Every folder starts from the same point: the newest
-//! snapshot, checked against the log.
+//! reading and folding overlap (on two cores). Positions only grow: the folder sees each
+//! sequence once, in order. A read error ends the batches and the folder fails, to be
+//! started again by its supervisor from where it got. Every folder starts from the same
+//! point: the newest snapshot, checked against the log.
 
 use std::sync::Arc;
 use std::time::Duration;
