@@ -287,3 +287,36 @@ async fn a_type_declared_once_is_described_reported_and_folded() {
     let mut page = ghor.stream("rot", &["VR01"], None).await;
     page.until(|p| p["VR01"]["locations"]["umcg"]["dimensions"]["preparedness"]["state"] == "aandacht").await;
 }
+
+#[tokio::test]
+async fn an_incident_drawn_as_a_polygon_holds_exactly_the_locations_inside_it() {
+    let ghor = super::start().await;
+    // A square around umcg (53.222, 6.576) that leaves martini (53.199, 6.552), 3 km away, out.
+    let square = json!([
+        { "lat": 53.21, "lon": 6.565 }, { "lat": 53.21, "lon": 6.59 },
+        { "lat": 53.235, "lon": 6.59 }, { "lat": 53.235, "lon": 6.565 },
+    ]);
+    let incident = event(
+        "/regions/VR01",
+        "nl.ghor.incident.opened.v1",
+        Some("brand-umcg"),
+        json!({ "name": "Brand", "state": "actief", "grip": 1, "area": { "polygon": square } }),
+    );
+    let (status, body) = ghor.post("im", "/v1/events", &incident).await;
+    assert_eq!(status, 201, "{body}");
+    let mut page = ghor.stream("rot", &["VR01"], None).await;
+    page.until(|p| p["VR01"]["locations"]["umcg"]["incidents"] == json!(["brand-umcg"])).await;
+    assert!(
+        page.regions["VR01"]["locations"]["martini"].get("incidents").is_none(),
+        "martini lies outside the square: {}",
+        page.regions["VR01"]["locations"]["martini"]
+    );
+
+    // A corner abroad is refused, naming the corner.
+    let mut abroad = incident.clone();
+    abroad["id"] = json!(uuid::Uuid::now_v7().to_string());
+    abroad["data"]["area"]["polygon"][1] = json!({ "lat": 48.0, "lon": 6.59 });
+    let (status, body) = ghor.post("im", "/v1/events", &abroad).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "data.area.polygon[1]", "{body}");
+}

@@ -6,6 +6,8 @@
 //! - [`vocab`]: the closed vocabularies of §3 with Dutch and English labels.
 //! - [`values`]: bounded counts and texts, identifiers, region codes.
 //! - [`payload`]: the typed `data` of every event type and its wire mapping.
+//! - [`area`]: an area (regions, municipalities, a circle or polygon, categories and
+//!   types) and which locations it holds.
 //! - [`event_type`]: `event_types!`, one declaration per event type, and what a key or
 //!   a data type brings to it; the table itself is in [`payload`].
 //! - [`event`]: the CloudEvents envelope: strict parse, server stamp, stored form.
@@ -17,6 +19,7 @@
 //! - [`describe`]: the domain as data for the page: dimensions, their event types and
 //!   fields, the error catalogue, the states.
 
+pub mod area;
 pub mod describe;
 pub mod error;
 pub mod event;

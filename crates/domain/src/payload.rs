@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::area::Area;
 use crate::error::{ErrorCode, FieldError};
 use crate::event_type::{event_types, field, field_labels, EventData, FieldLabel};
 use crate::json::JsonError;
@@ -472,34 +473,13 @@ pub struct OrganisationInfo {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct IncidentArea {
-    /// Regions the incident affects; empty means the region that reports it.
-    #[serde(default)]
-    pub regions: Vec<RegionCode>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub municipalities: Vec<ShortText>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub circle: Option<Circle>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Circle {
-    pub center: Point,
-    #[schemars(range(min = 0.1, max = 200.0))]
-    #[serde(serialize_with = "crate::values::finite")]
-    pub radius_km: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct IncidentData {
     pub name: ShortText,
     pub state: IncidentState,
     /// GRIP level as decided by the competent authority; 0 for none.
     #[schemars(range(max = 5))]
     pub grip: u8,
-    pub area: IncidentArea,
+    pub area: Area,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<Theme>,
     /// Advice to the institutions (handelingsperspectief).
@@ -889,17 +869,7 @@ impl EventData<Slug> for IncidentData {
             let e = FieldError::new("data.grip", ErrorCode::OutOfRange, "GRIP levels run from 0 (none) to 5");
             return Err(DecodeError::Invalid(e.with("min", 0).with("max", 5)));
         }
-        if let Some(c) = &self.area.circle {
-            c.center.check().map_err(|r| DecodeError::Invalid(r.at("data.area.circle.center")))?;
-            if !(0.1..=200.0).contains(&c.radius_km) {
-                let e = FieldError::new(
-                    "data.area.circle.radius_km",
-                    ErrorCode::OutOfRange,
-                    "must lie between 0.1 and 200 km",
-                );
-                return Err(DecodeError::Invalid(e.with("min", 0.1).with("max", 200)));
-            }
-        }
+        self.area.check("data.area").map_err(DecodeError::Invalid)?;
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::area::Area;
 use crate::payload::*;
 use crate::picture::{LocationState, Observation, Picture, Touched};
 use crate::rules::{worst, Rules};
@@ -165,7 +166,7 @@ pub struct IncidentView {
     pub state: IncidentState,
     pub grip: u8,
     pub reported_by: RegionCode,
-    pub area: IncidentArea,
+    pub area: Area,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<Theme>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,23 +176,6 @@ pub struct IncidentView {
 
 fn is_zero(v: &u32) -> bool {
     *v == 0
-}
-
-fn incident_regions(reported_by: RegionCode, data: &IncidentData) -> impl Iterator<Item = RegionCode> + '_ {
-    std::iter::once(reported_by).chain(data.area.regions.iter().copied())
-}
-
-fn incident_covers(reported_by: RegionCode, data: &IncidentData, info: &LocationInfo) -> bool {
-    if let Some(c) = &data.area.circle {
-        return c.center.distance_km(&info.point) <= c.radius_km;
-    }
-    if !data.area.municipalities.is_empty() {
-        return info
-            .municipality
-            .as_ref()
-            .is_some_and(|m| data.area.municipalities.iter().any(|a| a.as_str() == m.as_str()));
-    }
-    incident_regions(reported_by, data).any(|r| r == info.region)
 }
 
 /// What the views of one region are computed with.
@@ -278,10 +262,10 @@ impl Picture {
             .iter()
             .filter(|(_, i)| {
                 let (by, data) = &i.value;
-                incident_regions(*by, data).any(|r| r == region)
+                data.area.named_regions(*by).any(|r| r == region)
                     || regional
                         .iter()
-                        .any(|(_, l)| l.info.as_ref().is_some_and(|info| incident_covers(*by, data, &info.value)))
+                        .any(|(_, l)| l.info.as_ref().is_some_and(|info| data.area.holds(*by, &info.value)))
             })
             .map(|(id, i)| {
                 let (by, d) = &i.value;
@@ -357,7 +341,7 @@ impl Picture {
         let incidents: Vec<Slug> = context
             .active
             .iter()
-            .filter(|(_, i)| incident_covers(i.value.0, &i.value.1, info))
+            .filter(|(_, i)| i.value.1.area.holds(i.value.0, info))
             .map(|(id, _)| (*id).clone())
             .collect();
         let interval =

@@ -71,9 +71,10 @@ export function renderMap(views, rerender) {
   const seen = new Set();
   const incidents = views.flatMap(([, v]) => Object.entries(v.incidents || {}))
     .filter(([id, i]) => i.state === 'actief' && !seen.has(id) && seen.add(id));
-  // The frame: the locations and incident circles, or the whole country.
+  // The frame: the locations and the incident shapes, or the whole country.
   let pts = locations.map(([, l]) => [num(l.point.lon), num(l.point.lat)]);
   for (const [, i] of incidents) {
+    for (const p of (i.area && i.area.polygon) || []) pts.push([num(p.lon), num(p.lat)]);
     const c = i.area && i.area.circle;
     if (c) {
       const dLat = c.radius_km / KM_PER_DEG_LAT;
@@ -101,8 +102,12 @@ export function renderMap(views, rerender) {
 
   const areas = incidents.map(([id, i]) => {
     const c = i.area && i.area.circle;
+    const polygon = i.area && i.area.polygon;
     let shape;
-    if (c) {
+    if (polygon) {
+      const corners = polygon.map((p) => [x(num(p.lon)), y(num(p.lat))]);
+      shape = svg('polygon', { points: corners.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ') });
+    } else if (c) {
       shape = svg('circle', { cx: x(c.center.lon), cy: y(c.center.lat), r: (c.radius_km / KM_PER_DEG_LAT) * scale });
     } else {
       // Regions or municipalities: the circle around the locations inside the area.
@@ -113,12 +118,19 @@ export function renderMap(views, rerender) {
       const rr = Math.max(30, ...inside.map((p) => Math.hypot(p[0] - cx, p[1] - cy) + 20));
       shape = svg('circle', { cx, cy, r: rr });
     }
-    const box = shape.tagName === 'circle' ? [num(shape.getAttribute('cx')), num(shape.getAttribute('cy')) - num(shape.getAttribute('r'))] : [0, 0];
+    const box = shape.tagName === 'circle'
+      ? [num(shape.getAttribute('cx')), num(shape.getAttribute('cy')) - num(shape.getAttribute('r'))]
+      : polygonTop(polygon.map((p) => [x(num(p.lon)), y(num(p.lat))]));
     return svg('g', { class: 'incident-area', 'data-incident': id },
       svg('title', {}, `${t('incidentArea')}: ${i.name || id} (${t('grip', num(i.grip))})`),
       shape,
       svg('text', { x: box[0], y: Math.max(14, box[1] - 4), 'text-anchor': 'middle', class: 'area-label' }, `${i.name || id} · ${t('grip', num(i.grip))}`));
   });
+
+  /** Where a polygon's label goes: above its highest corner, centred on its corners. */
+  function polygonTop(corners) {
+    return [corners.reduce((a, p) => a + p[0], 0) / corners.length, Math.min(...corners.map((p) => p[1]))];
+  }
 
   const markers = locations.map(([id, l, code]) => {
     const s = locationState(l);
