@@ -327,7 +327,7 @@ fn change(seq: u64, body: &Value) -> Value {
 pub async fn registry_locations(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
     let gateway = state.gateway(caller.scope())?;
     let st = gateway.state();
-    let locations: Vec<Value> = st
+    let locations = st
         .picture
         .locations
         .iter()
@@ -337,12 +337,12 @@ pub async fn registry_locations(State(state): State<Arc<AppState>>, caller: Call
             policy::decide(&caller, &Action::ReadLocation { region, organisation }).is_ok()
         })
         .map(|(id, info)| {
-            let mut v = serde_json::to_value(&info.value).unwrap_or_default();
+            let mut v = serde_json::to_value(&info.value).map_err(Problem::internal)?;
             v["id"] = json!(id);
             v["category"] = json!(info.value.location_type.category());
-            v
+            Ok(v)
         })
-        .collect();
+        .collect::<Result<Vec<Value>, Problem>>()?;
     Ok(Json(json!({ "locations": locations })))
 }
 
@@ -350,13 +350,15 @@ pub async fn registry_locations(State(state): State<Arc<AppState>>, caller: Call
 pub async fn incidents(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
     let gateway = state.gateway(caller.scope())?;
     let st = gateway.state();
-    let incidents: serde_json::Map<String, Value> = caller
-        .regions()
-        .into_iter()
-        .filter(|region| policy::decide(&caller, &Action::ReadPicture { region: *region }).is_ok())
-        .flat_map(|r| st.region_view(r).into_owned().incidents)
-        .map(|(id, incident)| (id.to_string(), serde_json::to_value(incident).unwrap_or_default()))
-        .collect();
+    let mut incidents = serde_json::Map::new();
+    for region in caller.regions() {
+        if policy::decide(&caller, &Action::ReadPicture { region }).is_err() {
+            continue;
+        }
+        for (id, incident) in &st.region_view(region).incidents {
+            incidents.insert(id.to_string(), serde_json::to_value(incident).map_err(Problem::internal)?);
+        }
+    }
     Ok(Json(json!({ "incidents": incidents })))
 }
 
