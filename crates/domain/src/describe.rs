@@ -194,6 +194,15 @@ pub fn dimensions() -> Vec<DimensionData> {
         .collect()
 }
 
+/// The wire names of a dimension's keys, when they come from a vocabulary (none for a
+/// dimension without keys or with keys named freely, such as help requests).
+pub fn dimension_keys(dimension: Dimension) -> Option<Vec<&'static str>> {
+    let family = EventType::ALL.iter().find(|t| t.family() == dimension.as_str())?;
+    let vocabulary = family.describe().key?;
+    let served = crate::vocab::served().into_iter().find(|v| v.name == vocabulary)?;
+    Some(served.values.into_iter().map(|(wire, _, _)| wire).collect())
+}
+
 /// One code of the error catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {

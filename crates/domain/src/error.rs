@@ -97,6 +97,7 @@ error_codes! {
         UnknownEventType = "unknown_event_type" (), nl: "Is geen soort melding die ghor kent.", en: "Is not an event type ghor knows.";
         NewerVersion = "newer_version" (), nl: "Is een nieuwere versie dan deze server kent; stuur versie 1.", en: "Is a newer version than this server knows; send version 1.";
         NoKey = "no_key" (), nl: "Dit soort melding heeft geen keuze; laat subject weg.", en: "This event type has no key; leave subject out.";
+        AskedTwice = "asked_twice" (), nl: "Deze dimensie wordt al gevraagd; noem elke dimensie één keer.", en: "This dimension is asked for already; name each dimension once.";
         Conflict = "conflict" (), nl: "Dit id is al opgeslagen met andere inhoud; een correctie krijgt een nieuw id.", en: "This id is already stored with other content; a correction gets a new id.";
         Forbidden = "forbidden" (), nl: "Niet toegestaan voor uw rol.", en: "Not allowed for your role.";
         RegionsRequired = "regions_required" (), nl: "Noem de regio's (VR01 tot en met VR25), of vraag uitdrukkelijk om een landelijk token.", en: "Name the regions (VR01 to VR25), or ask for a national token explicitly.";

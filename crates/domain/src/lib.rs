@@ -13,6 +13,8 @@
 //! - [`event`]: the CloudEvents envelope: strict parse, server stamp, stored form.
 //! - [`json`]: reading a caller's JSON, refusing a key repeated in one object.
 //! - [`picture`]: [`Picture::apply`], the fold.
+//! - [`warm`]: the warm phase in the fold: uitvragen and handelingsperspectieven, whom
+//!   they address, who answered, was called, read.
 //! - [`rules`]: what a value means (state as label and colour), from thresholds.
 //! - [`view`]: a region's view, totals and alerts, and staleness at a given `now`.
 //! - [`schema`]: JSON Schemas generated into `proto/`.
@@ -32,6 +34,7 @@ pub mod schema;
 pub mod values;
 pub mod view;
 pub mod vocab;
+pub mod warm;
 
 pub use error::FieldError;
 pub use event::{EncodeError, Event, Source, Stamp, Submission};

@@ -531,6 +531,83 @@ pub struct OverdueData {
     pub interval_minutes: Count,
 }
 
+// ---- the warm phase: uitvraag and handelingsperspectief (§3.7) ----
+
+/// One dimension an uitvraag asks for, and which of its keys (every key when none named).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Asked {
+    pub dimension: Dimension,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<ShortText>,
+}
+
+impl Asked {
+    /// Whether an observation of `dimension` and `key` answers this.
+    pub fn answered_by(&self, dimension: Dimension, key: &str) -> bool {
+        self.dimension == dimension && (self.keys.is_empty() || self.keys.iter().any(|k| k.as_str() == key))
+    }
+}
+
+/// The most dimensions one uitvraag asks for.
+pub const MAX_ASKED: usize = 18;
+
+/// An uitvraag: the informatiemanager asks the locations of an area for these dimensions by
+/// a deadline. Which locations it addresses the fold decides when it reaches this event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UitvraagData {
+    pub title: ShortText,
+    /// What the informatiemanager wants to know, in their own words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<LongText>,
+    pub area: Area,
+    #[schemars(length(min = 1, max = 18))]
+    pub asked: Vec<Asked>,
+    pub deadline: DateTime<Utc>,
+    /// Minutes between reminders to those who have not answered; none: no reminders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 5, max = 1440))]
+    pub renotify_minutes: Option<Count>,
+    /// The incident it is part of, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<Slug>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UitvraagClosedData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ShortText>,
+}
+
+/// The informatiemanager called a location that had not answered an uitvraag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallData {
+    pub location: Slug,
+    pub outcome: CallOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<ShortText>,
+}
+
+/// Advice to the institutions of an area: what they are advised to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandelingsperspectiefData {
+    pub title: ShortText,
+    pub text: LongText,
+    pub urgency: Urgency,
+    pub area: Area,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<Slug>,
+}
+
+/// A location confirms it has read a handelingsperspectief ("gelezen").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadData {}
+
 /// Everything an event can say.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -544,6 +621,11 @@ pub enum Payload {
     Incident { incident: Slug, opened: bool, data: IncidentData },
     ThresholdSet { key: ThresholdKey, data: ThresholdData },
     AlertAcknowledged { alert: ShortText, data: AcknowledgedData },
+    UitvraagOpened { uitvraag: Slug, data: UitvraagData },
+    UitvraagClosed { uitvraag: Slug, data: UitvraagClosedData },
+    CallRecorded { uitvraag: Slug, data: CallData },
+    HandelingsperspectiefPublished { advice: Slug, data: HandelingsperspectiefData },
+    HandelingsperspectiefRead { advice: Slug, data: ReadData },
 }
 
 pub use crate::event_type::SourceKind;
@@ -691,6 +773,26 @@ event_types! {
         label: "Alarm bevestigd", "Alert acknowledged",
         source: Region, key: ShortText, data: AcknowledgedData, older: [],
     } => { Payload::AlertAcknowledged { alert: key, data } };
+    UitvraagOpened("uitvraag", "opened", 1) {
+        label: "Uitvraag geopend", "Enquiry opened",
+        source: Region, key: Slug, data: UitvraagData, older: [],
+    } => { Payload::UitvraagOpened { uitvraag: key, data } };
+    UitvraagClosed("uitvraag", "closed", 1) {
+        label: "Uitvraag gesloten", "Enquiry closed",
+        source: Region, key: Slug, data: UitvraagClosedData, older: [],
+    } => { Payload::UitvraagClosed { uitvraag: key, data } };
+    CallRecorded("uitvraag_call", "recorded", 1) {
+        label: "Belpoging vastgelegd", "Call recorded",
+        source: Region, key: Slug, data: CallData, older: [],
+    } => { Payload::CallRecorded { uitvraag: key, data } };
+    HandelingsperspectiefPublished("handelingsperspectief", "published", 1) {
+        label: "Handelingsperspectief gepubliceerd", "Advice published",
+        source: Region, key: Slug, data: HandelingsperspectiefData, older: [],
+    } => { Payload::HandelingsperspectiefPublished { advice: key, data } };
+    HandelingsperspectiefRead("handelingsperspectief", "read", 1) {
+        label: "Handelingsperspectief gelezen", "Advice read",
+        source: Location, key: Slug, data: ReadData, older: [],
+    } => { Payload::HandelingsperspectiefRead { advice: key, data } };
 }
 
 /// Every event type ghor knows, at its current version.
@@ -873,6 +975,44 @@ impl EventData<Slug> for IncidentData {
         Ok(())
     }
 }
+impl EventData<Slug> for UitvraagData {
+    fn check(&self, _: &Slug) -> Result<(), DecodeError> {
+        self.area.check("data.area")?;
+        if !(1..=MAX_ASKED).contains(&self.asked.len()) {
+            let e = FieldError::new("data.asked", ErrorCode::OutOfRange, "asks for 1 to 18 dimensions");
+            return Err(DecodeError::Invalid(e.with("min", 1).with("max", MAX_ASKED)));
+        }
+        for (i, asked) in self.asked.iter().enumerate() {
+            if self.asked[..i].iter().any(|a| a.dimension == asked.dimension) {
+                let reason = format!("asks for {} twice", asked.dimension);
+                return Err(field(&format!("data.asked[{i}].dimension"), ErrorCode::AskedTwice, &reason));
+            }
+            let known = crate::describe::dimension_keys(asked.dimension);
+            for (k, key) in asked.keys.iter().enumerate() {
+                if let Some(known) = known.as_ref().filter(|known| !known.contains(&key.as_str())) {
+                    let allowed = known.join(", ");
+                    let reason = format!("is not a key of {}; one of: {allowed}", asked.dimension);
+                    let e = FieldError::new(&format!("data.asked[{i}].keys[{k}]"), ErrorCode::NotInVocabulary, &reason);
+                    return Err(DecodeError::Invalid(e.with("allowed", allowed)));
+                }
+            }
+        }
+        if let Some(minutes) = self.renotify_minutes.filter(|m| !(5..=1440).contains(&m.get())) {
+            let reason = format!("{} minutes: reminders go every 5 to 1440 minutes", minutes.get());
+            let e = FieldError::new("data.renotify_minutes", ErrorCode::OutOfRange, &reason);
+            return Err(DecodeError::Invalid(e.with("min", 5).with("max", 1440)));
+        }
+        Ok(())
+    }
+}
+impl EventData<Slug> for UitvraagClosedData {}
+impl EventData<Slug> for CallData {}
+impl EventData<Slug> for HandelingsperspectiefData {
+    fn check(&self, _: &Slug) -> Result<(), DecodeError> {
+        self.area.check("data.area").map_err(DecodeError::Invalid)
+    }
+}
+impl EventData<Slug> for ReadData {}
 impl EventData<ThresholdKey> for ThresholdData {}
 impl EventData<ShortText> for AcknowledgedData {}
 

@@ -12,6 +12,7 @@ use crate::event::{Event, Source};
 use crate::payload::*;
 use crate::values::{RegionCode, ShortText, Slug};
 use crate::vocab::{Bron, Dimension, ThresholdKey};
+use crate::warm::{AdviceState, UitvraagState};
 
 /// An observation: a value with its provenance (when observed, by whom, from which source).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +52,15 @@ impl<T> Observation<T> {
 /// Puts `new` into `slot` when it is newer than what is there.
 fn keep_newest<T>(slot: &mut Option<Observation<T>>, new: Observation<T>) {
     if slot.as_ref().is_none_or(|old| new.supersedes(old)) {
+        *slot = Some(new);
+    }
+}
+
+/// Puts `new` into `slot` when it came first: the earliest (time, id), of two copies of one
+/// event the first received (for what the first of counts: a closing, a read receipt).
+pub(crate) fn keep_first<T>(slot: &mut Option<Observation<T>>, new: Observation<T>) {
+    let order = |o: &Observation<T>| (o.time, o.id, o.received);
+    if slot.as_ref().is_none_or(|old| order(&new) < order(old)) {
         *slot = Some(new);
     }
 }
@@ -144,6 +154,10 @@ pub struct Picture {
     pub thresholds: BTreeMap<RegionCode, BTreeMap<ThresholdKey, Observation<u32>>>,
     /// Newest acknowledgement per alert id.
     pub acknowledgements: BTreeMap<String, Observation<()>>,
+    #[serde(default)]
+    pub uitvragen: BTreeMap<Slug, UitvraagState>,
+    #[serde(default)]
+    pub handelingsperspectieven: BTreeMap<Slug, AdviceState>,
 }
 
 impl Picture {
@@ -166,6 +180,11 @@ impl Picture {
                 if let Some(loc) = located(&mut self.locations, &event.source) {
                     let new = Observation::of(event, status.clone());
                     keep_newest_in(loc.slots.entry(status.dimension()).or_default(), status.key(), new);
+                    if let Some(id) = event.location() {
+                        for uitvraag in self.uitvragen.values_mut() {
+                            uitvraag.note(id, status, event.time);
+                        }
+                    }
                 }
             }
             Payload::Retracted(r) => {
@@ -218,6 +237,36 @@ impl Picture {
                     keep_newest_in(&mut self.acknowledgements, alert.as_str().to_owned(), Observation::of(event, ()))
                 }
             }
+            // The first opening holds (see `warm`: whom it addresses is decided then).
+            Payload::UitvraagOpened { uitvraag, data } => {
+                if let Some(region) = region.filter(|_| !self.uitvragen.contains_key(uitvraag)) {
+                    let opened = Observation::of(event, data.clone());
+                    let state = UitvraagState::open(&self.locations, uitvraag.clone(), region, opened);
+                    self.uitvragen.insert(uitvraag.clone(), state);
+                }
+            }
+            Payload::UitvraagClosed { uitvraag, data } => {
+                if let Some(u) = self.uitvragen.get_mut(uitvraag).filter(|_| region.is_some()) {
+                    // The first closing freezes the result.
+                    keep_first(&mut u.closed, Observation::of(event, data.clone()));
+                }
+            }
+            Payload::CallRecorded { uitvraag, data } => {
+                if let Some(u) = self.uitvragen.get_mut(uitvraag).filter(|_| region.is_some()) {
+                    u.record_call(Observation::of(event, data.clone()));
+                }
+            }
+            Payload::HandelingsperspectiefPublished { advice, data } => {
+                if let Some(region) = region.filter(|_| !self.handelingsperspectieven.contains_key(advice)) {
+                    let state = AdviceState::publish(&self.locations, region, Observation::of(event, data.clone()));
+                    self.handelingsperspectieven.insert(advice.clone(), state);
+                }
+            }
+            Payload::HandelingsperspectiefRead { advice, data } => {
+                if let (Some(a), Some(id)) = (self.handelingsperspectieven.get_mut(advice), event.location()) {
+                    a.mark_read(id, Observation::of(event, data.clone()));
+                }
+            }
         }
     }
 
@@ -238,7 +287,11 @@ impl Picture {
             // Only the location's own view, and its region's totals and alerts.
             (
                 Source::Location(id),
-                Payload::Status(_) | Payload::Retracted(_) | Payload::ReportOverdue(_) | Payload::IntakeRejected(_),
+                Payload::Status(_)
+                | Payload::Retracted(_)
+                | Payload::ReportOverdue(_)
+                | Payload::IntakeRejected(_)
+                | Payload::HandelingsperspectiefRead { .. },
             ) if region == region_before => {
                 if !touched.locations.contains(id) {
                     touched.locations.insert(id.clone());
@@ -246,7 +299,14 @@ impl Picture {
             }
             // An area drawn as a circle or by municipality can reach into any region; an
             // acknowledgement names its alert, whichever region that is in.
-            (_, Payload::AlertAcknowledged { .. }) => touched.regions.extend(self.regions()),
+            (
+                _,
+                Payload::AlertAcknowledged { .. }
+                | Payload::UitvraagOpened { .. }
+                | Payload::UitvraagClosed { .. }
+                | Payload::CallRecorded { .. }
+                | Payload::HandelingsperspectiefPublished { .. },
+            ) => touched.regions.extend(self.regions()),
             (_, Payload::Incident { .. }) => {
                 touched.regions.extend(self.regions());
                 touched.regions.extend(incident_before);
@@ -270,7 +330,8 @@ impl Picture {
                 | Payload::Status(_)
                 | Payload::Retracted(_)
                 | Payload::ReportOverdue(_)
-                | Payload::IntakeRejected(_),
+                | Payload::IntakeRejected(_)
+                | Payload::HandelingsperspectiefRead { .. },
             ) => touched.regions.extend([region_before, region, event.stamp.region]),
         }
     }

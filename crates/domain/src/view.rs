@@ -15,6 +15,7 @@ use crate::picture::{LocationState, Observation, Picture, Touched};
 use crate::rules::{worst, Rules};
 use crate::values::{Point, RegionCode, Slug};
 use crate::vocab::*;
+use crate::warm::{AdviceView, UitvraagView};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RegionView {
@@ -27,6 +28,12 @@ pub struct RegionView {
     pub alerts: BTreeMap<String, Alert>,
     pub incidents: BTreeMap<Slug, IncidentView>,
     pub thresholds: BTreeMap<ThresholdKey, u32>,
+    /// Uitvragen asked by the region or addressing its locations, with its locations only.
+    #[serde(default)]
+    pub uitvragen: BTreeMap<Slug, UitvraagView>,
+    /// Handelingsperspectieven published by the region or addressing its locations.
+    #[serde(default)]
+    pub handelingsperspectieven: BTreeMap<Slug, AdviceView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -209,6 +216,8 @@ impl Picture {
             alerts: BTreeMap::new(),
             incidents: BTreeMap::new(),
             thresholds: BTreeMap::new(),
+            uitvragen: BTreeMap::new(),
+            handelingsperspectieven: BTreeMap::new(),
         };
         self.summarise(&context, &mut view);
         view
@@ -309,6 +318,20 @@ impl Picture {
         view.totals = totals;
         view.alerts = alerts;
         view.incidents = incidents;
+        let in_region = |id: &Slug| self.locations.get(id).and_then(LocationState::region) == Some(region);
+        let concerns = |by: RegionCode, addressed: &BTreeSet<Slug>| by == region || addressed.iter().any(in_region);
+        view.uitvragen = self
+            .uitvragen
+            .iter()
+            .filter(|(_, u)| concerns(u.region, &u.addressed))
+            .map(|(id, u)| (id.clone(), u.view(in_region)))
+            .collect();
+        view.handelingsperspectieven = self
+            .handelingsperspectieven
+            .iter()
+            .filter(|(_, a)| concerns(a.region, &a.addressed))
+            .map(|(id, a)| (id.clone(), a.view(in_region)))
+            .collect();
         view.thresholds = ThresholdKey::ALL.iter().map(|k| (*k, context.rules.get(*k))).collect();
     }
 

@@ -403,6 +403,26 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// What came of the informatiemanager's call to a location that had not answered.
+    CallOutcome {
+        GeenGehoor = "geen_gehoor", "Gebeld, geen gehoor", "Called, no answer";
+        Ingesproken = "ingesproken", "Gebeld, voicemail ingesproken", "Called, left a voicemail";
+        MeldtZelf = "meldt_zelf", "Gebeld, meldt zelf", "Called, will report themselves";
+        Doorgegeven = "doorgegeven", "Gebeld, doorgegeven", "Called, answer taken by phone";
+    }
+}
+
+vocabulary! {
+    /// Where a location stands with an uitvraag that addresses it.
+    AnswerState {
+        Open = "open", "Open", "Open";
+        Deels = "deels", "Deels beantwoord", "Partly answered";
+        Beantwoord = "beantwoord", "Beantwoord", "Answered";
+        NietGetroffen = "niet_getroffen", "Niet getroffen", "Not affected";
+    }
+}
+
+vocabulary! {
     Urgency {
         Laag = "laag", "Laag", "Low";
         Normaal = "normaal", "Normaal", "Normal";
@@ -547,4 +567,6 @@ served!(
     ThresholdKey,
     Role,
     ContactRole,
+    CallOutcome,
+    AnswerState,
 );

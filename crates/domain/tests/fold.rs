@@ -647,6 +647,146 @@ fn an_unregistered_location_is_not_shown_until_it_is_registered() {
     assert!(vr01(&fold([&report, &later])).locations.contains_key(&slug("umcg")));
 }
 
+// ---------- the warm phase: uitvraag and handelingsperspectief ----------
+
+/// An uitvraag of VR01 for beds and utilities, in a 15 km circle around the UMCG (the
+/// city of Groningen: UMCG, Martini, Zonnehuis), open from `hhmm` until 12:00.
+fn uitvraag_opened(hhmm: &str) -> Event {
+    let umcg = location("umcg");
+    region_event(
+        "VR01",
+        "uitvraag.opened",
+        "stroom-stad",
+        hhmm,
+        json!({
+            "title": "Stroomstoring stad",
+            "question": "Hoe staat het met stroom en bedden?",
+            "area": { "circle": { "center": { "lat": umcg.lat, "lon": umcg.lon }, "radius_km": 15 } },
+            "asked": [{ "dimension": "beds", "keys": ["ic"] }, { "dimension": "utility" }],
+            "deadline": at("12:00"),
+            "renotify_minutes": 30,
+        }),
+    )
+}
+
+fn utility(loc: &str, hhmm: &str) -> Event {
+    report(loc, "utility.reported", Some("stroom"), hhmm, json!({ "status": "uitgevallen", "on_backup": true }))
+}
+
+fn not_affected(loc: &str, hhmm: &str) -> Event {
+    report(loc, "not_affected.reported", None, hhmm, json!({ "uitvraag": "stroom-stad" }))
+}
+
+fn addressed_state(p: &Picture, loc: &str) -> ghor_domain::vocab::AnswerState {
+    let view = vr01(p);
+    let u = view.uitvragen.get(&slug("stroom-stad")).expect("the uitvraag is in VR01's view");
+    u.locations.get(&slug(loc)).unwrap_or_else(|| panic!("{loc} is not addressed")).state
+}
+
+#[test]
+fn an_uitvraag_addresses_exactly_the_registered_locations_inside_its_area() {
+    let p = world(&[uitvraag_opened("10:00")]);
+    let u = &p.uitvragen[&slug("stroom-stad")];
+    let expected: Vec<Slug> = ["martini", "umcg", "zonnehuis"].into_iter().map(slug).collect();
+    assert_eq!(u.addressed.iter().cloned().collect::<Vec<_>>(), expected);
+    // A location registered after the question was asked was not asked.
+    let mut events = vec![uitvraag_opened("10:00")];
+    events.extend(registrations());
+    assert!(fold(&events).uitvragen[&slug("stroom-stad")].addressed.is_empty());
+}
+
+#[test]
+fn a_location_answers_by_reporting_what_was_asked_after_the_opening() {
+    use ghor_domain::vocab::AnswerState::*;
+    let p = world(&[
+        beds("umcg", "ic", "09:00", 10, 5), // before the question: no answer
+        uitvraag_opened("10:00"),
+        beds("umcg", "ic", "10:05", 10, 6),
+        utility("umcg", "10:06"),
+        beds("martini", "ic", "10:10", 8, 8),
+        beds("zonnehuis", "klinisch", "10:10", 8, 8), // a key not asked
+    ]);
+    assert_eq!(addressed_state(&p, "umcg"), Beantwoord);
+    assert_eq!(addressed_state(&p, "martini"), Deels);
+    assert_eq!(addressed_state(&p, "zonnehuis"), Open);
+    let view = vr01(&p);
+    let u = &view.uitvragen[&slug("stroom-stad")];
+    assert_eq!(u.locations[&slug("umcg")].answered, Some(utc(&at("10:06"))));
+    assert_eq!((u.counts[&Beantwoord], u.counts[&Deels], u.counts[&Open]), (1, 1, 1));
+}
+
+#[test]
+fn niet_getroffen_is_an_answer_and_closing_freezes_the_result() {
+    use ghor_domain::vocab::AnswerState::*;
+    let close = region_event("VR01", "uitvraag.closed", "stroom-stad", "11:00", json!({}));
+    let p = world(&[
+        uitvraag_opened("10:00"),
+        not_affected("martini", "10:20"),
+        close.clone(),
+        beds("umcg", "ic", "11:30", 10, 6),
+        utility("umcg", "11:31"),
+    ]);
+    assert_eq!(addressed_state(&p, "martini"), NietGetroffen);
+    assert_eq!(addressed_state(&p, "umcg"), Open, "answered after the closing");
+    assert_eq!(vr01(&p).uitvragen[&slug("stroom-stad")].closed, Some(utc(&at("11:00"))));
+}
+
+#[test]
+fn an_answer_folded_before_its_uitvraag_still_counts() {
+    use ghor_domain::vocab::AnswerState::*;
+    // Observed after the opening, but in the log before it.
+    let p = world(&[beds("umcg", "ic", "10:05", 10, 6), utility("umcg", "10:06"), uitvraag_opened("10:00")]);
+    assert_eq!(addressed_state(&p, "umcg"), Beantwoord);
+}
+
+#[test]
+fn calls_are_kept_once_each_and_the_call_list_puts_the_least_known_first() {
+    let call = |loc: &str, hhmm: &str, outcome: &str| {
+        region_event("VR01", "uitvraag_call.recorded", "stroom-stad", hhmm, json!({ "location": loc, "outcome": outcome }))
+    };
+    let first = call("zonnehuis", "10:30", "geen_gehoor");
+    let p = world(&[
+        beds("martini", "ic", "09:00", 8, 8),
+        uitvraag_opened("10:00"),
+        beds("umcg", "ic", "10:05", 10, 6),
+        first.clone(),
+        redelivered(&first, 3),
+        call("zonnehuis", "10:40", "meldt_zelf"),
+    ]);
+    let view = vr01(&p);
+    let calls = &view.uitvragen[&slug("stroom-stad")].locations[&slug("zonnehuis")].calls;
+    assert_eq!(calls.iter().map(|c| c.outcome.as_str()).collect::<Vec<_>>(), ["geen_gehoor", "meldt_zelf"]);
+    let u = &p.uitvragen[&slug("stroom-stad")];
+    let order: Vec<&str> = ghor_domain::warm::call_order(u, &p.locations, |_| true).iter().map(|s| s.as_str()).collect();
+    // Martini (not answered, not called) before Zonnehuis (called twice); UMCG answered in
+    // part comes last.
+    assert_eq!(order, ["martini", "zonnehuis", "umcg"]);
+}
+
+#[test]
+fn a_handelingsperspectief_shows_who_of_its_area_read_it() {
+    let umcg = location("umcg");
+    let advice = region_event(
+        "VR01",
+        "handelingsperspectief.published",
+        "water-koken",
+        "10:00",
+        json!({
+            "title": "Kook drinkwater",
+            "text": "Kook alle drinkwater tot nader bericht.",
+            "urgency": "hoog",
+            "area": { "circle": { "center": { "lat": umcg.lat, "lon": umcg.lon }, "radius_km": 15 } },
+        }),
+    );
+    let read = |loc: &str, hhmm: &str| report(loc, "handelingsperspectief.read", Some("water-koken"), hhmm, json!({}));
+    let p = world(&[advice, read("umcg", "10:10"), read("umcg", "10:20"), read("mcl", "10:15")]);
+    let view = vr01(&p);
+    let a = &view.handelingsperspectieven[&slug("water-koken")];
+    assert_eq!(a.locations[&slug("umcg")].as_ref().map(|r| r.time), Some(utc(&at("10:10"))), "the first read");
+    assert_eq!(a.locations[&slug("martini")], None);
+    assert!(!a.locations.contains_key(&slug("mcl")), "not addressed, so not counted");
+}
+
 // ---------- properties ----------
 
 mod properties {
@@ -676,6 +816,10 @@ mod properties {
         Threshold { region: usize, key: usize, value: u32 },
         Acknowledge { region: usize, alert: usize },
         Incident { active: bool, radius_km: u32 },
+        NotAffected { loc: usize },
+        Call { loc: usize, outcome: usize },
+        CloseUitvraag,
+        Read { loc: usize },
     }
 
     fn spec() -> impl Strategy<Value = Spec> {
@@ -696,11 +840,41 @@ mod properties {
         ]
     }
 
+    /// Status and the warm phase's answers, calls, closings and reads.
+    fn warm_spec() -> impl Strategy<Value = Spec> {
+        let l = 0..LOCS.len();
+        prop_oneof![
+            6 => spec(),
+            1 => l.clone().prop_map(|loc| Spec::NotAffected { loc }),
+            1 => (l.clone(), 0..4usize).prop_map(|(loc, outcome)| Spec::Call { loc, outcome }),
+            1 => Just(Spec::CloseUitvraag),
+            1 => l.prop_map(|loc| Spec::Read { loc }),
+        ]
+    }
+
+    /// What the warm phase's logs start with, after the registrations: an uitvraag and a
+    /// handelingsperspectief for a circle around the UMCG (whom they address is decided by
+    /// the registrations folded before them, so these stay in place when the rest is
+    /// shuffled).
+    fn warm_openings() -> Vec<Event> {
+        let umcg = location("umcg");
+        let area = json!({ "circle": { "center": { "lat": umcg.lat, "lon": umcg.lon }, "radius_km": 15 } });
+        let uitvraag = json!({
+            "title": "Stroom", "area": area, "deadline": at("10:20"),
+            "asked": [{ "dimension": "beds", "keys": ["ic"] }, { "dimension": "utility" }],
+        });
+        let advice = json!({ "title": "Kook water", "text": "Kook drinkwater.", "urgency": "hoog", "area": area });
+        vec![
+            region_event("VR01", "uitvraag.opened", "u", "10:10", uitvraag),
+            region_event("VR01", "handelingsperspectief.published", "a", "10:00", advice),
+        ]
+    }
+
     /// Turns specs into accepted events. Ids count up per source, so each (source, id) is
     /// unique while different sources share ids (a retraction must stay at its location).
-    fn build(specs: &[(Spec, usize)], redeliveries: &[(usize, i64)]) -> Vec<Event> {
+    fn build(specs: &[(Spec, usize)], redeliveries: &[(usize, i64)], opening: Vec<Event>) -> Vec<Event> {
         let mut next_id = std::collections::BTreeMap::<String, u128>::new();
-        let mut events: Vec<Event> = LOCS.iter().map(|l| registered(l)).collect();
+        let mut events: Vec<Event> = LOCS.iter().map(|l| registered(l)).chain(opening).collect();
         for (spec, t) in specs {
             let hhmm = TIMES[*t];
             let (source, stem, subject, data): (String, &str, Option<String>, Value) = match spec {
@@ -772,6 +946,22 @@ mod properties {
                     Some(ALERTS[*alert].into()),
                     json!({}),
                 ),
+                Spec::NotAffected { loc } => {
+                    (format!("/locations/{}", LOCS[*loc]), "not_affected.reported", None, json!({}))
+                }
+                Spec::Call { loc, outcome } => (
+                    "/regions/VR01".into(),
+                    "uitvraag_call.recorded",
+                    Some("u".into()),
+                    json!({ "location": LOCS[*loc], "outcome": (["geen_gehoor", "ingesproken", "meldt_zelf", "doorgegeven"][*outcome]) }),
+                ),
+                Spec::CloseUitvraag => ("/regions/VR01".into(), "uitvraag.closed", Some("u".into()), json!({})),
+                Spec::Read { loc } => (
+                    format!("/locations/{}", LOCS[*loc]),
+                    "handelingsperspectief.read",
+                    Some("a".into()),
+                    json!({}),
+                ),
                 Spec::Incident { active, radius_km } => {
                     let umcg = location("umcg");
                     (
@@ -815,7 +1005,21 @@ mod properties {
             prop::collection::vec((spec(), 0..TIMES.len()), 1..60),
             prop::collection::vec((any::<usize>(), 1..120i64), 0..8),
         )
-            .prop_map(|(specs, redeliveries)| build(&specs, &redeliveries))
+            .prop_map(|(specs, redeliveries)| build(&specs, &redeliveries, Vec::new()))
+    }
+
+    /// A log of the warm phase: the registrations and [`warm_openings`], then the rest.
+    fn warm_events() -> impl Strategy<Value = Vec<Event>> {
+        (
+            prop::collection::vec((warm_spec(), 0..TIMES.len()), 1..60),
+            prop::collection::vec((any::<usize>(), 1..120i64), 0..8),
+        )
+            .prop_map(|(specs, redeliveries)| build(&specs, &redeliveries, warm_openings()))
+    }
+
+    /// The events after the registrations and the openings, which may come in any order.
+    fn after_openings() -> usize {
+        LOCS.len() + warm_openings().len()
     }
 
     fn views(p: &Picture) -> Vec<RegionView> {
@@ -836,8 +1040,23 @@ mod properties {
         }
 
         #[test]
+        fn after_the_openings_any_arrival_order_gives_the_same_warm_phase(
+            (events, rest) in warm_events().prop_flat_map(|e| {
+                let rest = e[after_openings()..].to_vec();
+                (Just(e), Just(rest).prop_shuffle())
+            })
+        ) {
+            let mut shuffled = events[..after_openings()].to_vec();
+            shuffled.extend(rest);
+            let (p, q) = (fold(&events), fold(&shuffled));
+            prop_assert_eq!(&p.uitvragen, &q.uitvragen);
+            prop_assert_eq!(&p, &q);
+            prop_assert_eq!(views(&p), views(&q));
+        }
+
+        #[test]
         fn folding_in_batches_and_resuming_from_a_snapshot_gives_the_same_picture(
-            events in events(),
+            events in warm_events(),
             cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..5),
         ) {
             let whole = fold(&events);
@@ -865,7 +1084,7 @@ mod properties {
 
         #[test]
         fn views_kept_current_by_what_events_touched_equal_views_computed_whole(
-            events in events(),
+            events in warm_events(),
             cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
         ) {
             // Start from a part of the log (as a gateway from a snapshot), then one event at a
@@ -896,7 +1115,7 @@ mod properties {
         }
 
         #[test]
-        fn folding_the_log_twice_is_the_same_as_once(events in events()) {
+        fn folding_the_log_twice_is_the_same_as_once(events in warm_events()) {
             let once = fold(&events);
             let mut twice = once.clone();
             for e in &events {

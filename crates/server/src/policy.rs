@@ -60,6 +60,9 @@ pub enum Capability {
     Acknowledge,
     /// Open, change and close incidents.
     ManageIncidents,
+    /// Ask an area (uitvraag), record calls to those who did not answer, and publish
+    /// handelingsperspectief: the informatiemanager's warm phase.
+    AskAndAdvise,
     /// Set thresholds (a region's configuration).
     SetThresholds,
     /// Register locations and organisations.
@@ -85,6 +88,7 @@ impl Capability {
         Capability::ReportOnBehalf,
         Capability::Acknowledge,
         Capability::ManageIncidents,
+        Capability::AskAndAdvise,
         Capability::SetThresholds,
         Capability::Register,
         Capability::ReadContacts,
@@ -143,6 +147,7 @@ pub fn grants(role: Role) -> Grants {
                 ReportOnBehalf,
                 Acknowledge,
                 ManageIncidents,
+                AskAndAdvise,
                 SetThresholds,
                 ReadContacts,
                 ReadQuarantine,
@@ -167,6 +172,7 @@ pub fn grants(role: Role) -> Grants {
                 ReportOnBehalf,
                 Acknowledge,
                 ManageIncidents,
+                AskAndAdvise,
                 SetThresholds,
                 Register,
                 ReadContacts,
@@ -268,6 +274,11 @@ pub enum Action<'a> {
         bron: Bron,
     },
     ManageIncidents {
+        region: RegionCode,
+        bron: Bron,
+    },
+    /// An uitvraag, a call to one of its locations, or a handelingsperspectief, of `region`.
+    AskAndAdvise {
         region: RegionCode,
         bron: Bron,
     },
@@ -457,6 +468,9 @@ pub fn decide(caller: &Caller, action: &Action<'_>) -> Result<(), Denied> {
             region_write(caller, Register, region, bron, "nl.ghor.organisation.registered.v1")
         }
         Action::ManageIncidents { region, bron } => region_write(caller, ManageIncidents, region, bron, "incident"),
+        Action::AskAndAdvise { region, bron } => {
+            region_write(caller, AskAndAdvise, region, bron, "uitvraag and handelingsperspectief")
+        }
         Action::Acknowledge { region, bron } => {
             region_write(caller, Acknowledge, region, bron, "nl.ghor.alert.acknowledged.v1")
         }

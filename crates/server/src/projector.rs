@@ -205,12 +205,24 @@ struct RegionRow<'a> {
     alerts: &'a std::collections::BTreeMap<String, ghor_domain::view::Alert>,
     incidents: &'a std::collections::BTreeMap<ghor_domain::Slug, ghor_domain::view::IncidentView>,
     thresholds: &'a std::collections::BTreeMap<ghor_domain::vocab::ThresholdKey, u32>,
+    uitvragen: &'a std::collections::BTreeMap<ghor_domain::Slug, ghor_domain::warm::UitvraagView>,
+    handelingsperspectieven: &'a std::collections::BTreeMap<ghor_domain::Slug, ghor_domain::warm::AdviceView>,
 }
 
 impl<'a> RegionRow<'a> {
     fn of(view: &'a ghor_domain::RegionView) -> RegionRow<'a> {
-        let ghor_domain::RegionView { region, name, totals, locations: _, alerts, incidents, thresholds } = view;
-        RegionRow { region: *region, name, totals, alerts, incidents, thresholds }
+        let ghor_domain::RegionView {
+            region,
+            name,
+            totals,
+            locations: _,
+            alerts,
+            incidents,
+            thresholds,
+            uitvragen,
+            handelingsperspectieven,
+        } = view;
+        RegionRow { region: *region, name, totals, alerts, incidents, thresholds, uitvragen, handelingsperspectieven }
     }
 }
 

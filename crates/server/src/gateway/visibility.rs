@@ -11,6 +11,8 @@
 //! level of a withheld figure is withheld too (it would tell the figure's side of a
 //! threshold): absent from `totals.levels`, which a patch then carries whole.
 
+use std::collections::BTreeSet;
+
 use ghor_domain::view::Totals;
 use ghor_domain::vocab::ThresholdKey;
 use ghor_domain::{Picture, RegionCode, Slug};
@@ -91,6 +93,12 @@ impl Visibility {
                 owner.starts_with("VR") || self.sees_location(picture, owner)
             });
         }
+        if let Some(Value::Object(entries)) = obj.get_mut("uitvragen") {
+            self.filter_warm(picture, entries, |id| picture.uitvragen.get(id).map(|u| &u.addressed));
+        }
+        if let Some(Value::Object(entries)) = obj.get_mut("handelingsperspectieven") {
+            self.filter_warm(picture, entries, |id| picture.handelingsperspectieven.get(id).map(|a| &a.addressed));
+        }
         let whole = obj.contains_key("region");
         if !whole && !obj.contains_key("totals") && !obj.contains_key("thresholds") {
             return;
@@ -110,6 +118,29 @@ impl Visibility {
         }
         if totals.as_object().is_some_and(Map::is_empty) {
             obj.remove("totals");
+        }
+    }
+}
+
+impl Visibility {
+    /// Uitvragen or handelingsperspectieven (`entries`, by id, whom each addresses given by
+    /// `addressed`): only those addressing a location the caller sees, with those locations
+    /// alone, and no counts (they would say how the others answered).
+    fn filter_warm<'p>(
+        &self,
+        picture: &'p Picture,
+        entries: &mut Map<String, Value>,
+        addressed: impl Fn(&Slug) -> Option<&'p BTreeSet<Slug>>,
+    ) {
+        entries.retain(|id, _| {
+            let addressed = Slug::try_from(id.as_str()).ok().and_then(|id| addressed(&id));
+            addressed.is_some_and(|a| a.iter().any(|l| self.sees_location(picture, l.as_str())))
+        });
+        for entry in entries.values_mut().filter_map(Value::as_object_mut) {
+            entry.remove("counts");
+            if let Some(Value::Object(locations)) = entry.get_mut("locations") {
+                locations.retain(|id, _| self.sees_location(picture, id));
+            }
         }
     }
 }

@@ -275,7 +275,7 @@ pub fn authorise(
             Action::RegisterLocation { region: info.region, registered_in: registered.map(|old| old.region), bron },
             Some(info.region),
         ),
-        (Payload::Status(_) | Payload::Retracted(_), Source::Location(id)) => {
+        (Payload::Status(_) | Payload::Retracted(_) | Payload::HandelingsperspectiefRead { .. }, Source::Location(id)) => {
             let Some(info) = registered else {
                 return Err(Problem::invalid(FieldError::new(
                     "source",
@@ -295,6 +295,10 @@ pub fn authorise(
                 Payload::Incident { .. } => Action::ManageIncidents { region, bron },
                 Payload::AlertAcknowledged { .. } => Action::Acknowledge { region, bron },
                 Payload::ThresholdSet { .. } => Action::SetThreshold { region, bron },
+                Payload::UitvraagOpened { .. }
+                | Payload::UitvraagClosed { .. }
+                | Payload::CallRecorded { .. }
+                | Payload::HandelingsperspectiefPublished { .. } => Action::AskAndAdvise { region, bron },
                 // Parsing already refused the other types with a region as source.
                 _ => return Err(Problem::forbidden(Some("source"), format!("no client writes {event_type} events"))),
             };

@@ -1,0 +1,350 @@
+//! The warm phase (§3.7) in the picture: uitvragen (who was asked, who answered, who was
+//! called) and handelingsperspectieven (who was advised, who read it), folded from the log
+//! and shown per region.
+//!
+//! # Whom an uitvraag addresses
+//! The locations its area holds in the registry *as the fold has it when it reaches the
+//! opening event*: every node and every replay folds the log in the same order, so they
+//! agree, and a location registered after the question was asked is not counted as one
+//! that failed to answer it. (Everything else here, like the rest of the picture, does not
+//! depend on arrival order: answers keep their earliest time, calls are a set.)
+//!
+//! # When a location has answered
+//! When it reports an asked dimension (of an asked key, when keys are named) observed at
+//! or after the opening, or says "niet getroffen" (for this uitvraag or none named);
+//! partly while some asked dimensions are still missing. Closing freezes the result:
+//! what was observed after the closing no longer counts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::area::Area;
+use crate::payload::*;
+use crate::picture::{keep_first, LocationState, Observation};
+use crate::values::{RegionCode, Slug};
+use crate::vocab::{AnswerState, Bron, CallOutcome, Dimension, Urgency};
+
+/// One uitvraag as folded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UitvraagState {
+    pub id: Slug,
+    /// The region that asked.
+    pub region: RegionCode,
+    pub opened: Observation<UitvraagData>,
+    pub addressed: BTreeSet<Slug>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Observation<UitvraagClosedData>>,
+    /// Per location, when each asked dimension was first observed after the opening.
+    #[serde(default)]
+    pub answers: BTreeMap<Slug, BTreeMap<Dimension, DateTime<Utc>>>,
+    /// Per location, when it first said "niet getroffen" after the opening.
+    #[serde(default)]
+    pub not_affected: BTreeMap<Slug, DateTime<Utc>>,
+    /// Per location, the calls recorded, in (time, id) order.
+    #[serde(default)]
+    pub calls: BTreeMap<Slug, Vec<Observation<CallData>>>,
+}
+
+/// One handelingsperspectief as folded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdviceState {
+    pub region: RegionCode,
+    pub published: Observation<HandelingsperspectiefData>,
+    pub addressed: BTreeSet<Slug>,
+    /// Per location, its first "gelezen".
+    #[serde(default)]
+    pub read: BTreeMap<Slug, Observation<ReadData>>,
+}
+
+fn keep_earliest<K: Ord>(slot: &mut BTreeMap<K, DateTime<Utc>>, key: K, time: DateTime<Utc>) {
+    let entry = slot.entry(key).or_insert(time);
+    *entry = (*entry).min(time);
+}
+
+/// The locations an area given in `region` holds, among those registered now.
+fn addressed(locations: &BTreeMap<Slug, LocationState>, region: RegionCode, area: &Area) -> BTreeSet<Slug> {
+    locations
+        .iter()
+        .filter(|(_, l)| l.info.as_ref().is_some_and(|info| area.holds(region, &info.value)))
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+impl UitvraagState {
+    /// Opens an uitvraag: addresses the locations of its area, and counts what they
+    /// already observed at or after its time (an answer that reached the log first).
+    pub(crate) fn open(
+        locations: &BTreeMap<Slug, LocationState>,
+        id: Slug,
+        region: RegionCode,
+        opened: Observation<UitvraagData>,
+    ) -> Self {
+        let mut state = UitvraagState {
+            id,
+            region,
+            addressed: addressed(locations, region, &opened.value.area),
+            opened,
+            closed: None,
+            answers: BTreeMap::new(),
+            not_affected: BTreeMap::new(),
+            calls: BTreeMap::new(),
+        };
+        for id in state.addressed.clone() {
+            let slots = locations.get(&id).map(|l| &l.slots);
+            for observation in slots.into_iter().flat_map(|s| s.values()).flat_map(|keys| keys.values()) {
+                state.note(&id, &observation.value, observation.time);
+            }
+        }
+        state
+    }
+
+    /// Notes an observation of an addressed location, if it answers this uitvraag.
+    pub(crate) fn note(&mut self, location: &Slug, status: &Status, time: DateTime<Utc>) {
+        if time < self.opened.time || !self.addressed.contains(location) {
+            return;
+        }
+        if let Status::NotAffected { data } = status {
+            if data.uitvraag.as_ref().is_none_or(|u| *u == self.id) {
+                keep_earliest(&mut self.not_affected, location.clone(), time);
+            }
+            return;
+        }
+        let (dimension, key) = (status.dimension(), status.key());
+        if self.opened.value.asked.iter().any(|a| a.answered_by(dimension, &key)) {
+            keep_earliest(self.answers.entry(location.clone()).or_default(), dimension, time);
+        }
+    }
+
+    /// Records a call; the same event twice is one call, as first received.
+    pub(crate) fn record_call(&mut self, call: Observation<CallData>) {
+        let calls = self.calls.entry(call.value.location.clone()).or_default();
+        match calls.binary_search_by(|c| (c.time, c.id).cmp(&(call.time, call.id))) {
+            Ok(at) if calls[at].received > call.received => calls[at] = call,
+            Ok(_) => {}
+            Err(at) => calls.insert(at, call),
+        }
+    }
+
+    /// The end of the answering window: the closing, if closed.
+    fn until(&self) -> Option<DateTime<Utc>> {
+        self.closed.as_ref().map(|c| c.time)
+    }
+
+    /// Where `location` stands, and since when it has answered (or said not affected).
+    pub fn answer(&self, location: &Slug) -> Answer {
+        let in_window = |t: &DateTime<Utc>| self.until().is_none_or(|until| *t <= until);
+        let not_affected = self.not_affected.get(location).copied().filter(in_window);
+        let answered: BTreeMap<Dimension, DateTime<Utc>> = self
+            .answers
+            .get(location)
+            .map(|a| a.iter().filter(|(_, t)| in_window(t)).map(|(d, t)| (*d, *t)).collect())
+            .unwrap_or_default();
+        let complete = answered.len() == self.opened.value.asked.len();
+        let (state, time) = if complete {
+            (AnswerState::Beantwoord, answered.values().max().copied())
+        } else if let Some(t) = not_affected {
+            (AnswerState::NietGetroffen, Some(t))
+        } else if !answered.is_empty() {
+            (AnswerState::Deels, None)
+        } else {
+            (AnswerState::Open, None)
+        };
+        Answer { state, time, dimensions: answered.into_keys().collect() }
+    }
+}
+
+/// Where one location stands with an uitvraag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub state: AnswerState,
+    /// When it answered in full, or said it is not affected.
+    pub time: Option<DateTime<Utc>>,
+    /// The asked dimensions it has reported.
+    pub dimensions: Vec<Dimension>,
+}
+
+impl AdviceState {
+    pub(crate) fn publish(
+        locations: &BTreeMap<Slug, LocationState>,
+        region: RegionCode,
+        published: Observation<HandelingsperspectiefData>,
+    ) -> Self {
+        AdviceState {
+            region,
+            addressed: addressed(locations, region, &published.value.area),
+            published,
+            read: BTreeMap::new(),
+        }
+    }
+
+    /// Notes a "gelezen" of an addressed location; the first counts.
+    pub(crate) fn mark_read(&mut self, location: &Slug, read: Observation<ReadData>) {
+        if !self.addressed.contains(location) {
+            return;
+        }
+        let mut first = self.read.remove(location);
+        keep_first(&mut first, read);
+        self.read.extend(first.map(|f| (location.clone(), f)));
+    }
+}
+
+// ---------- as a region sees them ----------
+
+/// An uitvraag as a region's view shows it: the question, and where each addressed
+/// location of the region stands. "Over the deadline" is for the reader to say, with its
+/// clock, from `deadline` and each location's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UitvraagView {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    pub asked: Vec<Asked>,
+    pub area: Area,
+    pub deadline: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renotify_minutes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<Slug>,
+    pub asked_by: RegionCode,
+    pub opened: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<DateTime<Utc>>,
+    /// Addressed locations (of this view's region) per state.
+    pub counts: BTreeMap<AnswerState, u32>,
+    pub locations: BTreeMap<Slug, AddressedView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AddressedView {
+    pub state: AnswerState,
+    /// When it answered in full or said it is not affected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<DateTime<Utc>>,
+    /// The asked dimensions it has reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dimensions: Vec<Dimension>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<CallView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CallView {
+    pub time: DateTime<Utc>,
+    pub outcome: CallOutcome,
+    pub actor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A handelingsperspectief as a region's view shows it, with who of the region read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AdviceView {
+    pub title: String,
+    pub text: String,
+    pub urgency: Urgency,
+    pub area: Area,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<Slug>,
+    pub published_by: RegionCode,
+    pub published: DateTime<Utc>,
+    /// Per addressed location of the region: when it confirmed "gelezen", or null.
+    pub locations: BTreeMap<Slug, Option<ReadView>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReadView {
+    pub time: DateTime<Utc>,
+    pub actor: String,
+    pub bron: Bron,
+}
+
+impl UitvraagState {
+    /// As seen from a view that shows the addressed locations `shown` holds.
+    pub fn view(&self, shown: impl Fn(&Slug) -> bool) -> UitvraagView {
+        let d = &self.opened.value;
+        let mut counts: BTreeMap<AnswerState, u32> = AnswerState::ALL.iter().map(|s| (*s, 0)).collect();
+        let locations: BTreeMap<Slug, AddressedView> = self
+            .addressed
+            .iter()
+            .filter(|id| shown(id))
+            .map(|id| {
+                let answer = self.answer(id);
+                *counts.entry(answer.state).or_default() += 1;
+                let calls = self.calls.get(id).into_iter().flatten().map(|c| CallView {
+                    time: c.time,
+                    outcome: c.value.outcome,
+                    actor: c.actor.clone(),
+                    note: c.value.note.as_ref().map(|n| n.as_str().to_owned()),
+                });
+                let view = AddressedView {
+                    state: answer.state,
+                    answered: answer.time,
+                    dimensions: answer.dimensions,
+                    calls: calls.collect(),
+                };
+                (id.clone(), view)
+            })
+            .collect();
+        UitvraagView {
+            title: d.title.as_str().to_owned(),
+            question: d.question.as_ref().map(|q| q.as_str().to_owned()),
+            asked: d.asked.clone(),
+            area: d.area.clone(),
+            deadline: d.deadline,
+            renotify_minutes: d.renotify_minutes.map(|m| m.get()),
+            incident: d.incident.clone(),
+            asked_by: self.region,
+            opened: self.opened.time,
+            closed: self.until(),
+            counts,
+            locations,
+        }
+    }
+}
+
+impl AdviceState {
+    pub fn view(&self, shown: impl Fn(&Slug) -> bool) -> AdviceView {
+        let d = &self.published.value;
+        let read = |id: &Slug| {
+            self.read.get(id).map(|r| ReadView { time: r.time, actor: r.actor.clone(), bron: r.bron })
+        };
+        AdviceView {
+            title: d.title.as_str().to_owned(),
+            text: d.text.as_str().to_owned(),
+            urgency: d.urgency,
+            area: d.area.clone(),
+            incident: d.incident.clone(),
+            published_by: self.region,
+            published: self.published.time,
+            locations: self.addressed.iter().filter(|id| shown(id)).map(|id| (id.clone(), read(id))).collect(),
+        }
+    }
+}
+
+/// The order in which to call the locations that have not answered: those not answered at
+/// all before those that answered in part; then those called least often; then those
+/// whose last report is oldest (never reported first), so the least known is called first;
+/// then by name.
+pub fn call_order<'a>(
+    uitvraag: &'a UitvraagState,
+    locations: &'a BTreeMap<Slug, LocationState>,
+    shown: impl Fn(&Slug) -> bool,
+) -> Vec<&'a Slug> {
+    let mut waiting: Vec<(&Slug, Answer)> = uitvraag
+        .addressed
+        .iter()
+        .filter(|id| shown(id))
+        .map(|id| (id, uitvraag.answer(id)))
+        .filter(|(_, a)| matches!(a.state, AnswerState::Open | AnswerState::Deels))
+        .collect();
+    let name = |id: &Slug| locations.get(id).and_then(|l| l.info.as_ref()).map(|i| i.value.name.as_str().to_owned());
+    let last_report = |id: &Slug| locations.get(id).and_then(LocationState::last_report);
+    waiting.sort_by_cached_key(|(id, answer)| {
+        let calls = uitvraag.calls.get(*id).map_or(0, Vec::len);
+        (answer.state == AnswerState::Deels, calls, last_report(id), name(id), (*id).clone())
+    });
+    waiting.into_iter().map(|(id, _)| id).collect()
+}
