@@ -308,9 +308,8 @@ impl UitvraagState {
 impl AdviceState {
     pub fn view(&self, shown: impl Fn(&Slug) -> bool) -> AdviceView {
         let d = &self.published.value;
-        let read = |id: &Slug| {
-            self.read.get(id).map(|r| ReadView { time: r.time, actor: r.actor.clone(), bron: r.bron })
-        };
+        let read =
+            |id: &Slug| self.read.get(id).map(|r| ReadView { time: r.time, actor: r.actor.clone(), bron: r.bron });
         AdviceView {
             title: d.title.as_str().to_owned(),
             text: d.text.as_str().to_owned(),

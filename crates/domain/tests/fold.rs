@@ -742,7 +742,13 @@ fn an_answer_folded_before_its_uitvraag_still_counts() {
 #[test]
 fn calls_are_kept_once_each_and_the_call_list_puts_the_least_known_first() {
     let call = |loc: &str, hhmm: &str, outcome: &str| {
-        region_event("VR01", "uitvraag_call.recorded", "stroom-stad", hhmm, json!({ "location": loc, "outcome": outcome }))
+        region_event(
+            "VR01",
+            "uitvraag_call.recorded",
+            "stroom-stad",
+            hhmm,
+            json!({ "location": loc, "outcome": outcome }),
+        )
     };
     let first = call("zonnehuis", "10:30", "geen_gehoor");
     let p = world(&[
@@ -757,7 +763,8 @@ fn calls_are_kept_once_each_and_the_call_list_puts_the_least_known_first() {
     let calls = &view.uitvragen[&slug("stroom-stad")].locations[&slug("zonnehuis")].calls;
     assert_eq!(calls.iter().map(|c| c.outcome.as_str()).collect::<Vec<_>>(), ["geen_gehoor", "meldt_zelf"]);
     let u = &p.uitvragen[&slug("stroom-stad")];
-    let order: Vec<&str> = ghor_domain::warm::call_order(u, &p.locations, |_| true).iter().map(|s| s.as_str()).collect();
+    let order: Vec<&str> =
+        ghor_domain::warm::call_order(u, &p.locations, |_| true).iter().map(|s| s.as_str()).collect();
     // Martini (not answered, not called) before Zonnehuis (called twice); UMCG answered in
     // part comes last.
     assert_eq!(order, ["martini", "zonnehuis", "umcg"]);
@@ -956,12 +963,9 @@ mod properties {
                     json!({ "location": LOCS[*loc], "outcome": (["geen_gehoor", "ingesproken", "meldt_zelf", "doorgegeven"][*outcome]) }),
                 ),
                 Spec::CloseUitvraag => ("/regions/VR01".into(), "uitvraag.closed", Some("u".into()), json!({})),
-                Spec::Read { loc } => (
-                    format!("/locations/{}", LOCS[*loc]),
-                    "handelingsperspectief.read",
-                    Some("a".into()),
-                    json!({}),
-                ),
+                Spec::Read { loc } => {
+                    (format!("/locations/{}", LOCS[*loc]), "handelingsperspectief.read", Some("a".into()), json!({}))
+                }
                 Spec::Incident { active, radius_km } => {
                     let umcg = location("umcg");
                     (

@@ -275,7 +275,10 @@ pub fn authorise(
             Action::RegisterLocation { region: info.region, registered_in: registered.map(|old| old.region), bron },
             Some(info.region),
         ),
-        (Payload::Status(_) | Payload::Retracted(_) | Payload::HandelingsperspectiefRead { .. }, Source::Location(id)) => {
+        (
+            Payload::Status(_) | Payload::Retracted(_) | Payload::HandelingsperspectiefRead { .. },
+            Source::Location(id),
+        ) => {
             let Some(info) = registered else {
                 return Err(Problem::invalid(FieldError::new(
                     "source",

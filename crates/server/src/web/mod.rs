@@ -6,6 +6,7 @@ mod api;
 mod faults;
 mod page;
 mod stream;
+mod warm;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -80,6 +81,8 @@ pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Rout
             .route("/v1/picture/locations/{location}/history", get(api::location_history))
             .route("/v1/registry/locations", get(api::registry_locations))
             .route("/v1/incidents", get(api::incidents))
+            .route("/v1/uitvragen", get(warm::list))
+            .route("/v1/uitvragen/{id}", get(warm::one))
             .route(
                 "/v1/registry/locations/{location}/contacts",
                 get(api::contacts).put(api::set_contacts).layer(DefaultBodyLimit::max(single)),
