@@ -172,6 +172,12 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
     let regionless_token = |_: &str| Some(json!({ "name": "x", "role": "ketenpartner" }));
     let oefening_token = |_: &str| Some(json!({ "name": "x", "role": "ketenpartner", "regions": ["VR01"], "scope": "oefening" }));
     let elsewhere_token = |_: &str| Some(json!({ "name": "x", "role": "institution", "organisation": "mcl", "regions": ["VR01"] }));
+    let uitvraag = |who: &str| Some(event("/regions/VR01", "nl.ghor.uitvraag.opened.v1", Some(&format!("authz-{who}")),
+        json!({ "title": "Stroom", "area": { "regions": ["VR01"] }, "asked": [{ "dimension": "utility" }], "deadline": "2030-01-01T00:00:00Z" })));
+    let call = |_: &str| Some(event("/regions/VR01", "nl.ghor.uitvraag_call.recorded.v1", Some("authz"), json!({ "location": "umcg", "outcome": "geen_gehoor" })));
+    let advice = |who: &str| Some(event("/regions/VR01", "nl.ghor.handelingsperspectief.published.v1", Some(&format!("authz-{who}")),
+        json!({ "title": "Kook water", "text": "Kook drinkwater.", "urgency": "normaal", "area": { "regions": ["VR01"] } })));
+    let read_umcg = |_: &str| Some(event("/locations/umcg", "nl.ghor.handelingsperspectief.read.v1", Some("authz"), json!({})));
     let revoke = format!("/v1/tokens/{revoke_target}");
     let (vr01, umcg) = (region("VR01"), slug("umcg"));
     let mut batch = row("batch: status umcg (item)", M::POST, "/v1/events/batch", |_| Some(json!([status_umcg("api")])), |c| report_umcg(c, Bron::Api));
@@ -196,6 +202,10 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
         row("register location",    M::POST, "/v1/events", location,     move |c| allow(c, Action::RegisterLocation { region: vr01, registered_in: None, bron: Bron::Api }, 201)),
         row("acknowledge alert",    M::POST, "/v1/events", acknowledged, move |c| allow(c, Action::Acknowledge { region: vr01, bron: Bron::Api }, 201)),
         row("set threshold",        M::POST, "/v1/events", threshold,    move |c| allow(c, Action::SetThreshold { region: vr01, bron: Bron::Api }, 201)),
+        row("uitvraag in VR01",     M::POST, "/v1/events", uitvraag,     move |c| allow(c, Action::AskAndAdvise { region: vr01, bron: Bron::Api }, 201)),
+        row("call recorded",        M::POST, "/v1/events", call,         move |c| allow(c, Action::AskAndAdvise { region: vr01, bron: Bron::Api }, 201)),
+        row("handelingsperspectief", M::POST, "/v1/events", advice,      move |c| allow(c, Action::AskAndAdvise { region: vr01, bron: Bron::Api }, 201)),
+        row("gelezen umcg",         M::POST, "/v1/events", read_umcg,    |c| report_umcg(c, Bron::Api)),
         row("picture",              M::GET,  "/v1/picture", no_body, |_| 200),
         row("region VR01",          M::GET,  "/v1/picture/regions/VR01", no_body, |c| allow(c, Action::ReadPicture { region: region("VR01") }, 200)),
         row("region VR02",          M::GET,  "/v1/picture/regions/VR02", no_body, |c| allow(c, Action::ReadPicture { region: region("VR02") }, 200)),
@@ -206,6 +216,8 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
         row("history bad limit",    M::GET,  "/v1/picture/locations/umcg/history?limit=0", no_body, |_| 422),
         row("registry",             M::GET,  "/v1/registry/locations", no_body, |_| 200),
         row("incidents",            M::GET,  "/v1/incidents", no_body, |_| 200),
+        row("uitvragen",            M::GET,  "/v1/uitvragen", no_body, |_| 200),
+        row("no such uitvraag",     M::GET,  "/v1/uitvragen/nope", no_body, |_| 404),
         row("contacts umcg",        M::GET,  "/v1/registry/locations/umcg/contacts", no_body,
             move |c| if live(c) { allow(c, Action::ReadContacts { region: vr01, organisation: &umcg }, 200) } else { 404 }),
         row("set contacts umcg",    M::PUT,  "/v1/registry/locations/umcg/contacts", contacts,
@@ -381,6 +393,7 @@ async fn me_lists_what_the_role_table_grants() {
         "report_on_behalf",
         "acknowledge",
         "manage_incidents",
+        "ask_and_advise",
         "set_thresholds",
         "read_contacts",
         "read_quarantine"
@@ -406,6 +419,7 @@ async fn me_lists_what_the_role_table_grants() {
                 "report_on_behalf",
                 "acknowledge",
                 "manage_incidents",
+                "ask_and_advise",
                 "set_thresholds",
                 "register",
                 "read_contacts",

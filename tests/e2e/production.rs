@@ -24,3 +24,5 @@ mod picture;
 mod stream;
 #[path = "supervision.rs"]
 mod supervision;
+#[path = "warm.rs"]
+mod warm;

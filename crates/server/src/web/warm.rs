@@ -70,8 +70,9 @@ pub async fn one(
     let mut call_list = Vec::with_capacity(order.len());
     for (location, contacts, mut entry) in order {
         entry["id"] = json!(location);
-        entry["state"] = uitvraag["locations"][location.as_str()]["state"].clone();
-        entry["calls"] = uitvraag["locations"][location.as_str()]["calls"].clone();
+        let addressed = &uitvraag["locations"][location.as_str()];
+        entry["state"] = addressed["state"].clone();
+        entry["calls"] = addressed.get("calls").cloned().unwrap_or_else(|| json!([]));
         if contacts {
             entry["contacts"] = json!(state.backbone.contacts.contacts(caller.scope(), &location).await?);
         }
