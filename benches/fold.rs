@@ -4,6 +4,9 @@
 //! staffing, judgement) about 200 registered locations in 3 regions, each taken through
 //! `serde_json::from_slice` → `Submission::parse` → `accept` → `Picture::apply`.
 //! `region_view`: the view of the busiest region of the resulting picture.
+//! `warm`: what one report costs a gateway's region view (`refresh_view` of that location)
+//! in a region of 2 000 locations, without an uitvraag and with one that addresses all of
+//! them (its view is summed again on every refresh).
 //!
 //! Run with `cargo bench --bench fold`.
 
@@ -176,9 +179,55 @@ fn region_view(c: &mut Criterion) {
     group.finish();
 }
 
+/// A region of `n` registered locations (loc-0000 …), each with one beds report, and with
+/// an uitvraag to all of them when `asked`.
+fn warm_picture(n: usize, asked: bool) -> Picture {
+    let region = RegionCode::try_from("VR01").expect("bench region");
+    let mut picture = Picture::default();
+    for location in 0..n {
+        let mut registration = registration(location);
+        registration["source"] = json!(format!("/locations/loc-{location:04}"));
+        registration["data"]["region"] = json!("VR01");
+        registration["data"]["point"] = json!({ "lat": 52.0 + (location % 100) as f64 / 100.0, "lon": 5.0 + (location / 100) as f64 / 10.0 });
+        ingest(&mut picture, &serde_json::to_vec(&registration).expect("serialises"), region);
+    }
+    if asked {
+        let uitvraag = json!({
+            "specversion": "1.0", "id": uuid::Uuid::from_u128(1 << 100).to_string(), "source": "/regions/VR01",
+            "type": "nl.ghor.uitvraag.opened.v1", "subject": "bench", "time": "2026-11-22T08:00:00Z",
+            "data": { "title": "Bench", "area": { "regions": ["VR01"] }, "asked": [{ "dimension": "beds" }, { "dimension": "utility" }],
+                      "deadline": "2026-11-22T20:00:00Z" },
+        });
+        ingest(&mut picture, &serde_json::to_vec(&uitvraag).expect("serialises"), region);
+    }
+    for location in 0..n {
+        let beds = json!({
+            "specversion": "1.0", "id": uuid::Uuid::from_u128((location as u128) << 20 | 5).to_string(),
+            "source": format!("/locations/loc-{location:04}"), "type": "nl.ghor.beds.reported.v1", "subject": "ic",
+            "time": "2026-11-22T09:00:00Z", "data": { "operational": 10, "occupied": location % 10 },
+        });
+        ingest(&mut picture, &serde_json::to_vec(&beds).expect("serialises"), region);
+    }
+    picture
+}
+
+fn warm_refresh(c: &mut Criterion) {
+    const N: usize = 2_000;
+    let region = RegionCode::try_from("VR01").expect("bench region");
+    let location = ghor_domain::Slug::try_from("loc-0042").expect("slug");
+    let mut group = c.benchmark_group("warm");
+    for asked in [false, true] {
+        let picture = warm_picture(N, asked);
+        let mut view = picture.region_view(region);
+        let name = if asked { "refresh_view, uitvraag to 2000" } else { "refresh_view, no uitvraag" };
+        group.bench_function(name, |b| b.iter(|| picture.refresh_view(&mut view, [black_box(&location)])));
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
-    targets = decode_validate_fold, region_view
+    targets = decode_validate_fold, region_view, warm_refresh
 }
 criterion_main!(benches);

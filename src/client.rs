@@ -38,7 +38,14 @@ async fn answer(response: reqwest::Result<reqwest::Response>, path: &str) -> any
         format!("{path}: {status}: the answer is not JSON: {}", text.chars().take(200).collect::<String>())
     })?;
     if !status.is_success() {
-        bail!("{path}: {status}: {}", body["detail"].as_str().unwrap_or("no detail"));
+        // The fields a refusal names, each with what to do about it.
+        let fields: Vec<String> = body["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| format!("\n  {}: {}", e["field"].as_str().unwrap_or("?"), e["reason"].as_str().unwrap_or("?")))
+            .collect();
+        bail!("{path}: {status}: {}{}", body["detail"].as_str().unwrap_or("no detail"), fields.concat());
     }
     Ok(body)
 }

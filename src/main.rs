@@ -5,6 +5,7 @@ mod demo;
 mod rebuild;
 mod registry;
 mod sim;
+mod uitvraag;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -48,6 +49,9 @@ enum Command {
     Registry(RegistryCommand),
     /// Report plausible status changes to a running ghor, for exercises and load.
     Sim(Sim),
+    /// Ask an area (uitvraag), follow the answers and the call list, record calls, close.
+    #[command(subcommand)]
+    Uitvraag(uitvraag::Command),
 }
 
 /// Where the data lives: the embedded store, or NATS JetStream and PostgreSQL.
@@ -273,6 +277,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gateway(r) => role(r, Roles { ingest: false, gateway: true, projector: false }).await,
         Command::Project(p) => project(p).await,
         Command::Token(t) => token(t).await,
+        Command::Uitvraag(u) => uitvraag::run(u).await,
         Command::Registry(RegistryCommand::Import { file, url, token }) => {
             registry::import(&file, &client::Client::new(&url, &token)).await
         }

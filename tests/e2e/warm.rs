@@ -302,3 +302,69 @@ async fn a_wrong_uitvraag_is_refused_naming_the_field_and_only_ghor_roles_ask() 
         assert_eq!(status, 403, "{token}: {problem}");
     }
 }
+
+/// Runs `ghor uitvraag …` against the server as `token`: (success, stdout, stderr).
+async fn uitvraag_cli(ghor: &Ghor, token: &str, args: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(crate::harness::BIN)
+        .arg("uitvraag")
+        .args(args)
+        .env("GHOR_URL", &ghor.url)
+        .env("GHOR_TOKEN", ghor.token(token))
+        .output()
+        .await
+        .expect("run ghor uitvraag");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_informatiemanager_asks_calls_and_follows_from_the_terminal() {
+    let ghor = asked().await;
+    let circle = format!("{},{},{RADIUS_KM}", CENTRE.lat, CENTRE.lon);
+    let (ok, id, err) = uitvraag_cli(
+        &ghor,
+        "im12",
+        &[
+            "open",
+            "--region",
+            "VR02",
+            "--title",
+            "Drinkwater Drachten",
+            "--ask",
+            "utility:water",
+            "--circle",
+            &circle,
+            "--deadline",
+            "30",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let id = id.trim().to_owned();
+    assert!(id.starts_with("drinkwater-drachten-"), "{id}");
+    uitvraag_until(&ghor, "im12", &id, |b| keys(&b["uitvraag"]["locations"]) == inside()).await;
+
+    let (ok, _, err) =
+        uitvraag_cli(&ghor, "im12", &["call", &id, "mcl", "geen_gehoor", "--region", "VR02", "--note", "bandje"]).await;
+    assert!(ok, "{err}");
+    uitvraag_until(&ghor, "im12", &id, |b| b["uitvraag"]["locations"]["mcl"]["calls"][0].is_object()).await;
+    let (ok, status, err) = uitvraag_cli(&ghor, "im12", &["status", &id]).await;
+    assert!(ok, "{err}");
+    assert!(status.contains("Drinkwater Drachten") && status.contains("4 open"), "{status}");
+    assert!(status.contains("called 1×, last: Gebeld, geen gehoor"), "{status}");
+    assert!(status.contains("crisiscoordinator: A. Hoekstra +31 58 286 6666"), "{status}");
+
+    // A mistake comes back naming the field, and nothing is asked.
+    let (ok, _, err) = uitvraag_cli(
+        &ghor,
+        "im12",
+        &["open", "--region", "VR02", "--title", "Fout", "--ask", "beds:zolder", "--id", "fout"],
+    )
+    .await;
+    assert!(!ok && err.contains("data.asked[0].keys[0]"), "{err}");
+    let (ok, _, err) = uitvraag_cli(&ghor, "umcg", &["close", &id, "--region", "VR01"]).await;
+    assert!(!ok && err.contains("403"), "an institution cannot close it: {err}");
+}
