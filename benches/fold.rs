@@ -188,7 +188,8 @@ fn warm_picture(n: usize, asked: bool) -> Picture {
         let mut registration = registration(location);
         registration["source"] = json!(format!("/locations/loc-{location:04}"));
         registration["data"]["region"] = json!("VR01");
-        registration["data"]["point"] = json!({ "lat": 52.0 + (location % 100) as f64 / 100.0, "lon": 5.0 + (location / 100) as f64 / 10.0 });
+        registration["data"]["point"] =
+            json!({ "lat": 52.0 + (location % 100) as f64 / 100.0, "lon": 5.0 + (location / 100) as f64 / 10.0 });
         ingest(&mut picture, &serde_json::to_vec(&registration).expect("serialises"), region);
     }
     if asked {

@@ -24,6 +24,11 @@ impl Client {
         answer(response, path).await
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let response = self.http.put(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().await;
+        answer(response, path).await
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         let response = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().await;
         answer(response, path).await
@@ -45,7 +50,11 @@ async fn answer(response: reqwest::Result<reqwest::Response>, path: &str) -> any
             .flatten()
             .map(|e| format!("\n  {}: {}", e["field"].as_str().unwrap_or("?"), e["reason"].as_str().unwrap_or("?")))
             .collect();
-        bail!("{path}: {status}: {}{}", body["detail"].as_str().unwrap_or("no detail"), fields.concat());
+        let detail = body["detail"].as_str().unwrap_or("no detail");
+        if fields.is_empty() {
+            bail!("{path}: {status}: {detail}");
+        }
+        bail!("{path}: {status}:{}", fields.concat());
     }
     Ok(body)
 }

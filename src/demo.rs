@@ -53,6 +53,22 @@ async fn settle(mut done: impl AsyncFnMut() -> bool) {
     }
 }
 
+/// Gives every demo location a synthetic crisiscoördinator and deputy, so the
+/// informatiemanager's call list has someone to call.
+async fn contacts(admin: &Client, rows: &[registry::Row]) -> anyhow::Result<()> {
+    for (n, row) in rows.iter().enumerate() {
+        let contacts = serde_json::json!({ "contacts": [
+            { "role": "crisiscoordinator", "name": format!("Crisiscoördinator {} (synthetisch)", row.id),
+              "phone_24_7": format!("+31 6 0000 {:04}", 2 * n), "verified_on": Utc::now().date_naive() },
+            { "role": "crisiscoordinator_vervanger", "name": format!("Vervanger {} (synthetisch)", row.id),
+              "phone_24_7": format!("+31 6 0000 {:04}", 2 * n + 1), "fallback": "receptie, dag en nacht",
+              "verified_on": Utc::now().date_naive() },
+        ] });
+        admin.put(&format!("/v1/registry/locations/{}/contacts", row.id), &contacts).await?;
+    }
+    Ok(())
+}
+
 pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, tasks: Tasks) -> anyhow::Result<()> {
     let mut shutdown = tasks.shutdown();
     let admin = Client::new(url, &token(store, "demo netwerkfunctionaris", Role::Netwerkfunctionaris, None).await?);
@@ -64,6 +80,8 @@ pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, tasks: Tasks) -
     let locations = rows.len() - refused.min(rows.len());
     settle(async || registered(&admin).await >= locations).await;
 
+    contacts(&admin, &rows).await?;
+
     let mut clients = BTreeMap::new();
     for row in &rows {
         let (org, name) = &row.organisation;
@@ -73,6 +91,8 @@ pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, tasks: Tasks) -
         }
     }
     let viewer = token(store, "demo ROT", Role::Rot, None).await?;
+    // One care location's own page, to try the warm phase from the institution's side.
+    let home = rows.iter().find(|r| r.id.starts_with("demo-vvt")).map(|r| r.organisation.clone());
     let manager = token(store, "demo informatiemanager", Role::Informatiemanager, None).await?;
     let mut simulator = sim::Simulator::new(admin.with_token(&manager), clients, Utc::now().timestamp() as u64).await?;
     let sent = simulator.report_all().await?;
@@ -81,6 +101,10 @@ pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, tasks: Tasks) -
     settle(async || reporting(&admin).await >= simulator.locations()).await;
     println!("open the live picture: {url}/#token={viewer}");
     println!("informatiemanager token (VR01-VR03): {manager}");
+    if let Some((org, name)) = home {
+        let secret = token(store, &format!("{name} (demo, page)"), Role::Institution, Some(&org)).await?;
+        println!("institution page of {name}: {url}/#token={secret}");
+    }
     tasks.hold("demo_simulator", async move {
         simulator.run(rate, async move { shutdown.recv().await }).await;
     });
