@@ -57,7 +57,15 @@ function gather(kind) {
 }
 
 export function uitvragen() { return gather('uitvragen'); }
-export function advices() { return gather('handelingsperspectieven'); }
+
+/** Handelingsperspectieven, each addressed location with its first "gelezen" (`{time, actor, bron}`) or null. */
+export function advices() {
+  const all = gather('handelingsperspectieven');
+  for (const a of Object.values(all)) {
+    for (const loc of Object.keys(a.locations)) a.locations[loc] = (a.locations[loc] && a.locations[loc].read) || null;
+  }
+  return all;
+}
 
 /** Whether the deadline of an open uitvraag has passed by the page's clock. */
 export function pastDeadline(u, now = Date.now()) {
