@@ -78,7 +78,7 @@ function areaCorners(area) {
  * country when there are none: equirectangular with the longitude scaled by cos(latitude),
  * true enough for one country. `lonLat` turns a picture point back into coordinates.
  */
-function projection(pts, minHeight = 200, minPad = 0.15) {
+function projection(pts, minHeight = 200, minPad = 0.15, maxHeight = 900) {
   if (!pts.length) pts = [[3.3, 50.75], [7.25, 53.6]];
   let [minLon, minLat, maxLon, maxLat] = [Infinity, Infinity, -Infinity, -Infinity];
   for (const [lon, lat] of pts) {
@@ -88,13 +88,16 @@ function projection(pts, minHeight = 200, minPad = 0.15) {
   const pad = Math.max(minPad, (maxLat - minLat) * 0.12);
   minLat -= pad; maxLat += pad; minLon -= pad * 1.6; maxLon += pad * 1.6;
   const k = Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180);
-  const scale = WIDTH / ((maxLon - minLon) * k);
-  const height = Math.max(minHeight, Math.min(900, (maxLat - minLat) * scale));
+  const wide = WIDTH / ((maxLon - minLon) * k);
+  // A frame taller than maxHeight is shrunk to fit it, centred across (not cut off below).
+  const scale = Math.min(wide, maxHeight / (maxLat - minLat));
+  const shift = (WIDTH - (maxLon - minLon) * k * scale) / 2;
+  const height = Math.max(minHeight, Math.min(maxHeight, (maxLat - minLat) * scale));
   return {
     scale, height,
-    x: (lon) => (lon - minLon) * k * scale,
+    x: (lon) => shift + (lon - minLon) * k * scale,
     y: (lat) => (maxLat - lat) * scale,
-    lonLat: (px, py) => [minLon + px / (k * scale), maxLat - py / scale],
+    lonLat: (px, py) => [minLon + (px - shift) / (k * scale), maxLat - py / scale],
   };
 }
 
@@ -198,7 +201,7 @@ export function areaMap({ points, area, onPick, caption, rerender }) {
   loadOutline(rerender);
   const pts = points.map((p) => [num(p.lon), num(p.lat)]).concat(areaCorners(area));
   // Framed close around the area: this map is about the area, not the country.
-  const { x, y, scale, height, lonLat } = projection(pts, 260, 0.03);
+  const { x, y, scale, height, lonLat } = projection(pts, 260, 0.03, 420);
   const shapes = [];
   const c = area && area.circle;
   if (c) {

@@ -412,7 +412,7 @@ export function openAnswer(uitvraag, id) {
   renderReport();
   const dialog = $('report');
   showDialog(dialog);
-  const first = dialog.querySelector('#answer-form input, #answer-form select, [data-close]');
+  const first = dialog.querySelector('#answer-form input, #answer-form select') || dialog.querySelector('[data-close]');
   if (first) first.focus();
 }
 
