@@ -250,8 +250,18 @@ pub struct AdviceView {
     pub incident: Option<Slug>,
     pub published_by: RegionCode,
     pub published: DateTime<Utc>,
-    /// Per addressed location of the region: when it confirmed "gelezen", or null.
-    pub locations: BTreeMap<Slug, Option<ReadView>>,
+    /// Per addressed location of the region: whether (and when) it confirmed "gelezen".
+    pub locations: BTreeMap<Slug, AdviceReceipt>,
+}
+
+/// Where one addressed location stands with a handelingsperspectief. An object even while
+/// unread (`{}`): the stream's deltas are JSON Merge Patches (RFC 7396), in which a null
+/// value deletes its key, so an unread location sent as null would vanish from the view.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AdviceReceipt {
+    /// Its first "gelezen"; absent while unread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<ReadView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -318,7 +328,12 @@ impl AdviceState {
             incident: d.incident.clone(),
             published_by: self.region,
             published: self.published.time,
-            locations: self.addressed.iter().filter(|id| shown(id)).map(|id| (id.clone(), read(id))).collect(),
+            locations: self
+                .addressed
+                .iter()
+                .filter(|id| shown(id))
+                .map(|id| (id.clone(), AdviceReceipt { read: read(id) }))
+                .collect(),
         }
     }
 }

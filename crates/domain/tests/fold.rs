@@ -789,8 +789,8 @@ fn a_handelingsperspectief_shows_who_of_its_area_read_it() {
     let p = world(&[advice, read("umcg", "10:10"), read("umcg", "10:20"), read("mcl", "10:15")]);
     let view = vr01(&p);
     let a = &view.handelingsperspectieven[&slug("water-koken")];
-    assert_eq!(a.locations[&slug("umcg")].as_ref().map(|r| r.time), Some(utc(&at("10:10"))), "the first read");
-    assert_eq!(a.locations[&slug("martini")], None);
+    assert_eq!(a.locations[&slug("umcg")].read.as_ref().map(|r| r.time), Some(utc(&at("10:10"))), "the first read");
+    assert_eq!(a.locations[&slug("martini")].read, None);
     assert!(!a.locations.contains_key(&slug("mcl")), "not addressed, so not counted");
 }
 

@@ -11,8 +11,10 @@ import {
 } from './dashboard.js';
 import { renderMap } from './map.js';
 import { bindDetail } from './detail.js';
-import { bindReport, openReport } from './report.js';
+import { bindReport, openReport, openAnswer } from './report.js';
 import { renderOwn } from './institution.js';
+import { renderDesk, bindDesk } from './desk.js';
+import { uitvragen } from './warm.js';
 
 /** How this token sees the picture, as its capabilities say. */
 function mode() {
@@ -48,6 +50,8 @@ function renderPage() {
   if (!$('map-section').hidden) renderMap(regions, renderNow);
   show('regions-section', national);
   if (national) renderRegionsTable(regions);
+  if (m === 'locations') renderDesk();
+  else $('desk').hidden = true;
   show('locations-section', m === 'locations');
   if (m === 'locations') renderLocations(regions);
   show('states-section', m === 'aggregate');
@@ -56,13 +60,28 @@ function renderPage() {
   openDeepLink();
 }
 
-/** `?melden=<location>` opens the report form for that location once the picture is there. */
+/**
+ * Deep links, opened once the picture is there: `?melden=<location>` opens the report form
+ * for that location; `?uitvraag=<id>&location=<location>` (the link in every notification of
+ * an uitvraag) the form that answers it for that location. Such a link may be opened in a
+ * fresh tab without a token: the sign-in form comes first and the query stays, so the form
+ * opens right after signing in.
+ */
 let deepLinkDone = false;
 function openDeepLink() {
   if (deepLinkDone) return;
   deepLinkDone = true;
-  const id = new URLSearchParams(location.search).get('melden');
+  const query = new URLSearchParams(location.search);
+  const uitvraag = query.get('uitvraag');
+  if (uitvraag) { openAnswer(uitvraag, query.get('location') || ownLocationFor(uitvraag)); return; }
+  const id = query.get('melden');
   if (id) openReport(id, null);
+}
+
+/** Without `location=`, the first own location the uitvraag addresses. */
+function ownLocationFor(id) {
+  const u = uitvragen()[id];
+  return u ? Object.keys(u.locations || {})[0] || null : null;
 }
 
 on('render', renderPage);
@@ -70,5 +89,6 @@ on('signedOut', () => { deepLinkDone = false; });
 setRerender(renderNow);
 bindDetail();
 bindReport();
+bindDesk();
 init();
 

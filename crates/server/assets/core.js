@@ -387,13 +387,24 @@ export async function api(method, url, body) {
   }
 }
 
-/** Posts one CloudEvent about `source` (a location or region path) to /v1/events. */
-export function postEvent({ source, type, subject, data, bron, prognose }) {
+/** One CloudEvent about `source` (a location or region path), observed now. */
+export function cloudEvent({ source, type, subject, data, bron, prognose }) {
   const event = { specversion: '1.0', id: uuidv7(), source, type, time: new Date().toISOString(), data: data || {} };
   if (subject) event.subject = subject;
   if (bron) event.bron = bron;
   if (prognose) event.prognose = prognose;
-  return api('POST', '/v1/events', event);
+  return event;
+}
+
+/** Posts one CloudEvent to /v1/events. */
+export function postEvent(fields) {
+  return api('POST', '/v1/events', cloudEvent(fields));
+}
+
+/** Posts several CloudEvents in one request (stored or refused each on its own): the
+ *  answer's `body.results[i]` says what became of the i-th. */
+export function postEvents(list) {
+  return api('POST', '/v1/events/batch', list.map(cloudEvent));
 }
 
 /** What to tell the user about a refused or failed call, in the chosen language. */

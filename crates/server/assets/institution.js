@@ -1,15 +1,28 @@
 // ghor — the institution's own pages: each of its locations with every current value
 // (state, value, age), one-click "niet getroffen", and a change button per dimension that
 // opens the report form; the newest confirmation of what was stored stays visible. The
-// chain's picture in aggregate is shown below it by the shared tiles.
+// chain's picture in aggregate is shown below it by the shared tiles. Above them, first
+// what the GHOR asks and advises now (DESIGN §3.7): each open uitvraag that addresses one
+// of its locations as a banner (question, deadline with countdown, what is asked, "Nu
+// beantwoorden" and "Niet getroffen"), and each handelingsperspectief with "Gelezen".
 
-import { $, t, el, fmtClock, parseTime, label, byOrder, badge, addTexts, state, problemText } from './core.js';
+import { $, t, el, fmtClock, parseTime, label, byOrder, badge, addTexts, state, problemText, liveAge } from './core.js';
 import { summaryLines } from './picture.js';
-import { openReport, sendNotAffected, lastReceipt, onReceipt } from './report.js';
+import { openReport, openAnswer, lastReceipt, onReceipt, notAffectedControl, answerStateLine } from './report.js';
 import { keepFocus } from './dashboard.js';
+import { uitvragen, advices, deadlineSpan, askedText, isOver, sendRead, urgencies } from './warm.js';
 
 addTexts({
   nl: {
+    askBanner: (title) => `Uitvraag van de GHOR: ${title}`,
+    askFor: (n) => `Voor ${n}`,
+    answerNow: 'Nu beantwoorden',
+    answerAgain: 'Antwoord wijzigen',
+    adviceBanner: 'Handelingsperspectief van de GHOR',
+    published: (when) => `Gepubliceerd ${when}`,
+    markRead: 'Gelezen',
+    markReadAria: (title) => `Bevestig dat u dit gelezen heeft: ${title}`,
+    readFailed: (why) => `Niet opgeslagen: ${why}`,
     ownTitle: 'Mijn locaties',
     ownNone: 'Er zijn (nog) geen locaties van uw organisatie geregistreerd in deze regio. De netwerkfunctionaris van de GHOR registreert ze.',
     ownNote: 'U ziet hier de eigen locaties van uw organisatie in detail en de keten in totalen.',
@@ -22,6 +35,15 @@ addTexts({
     refusedSeeForm: 'Niet opgeslagen: het formulier geeft aan wat er verbeterd moet worden.',
   },
   en: {
+    askBanner: (title) => `Enquiry from the GHOR: ${title}`,
+    askFor: (n) => `For ${n}`,
+    answerNow: 'Answer now',
+    answerAgain: 'Change the answer',
+    adviceBanner: 'Advice from the GHOR',
+    published: (when) => `Published ${when}`,
+    markRead: 'Read',
+    markReadAria: (title) => `Confirm you have read: ${title}`,
+    readFailed: (why) => `Not stored: ${why}`,
     ownTitle: 'My locations',
     ownNone: "No locations of your organisation are registered in this region (yet). The GHOR's netwerkfunctionaris registers them.",
     ownNote: "Here you see your organisation's own locations in detail and the chain in aggregate.",
@@ -52,9 +74,8 @@ function dimensionRow(id, code, loc, dim, dv) {
 }
 
 function locationCard(id, code, loc) {
-  const notAffected = el('button', { type: 'button', class: 'big', 'data-not-affected': id, 'data-focus': `na:${id}`,
-    'aria-label': t('notAffectedAria', loc.name || id) }, `✓ ${t('notAffected')}`);
-  notAffected.addEventListener('click', () => sendNotAffected(id));
+  const notAffected = notAffectedControl(id, loc, null, { 'data-not-affected': id, 'data-focus': `na:${id}`,
+    'aria-label': t('notAffectedAria', loc.name || id) });
   const any = el('button', { type: 'button', 'data-report': id, 'data-focus': `report:${id}` }, t('reportAny'));
   any.addEventListener('click', () => openReport(id, code));
   const dims = byOrder('Dimension', Object.entries(loc.dimensions || {}));
@@ -69,11 +90,104 @@ function locationCard(id, code, loc) {
       el('tbody', {}, dims.map(([dim, dv]) => dimensionRow(id, code, loc, dim, dv)))) : el('p', { class: 'meta' }, t('noValues')));
 }
 
+// ---------------------------------------------------------------- what the GHOR asks and advises
+
+/** One banner per open uitvraag and own addressed location: the question, the deadline, and the two answers. */
+function askBanner(id, u, locId, loc, several) {
+  const entry = u.locations[locId];
+  const done = entry.state === 'beantwoord' || entry.state === 'niet_getroffen';
+  const answer = el('button', { type: 'button', class: done ? '' : 'primary', 'data-answer-uitvraag': id, 'data-location': locId,
+    'data-focus': `answer:${id}:${locId}` }, done ? t('answerAgain') : t('answerNow'));
+  answer.addEventListener('click', () => openAnswer(id, locId));
+  return el('article', { class: 'banner ask', 'data-uitvraag': id, 'data-location': locId, 'data-answer': entry.state,
+    'data-over': isOver(u, entry) ? 'true' : null },
+    el('h3', {}, t('askBanner', u.title)),
+    several ? el('p', { class: 'for' }, t('askFor', loc.name || locId)) : null,
+    u.question ? el('p', { class: 'question' }, u.question) : null,
+    el('p', {}, el('strong', {}, `${t('deadline')}: `), deadlineSpan(u)),
+    el('p', {}, el('strong', {}, `${t('asked')}: `), askedText(u.asked)),
+    el('p', { class: 'answer-line' }, answerStateLine(u, entry)),
+    el('div', { class: 'one-click' }, answer,
+      done && entry.state === 'niet_getroffen' ? null
+        : notAffectedControl(locId, loc, id, { 'data-not-affected-uitvraag': id, 'data-location': locId, 'data-focus': `na-ask:${id}:${locId}` },
+          (result) => { if (!result.ok) showReceipt(result); })));
+}
+
+const reading = new Set();
+
+/** One card per handelingsperspectief addressing own locations, with "Gelezen" for all of them at once. */
+function adviceCard(id, a, own) {
+  const mine = Object.entries(a.locations || {}).filter(([loc]) => own.has(loc));
+  const unread = mine.filter(([, r]) => !r).map(([loc]) => loc);
+  const reads = mine.map(([, r]) => r).filter(Boolean).sort((x, y) => parseTime(x.time) - parseTime(y.time));
+  let status;
+  if (!unread.length) {
+    status = el('p', { class: 'read-at' }, `✓ ${t('readAt', fmtClock(reads[0].time))}`);
+  } else {
+    const button = el('button', { type: 'button', class: 'primary', 'data-read': id, 'data-focus': `read:${id}`,
+      'aria-label': t('markReadAria', a.title), disabled: reading.has(id) }, `✓ ${t('markRead')}`);
+    button.addEventListener('click', async () => {
+      reading.add(id);
+      button.disabled = true;
+      const answer = await sendRead(id, unread);
+      reading.delete(id);
+      const refused = answer.ok && ((answer.body && answer.body.results) || []).find((r) => r.problem);
+      if (!answer.ok || refused) showReceipt(answer.ok ? { ok: false, status: 422, body: refused.problem } : answer, t('readFailed', problemText(answer.ok ? { status: 422, body: refused.problem } : answer)));
+      lastWarm = '';
+      renderWarmNow();
+    });
+    status = el('div', { class: 'one-click' }, button);
+  }
+  return el('article', { class: 'banner advice', 'data-advice': id, 'data-urgency': a.urgency },
+    el('h3', {}, el('span', { class: 'pill urgency', 'data-urgency': a.urgency }, `${t('urgency')}: ${label('Urgency', a.urgency)}`), ' ', a.title),
+    el('p', { class: 'meta' }, t('adviceBanner'), ' · ', t('published', fmtClock(a.published)), ' ', liveAge(a.published)),
+    el('p', { class: 'advice-text' }, a.text),
+    status);
+}
+
+let lastWarm = '';
+let warmArgs = null;
+function renderWarmNow() { if (warmArgs) renderWarm(...warmArgs); }
+
+/**
+ * The banners above the own locations. Drawn again only when what they show changed
+ * (the countdowns tick by themselves), so a confirmation being asked is not wiped by the
+ * next update of the picture.
+ */
+function renderWarm(own) {
+  warmArgs = [own];
+  const ids = new Set(own.map(([id]) => id));
+  const names = Object.fromEntries(own.map(([id, l]) => [id, l]));
+  const asks = Object.entries(uitvragen()).filter(([, u]) => !u.closed)
+    .flatMap(([id, u]) => Object.keys(u.locations || {}).filter((l) => ids.has(l)).map((l) => [id, u, l]));
+  const advised = Object.entries(advices()).filter(([, a]) => Object.keys(a.locations || {}).some((l) => ids.has(l)));
+  const signature = JSON.stringify([state.lang, asks.map(([id, u, l]) => [id, l, u.title, u.question, u.deadline, u.locations[l], u.asked]),
+    advised, [...reading], asks.map(([id, u, l]) => isOver(u, u.locations[l]))]);
+  if (signature === lastWarm) return;
+  lastWarm = signature;
+  const several = own.length > 1;
+  const rank = (u, l) => (['open', 'deels'].includes(u.locations[l].state) ? 0 : 1);
+  asks.sort((a, b) => rank(a[1], a[2]) - rank(b[1], b[2]) || parseTime(a[1].deadline) - parseTime(b[1].deadline));
+  const urgent = urgencies();
+  advised.sort((a, b) => urgent.indexOf(b[1].urgency) - urgent.indexOf(a[1].urgency) || parseTime(b[1].published) - parseTime(a[1].published));
+  keepFocus($('own-warm'), () => $('own-warm').replaceChildren(
+    ...asks.map(([id, u, l]) => askBanner(id, u, l, names[l], several)),
+    ...advised.map(([id, a]) => adviceCard(id, a, ids))));
+}
+
+function showReceipt(answer, text) {
+  const receipt = $('own-receipt');
+  receipt.textContent = text || problemText(answer);
+  receipt.classList.toggle('error', !answer.ok);
+  receipt.hidden = false;
+}
+
 /** The institution's own locations in the shown regions. */
 export function renderOwn(views) {
   const own = views.flatMap(([code, v]) => Object.entries(v.locations || {})
     .filter(([, l]) => l.organisation === state.me.organisation).map(([id, l]) => [id, l, code]))
     .sort((a, b) => String(a[1].name).localeCompare(String(b[1].name)));
+  renderWarm(own);
   keepFocus($('own-locations'), () => $('own-locations').replaceChildren(...(own.length
     ? own.map(([id, l, code]) => locationCard(id, code, l))
     : [el('p', { class: 'note' }, t('ownNone'))])));

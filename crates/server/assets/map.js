@@ -61,9 +61,53 @@ function marker(s, x, y, r) {
   }
 }
 
+/** The corners that frame an area's drawn shapes (a circle by its bounding box). */
+function areaCorners(area) {
+  const pts = ((area && area.polygon) || []).map((p) => [num(p.lon), num(p.lat)]);
+  const c = area && area.circle;
+  if (c) {
+    const dLat = num(c.radius_km) / KM_PER_DEG_LAT;
+    const dLon = dLat / Math.cos((num(c.center.lat) * Math.PI) / 180);
+    pts.push([num(c.center.lon) - dLon, num(c.center.lat) - dLat], [num(c.center.lon) + dLon, num(c.center.lat) + dLat]);
+  }
+  return pts;
+}
+
 /**
- * Draws `views` ([code, RegionView]) into #map. The projection is equirectangular with the
- * longitude scaled by cos(latitude): true enough for one country.
+ * The projection that frames `pts` ([lon, lat]) in a WIDTH-wide picture, or the whole
+ * country when there are none: equirectangular with the longitude scaled by cos(latitude),
+ * true enough for one country. `lonLat` turns a picture point back into coordinates.
+ */
+function projection(pts, minHeight = 200, minPad = 0.15, maxHeight = 900) {
+  if (!pts.length) pts = [[3.3, 50.75], [7.25, 53.6]];
+  let [minLon, minLat, maxLon, maxLat] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const [lon, lat] of pts) {
+    minLon = Math.min(minLon, lon); maxLon = Math.max(maxLon, lon);
+    minLat = Math.min(minLat, lat); maxLat = Math.max(maxLat, lat);
+  }
+  const pad = Math.max(minPad, (maxLat - minLat) * 0.12);
+  minLat -= pad; maxLat += pad; minLon -= pad * 1.6; maxLon += pad * 1.6;
+  const k = Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180);
+  const wide = WIDTH / ((maxLon - minLon) * k);
+  // A frame taller than maxHeight is shrunk to fit it, centred across (not cut off below).
+  const scale = Math.min(wide, maxHeight / (maxLat - minLat));
+  const shift = (WIDTH - (maxLon - minLon) * k * scale) / 2;
+  const height = Math.max(minHeight, Math.min(maxHeight, (maxLat - minLat) * scale));
+  return {
+    scale, height,
+    x: (lon) => shift + (lon - minLon) * k * scale,
+    y: (lat) => (maxLat - lat) * scale,
+    lonLat: (px, py) => [minLon + (px - shift) / (k * scale), maxLat - py / scale],
+  };
+}
+
+function landPath(x, y) {
+  return outline ? svg('path', { class: 'land', d: outline.map((ring) =>
+    ring.map(([lon, lat], i) => `${i ? 'L' : 'M'}${x(lon).toFixed(1)},${y(lat).toFixed(1)}`).join('') + 'Z').join('') }) : null;
+}
+
+/**
+ * Draws `views` ([code, RegionView]) into #map.
  */
 export function renderMap(views, rerender) {
   loadOutline(rerender);
@@ -72,33 +116,12 @@ export function renderMap(views, rerender) {
   const incidents = views.flatMap(([, v]) => Object.entries(v.incidents || {}))
     .filter(([id, i]) => i.state === 'actief' && !seen.has(id) && seen.add(id));
   // The frame: the locations and the incident shapes, or the whole country.
-  let pts = locations.map(([, l]) => [num(l.point.lon), num(l.point.lat)]);
-  for (const [, i] of incidents) {
-    for (const p of (i.area && i.area.polygon) || []) pts.push([num(p.lon), num(p.lat)]);
-    const c = i.area && i.area.circle;
-    if (c) {
-      const dLat = c.radius_km / KM_PER_DEG_LAT;
-      const dLon = dLat / Math.cos((c.center.lat * Math.PI) / 180);
-      pts.push([c.center.lon - dLon, c.center.lat - dLat], [c.center.lon + dLon, c.center.lat + dLat]);
-    }
-  }
-  if (!pts.length) pts = [[3.3, 50.75], [7.25, 53.6]];
-  let [minLon, minLat, maxLon, maxLat] = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const [lon, lat] of pts) {
-    minLon = Math.min(minLon, lon); maxLon = Math.max(maxLon, lon);
-    minLat = Math.min(minLat, lat); maxLat = Math.max(maxLat, lat);
-  }
-  const pad = Math.max(0.15, (maxLat - minLat) * 0.12);
-  minLat -= pad; maxLat += pad; minLon -= pad * 1.6; maxLon += pad * 1.6;
-  const k = Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180);
-  const scale = WIDTH / ((maxLon - minLon) * k);
-  const height = Math.max(200, Math.min(900, (maxLat - minLat) * scale));
-  const x = (lon) => (lon - minLon) * k * scale;
-  const y = (lat) => (maxLat - lat) * scale;
+  const pts = locations.map(([, l]) => [num(l.point.lon), num(l.point.lat)]);
+  for (const [, i] of incidents) pts.push(...areaCorners(i.area));
+  const { x, y, scale, height } = projection(pts);
   const r = 11;
 
-  const land = outline ? svg('path', { class: 'land', d: outline.map((ring) =>
-    ring.map(([lon, lat], i) => `${i ? 'L' : 'M'}${x(lon).toFixed(1)},${y(lat).toFixed(1)}`).join('') + 'Z').join('') }) : null;
+  const land = landPath(x, y);
 
   const areas = incidents.map(([id, i]) => {
     const c = i.area && i.area.circle;
@@ -165,4 +188,47 @@ export function renderMap(views, rerender) {
 function legendShape(s) {
   return svg('svg', { viewBox: '0 0 24 24', width: 22, height: 22, class: 'marker', 'data-state': s, 'aria-hidden': 'true' },
     marker(s, 12, 12, 8), svg('text', { x: 12, y: 16, 'text-anchor': 'middle', class: 'marker-icon' }, ICON[s]));
+}
+
+/**
+ * A small map of one area (the desk's area picker, an uitvraag's or advice's area): the
+ * area's circle and polygon, and `points` ({ id, lat, lon, kind, icon, name }) marked by
+ * `kind` (an answer state, or `in`/`out` of the area while picking) with an icon, so the
+ * kind never shows by colour alone. With `onPick`, a click or tap on the map gives
+ * the coordinates under it (the picker's centre or next corner).
+ */
+export function areaMap({ points, area, onPick, caption, rerender }) {
+  loadOutline(rerender);
+  const pts = points.map((p) => [num(p.lon), num(p.lat)]).concat(areaCorners(area));
+  // Framed close around the area: this map is about the area, not the country.
+  const { x, y, scale, height, lonLat } = projection(pts, 260, 0.03, 420);
+  const shapes = [];
+  const c = area && area.circle;
+  if (c) {
+    shapes.push(svg('circle', { cx: x(num(c.center.lon)), cy: y(num(c.center.lat)), r: (num(c.radius_km) / KM_PER_DEG_LAT) * scale }));
+    shapes.push(svg('circle', { class: 'centre', cx: x(num(c.center.lon)), cy: y(num(c.center.lat)), r: 4 }));
+  }
+  const corners = ((area && area.polygon) || []).map((p) => `${x(num(p.lon)).toFixed(1)},${y(num(p.lat)).toFixed(1)}`);
+  if (corners.length >= 3) shapes.push(svg('polygon', { points: corners.join(' ') }));
+  else if (corners.length) shapes.push(svg('polyline', { points: corners.join(' ') }));
+  for (const corner of corners) {
+    const [cx, cy] = corner.split(',');
+    shapes.push(svg('circle', { class: 'centre', cx, cy, r: 4 }));
+  }
+  const marks = points.map((p) => svg('g', { class: 'spot', 'data-location': p.id, 'data-kind': p.kind },
+    svg('title', {}, p.name),
+    svg('circle', { cx: x(num(p.lon)), cy: y(num(p.lat)), r: 9 }),
+    svg('text', { x: x(num(p.lon)), y: y(num(p.lat)) + 4, 'text-anchor': 'middle', class: 'marker-icon', 'aria-hidden': 'true' }, p.icon || '')));
+  const map = svg('svg', { viewBox: `0 0 ${WIDTH} ${height.toFixed(0)}`, role: 'img', 'aria-label': caption, class: `map area-map${onPick ? ' picking' : ''}` },
+    landPath(x, y), svg('g', { class: 'drawn-area' }, shapes), marks);
+  if (onPick) {
+    map.addEventListener('click', (event) => {
+      const m = map.getScreenCTM();
+      if (!m) return;
+      const p = new DOMPoint(event.clientX, event.clientY).matrixTransform(m.inverse());
+      const [lon, lat] = lonLat(p.x, p.y);
+      onPick(Math.round(lat * 10000) / 10000, Math.round(lon * 10000) / 10000);
+    });
+  }
+  return map;
 }

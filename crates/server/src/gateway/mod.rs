@@ -419,7 +419,9 @@ fn unwritable(e: &serde_json::Error) -> bool {
 
 /// Brings a region's JSON up to date with its view and returns the merge patch that does
 /// so (`None` when nothing changed). Only what `changed` names is serialised again: the
-/// locations that changed, and the region's totals, alerts and incidents.
+/// locations that changed, and the region's totals, alerts, incidents, uitvragen and
+/// handelingsperspectieven (a report, a call or a "gelezen" changes those without naming
+/// them: a connected informatiemanager and institution must see answers as they come).
 fn refresh_json(json: &mut Value, view: &RegionView, changed: &Changed) -> Result<Option<Value>, serde_json::Error> {
     let Some(region) = json.as_object_mut().filter(|_| !changed.whole) else {
         let new = to_json(view)?;
@@ -448,6 +450,8 @@ fn refresh_json(json: &mut Value, view: &RegionView, changed: &Changed) -> Resul
         ("totals", to_json(&view.totals)?),
         ("alerts", to_json(&view.alerts)?),
         ("incidents", to_json(&view.incidents)?),
+        ("uitvragen", to_json(&view.uitvragen)?),
+        ("handelingsperspectieven", to_json(&view.handelingsperspectieven)?),
     ] {
         let old = region.entry(key).or_insert(Value::Null);
         if let Some(p) = patch::diff(old, &new) {

@@ -1,0 +1,187 @@
+// Shared by the browser tests: a `ghor serve` of a test's own (embedded, SQLite, its own
+// data dir, port 0, fault switches on) with the tokens the tests use, and the headless
+// Debian Chromium they drive.
+
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const BIN = process.env.GHOR_BIN ? path.resolve(process.env.GHOR_BIN) : path.resolve(HERE, '../../target/debug/ghor');
+export const SCREENSHOTS = path.resolve(HERE, '../../target/screenshots');
+const CHROMIUM = process.env.GHOR_CHROMIUM || '/usr/bin/chromium';
+/** The longest a server start or a reconnect may take. */
+export const DEADLINE_MS = 20000;
+
+const run = promisify(execFile);
+
+/** The child's environment: ours without GHOR_* settings (they would point ghor elsewhere). */
+function childEnv() {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith('GHOR_')) delete env[key];
+  return env;
+}
+
+/** Every server still running, killed if this process exits early. */
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) {
+    try { child.kill('SIGKILL'); } catch { /* gone */ }
+  }
+});
+
+export function event(source, type, subject, data) {
+  const e = { specversion: '1.0', id: randomUUID(), source, type, time: new Date().toISOString(), data };
+  if (subject) e.subject = subject;
+  return e;
+}
+
+/** A `ghor serve` on its own data dir, with the tokens the tests use. */
+export class Ghor {
+  constructor(dir) {
+    this.dir = dir;
+    this.tokens = {};
+    this.url = null;
+    this.child = null;
+    this.stderr = '';
+  }
+
+  static async start() {
+    const ghor = new Ghor(await mkdtemp(path.join(tmpdir(), 'ghor-browser-')));
+    ghor.tokens.rot = await ghor.cli('token', 'create', '--role', 'rot', '--name', 'ROT Groningen', '--region', 'VR01');
+    ghor.tokens.netwerk = await ghor.cli('token', 'create', '--role', 'netwerkfunctionaris', '--name', 'netwerk noord', '--region', 'VR01');
+    ghor.tokens.umcg = await ghor.cli('token', 'create', '--role', 'institution', '--name', 'UMCG ZIS', '--region', 'VR01', '--organisation', 'umcg');
+    ghor.tokens.im = await ghor.cli('token', 'create', '--role', 'informatiemanager', '--name', 'IM Groningen', '--region', 'VR01');
+    ghor.tokens.keten = await ghor.cli('token', 'create', '--role', 'ketenpartner', '--name', 'Ketenpartner Noord', '--region', 'VR01');
+    ghor.tokens.oto = await ghor.cli('token', 'create', '--role', 'oto', '--name', 'OTO noord', '--scope', 'oefening', '--national');
+    ghor.tokens.admin = await ghor.cli('token', 'create', '--role', 'admin', '--name', 'beheer', '--region', 'VR01');
+    await ghor.launch('127.0.0.1:0');
+    return ghor;
+  }
+
+  async cli(...args) {
+    const { stdout } = await run(BIN, [...args, '--data-dir', this.dir], { env: childEnv() });
+    return stdout.trim();
+  }
+
+  /** Starts `ghor serve` (with `extra` arguments) and waits for its "ghor listening on URL" line. */
+  async launch(listen, ...extra) {
+    // The fault switches are on, so a test can break a part on purpose.
+    const child = spawn(BIN, ['serve', '--listen', listen, '--data-dir', this.dir, '--fault-injection', ...extra], {
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => { this.stderr = (this.stderr + chunk).slice(-20000); });
+    const lines = readline.createInterface({ input: child.stdout });
+    this.child = child;
+    const first = await Promise.race([
+      once(lines, 'line').then(([line]) => line),
+      once(child, 'exit').then(([code, signal]) => {
+        throw new Error(`ghor serve exited (${code ?? signal}) before listening:\n${this.stderr}`);
+      }),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`ghor serve did not start in time:\n${this.stderr}`)), DEADLINE_MS).unref()),
+    ]);
+    const match = /^ghor listening on (\S+)$/.exec(first);
+    assert.ok(match, `unexpected first line of ghor serve: ${first}`);
+    this.url = match[1].replace(/\/$/, '');
+    this.lines = [];
+    this.lineWaiters = [];
+    lines.on('line', (line) => { // keep reading stdout so the pipe never fills
+      this.lines.push(line);
+      for (const w of this.lineWaiters.splice(0)) w();
+    });
+  }
+
+  /** Waits for a line of stdout matching `re`; resolves to its match. */
+  async stdoutLine(re, timeout = DEADLINE_MS) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      for (const line of this.lines) { const m = re.exec(line); if (m) return m; }
+      if (Date.now() > deadline) throw new Error(`no stdout line matching ${re}:\n${this.lines.join('\n')}\n${this.stderr}`);
+      await new Promise((resolve) => { this.lineWaiters.push(resolve); setTimeout(resolve, 500).unref(); });
+    }
+  }
+
+  get listen() {
+    return new URL(this.url).host;
+  }
+
+  /** Kills the server (SIGKILL: no goodbye to the page) and waits for it to be gone. */
+  async kill(signal = 'SIGKILL') {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = once(child, 'exit');
+    child.kill(signal);
+    await gone;
+  }
+
+  async close() {
+    await this.kill();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  async post(token, pathname, body) {
+    const res = await fetch(`${this.url}${pathname}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${this.tokens[token]}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: res.status, body: json ?? text };
+  }
+
+  /** Registers umcg and martini (ziekenhuis, VR01) as the netwerkfunctionaris. */
+  async registerLocations() {
+    const events = [];
+    for (const [id, lat, lon] of [['umcg', 53.222, 6.576], ['martini', 53.199, 6.552]]) {
+      events.push(event('/regions/VR01', 'nl.ghor.organisation.registered.v1', id, { name: `Organisatie ${id}` }));
+      events.push(event(`/locations/${id}`, 'nl.ghor.location.registered.v1', null, {
+        name: `Locatie ${id}`, organisation: id, type: 'ziekenhuis', region: 'VR01', point: { lat, lon },
+      }));
+    }
+    const { status, body } = await this.post('netwerk', '/v1/events/batch', events);
+    assert.equal(status, 200, JSON.stringify(body));
+    for (const r of body.results) assert.notEqual(r.status, 'rejected', JSON.stringify(r));
+  }
+
+  async put(token, pathname, body) {
+    const res = await fetch(`${this.url}${pathname}`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${this.tokens[token]}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  }
+
+  /** Reports IC beds for a location as the institution token of umcg. */
+  async reportBeds(location, operational, occupied) {
+    const e = event(`/locations/${location}`, 'nl.ghor.beds.reported.v1', 'ic', { operational, occupied });
+    const { status, body } = await this.post('umcg', '/v1/events', e);
+    assert.equal(status, 201, JSON.stringify(body));
+    return body;
+  }
+}
+
+/** Headless Debian Chromium, as every browser test drives it. */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+}
