@@ -368,3 +368,35 @@ async fn the_informatiemanager_asks_calls_and_follows_from_the_terminal() {
     let (ok, _, err) = uitvraag_cli(&ghor, "umcg", &["close", &id, "--region", "VR01"]).await;
     assert!(!ok && err.contains("403"), "an institution cannot close it: {err}");
 }
+
+#[tokio::test]
+async fn an_open_page_sees_the_uitvraag_and_its_answers_as_they_come() {
+    let ghor = asked().await;
+    // The institution's page and the informatiemanager's, both live.
+    let mut page = ghor.stream("umcg", &["VR01"], None).await;
+    let mut desk = ghor.stream("im", &["VR01"], None).await;
+    let state_in = |regions: &Value, location: &str| {
+        regions["VR01"]["uitvragen"]["westerkwartier"]["locations"][location]["state"].clone()
+    };
+    page.until(|r| state_in(r, "umcg") == "open").await;
+    desk.until(|r| state_in(r, "martini") == "open").await;
+    for (dimension, key, data) in [
+        ("beds", "ic", json!({ "operational": 12, "occupied": 7 })),
+        ("utility", "stroom", json!({ "status": "normaal" })),
+    ] {
+        let e = event("/locations/umcg", &format!("nl.ghor.{dimension}.reported.v1"), Some(key), data);
+        assert_eq!(ghor.post("umcg", "/v1/events", &e).await.0, 201);
+    }
+    page.until(|r| state_in(r, "umcg") == "beantwoord").await;
+    desk.until(|r| {
+        state_in(r, "umcg") == "beantwoord" && r["VR01"]["uitvragen"]["westerkwartier"]["counts"]["beantwoord"] == 1
+    })
+    .await;
+    // What the deltas built is what a fresh read gives.
+    for (stream, token) in [(&page, "umcg"), (&desk, "im")] {
+        let (_, fresh) = ghor.get(token, "/v1/picture/regions/VR01").await;
+        assert_eq!(stream.regions["VR01"]["uitvragen"], fresh["view"]["uitvragen"], "as {token}");
+    }
+    page.close().await;
+    desk.close().await;
+}
