@@ -82,6 +82,7 @@ test('the page shows a status reported through the HTTP API within 2 seconds, wi
   const text = await cell.textContent();
   assert.match(text, /\b0\/20\b/, `beds cell text: ${text}`);
   assert.equal(await cell.locator('.badge').getAttribute('data-state'), 'kritiek');
+  assert.equal(await page.locator('body').getAttribute('data-alarm'), 'off', 'a wall screen that may not acknowledge stays quiet');
   // martini reported nothing: its beds cell says so.
   assert.equal(await bedsCell(page, 'martini').getAttribute('data-state'), 'none');
 
@@ -377,11 +378,17 @@ test('the informatiemanager reports by phone on behalf of a location, sees conta
   const alert = page.locator('#alerts li[data-alert="umcg/beds/ic"]');
   await alert.waitFor({ timeout: DEADLINE_MS });
   assert.equal(await alert.getAttribute('data-acknowledged'), 'false');
+  // Until someone acknowledges it, the informatiemanager's page sounds, and says so.
+  await page.locator('body[data-alarm="on"]').waitFor({ timeout: DEADLINE_MS });
+  await page.locator('#alarm').getByText('Geluidssignaal: 1 kritieke melding wacht op bevestiging.').waitFor();
+  await page.waitForFunction(async () => (await import('/assets/alarm.js')).alarm.signals >= 1, null, { timeout: DEADLINE_MS });
   await page.locator('#alert-feed li[data-feed="raised"][data-alert="umcg/beds/ic"]').waitFor();
   await alert.locator('button[data-ack]').focus();
   await page.keyboard.press('Enter');
   await page.locator('#alerts li[data-alert="umcg/beds/ic"][data-acknowledged="true"]').waitFor({ timeout: DEADLINE_MS });
   await page.locator('#ack-status').getByText(/Bevestiging opgeslagen/).waitFor();
+  await page.locator('body[data-alarm="off"]').waitFor({ timeout: DEADLINE_MS });
+  assert.equal(await page.locator('#alarm').isHidden(), true, 'silent once acknowledged');
 
   // Detail of martini from the table, by keyboard.
   await page.locator('#locations button[data-open="martini"]').focus();

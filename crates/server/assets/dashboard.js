@@ -10,6 +10,7 @@ import {
 } from './core.js';
 import { totalsTiles, sumTotals, alertWhat, dimensionCell, withheld } from './picture.js';
 import { openDetail } from './detail.js';
+import { updateAlarm } from './alarm.js';
 
 addTexts({
   nl: {
@@ -167,6 +168,7 @@ export function renderAlerts(views) {
   const alerts = views.flatMap(([code, view]) => Object.entries(view.alerts || {}).map(([id, a]) => ({ code, view, id, a })))
     .sort((x, y) => parseTime(y.a.since) - parseTime(x.a.since) || x.id.localeCompare(y.id));
   $('alert-count').textContent = `(${alerts.length})`;
+  updateAlarm(alerts.map(({ a }) => a));
   const items = alerts.map(({ code, view, id, a }) => {
     const what = alertWhat(view, a);
     const ack = a.acknowledged

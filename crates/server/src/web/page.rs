@@ -27,6 +27,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("core.js", "text/javascript; charset=utf-8", include_str!("../../assets/core.js")),
     ("picture.js", "text/javascript; charset=utf-8", include_str!("../../assets/picture.js")),
     ("dashboard.js", "text/javascript; charset=utf-8", include_str!("../../assets/dashboard.js")),
+    ("alarm.js", "text/javascript; charset=utf-8", include_str!("../../assets/alarm.js")),
     ("map.js", "text/javascript; charset=utf-8", include_str!("../../assets/map.js")),
     ("detail.js", "text/javascript; charset=utf-8", include_str!("../../assets/detail.js")),
     ("report.js", "text/javascript; charset=utf-8", include_str!("../../assets/report.js")),
