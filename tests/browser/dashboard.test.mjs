@@ -380,13 +380,20 @@ test('the informatiemanager reports by phone on behalf of a location, sees conta
   assert.equal(await alert.getAttribute('data-acknowledged'), 'false');
   // Until someone acknowledges it, the informatiemanager's page sounds, and says so.
   await page.locator('body[data-alarm="on"]').waitFor({ timeout: DEADLINE_MS });
-  await page.locator('#alarm').getByText('Geluidssignaal: 1 kritieke melding wacht op bevestiging.').waitFor();
+  // Two: umcg's IC beds, and the region's IC capacity with them.
+  await page.locator('#alarm').getByText('Geluidssignaal: 2 kritieke meldingen wachten op bevestiging.').waitFor();
   await page.waitForFunction(async () => (await import('/assets/alarm.js')).alarm.signals >= 1, null, { timeout: DEADLINE_MS });
   await page.locator('#alert-feed li[data-feed="raised"][data-alert="umcg/beds/ic"]').waitFor();
   await alert.locator('button[data-ack]').focus();
   await page.keyboard.press('Enter');
   await page.locator('#alerts li[data-alert="umcg/beds/ic"][data-acknowledged="true"]').waitFor({ timeout: DEADLINE_MS });
   await page.locator('#ack-status').getByText(/Bevestiging opgeslagen/).waitFor();
+  await page.locator('#alarm').getByText('Geluidssignaal: 1 kritieke melding wacht op bevestiging.').waitFor({ timeout: DEADLINE_MS });
+  // Muted for a while it still says what waits; acknowledged it falls silent.
+  await page.locator('#alarm button').getByText('Geluid 5 minuten uit').click();
+  await page.locator('body[data-alarm="muted"]').waitFor();
+  await page.locator('#alarm').getByText(/1 kritieke melding wacht op bevestiging; geluid uit tot \d\d:\d\d/).waitFor();
+  await page.locator('#alerts li[data-alert="VR01/beds/ic"] button[data-ack]').click();
   await page.locator('body[data-alarm="off"]').waitFor({ timeout: DEADLINE_MS });
   assert.equal(await page.locator('#alarm').isHidden(), true, 'silent once acknowledged');
 

@@ -80,12 +80,15 @@ function render() {
     b.addEventListener('click', fn);
     return b;
   };
-  box.replaceChildren(
-    el('span', { class: 'alarm-text' }, muted ? t('alarmMuted', alarm.waiting, fmtClock(new Date(mutedUntil))) : t('alarmOn', alarm.waiting)), ' ',
-    blocked ? el('span', { class: 'meta' }, t('alarmBlockedWhy'), ' ') : null,
-    blocked ? button(t('alarmBlocked'), () => context() && context().resume().then(tick)) : null,
-    muted ? button(t('alarmUnmute'), () => { mutedUntil = 0; tick(); })
-      : button(t('alarmMute'), () => { mutedUntil = Date.now() + MUTE_MS; render(); }));
+  const parts = [el('span', { class: 'alarm-text' },
+    muted ? t('alarmMuted', alarm.waiting, fmtClock(new Date(mutedUntil))) : t('alarmOn', alarm.waiting))];
+  if (blocked) {
+    parts.push(el('span', { class: 'meta' }, t('alarmBlockedWhy')),
+      button(t('alarmBlocked'), () => context() && context().resume().then(tick)));
+  }
+  parts.push(muted ? button(t('alarmUnmute'), () => { mutedUntil = 0; tick(); })
+    : button(t('alarmMute'), () => { mutedUntil = Date.now() + MUTE_MS; render(); }));
+  box.replaceChildren(...parts);
 }
 
 /** After every render of the alerts: sound while a critical one is not acknowledged. */
