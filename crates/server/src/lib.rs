@@ -39,7 +39,7 @@ use std::time::Duration;
 use ghor_domain::Scope;
 use ghor_store::nats::{Intake, IntakeSettings, NatsLog, StreamSettings};
 use ghor_store::postgres::Postgres;
-use ghor_store::{ContactStore, Embedded, EventLog, ReadModel, TokenStore};
+use ghor_store::{ContactStore, Embedded, EventLog, NotifyStore, ReadModel, TokenStore};
 use tokio::net::TcpListener;
 
 use crate::gateway::Gateway;
@@ -55,6 +55,8 @@ pub struct Backbone {
     pub read_model: Arc<dyn ReadModel>,
     pub tokens: Arc<dyn TokenStore>,
     pub contacts: Arc<dyn ContactStore>,
+    /// The notifier's cursor and the webhook endpoints of organisations.
+    pub notify: Arc<dyn NotifyStore>,
     /// Intake streams of institution systems publishing on NATS (production only).
     pub intakes: BTreeMap<Scope, Arc<Intake>>,
 }
@@ -68,7 +70,14 @@ impl Backbone {
             logs.insert(*scope, db.log(*scope).await?);
         }
         let db = Arc::new(db);
-        Ok(Backbone { logs, read_model: db.clone(), tokens: db.clone(), contacts: db, intakes: BTreeMap::new() })
+        Ok(Backbone {
+            logs,
+            read_model: db.clone(),
+            tokens: db.clone(),
+            contacts: db.clone(),
+            notify: db,
+            intakes: BTreeMap::new(),
+        })
     }
 
     /// The production backbone: JetStream streams as the logs, PostgreSQL for the rest.
@@ -86,7 +95,7 @@ impl Backbone {
             intakes.insert(*scope, Arc::new(Intake::open(client.clone(), *scope, intake).await?));
         }
         let db = Arc::new(Postgres::connect(database_url).await?);
-        Ok(Backbone { logs, read_model: db.clone(), tokens: db.clone(), contacts: db, intakes })
+        Ok(Backbone { logs, read_model: db.clone(), tokens: db.clone(), contacts: db.clone(), notify: db, intakes })
     }
 }
 
