@@ -22,9 +22,9 @@ use crate::shutdown::Shutdown;
 pub const SYSTEM_ACTOR: &str = "ghor";
 
 /// Namespace of ghor's derived event ids.
-const NAMESPACE: Uuid = Uuid::from_u128(0x6768_6f72_0000_4000_8000_0000_0000_0001);
+pub(crate) const NAMESPACE: Uuid = Uuid::from_u128(0x6768_6f72_0000_4000_8000_0000_0000_0001);
 
-fn system_event(
+pub(crate) fn system_event(
     id: &str,
     source: Source,
     time: DateTime<Utc>,
