@@ -236,7 +236,8 @@ fn km(a: (f64, f64), b: (f64, f64)) -> f64 {
 /// as `token` sees it.
 async fn delivery(ghor: &Ghor, token: &str, uitvraag: &str, location: &str) -> Value {
     let (status, body) = ghor.get(token, &format!("/v1/uitvragen/{uitvraag}")).await;
-    assert_eq!(status, 200, "{body}");
+    // Not found until the gateway has folded the opening.
+    assert!(status == 200 || status == 404, "{body}");
     body["uitvraag"]["locations"][location].clone()
 }
 
@@ -394,6 +395,7 @@ async fn an_exercise_says_oefening_and_reaches_only_its_own_contacts_and_endpoin
     ];
     let (status, body) = ghor.post("oto", "/v1/events/batch", &Value::Array(registration.to_vec())).await;
     assert_eq!(status, 200, "{body}");
+    assert!(body["results"].as_array().into_iter().flatten().all(|r| r["status"] == "stored"), "{body}");
     let contact = |email: &str| -> ghor_store::Contact {
         serde_json::from_value(json!({ "role": "crisiscoordinator", "name": "C. C.", "phone_24_7": "+31 50 000 0001",
                                         "email": email, "verified_on": "2026-10-01" }))
@@ -445,12 +447,13 @@ async fn a_notifier_killed_in_the_middle_of_500_recipients_delivers_each_at_leas
             &format!("/locations/{id}"),
             "nl.ghor.location.registered.v1",
             None,
-            json!({ "name": format!("Locatie {i}"), "organisation": "keten", "type": "verpleeghuis", "region": "VR01", "point": { "lat": lat, "lon": lon } }),
+            json!({ "name": format!("Locatie {i}"), "organisation": "keten", "type": "verpleeg_verzorgingshuis", "region": "VR01", "point": { "lat": lat, "lon": lon } }),
         ));
     }
     for chunk in events.chunks(250) {
         let (status, body) = ghor.post("netwerk", "/v1/events/batch", &Value::Array(chunk.to_vec())).await;
         assert_eq!(status, 200, "{body}");
+        assert!(body["results"].as_array().into_iter().flatten().all(|r| r["status"] == "stored"), "{body}");
     }
     for id in &ids {
         let slug = ghor_domain::Slug::try_from(id.as_str()).expect("slug");
