@@ -557,3 +557,29 @@ async fn with_the_smtp_server_down_deliveries_retry_are_given_up_in_time_and_not
     assert!(mail[0]["body"].as_str().is_some_and(|b| b.contains("uitvraag=alleen-martini&location=martini")));
     assert!(smtp.to("cc@umcg.test").is_empty(), "what was given up stays given up");
 }
+
+#[tokio::test]
+async fn a_bad_email_address_or_webhook_endpoint_is_refused_on_its_field() {
+    let ghor = super::start().await;
+    let refused = |body: &Value, field: &str, code: &str| {
+        assert_eq!(body["status"], 422, "{body}");
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+        assert_eq!(body["errors"][0]["code"], code, "{body}");
+    };
+    for email in ["cc at umcg.test", "cc@umcg", "@umcg.test", "cc@umcg.test\n", &format!("{}@umcg.test", "c".repeat(250))] {
+        let mut contacts = contacts_of("umcg");
+        contacts["contacts"][1]["email"] = json!(email);
+        let (_, body) = ghor.put("netwerk", "/v1/registry/locations/umcg/contacts", &contacts).await;
+        refused(&body, "contacts[1].email", "not_an_email");
+    }
+    let path = "/v1/registry/organisations/umcg/webhooks";
+    let hook = |url: &str, secret: &str| json!({ "webhooks": [{ "url": url, "secret": secret }] });
+    let (_, body) = ghor.put("netwerk", path, &hook("ftp://zis.umcg.example", &new_secret())).await;
+    refused(&body, "webhooks[0].url", "not_a_webhook_url");
+    for secret in ["geheim", "whsec_!!!", "whsec_c2hvcnQ="] {
+        let (_, body) = ghor.put("netwerk", path, &hook("https://zis.umcg.example/ghor", secret)).await;
+        refused(&body, "webhooks[0].secret", "not_a_secret");
+    }
+    let (status, body) = ghor.put("netwerk", "/v1/registry/organisations/nergens/webhooks", &hook("https://x.example", &new_secret())).await;
+    assert_eq!(status, 404, "an organisation without locations: {body}");
+}
