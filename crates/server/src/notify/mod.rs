@@ -34,7 +34,7 @@ use ghor_domain::values::{Count, ShortText};
 use ghor_domain::vocab::{Channel, ContactRole, DeliveryState};
 use ghor_domain::{Event, Picture, Scope, Slug, Source};
 use ghor_store::{ContactStore, EventLog, NotifyStore, ReadModel, StoreError};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -51,6 +51,55 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 const COMMIT_EVERY: Duration = Duration::from_millis(250);
 /// Log entries folded at once while restoring.
 const BATCH: usize = 1000;
+/// Outcome events appended in one write at most.
+const RECORD_BATCH: usize = 500;
+
+/// An outcome event, and who waits for it to be in the log.
+type Outcome = (Event, oneshot::Sender<()>);
+
+/// Appends outcome events as they come, all that wait in one write: a delivery counts as
+/// done only once its outcome is in the log, and the time between the two is when a kill
+/// makes a repeat, so it is kept short under load. What the log refuses is tried again.
+async fn recorder(log: Arc<dyn EventLog>, mut waiting: mpsc::Receiver<Outcome>) {
+    let mut batch: Vec<Outcome> = Vec::new();
+    let mut pause = Duration::from_millis(200);
+    loop {
+        if batch.is_empty() {
+            match waiting.recv().await {
+                Some(outcome) => batch.push(outcome),
+                None => return,
+            }
+        }
+        while batch.len() < RECORD_BATCH {
+            match waiting.try_recv() {
+                Ok(outcome) => batch.push(outcome),
+                Err(_) => break,
+            }
+        }
+        let events: Vec<Event> = batch.iter().map(|(e, _)| e.clone()).collect();
+        let mut results = log.append(&events).await.into_iter();
+        let mut refused = Vec::new();
+        for (event, done) in batch.drain(..) {
+            match results.next() {
+                Some(Ok(_)) => {
+                    let _ = done.send(());
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "cannot record a notification outcome; retrying");
+                    refused.push((event, done));
+                }
+                None => refused.push((event, done)),
+            }
+        }
+        batch = refused;
+        if batch.is_empty() {
+            pause = Duration::from_millis(200);
+        } else {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(10));
+        }
+    }
+}
 
 /// How the notifier sends.
 #[derive(Clone)]
@@ -187,6 +236,8 @@ impl Notifier {
         let mut open: BTreeMap<u64, usize> = BTreeMap::new();
         let mut read = checkpoint;
         let mut tasks = JoinSet::new();
+        let (outcomes, waiting_outcomes) = mpsc::channel(self.settings.queue.max(1));
+        tasks.spawn(recorder(self.log.clone(), waiting_outcomes));
         let mut commit = tokio::time::interval(COMMIT_EVERY);
         loop {
             tokio::select! {
@@ -208,8 +259,9 @@ impl Notifier {
                                 _ = shutdown.recv() => return Ok(()),
                             };
                             let (me, in_flight, done_tx, stop) = (self.clone(), in_flight.clone(), completed_tx.clone(), shutdown.clone());
+                            let outcomes = outcomes.clone();
                             tasks.spawn(async move {
-                                if me.deliver(&delivery, &in_flight, stop).await {
+                                if me.deliver(&delivery, &in_flight, &outcomes, stop).await {
                                     let _ = done_tx.send(delivery.seq);
                                 }
                                 drop(permit);
@@ -332,7 +384,13 @@ impl Notifier {
 
     /// Tries until delivered or given up, writing each outcome; true once the final one is
     /// in the log (false at shutdown: a restart sends it again).
-    async fn deliver(&self, d: &Delivery, in_flight: &Semaphore, mut shutdown: Shutdown) -> bool {
+    async fn deliver(
+        &self,
+        d: &Delivery,
+        in_flight: &Semaphore,
+        recorder: &mpsc::Sender<Outcome>,
+        mut shutdown: Shutdown,
+    ) -> bool {
         let started = tokio::time::Instant::now();
         let mut backoff = self.settings.first_backoff;
         let mut attempt = 1u32;
@@ -349,7 +407,7 @@ impl Notifier {
                 }
                 Err(reason) => (DeliveryState::Mislukt, Some(reason)),
             };
-            if !self.record(d, state, attempt, reason, &mut shutdown).await {
+            if !self.record(recorder, d, state, attempt, reason, &mut shutdown).await {
                 return false;
             }
             if state != DeliveryState::Mislukt {
@@ -374,9 +432,10 @@ impl Notifier {
         }
     }
 
-    /// Appends the outcome event, retrying while the log refuses; false at shutdown.
+    /// Has the outcome event appended (see [`recorder`]); false at shutdown.
     async fn record(
         &self,
+        recorder: &mpsc::Sender<Outcome>,
         d: &Delivery,
         state: DeliveryState,
         attempt: u32,
@@ -410,18 +469,14 @@ impl Notifier {
             &*self.log,
             payload,
         );
-        let mut pause = Duration::from_millis(200);
-        loop {
-            match self.log.append(std::slice::from_ref(&event)).await.pop() {
-                Some(Ok(_)) => return true,
-                Some(Err(e)) => tracing::warn!(error = %e, "cannot record a notification outcome; retrying"),
-                None => {}
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = shutdown.recv() => return false,
-            }
-            pause = (pause * 2).min(Duration::from_secs(10));
+        let (done, recorded) = oneshot::channel();
+        tokio::select! {
+            sent = recorder.send((event, done)) => if sent.is_err() { return false },
+            _ = shutdown.recv() => return false,
+        }
+        tokio::select! {
+            recorded = recorded => recorded.is_ok(),
+            _ = shutdown.recv() => false,
         }
     }
 }
