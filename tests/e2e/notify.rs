@@ -86,7 +86,10 @@ impl Smtp {
 
     /// Messages to `address`.
     fn to(&self, address: &str) -> Vec<Value> {
-        self.messages().into_iter().filter(|m| m["to"].as_array().is_some_and(|t| t.contains(&json!(address)))).collect()
+        self.messages()
+            .into_iter()
+            .filter(|m| m["to"].as_array().is_some_and(|t| t.contains(&json!(address))))
+            .collect()
     }
 }
 
@@ -241,7 +244,14 @@ async fn delivery(ghor: &Ghor, token: &str, uitvraag: &str, location: &str) -> V
     body["uitvraag"]["locations"][location].clone()
 }
 
-async fn await_delivery(ghor: &Ghor, token: &str, uitvraag: &str, location: &str, state: &str, within: Duration) -> Value {
+async fn await_delivery(
+    ghor: &Ghor,
+    token: &str,
+    uitvraag: &str,
+    location: &str,
+    state: &str,
+    within: Duration,
+) -> Value {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let seen = delivery(ghor, token, uitvraag, location).await;
@@ -278,11 +288,13 @@ async fn an_uitvraag_reaches_the_addressed_locations_by_email_and_signed_webhook
         registry.iter().filter(|(_, _, p)| km(center, *p) <= radius).map(|(id, _, _)| *id).collect();
     let regions: BTreeSet<&str> =
         registry.iter().filter(|(id, _, _)| expected.contains(id)).map(|(_, r, _)| *r).collect();
-    assert!(expected.len() < registry.len() && regions.len() == 2, "the circle crosses two regions, not all: {expected:?}");
+    assert!(
+        expected.len() < registry.len() && regions.len() == 2,
+        "the circle crosses two regions, not all: {expected:?}"
+    );
     for (id, _, _) in &registry {
-        let (status, body) = ghor
-            .put("netwerk", &format!("/v1/registry/locations/{id}/contacts"), &contacts_of(id))
-            .await;
+        let (status, body) =
+            ghor.put("netwerk", &format!("/v1/registry/locations/{id}/contacts"), &contacts_of(id)).await;
         assert_eq!(status, 200, "{body}");
     }
     let secret = new_secret();
@@ -299,12 +311,14 @@ async fn an_uitvraag_reaches_the_addressed_locations_by_email_and_signed_webhook
     assert!(!body.to_string().contains(&secret), "the secret is never answered: {body}");
 
     // Opened 4m40s ago with reminders every 5 minutes: round 1 falls due in 20 s.
-    let (status, body) = ghor.post("im", "/v1/events", &uitvraag("stroom-noord", center, radius, chrono::Duration::seconds(280))).await;
+    let (status, body) =
+        ghor.post("im", "/v1/events", &uitvraag("stroom-noord", center, radius, chrono::Duration::seconds(280))).await;
     assert_eq!(status, 201, "{body}");
 
     // Every addressed location's crisiscoördinator gets an email with its own deep link.
     let first = until("an email to every addressed crisiscoördinator", DEADLINE, || {
-        let mails: Vec<Value> = expected.iter().filter_map(|l| smtp.to(&format!("cc@{l}.test")).into_iter().next()).collect();
+        let mails: Vec<Value> =
+            expected.iter().filter_map(|l| smtp.to(&format!("cc@{l}.test")).into_iter().next()).collect();
         (mails.len() == expected.len()).then_some(mails)
     })
     .await;
@@ -344,7 +358,8 @@ async fn an_uitvraag_reaches_the_addressed_locations_by_email_and_signed_webhook
 
     // umcg answers, martini is not affected, the rest do nothing: round 1 reminds the rest.
     ghor.report_beds("umcg", "umcg", 20, 5).await;
-    let not_affected = event("/locations/martini", "nl.ghor.not_affected.reported.v1", None, json!({ "uitvraag": "stroom-noord" }));
+    let not_affected =
+        event("/locations/martini", "nl.ghor.not_affected.reported.v1", None, json!({ "uitvraag": "stroom-noord" }));
     let (status, body) = ghor.post("martini", "/v1/events", &not_affected).await;
     assert_eq!(status, 201, "{body}");
     let silent: BTreeSet<&str> = expected.iter().copied().filter(|l| !["umcg", "martini"].contains(l)).collect();
@@ -363,8 +378,9 @@ async fn an_uitvraag_reaches_the_addressed_locations_by_email_and_signed_webhook
 
     // Opened 10m30s ago: round 2 is due at once and, after one unanswered reminder, goes to
     // the vervanger too.
-    let (status, body) =
-        ghor.post("im", "/v1/events", &uitvraag("stroom-noord-2", center, radius, chrono::Duration::seconds(630))).await;
+    let (status, body) = ghor
+        .post("im", "/v1/events", &uitvraag("stroom-noord-2", center, radius, chrono::Duration::seconds(630)))
+        .await;
     assert_eq!(status, 201, "{body}");
     let escalated = |l: &str| {
         smtp.to(&format!("vv@{l}.test"))
@@ -373,7 +389,8 @@ async fn an_uitvraag_reaches_the_addressed_locations_by_email_and_signed_webhook
     };
     // umcg's report answers this one too (observed after its opening); the others have not.
     let waiting: Vec<&str> = expected.iter().copied().filter(|l| *l != "umcg").collect();
-    until("the escalation reaches the vervangers", DEADLINE, || waiting.iter().all(|l| escalated(l)).then_some(())).await;
+    until("the escalation reaches the vervangers", DEADLINE, || waiting.iter().all(|l| escalated(l)).then_some(()))
+        .await;
     assert!(!escalated("umcg"), "who answered is not escalated");
 }
 
@@ -403,7 +420,11 @@ async fn an_exercise_says_oefening_and_reaches_only_its_own_contacts_and_endpoin
     };
     let umcg = ghor_domain::Slug::try_from("umcg").expect("slug");
     stores.contacts.set_contacts(Scope::Live, &umcg, &[contact("live@umcg.test")]).await.expect("live contacts");
-    stores.contacts.set_contacts(Scope::Oefening, &umcg, &[contact("oefen@umcg.test")]).await.expect("oefening contacts");
+    stores
+        .contacts
+        .set_contacts(Scope::Oefening, &umcg, &[contact("oefen@umcg.test")])
+        .await
+        .expect("oefening contacts");
     let secret = new_secret();
     let hook = |path: &str| ghor_store::Webhook { url: format!("{}/{path}", hooks.url), secret: secret.clone() };
     stores.notify.set_webhooks(Scope::Live, &umcg, &[hook("live")]).await.expect("live endpoint");
@@ -415,7 +436,9 @@ async fn an_exercise_says_oefening_and_reaches_only_its_own_contacts_and_endpoin
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let (status, body) = ghor.post("oto", "/v1/events", &uitvraag("oefening-stroom", (53.222, 6.576), 5.0, chrono::Duration::zero())).await;
+    let (status, body) = ghor
+        .post("oto", "/v1/events", &uitvraag("oefening-stroom", (53.222, 6.576), 5.0, chrono::Duration::zero()))
+        .await;
     assert_eq!(status, 201, "{body}");
     let mail = until("the exercise's email", DEADLINE, || smtp.to("oefen@umcg.test").into_iter().next()).await;
     assert!(mail["subject"].as_str().is_some_and(|s| s.starts_with("[OEFENING]")), "{mail}");
@@ -440,7 +463,12 @@ async fn a_notifier_killed_in_the_middle_of_500_recipients_delivers_each_at_leas
     let mut ghor = ghor_with(&smtp, NOTIFY_GIVE_UP_SECS).await;
     let stores = ghor.stores().await;
     let ids: Vec<String> = (0..N).map(|i| format!("loc-{i:03}")).collect();
-    let mut events = vec![event("/regions/VR01", "nl.ghor.organisation.registered.v1", Some("keten"), json!({ "name": "Zorgketen" }))];
+    let mut events = vec![event(
+        "/regions/VR01",
+        "nl.ghor.organisation.registered.v1",
+        Some("keten"),
+        json!({ "name": "Zorgketen" }),
+    )];
     for (i, id) in ids.iter().enumerate() {
         let (lat, lon) = (53.0 + (i % 25) as f64 * 0.002, 6.5 + (i / 25) as f64 * 0.002);
         events.push(event(
@@ -533,7 +561,8 @@ async fn with_the_smtp_server_down_deliveries_retry_are_given_up_in_time_and_not
     let mut smtp = Smtp::stopped();
     let ghor = ghor_with(&smtp, 6).await;
     for id in ["umcg", "martini"] {
-        let (status, body) = ghor.put("netwerk", &format!("/v1/registry/locations/{id}/contacts"), &contacts_of(id)).await;
+        let (status, body) =
+            ghor.put("netwerk", &format!("/v1/registry/locations/{id}/contacts"), &contacts_of(id)).await;
         assert_eq!(status, 200, "{body}");
     }
     // Nothing listens: retried with backoff, then given up: "niet afgeleverd".
@@ -546,8 +575,9 @@ async fn with_the_smtp_server_down_deliveries_retry_are_given_up_in_time_and_not
     assert!(seen["deliveries"][0]["reason"].as_str().is_some_and(|r| r.contains("SMTP")), "{seen}");
 
     // It fails while the server is down, and comes through once it is back in time.
-    let (status, body) =
-        ghor.post("im", "/v1/events", &uitvraag("alleen-martini", (53.199, 6.552), 1.0, chrono::Duration::zero())).await;
+    let (status, body) = ghor
+        .post("im", "/v1/events", &uitvraag("alleen-martini", (53.199, 6.552), 1.0, chrono::Duration::zero()))
+        .await;
     assert_eq!(status, 201, "{body}");
     await_delivery(&ghor, "im", "alleen-martini", "martini", "mislukt", DEADLINE).await;
     smtp.start_again(0.0).await;
@@ -566,7 +596,9 @@ async fn a_bad_email_address_or_webhook_endpoint_is_refused_on_its_field() {
         assert_eq!(body["errors"][0]["field"], field, "{body}");
         assert_eq!(body["errors"][0]["code"], code, "{body}");
     };
-    for email in ["cc at umcg.test", "cc@umcg", "@umcg.test", "cc@umcg.test\n", &format!("{}@umcg.test", "c".repeat(250))] {
+    for email in
+        ["cc at umcg.test", "cc@umcg", "@umcg.test", "cc@umcg.test\n", &format!("{}@umcg.test", "c".repeat(250))]
+    {
         let mut contacts = contacts_of("umcg");
         contacts["contacts"][1]["email"] = json!(email);
         let (_, body) = ghor.put("netwerk", "/v1/registry/locations/umcg/contacts", &contacts).await;
@@ -580,6 +612,8 @@ async fn a_bad_email_address_or_webhook_endpoint_is_refused_on_its_field() {
         let (_, body) = ghor.put("netwerk", path, &hook("https://zis.umcg.example/ghor", secret)).await;
         refused(&body, "webhooks[0].secret", "not_a_secret");
     }
-    let (status, body) = ghor.put("netwerk", "/v1/registry/organisations/nergens/webhooks", &hook("https://x.example", &new_secret())).await;
+    let (status, body) = ghor
+        .put("netwerk", "/v1/registry/organisations/nergens/webhooks", &hook("https://x.example", &new_secret()))
+        .await;
     assert_eq!(status, 404, "an organisation without locations: {body}");
 }

@@ -277,7 +277,8 @@ impl Picture {
             }
             Payload::UitvraagReminderDue { uitvraag, data } => {
                 if region.is_some() {
-                    let due = self.reminders.entry(uitvraag.clone()).or_default().entry(data.round.get()).or_insert(data.due);
+                    let due =
+                        self.reminders.entry(uitvraag.clone()).or_default().entry(data.round.get()).or_insert(data.due);
                     *due = (*due).min(data.due);
                 }
             }

@@ -34,7 +34,9 @@ use uuid::Uuid;
 
 use crate::picture::{keep_first, keep_newest_in, LocationState, Observation};
 use crate::values::{RegionCode, Slug};
-use crate::vocab::{AnswerState, Bron, CallOutcome, Channel, ContactRole, DeliveryState, Dimension, NotificationKind, Urgency};
+use crate::vocab::{
+    AnswerState, Bron, CallOutcome, Channel, ContactRole, DeliveryState, Dimension, NotificationKind, Urgency,
+};
 
 /// One uitvraag as folded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -379,8 +381,7 @@ impl UitvraagState {
                     actor: c.actor.clone(),
                     note: c.value.note.as_ref().map(|n| n.as_str().to_owned()),
                 });
-                let (delivery, round) =
-                    self.deliveries.get(id).map(newest_deliveries).unwrap_or((None, Vec::new()));
+                let (delivery, round) = self.deliveries.get(id).map(newest_deliveries).unwrap_or((None, Vec::new()));
                 let deliveries = round.into_iter().map(|o| DeliveryView {
                     time: o.time,
                     kind: o.value.kind,

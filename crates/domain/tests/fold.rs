@@ -848,26 +848,82 @@ mod properties {
 
     #[derive(Debug, Clone)]
     enum Spec {
-        Beds { loc: usize, key: usize, operational: u32, occupied: u32 },
-        Supplies { loc: usize, on_hand: u32, daily_use: u32 },
-        Utility { loc: usize, status: usize, on_backup: bool, hours: u32 },
-        AcuteFunction { loc: usize, status: usize },
-        Judgement { loc: usize, answer: usize },
-        HelpRequest { loc: usize, verb: usize, urgency: usize },
-        Retract { loc: usize, target: u128 },
-        Overdue { loc: usize },
-        Reregister { loc: usize, warm: u32 },
-        Threshold { region: usize, key: usize, value: u32 },
-        Acknowledge { region: usize, alert: usize },
-        Incident { active: bool, radius_km: u32 },
-        NotAffected { loc: usize },
-        Call { loc: usize, outcome: usize },
+        Beds {
+            loc: usize,
+            key: usize,
+            operational: u32,
+            occupied: u32,
+        },
+        Supplies {
+            loc: usize,
+            on_hand: u32,
+            daily_use: u32,
+        },
+        Utility {
+            loc: usize,
+            status: usize,
+            on_backup: bool,
+            hours: u32,
+        },
+        AcuteFunction {
+            loc: usize,
+            status: usize,
+        },
+        Judgement {
+            loc: usize,
+            answer: usize,
+        },
+        HelpRequest {
+            loc: usize,
+            verb: usize,
+            urgency: usize,
+        },
+        Retract {
+            loc: usize,
+            target: u128,
+        },
+        Overdue {
+            loc: usize,
+        },
+        Reregister {
+            loc: usize,
+            warm: u32,
+        },
+        Threshold {
+            region: usize,
+            key: usize,
+            value: u32,
+        },
+        Acknowledge {
+            region: usize,
+            alert: usize,
+        },
+        Incident {
+            active: bool,
+            radius_km: u32,
+        },
+        NotAffected {
+            loc: usize,
+        },
+        Call {
+            loc: usize,
+            outcome: usize,
+        },
         CloseUitvraag,
-        Read { loc: usize },
-        Reminder { round: u32 },
+        Read {
+            loc: usize,
+        },
+        Reminder {
+            round: u32,
+        },
         /// An outcome of a notification about the uitvraag: to one of two receivers, of
         /// one of two causes, in one of the three states.
-        Notice { loc: usize, receiver: usize, cause: usize, state: usize },
+        Notice {
+            loc: usize,
+            receiver: usize,
+            cause: usize,
+            state: usize,
+        },
     }
 
     fn spec() -> impl Strategy<Value = Spec> {

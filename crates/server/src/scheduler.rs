@@ -171,7 +171,8 @@ pub fn reminders_due(gateway: &Gateway, log: &dyn EventLog, now: DateTime<Utc>) 
             continue;
         }
         let Ok(count) = Count::new(round) else { continue };
-        let payload = Payload::UitvraagReminderDue { uitvraag: id.clone(), data: ReminderDueData { round: count, due } };
+        let payload =
+            Payload::UitvraagReminderDue { uitvraag: id.clone(), data: ReminderDueData { round: count, due } };
         let key = format!("reminder|{id}|{round}");
         events.push(system_event(&key, Source::Region(u.region), due, u.region, log, payload));
     }

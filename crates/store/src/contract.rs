@@ -303,7 +303,8 @@ pub async fn notify(store: Arc<dyn NotifyStore>) {
     assert_eq!(store.notifier_checkpoint(oefening).await.expect("checkpoint"), None, "per scope");
 
     let org = Slug::try_from("umcg").expect("slug");
-    let hook = Webhook { url: "https://zis.umcg.example/ghor".into(), secret: "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=".into() };
+    let hook =
+        Webhook { url: "https://zis.umcg.example/ghor".into(), secret: "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=".into() };
     assert!(store.webhooks(live, &org).await.expect("webhooks").is_empty());
     store.set_webhooks(live, &org, std::slice::from_ref(&hook)).await.expect("set");
     assert_eq!(store.webhooks(live, &org).await.expect("webhooks"), vec![hook.clone()]);

@@ -292,8 +292,13 @@ pub trait NotifyStore: Send + Sync + 'static {
     async fn notifier_checkpoint(&self, scope: Scope) -> StoreResult<Option<(Uuid, u64)>>;
     /// Moves the cursor to `upto`: from `after`, or (`None`) wherever it was, when the
     /// notifier starts on a log it has no cursor in. `Fenced` when it is no longer at `after`.
-    async fn set_notifier_checkpoint(&self, scope: Scope, epoch: Uuid, after: Option<u64>, upto: u64)
-        -> StoreResult<()>;
+    async fn set_notifier_checkpoint(
+        &self,
+        scope: Scope,
+        epoch: Uuid,
+        after: Option<u64>,
+        upto: u64,
+    ) -> StoreResult<()>;
     async fn webhooks(&self, scope: Scope, organisation: &Slug) -> StoreResult<Vec<Webhook>>;
     /// Replaces an organisation's endpoints in a scope; an empty list removes the row.
     async fn set_webhooks(&self, scope: Scope, organisation: &Slug, webhooks: &[Webhook]) -> StoreResult<()>;

@@ -156,9 +156,7 @@ mod tests {
     #[test]
     fn signs_as_the_standard_webhooks_example_does() {
         // The example of the Standard Webhooks specification (spec/standard-webhooks.md).
-        let key = base64::engine::general_purpose::STANDARD
-            .decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-            .expect("base64");
+        let key = base64::engine::general_purpose::STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("base64");
         let body = br#"{"test": 2432232314}"#;
         assert_eq!(
             signature(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),

@@ -89,9 +89,20 @@ pub fn notices(picture: &Picture, event: &Event, cx: &Context) -> Vec<Notice> {
                 o.interval_minutes.get(),
             );
             let data = json!({ "kind": NotificationKind::TeLaat, "location": l, "due": o.due, "link": link });
-            notice(picture, event, NotificationKind::TeLaat, None, l, &[ContactRole::Crisiscoordinator], "Melding te laat".into(), text, data, cx)
-                .into_iter()
-                .collect()
+            notice(
+                picture,
+                event,
+                NotificationKind::TeLaat,
+                None,
+                l,
+                &[ContactRole::Crisiscoordinator],
+                "Melding te laat".into(),
+                text,
+                data,
+                cx,
+            )
+            .into_iter()
+            .collect()
         }
         _ => Vec::new(),
     }
@@ -114,10 +125,9 @@ fn uitvraag_notices(
     }
     let (kind, roles): (NotificationKind, &[ContactRole]) = match round {
         None => (NotificationKind::Uitvraag, &[ContactRole::Crisiscoordinator]),
-        Some(r) if r > cx.escalate_after => (
-            NotificationKind::Escalatie,
-            &[ContactRole::Crisiscoordinator, ContactRole::CrisiscoordinatorVervanger],
-        ),
+        Some(r) if r > cx.escalate_after => {
+            (NotificationKind::Escalatie, &[ContactRole::Crisiscoordinator, ContactRole::CrisiscoordinatorVervanger])
+        }
         Some(_) => (NotificationKind::Herinnering, &[ContactRole::Crisiscoordinator]),
     };
     let asked: Vec<String> = d
@@ -126,7 +136,11 @@ fn uitvraag_notices(
         .map(|a| {
             let keys: Vec<&str> = a.keys.iter().map(|k| k.as_str()).collect();
             let label = a.dimension.label(Lang::Nl);
-            if keys.is_empty() { label.to_owned() } else { format!("{label} ({})", keys.join(", ")) }
+            if keys.is_empty() {
+                label.to_owned()
+            } else {
+                format!("{label} ({})", keys.join(", "))
+            }
         })
         .collect();
     let waiting = |l: &&Slug| round.is_none() || matches!(u.answer(l).state, AnswerState::Open | AnswerState::Deels);

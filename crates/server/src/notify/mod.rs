@@ -308,12 +308,8 @@ impl Notifier {
                 end
             }
         };
-        let (mut seq, mut picture) = self
-            .read_model
-            .latest_snapshot(scope, epoch)
-            .await?
-            .filter(|(s, _)| *s <= checkpoint)
-            .unwrap_or_default();
+        let (mut seq, mut picture) =
+            self.read_model.latest_snapshot(scope, epoch).await?.filter(|(s, _)| *s <= checkpoint).unwrap_or_default();
         let mut done = HashSet::new();
         loop {
             let entries = self.log.read(seq, BATCH).await?;
@@ -368,7 +364,9 @@ impl Notifier {
             for hook in hooks.get(&notice.organisation).into_iter().flatten() {
                 match secret_key(&hook.secret) {
                     Some(key) => receivers.push(Receiver::Webhook { url: hook.url.clone(), key }),
-                    None => tracing::error!(organisation = %notice.organisation, "a webhook secret cannot be read; endpoint skipped"),
+                    None => {
+                        tracing::error!(organisation = %notice.organisation, "a webhook secret cannot be read; endpoint skipped")
+                    }
                 }
             }
             let notice = Arc::new(notice);

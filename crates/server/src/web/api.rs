@@ -423,7 +423,9 @@ fn email_fault(email: &str) -> Option<String> {
         return Some("contains a space or a control character".into());
     }
     match email.rsplit_once('@') {
-        Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') => {
+        Some((local, domain))
+            if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') =>
+        {
             None
         }
         _ => Some("is not an address like name@institution.nl".into()),

@@ -69,8 +69,9 @@ pub async fn get(
     caller: Caller,
     Path(organisation): Path<String>,
 ) -> Result<Json<Value>, Problem> {
-    let org = organisation_regions(&state, &caller, &organisation, |region, organisation| {
-        Action::ReadContacts { region, organisation }
+    let org = organisation_regions(&state, &caller, &organisation, |region, organisation| Action::ReadContacts {
+        region,
+        organisation,
     })?;
     let webhooks = state.backbone.notify.webhooks(caller.scope(), &org).await?;
     Ok(Json(json!({ "organisation": org, "webhooks": shown(&webhooks) })))
@@ -89,8 +90,9 @@ pub async fn put(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, Problem> {
-    let org = organisation_regions(&state, &caller, &organisation, |region, organisation| {
-        Action::WriteContacts { region, organisation }
+    let org = organisation_regions(&state, &caller, &organisation, |region, organisation| Action::WriteContacts {
+        region,
+        organisation,
     })?;
     let body = json_body(&headers, body, state.limits.body_bytes)?;
     let Endpoints { webhooks } = serde_json::from_value(body)
