@@ -41,6 +41,9 @@ enum Command {
     Gateway(Role_),
     /// Run only the projector (log → read model) against --nats and --database.
     Project(Project),
+    /// Run only the notifier (log → email and webhooks, outcomes back to the log) against
+    /// --nats and --database.
+    Notify(Notify),
     /// Create, list and revoke access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -150,6 +153,61 @@ struct Project {
     rebuild: Option<Scope>,
 }
 
+/// How notifications leave ghor.
+#[derive(Args)]
+struct NotifyArgs {
+    /// Where the page is, for the deep links in notifications (default: `serve`'s own
+    /// address; http://localhost:8080 for `ghor notify`).
+    #[arg(long, env = "GHOR_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// The SMTP relay: smtp://host:25 (plain, a local relay), smtp://host:587?tls=required
+    /// (STARTTLS), smtps://host:465 (TLS); user:password@host when it wants a login.
+    /// Without it no email is sent (webhooks still are).
+    #[arg(long, env = "GHOR_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The sender of the emails.
+    #[arg(long, env = "GHOR_SMTP_FROM", default_value = "ghor@localhost")]
+    smtp_from: String,
+    /// After this many unanswered reminders of an uitvraag the vervanger gets them too.
+    #[arg(long, env = "GHOR_NOTIFY_ESCALATE_AFTER", default_value_t = 2)]
+    notify_escalate_after: u32,
+    /// Seconds a notification is retried (with exponential backoff) before it is given up.
+    #[arg(long, env = "GHOR_NOTIFY_GIVE_UP", default_value_t = 3600)]
+    notify_give_up: u64,
+    /// Milliseconds before the first retry; it doubles up to five minutes.
+    #[arg(long, env = "GHOR_NOTIFY_BACKOFF_MS", default_value_t = 1000)]
+    notify_backoff_ms: u64,
+    /// Notifications being sent at once.
+    #[arg(long, env = "GHOR_NOTIFY_CONCURRENCY", default_value_t = 32)]
+    notify_concurrency: usize,
+}
+
+impl NotifyArgs {
+    fn settings(&self, default_public_url: &str) -> ghor_server::notify::NotifySettings {
+        ghor_server::notify::NotifySettings {
+            public_url: self.public_url.clone().unwrap_or_else(|| default_public_url.to_owned()),
+            smtp_url: self.smtp_url.clone(),
+            smtp_from: self.smtp_from.clone(),
+            escalate_after: self.notify_escalate_after,
+            give_up: std::time::Duration::from_secs(self.notify_give_up),
+            first_backoff: std::time::Duration::from_millis(self.notify_backoff_ms.max(1)),
+            concurrency: self.notify_concurrency.max(1),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Args)]
+struct Notify {
+    /// Address for /healthz, /readyz and /metrics.
+    #[arg(long, env = "GHOR_LISTEN", default_value = "127.0.0.1:8082")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    backend: Backend,
+    #[command(flatten)]
+    notify: NotifyArgs,
+}
+
 #[derive(Args)]
 struct Serve {
     /// Address to listen on; port 0 picks a free one.
@@ -170,6 +228,8 @@ struct Serve {
     /// Test-only: mount the admin switches that break parts on purpose.
     #[arg(long, env = "GHOR_FAULT_INJECTION", hide = true)]
     fault_injection: bool,
+    #[command(flatten)]
+    notify: NotifyArgs,
 }
 
 #[derive(Subcommand)]
@@ -273,9 +333,10 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(s) => serve(s).await,
-        Command::Ingest(r) => role(r, Roles { ingest: true, gateway: false, projector: false }).await,
-        Command::Gateway(r) => role(r, Roles { ingest: false, gateway: true, projector: false }).await,
+        Command::Ingest(r) => role(r, Roles { ingest: true, ..Roles::NONE }).await,
+        Command::Gateway(r) => role(r, Roles { gateway: true, ..Roles::NONE }).await,
         Command::Project(p) => project(p).await,
+        Command::Notify(n) => notify(n).await,
         Command::Token(t) => token(t).await,
         Command::Uitvraag(u) => uitvraag::run(u).await,
         Command::Registry(RegistryCommand::Import { file, url, token }) => {
@@ -298,9 +359,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(s: Serve) -> anyhow::Result<()> {
     let backbone = s.backend.open().await?;
     let tokens = backbone.tokens.clone();
+    // The deep links point at this server unless told otherwise (filled in once the
+    // listener is bound, port 0 included).
     let settings = Settings {
         overdue_every: std::time::Duration::from_secs(s.overdue_every.max(1)),
         fault_injection: s.fault_injection,
+        notify: s.notify.settings(""),
         ..Settings::default()
     };
     run_until_stopped(s.listen, backbone, settings, |url, tasks| async move {
@@ -328,8 +392,18 @@ async fn project(p: Project) -> anyhow::Result<()> {
     if let Some(scope) = p.rebuild {
         return rebuild::run(&backbone, scope).await;
     }
-    let settings = Settings { roles: Roles { ingest: false, gateway: false, projector: true }, ..Settings::default() };
+    let settings = Settings { roles: Roles { projector: true, ..Roles::NONE }, ..Settings::default() };
     run_until_stopped(p.listen, backbone, settings, |_, _| async { Ok(()) }).await
+}
+
+async fn notify(n: Notify) -> anyhow::Result<()> {
+    n.backend.production()?;
+    let settings = Settings {
+        roles: Roles { notifier: true, ..Roles::NONE },
+        notify: n.notify.settings("http://localhost:8080"),
+        ..Settings::default()
+    };
+    run_until_stopped(n.listen, n.backend.open().await?, settings, |_, _| async { Ok(()) }).await
 }
 
 /// How long stopping may take: requests in flight, close frames, tasks.
@@ -352,6 +426,10 @@ where
         .await
         .with_context(|| format!("cannot listen on {listen}; is the port in use?"))?;
     let (trigger, shutdown) = ghor_server::shutdown::channel();
+    let mut settings = settings;
+    if settings.notify.public_url.is_empty() {
+        settings.notify.public_url = format!("http://{}", listener.local_addr()?);
+    }
     let running = ghor_server::serve(listener, backbone, settings, shutdown).await?;
     let url = format!("http://{}", running.addr);
     // A line tests and scripts can wait for.

@@ -167,6 +167,7 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
     let acknowledged = |_: &str| Some(event("/regions/VR01", "nl.ghor.alert.acknowledged.v1", Some("umcg/beds/ic"), json!({ "note": "gebeld met de crisiscoördinator" })));
     let threshold = |_: &str| Some(event("/regions/VR01", "nl.ghor.threshold.set.v1", Some("beds_free_attention"), json!({ "value": 3 })));
     let contacts = |_: &str| Some(json!({ "contacts": [{ "role": "crisiscoordinator", "name": "J. de Vries", "phone_24_7": "+31 50 000 0000", "verified_on": "2026-10-01" }] }));
+    let webhooks = |_: &str| Some(json!({ "webhooks": [{ "url": "https://zis.umcg.example/ghor", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }] }));
     let new_token = |_: &str| Some(json!({ "name": "x", "role": "institution", "organisation": "umcg", "regions": ["VR01"] }));
     let national_token = |_: &str| Some(json!({ "name": "x", "role": "ketenpartner", "national": true }));
     let regionless_token = |_: &str| Some(json!({ "name": "x", "role": "ketenpartner" }));
@@ -221,6 +222,10 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
         row("contacts umcg",        M::GET,  "/v1/registry/locations/umcg/contacts", no_body,
             move |c| if live(c) { allow(c, Action::ReadContacts { region: vr01, organisation: &umcg }, 200) } else { 404 }),
         row("set contacts umcg",    M::PUT,  "/v1/registry/locations/umcg/contacts", contacts,
+            move |c| if live(c) { allow(c, Action::WriteContacts { region: vr01, organisation: &slug("umcg") }, 200) } else { 404 }),
+        row("webhooks umcg",        M::GET,  "/v1/registry/organisations/umcg/webhooks", no_body,
+            move |c| if live(c) { allow(c, Action::ReadContacts { region: vr01, organisation: &slug("umcg") }, 200) } else { 404 }),
+        row("set webhooks umcg",    M::PUT,  "/v1/registry/organisations/umcg/webhooks", webhooks,
             move |c| if live(c) { allow(c, Action::WriteContacts { region: vr01, organisation: &slug("umcg") }, 200) } else { 404 }),
         row("quarantine",           M::GET,  "/v1/quarantine", no_body, |c| allow(c, Action::ReadQuarantine, 200)),
         row("create token",         M::POST, "/v1/tokens", new_token,        |c| issue(c, Role::Institution, &["VR01"], Scope::Live, &["VR01"])),

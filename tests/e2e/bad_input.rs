@@ -571,6 +571,20 @@ async fn report_overdue_sent_by_a_client_is_a_403() {
     refused("umcg", &e, 403, Some("type"), "scheduler").await;
 }
 
+#[tokio::test]
+async fn notification_outcomes_and_reminders_sent_by_a_client_are_a_403() {
+    // Even the informatiemanager may not say a notification reached someone, nor that a
+    // round of reminders is due: ghor's notifier and scheduler write those.
+    let data = json!({ "cause": uuid::Uuid::now_v7().to_string(), "kind": "uitvraag", "about": "stroom",
+                       "channel": "email", "contact_role": "crisiscoordinator", "attempt": 1 });
+    let subject = uuid::Uuid::now_v7().to_string();
+    let delivered = event("/locations/umcg", "nl.ghor.notification.delivered.v1", Some(&subject), data);
+    refused("im", &delivered, 403, Some("type"), "notifier").await;
+    let due = json!({ "round": 1, "due": Utc::now().to_rfc3339() });
+    let reminder = event("/regions/VR01", "nl.ghor.uitvraag.reminder_due.v1", Some("stroom"), due);
+    refused("im", &reminder, 403, Some("type"), "scheduler").await;
+}
+
 // ---- repeat safety ----
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use ghor_domain::Scope;
 use ghor_store::nats::{connect, NatsLog, StreamSettings};
 use ghor_store::postgres::Postgres;
 use ghor_store::testing::{NatsCluster, NatsServer, TestDatabase};
-use ghor_store::{Embedded, EventLog, ReadModel, TokenStore};
+use ghor_store::{ContactStore, Embedded, EventLog, NotifyStore, ReadModel, TokenStore};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -67,6 +67,8 @@ pub struct Ghor {
     pub cluster: Option<NatsCluster>,
     /// Replicas of each stream (the cluster's size on a cluster).
     pub replicas: usize,
+    /// Environment the server is started with (e.g. the notifier's settings).
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -123,12 +125,35 @@ impl Ghor {
     }
 
     async fn bare_with(backend: Backend, nats: Option<(NatsServer, String)>, intake_accounts: Vec<String>) -> Ghor {
+        Ghor::bare_with_env(backend, nats, intake_accounts, Vec::new()).await
+    }
+
+    async fn bare_with_env(
+        backend: Backend,
+        nats: Option<(NatsServer, String)>,
+        intake_accounts: Vec<String>,
+        env: Vec<(String, String)>,
+    ) -> Ghor {
         let (nats, nats_url) = match nats {
             Some((server, url)) => (Some(server), Some(url)),
             None => (None, None),
         };
         let mut ghor = Ghor::with_tokens(backend, nats, nats_url, intake_accounts).await;
+        ghor.env = env;
         ghor.launch("127.0.0.1:0").await;
+        ghor
+    }
+
+    /// With the default registry, started with this environment (`GHOR_*` settings).
+    pub async fn start_with_env(backend: Backend, env: &[(&str, String)]) -> Ghor {
+        let nats = (backend == Backend::Production).then(|| {
+            let server = NatsServer::start();
+            let url = server.url.clone();
+            (server, url)
+        });
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        let ghor = Ghor::bare_with_env(backend, nats, Vec::new(), env).await;
+        ghor.register_defaults().await;
         ghor
     }
 
@@ -168,6 +193,7 @@ impl Ghor {
             intake_accounts,
             cluster: None,
             replicas: 1,
+            env: Vec::new(),
             child: None,
         };
         for (name, args) in TOKENS {
@@ -229,11 +255,11 @@ impl Ghor {
         match &self.database {
             Some(db) => {
                 let pg = Arc::new(Postgres::connect(&db.url).await.expect("postgres"));
-                Stores { read_model: pg.clone(), tokens: pg }
+                Stores { read_model: pg.clone(), tokens: pg.clone(), contacts: pg.clone(), notify: pg }
             }
             None => {
                 let db = Arc::new(Embedded::open(self.dir.path()).await.expect("open store"));
-                Stores { read_model: db.clone(), tokens: db }
+                Stores { read_model: db.clone(), tokens: db.clone(), contacts: db.clone(), notify: db }
             }
         }
     }
@@ -257,6 +283,7 @@ impl Ghor {
             .args(self.backend_args())
             .env("GHOR_DUPLICATE_WINDOW", DUPLICATE_WINDOW_SECS.to_string())
             .env("GHOR_FAULT_INJECTION", "true")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -292,6 +319,7 @@ impl Ghor {
             intake_accounts: Vec::new(),
             cluster: None,
             replicas: self.replicas,
+            env: self.env.clone(),
             child: None,
         }
     }
@@ -366,6 +394,10 @@ impl Ghor {
 
     pub async fn post(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
         self.send(self.http.post(format!("{}{path}", self.url)).bearer_auth(self.token(token)).json(body)).await
+    }
+
+    pub async fn put(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        self.send(self.http.put(format!("{}{path}", self.url)).bearer_auth(self.token(token)).json(body)).await
     }
 
     pub async fn post_raw(&self, token: Option<&str>, path: &str, body: Vec<u8>) -> (u16, Value, Option<String>) {
@@ -450,6 +482,8 @@ pub fn stream_settings() -> StreamSettings {
 pub struct Stores {
     pub read_model: Arc<dyn ReadModel>,
     pub tokens: Arc<dyn TokenStore>,
+    pub contacts: Arc<dyn ContactStore>,
+    pub notify: Arc<dyn NotifyStore>,
 }
 
 /// A client event with a fresh id and time now.

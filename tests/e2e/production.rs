@@ -18,6 +18,8 @@ mod authz;
 mod bad_input;
 #[path = "holes.rs"]
 mod holes;
+#[path = "notify.rs"]
+mod notify;
 #[path = "picture.rs"]
 mod picture;
 #[path = "stream.rs"]

@@ -107,6 +107,9 @@ error_codes! {
         ScopeBound = "scope_bound" (scope), nl: "Dit soort token werkt alleen in de omgeving {scope}.", en: "This kind of token works in the {scope} scope only.";
         InvalidStamp = "invalid_stamp" (), nl: "Een opgeslagen melding heeft een geldig serverstempel.", en: "A stored event carries a valid server stamp.";
         Malformed = "malformed" (), nl: "Wordt niet geaccepteerd.", en: "Is not accepted.";
+        NotAnEmail = "not_an_email" (max), nl: "Is geen e-mailadres zoals naam@instelling.nl (hoogstens {max} tekens, zonder spaties).", en: "Is not an email address such as name@institution.nl (at most {max} characters, no spaces).";
+        NotAWebhookUrl = "not_a_webhook_url" (max), nl: "Is geen http(s)-adres van hoogstens {max} tekens.", en: "Is not an http(s) URL of at most {max} characters.";
+        NotASecret = "not_a_secret" (min, max), nl: "Is geen geheim in de vorm whsec_ en base64 van {min} tot {max} bytes.", en: "Is not a secret of the form whsec_ and the base64 of {min} to {max} bytes.";
     }
 }
 

@@ -608,6 +608,42 @@ pub struct HandelingsperspectiefData {
 #[serde(deny_unknown_fields)]
 pub struct ReadData {}
 
+/// The scheduler's word that a round of reminders of an uitvraag is due: while it is open
+/// and before its deadline, every `renotify_minutes` after its opening. Round `n` is due at
+/// the opening plus `n` intervals; its id derives from (uitvraag, round), so every node and
+/// restart writes it once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderDueData {
+    /// 1 for the first reminder.
+    pub round: Count,
+    pub due: DateTime<Utc>,
+}
+
+/// What became of one notification to one receiver (§3.7): the subject is the
+/// notification's id (the email's Message-ID, the webhook's `webhook-id`), the source the
+/// location it was about. Never an address, a phone number or a URL: personal data and
+/// secrets stay out of the log; the contact's role and the channel say enough.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationData {
+    /// The id of the event that called for the notification.
+    pub cause: Uuid,
+    pub kind: NotificationKind,
+    /// The uitvraag or handelingsperspectief it is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<Slug>,
+    pub channel: Channel,
+    /// Whom it was for, by function (emails); none for a webhook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_role: Option<ContactRole>,
+    /// The attempt this outcome is of, 1 for the first.
+    pub attempt: Count,
+    /// Why it failed or was given up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ShortText>,
+}
+
 /// Everything an event can say.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -626,6 +662,8 @@ pub enum Payload {
     CallRecorded { uitvraag: Slug, data: CallData },
     HandelingsperspectiefPublished { advice: Slug, data: HandelingsperspectiefData },
     HandelingsperspectiefRead { advice: Slug, data: ReadData },
+    UitvraagReminderDue { uitvraag: Slug, data: ReminderDueData },
+    Notification { notification: Slug, state: DeliveryState, data: NotificationData },
 }
 
 pub use crate::event_type::SourceKind;
@@ -793,6 +831,22 @@ event_types! {
         label: "Handelingsperspectief gelezen", "Advice read",
         source: Location, key: Slug, data: ReadData, older: [],
     } => { Payload::HandelingsperspectiefRead { advice: key, data } };
+    UitvraagReminderDue("uitvraag", "reminder_due", 1) {
+        label: "Herinnering uitvraag", "Enquiry reminder due",
+        source: Region, key: Slug, data: ReminderDueData, older: [],
+    } => { Payload::UitvraagReminderDue { uitvraag: key, data } };
+    NotificationDelivered("notification", "delivered", 1) {
+        label: "Bericht afgeleverd", "Notification delivered",
+        source: Location, key: Slug, data: NotificationData, older: [],
+    } => { Payload::Notification { notification: key, state: DeliveryState::Afgeleverd, data } };
+    NotificationFailed("notification", "failed", 1) {
+        label: "Bericht mislukt", "Notification failed",
+        source: Location, key: Slug, data: NotificationData, older: [],
+    } => { Payload::Notification { notification: key, state: DeliveryState::Mislukt, data } };
+    NotificationGivenUp("notification", "given_up", 1) {
+        label: "Bericht niet afgeleverd", "Notification given up",
+        source: Location, key: Slug, data: NotificationData, older: [],
+    } => { Payload::Notification { notification: key, state: DeliveryState::Opgegeven, data } };
 }
 
 /// Every event type ghor knows, at its current version.
@@ -1013,6 +1067,8 @@ impl EventData<Slug> for HandelingsperspectiefData {
     }
 }
 impl EventData<Slug> for ReadData {}
+impl EventData<Slug> for ReminderDueData {}
+impl EventData<Slug> for NotificationData {}
 impl EventData<ThresholdKey> for ThresholdData {}
 impl EventData<ShortText> for AcknowledgedData {}
 

@@ -12,7 +12,7 @@ use crate::event::{Event, Source};
 use crate::payload::*;
 use crate::values::{RegionCode, ShortText, Slug};
 use crate::vocab::{Bron, Dimension, ThresholdKey};
-use crate::warm::{AdviceState, UitvraagState};
+use crate::warm::{about_uitvraag, note_delivery, AdviceState, Deliveries, Delivery, UitvraagState};
 
 /// An observation: a value with its provenance (when observed, by whom, from which source).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,7 +65,7 @@ pub(crate) fn keep_first<T>(slot: &mut Option<Observation<T>>, new: Observation<
     }
 }
 
-fn keep_newest_in<K: Ord, T>(map: &mut BTreeMap<K, Observation<T>>, key: K, new: Observation<T>) {
+pub(crate) fn keep_newest_in<K: Ord, T>(map: &mut BTreeMap<K, Observation<T>>, key: K, new: Observation<T>) {
     match map.get(&key) {
         Some(old) if !new.supersedes(old) => {}
         _ => {
@@ -96,6 +96,10 @@ pub struct LocationState {
     /// The newest message of its own system that ghor refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<Observation<IntakeRejectedData>>,
+    /// Outcomes of notifications to it per uitvraag they were about, the newest per
+    /// notification: where one waits that reached the fold before its uitvraag's opening.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub notices: BTreeMap<Slug, Deliveries>,
 }
 
 impl LocationState {
@@ -158,6 +162,10 @@ pub struct Picture {
     pub uitvragen: BTreeMap<Slug, UitvraagState>,
     #[serde(default)]
     pub handelingsperspectieven: BTreeMap<Slug, AdviceState>,
+    /// Per uitvraag, the rounds of reminders the scheduler said were due, with when: a set
+    /// that only grows, so the scheduler writes each round once.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reminders: BTreeMap<Slug, BTreeMap<u32, DateTime<Utc>>>,
 }
 
 impl Picture {
@@ -267,6 +275,28 @@ impl Picture {
                     a.mark_read(id, Observation::of(event, data.clone()));
                 }
             }
+            Payload::UitvraagReminderDue { uitvraag, data } => {
+                if region.is_some() {
+                    let due =
+                        self.reminders.entry(uitvraag.clone()).or_default().entry(data.round.get()).or_insert(data.due);
+                    *due = (*due).min(data.due);
+                }
+            }
+            // Outcomes about an uitvraag; those of other notifications (handelingsperspectief,
+            // overdue reminders) are in the log for the record, not in the picture.
+            Payload::Notification { notification, state, data } => {
+                let about = data.about.as_ref().filter(|_| about_uitvraag(data.kind));
+                if let (Some(about), Some(id), Some(loc)) =
+                    (about, event.location(), located(&mut self.locations, &event.source))
+                {
+                    let outcome = Observation::of(event, Delivery::of(*state, data));
+                    let waiting = loc.notices.entry(about.clone()).or_default();
+                    note_delivery(waiting, notification.clone(), outcome.clone());
+                    if let Some(u) = self.uitvragen.get_mut(about).filter(|u| u.addressed.contains(id)) {
+                        note_delivery(u.deliveries.entry(id.clone()).or_default(), notification.clone(), outcome);
+                    }
+                }
+            }
         }
     }
 
@@ -321,8 +351,11 @@ impl Picture {
                         .filter_map(LocationState::region),
                 )
             }
-            // Registrations (which may move a location) and thresholds; and an observation
-            // that moved its location's region.
+            // The scheduler's rounds of reminders show in no view.
+            (_, Payload::UitvraagReminderDue { .. }) => {}
+            // Registrations (which may move a location) and thresholds; an observation
+            // that moved its location's region; and how a notification about an uitvraag
+            // went, which the uitvraag's view in the location's region shows.
             (
                 _,
                 Payload::LocationRegistered(_)
@@ -331,7 +364,8 @@ impl Picture {
                 | Payload::Retracted(_)
                 | Payload::ReportOverdue(_)
                 | Payload::IntakeRejected(_)
-                | Payload::HandelingsperspectiefRead { .. },
+                | Payload::HandelingsperspectiefRead { .. }
+                | Payload::Notification { .. },
             ) => touched.regions.extend([region_before, region, event.stamp.region]),
         }
     }

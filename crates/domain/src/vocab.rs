@@ -517,6 +517,35 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// How a notification leaves ghor (§3.7).
+    Channel {
+        Email = "email", "E-mail", "Email";
+        Webhook = "webhook", "Webhook", "Webhook";
+    }
+}
+
+vocabulary! {
+    /// What a notification is for: the event that called for it, seen from its receiver.
+    NotificationKind {
+        Uitvraag = "uitvraag", "Uitvraag", "Enquiry";
+        Herinnering = "herinnering", "Herinnering uitvraag", "Enquiry reminder";
+        Escalatie = "escalatie", "Escalatie uitvraag", "Enquiry escalation";
+        Handelingsperspectief = "handelingsperspectief", "Handelingsperspectief", "Advice";
+        TeLaat = "te_laat", "Melding te laat", "Report overdue";
+    }
+}
+
+vocabulary! {
+    /// What became of one notification to one receiver. The page shows `afgeleverd` as
+    /// "bereikt" and `opgegeven` as "niet afgeleverd".
+    DeliveryState {
+        Afgeleverd = "afgeleverd", "Bereikt", "Delivered";
+        Mislukt = "mislukt", "Mislukt, wordt opnieuw geprobeerd", "Failed, retrying";
+        Opgegeven = "opgegeven", "Niet afgeleverd", "Not delivered";
+    }
+}
+
 /// One vocabulary as the page gets it: its type name and every value (wire name, Dutch and
 /// English label), in display order.
 #[derive(Debug, Clone)]
@@ -569,4 +598,7 @@ served!(
     ContactRole,
     CallOutcome,
     AnswerState,
+    Channel,
+    NotificationKind,
+    DeliveryState,
 );

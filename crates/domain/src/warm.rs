@@ -14,6 +14,13 @@
 //! or after the opening, or says "niet getroffen" (for this uitvraag or none named);
 //! partly while some asked dimensions are still missing. Closing freezes the result:
 //! what was observed after the closing no longer counts.
+//!
+//! # Whether the notifications reached anyone
+//! The notifier's outcome events (`notification.delivered`, `.failed`, `.given_up`) about
+//! an uitvraag are kept per addressed location and receiver (the notification's id), the
+//! newest (time, id) of each: so the dashboard shows "bereikt" or "niet afgeleverd". One
+//! that reaches the fold before the opening waits at its location (see
+//! [`LocationState::notices`]) and is taken in at the opening, so the order does not matter.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,9 +30,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::area::Area;
 use crate::payload::*;
-use crate::picture::{keep_first, LocationState, Observation};
+use uuid::Uuid;
+
+use crate::picture::{keep_first, keep_newest_in, LocationState, Observation};
 use crate::values::{RegionCode, Slug};
-use crate::vocab::{AnswerState, Bron, CallOutcome, Dimension, Urgency};
+use crate::vocab::{
+    AnswerState, Bron, CallOutcome, Channel, ContactRole, DeliveryState, Dimension, NotificationKind, Urgency,
+};
 
 /// One uitvraag as folded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +57,70 @@ pub struct UitvraagState {
     /// Per location, the calls recorded, in (time, id) order.
     #[serde(default)]
     pub calls: BTreeMap<Slug, Vec<Observation<CallData>>>,
+    /// Per addressed location, the newest outcome of each notification about this uitvraag.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deliveries: BTreeMap<Slug, Deliveries>,
+}
+
+/// What became of one notification to one receiver, as its newest outcome event says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub state: DeliveryState,
+    /// The event that called for it (the opening, or a round of reminders).
+    pub cause: Uuid,
+    pub kind: NotificationKind,
+    pub channel: Channel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_role: Option<ContactRole>,
+    pub attempt: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Delivery {
+    pub fn of(state: DeliveryState, data: &NotificationData) -> Delivery {
+        Delivery {
+            state,
+            cause: data.cause,
+            kind: data.kind,
+            channel: data.channel,
+            contact_role: data.contact_role,
+            attempt: data.attempt.get(),
+            reason: data.reason.as_ref().map(|r| r.as_str().to_owned()),
+        }
+    }
+}
+
+/// The newest outcome per notification (its id) of one location.
+pub type Deliveries = BTreeMap<Slug, Observation<Delivery>>;
+
+/// Whether a notification's kind is about an uitvraag (and so folded into it).
+pub fn about_uitvraag(kind: NotificationKind) -> bool {
+    matches!(kind, NotificationKind::Uitvraag | NotificationKind::Herinnering | NotificationKind::Escalatie)
+}
+
+/// Keeps an outcome as the newest of its notification, if it is.
+pub(crate) fn note_delivery(deliveries: &mut Deliveries, notification: Slug, outcome: Observation<Delivery>) {
+    keep_newest_in(deliveries, notification, outcome);
+}
+
+/// The outcomes of the newest notification a location was sent (the cause of the newest
+/// outcome), and what they add up to: reached when any receiver got it, still being tried
+/// while one is, else not delivered.
+pub fn newest_deliveries(deliveries: &Deliveries) -> (Option<DeliveryState>, Vec<&Observation<Delivery>>) {
+    let Some(cause) = deliveries.values().max_by_key(|o| (o.time, o.id)).map(|o| o.value.cause) else {
+        return (None, Vec::new());
+    };
+    let round: Vec<&Observation<Delivery>> = deliveries.values().filter(|o| o.value.cause == cause).collect();
+    let any = |s: DeliveryState| round.iter().any(|o| o.value.state == s);
+    let state = if any(DeliveryState::Afgeleverd) {
+        DeliveryState::Afgeleverd
+    } else if any(DeliveryState::Mislukt) {
+        DeliveryState::Mislukt
+    } else {
+        DeliveryState::Opgegeven
+    };
+    (Some(state), round)
 }
 
 /// One handelingsperspectief as folded.
@@ -91,8 +166,13 @@ impl UitvraagState {
             answers: BTreeMap::new(),
             not_affected: BTreeMap::new(),
             calls: BTreeMap::new(),
+            deliveries: BTreeMap::new(),
         };
         for id in state.addressed.clone() {
+            // Outcomes that reached the fold before the opening.
+            if let Some(waiting) = locations.get(&id).and_then(|l| l.notices.get(&state.id)) {
+                state.deliveries.insert(id.clone(), waiting.clone());
+            }
             let slots = locations.get(&id).map(|l| &l.slots);
             for observation in slots.into_iter().flat_map(|s| s.values()).flat_map(|keys| keys.values()) {
                 state.note(&id, &observation.value, observation.time);
@@ -228,6 +308,28 @@ pub struct AddressedView {
     pub dimensions: Vec<Dimension>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<CallView>,
+    /// Whether the newest notification about this uitvraag reached the location:
+    /// `afgeleverd` ("bereikt"), `mislukt` (still being tried) or `opgegeven` ("niet
+    /// afgeleverd"); none before any outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryState>,
+    /// That notification's outcome per receiver (by channel and contact role).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// One receiver's outcome of a notification: never an address, only its role and channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DeliveryView {
+    pub time: DateTime<Utc>,
+    pub kind: NotificationKind,
+    pub channel: Channel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_role: Option<ContactRole>,
+    pub state: DeliveryState,
+    pub attempt: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -289,11 +391,23 @@ impl UitvraagState {
                     actor: c.actor.clone(),
                     note: c.value.note.as_ref().map(|n| n.as_str().to_owned()),
                 });
+                let (delivery, round) = self.deliveries.get(id).map(newest_deliveries).unwrap_or((None, Vec::new()));
+                let deliveries = round.into_iter().map(|o| DeliveryView {
+                    time: o.time,
+                    kind: o.value.kind,
+                    channel: o.value.channel,
+                    contact_role: o.value.contact_role,
+                    state: o.value.state,
+                    attempt: o.value.attempt,
+                    reason: o.value.reason.clone(),
+                });
                 let view = AddressedView {
                     state: answer.state,
                     answered: answer.time,
                     dimensions: answer.dimensions,
                     calls: calls.collect(),
+                    delivery,
+                    deliveries: deliveries.collect(),
                 };
                 (id.clone(), view)
             })

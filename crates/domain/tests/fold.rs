@@ -739,6 +739,43 @@ fn an_answer_folded_before_its_uitvraag_still_counts() {
     assert_eq!(addressed_state(&p, "umcg"), Beantwoord);
 }
 
+fn notice(loc: &str, stem: &str, hhmm: &str, receiver: u128, cause: &str, reason: Option<&str>) -> Event {
+    let mut data = json!({ "cause": cause, "kind": "uitvraag", "about": "stroom-stad", "channel": "email",
+                           "contact_role": "crisiscoordinator", "attempt": 1 });
+    if let Some(r) = reason {
+        data["reason"] = json!(r);
+    }
+    let subject = uuid::Uuid::from_u128(receiver).to_string();
+    report(loc, stem, Some(&subject), hhmm, data)
+}
+
+#[test]
+fn the_newest_notification_outcome_per_receiver_says_whether_a_location_was_reached() {
+    use ghor_domain::vocab::DeliveryState::*;
+    let opening = uitvraag_opened("10:00");
+    let cause = opening.id.to_string();
+    let p = world(&[
+        opening.clone(),
+        notice("umcg", "notification.failed", "10:01", 1, &cause, Some("SMTP: connection refused")),
+        notice("umcg", "notification.delivered", "10:02", 1, &cause, None),
+        notice("martini", "notification.failed", "10:01", 2, &cause, Some("SMTP: connection refused")),
+        notice("martini", "notification.given_up", "10:05", 2, &cause, Some("opgegeven")),
+        notice("zonnehuis", "notification.failed", "10:01", 3, &cause, Some("SMTP: connection refused")),
+        // Not addressed: not in the uitvraag.
+        notice("mcl", "notification.delivered", "10:01", 4, &cause, None),
+    ]);
+    let view = vr01(&p);
+    let u = &view.uitvragen[&slug("stroom-stad")];
+    assert_eq!(u.locations[&slug("umcg")].delivery, Some(Afgeleverd));
+    assert_eq!(u.locations[&slug("martini")].delivery, Some(Opgegeven));
+    assert_eq!(u.locations[&slug("martini")].deliveries[0].reason.as_deref(), Some("opgegeven"));
+    assert_eq!(u.locations[&slug("zonnehuis")].delivery, Some(Mislukt));
+    assert!(!p.uitvragen[&slug("stroom-stad")].deliveries.contains_key(&slug("mcl")));
+    // An outcome folded before its uitvraag's opening is taken in at the opening.
+    let early = world(&[notice("umcg", "notification.delivered", "10:02", 1, &cause, None), opening]);
+    assert_eq!(vr01(&early).uitvragen[&slug("stroom-stad")].locations[&slug("umcg")].delivery, Some(Afgeleverd));
+}
+
 #[test]
 fn calls_are_kept_once_each_and_the_call_list_puts_the_least_known_first() {
     let call = |loc: &str, hhmm: &str, outcome: &str| {
@@ -811,22 +848,82 @@ mod properties {
 
     #[derive(Debug, Clone)]
     enum Spec {
-        Beds { loc: usize, key: usize, operational: u32, occupied: u32 },
-        Supplies { loc: usize, on_hand: u32, daily_use: u32 },
-        Utility { loc: usize, status: usize, on_backup: bool, hours: u32 },
-        AcuteFunction { loc: usize, status: usize },
-        Judgement { loc: usize, answer: usize },
-        HelpRequest { loc: usize, verb: usize, urgency: usize },
-        Retract { loc: usize, target: u128 },
-        Overdue { loc: usize },
-        Reregister { loc: usize, warm: u32 },
-        Threshold { region: usize, key: usize, value: u32 },
-        Acknowledge { region: usize, alert: usize },
-        Incident { active: bool, radius_km: u32 },
-        NotAffected { loc: usize },
-        Call { loc: usize, outcome: usize },
+        Beds {
+            loc: usize,
+            key: usize,
+            operational: u32,
+            occupied: u32,
+        },
+        Supplies {
+            loc: usize,
+            on_hand: u32,
+            daily_use: u32,
+        },
+        Utility {
+            loc: usize,
+            status: usize,
+            on_backup: bool,
+            hours: u32,
+        },
+        AcuteFunction {
+            loc: usize,
+            status: usize,
+        },
+        Judgement {
+            loc: usize,
+            answer: usize,
+        },
+        HelpRequest {
+            loc: usize,
+            verb: usize,
+            urgency: usize,
+        },
+        Retract {
+            loc: usize,
+            target: u128,
+        },
+        Overdue {
+            loc: usize,
+        },
+        Reregister {
+            loc: usize,
+            warm: u32,
+        },
+        Threshold {
+            region: usize,
+            key: usize,
+            value: u32,
+        },
+        Acknowledge {
+            region: usize,
+            alert: usize,
+        },
+        Incident {
+            active: bool,
+            radius_km: u32,
+        },
+        NotAffected {
+            loc: usize,
+        },
+        Call {
+            loc: usize,
+            outcome: usize,
+        },
         CloseUitvraag,
-        Read { loc: usize },
+        Read {
+            loc: usize,
+        },
+        Reminder {
+            round: u32,
+        },
+        /// An outcome of a notification about the uitvraag: to one of two receivers, of
+        /// one of two causes, in one of the three states.
+        Notice {
+            loc: usize,
+            receiver: usize,
+            cause: usize,
+            state: usize,
+        },
     }
 
     fn spec() -> impl Strategy<Value = Spec> {
@@ -855,7 +952,9 @@ mod properties {
             1 => l.clone().prop_map(|loc| Spec::NotAffected { loc }),
             1 => (l.clone(), 0..4usize).prop_map(|(loc, outcome)| Spec::Call { loc, outcome }),
             1 => Just(Spec::CloseUitvraag),
-            1 => l.prop_map(|loc| Spec::Read { loc }),
+            1 => l.clone().prop_map(|loc| Spec::Read { loc }),
+            1 => (1..4u32).prop_map(|round| Spec::Reminder { round }),
+            2 => (l, 0..2usize, 0..2usize, 0..3usize).prop_map(|(loc, receiver, cause, state)| Spec::Notice { loc, receiver, cause, state }),
         ]
     }
 
@@ -966,6 +1065,24 @@ mod properties {
                 Spec::Read { loc } => {
                     (format!("/locations/{}", LOCS[*loc]), "handelingsperspectief.read", Some("a".into()), json!({}))
                 }
+                Spec::Reminder { round } => (
+                    "/regions/VR01".into(),
+                    "uitvraag.reminder_due",
+                    Some("u".into()),
+                    json!({ "round": round, "due": at(hhmm) }),
+                ),
+                Spec::Notice { loc, receiver, cause, state } => (
+                    format!("/locations/{}", LOCS[*loc]),
+                    ["notification.delivered", "notification.failed", "notification.given_up"][*state],
+                    Some(Uuid::from_u128(1000 + *receiver as u128).to_string()),
+                    json!({
+                        "cause": Uuid::from_u128(2000 + *cause as u128).to_string(),
+                        "kind": (["uitvraag", "herinnering"][*cause]),
+                        "about": "u",
+                        "channel": (["email", "webhook"][*receiver]),
+                        "attempt": 1,
+                    }),
+                ),
                 Spec::Incident { active, radius_km } => {
                     let umcg = location("umcg");
                     (
@@ -1162,5 +1279,26 @@ mod properties {
         assert!(duplicates > 0, "no redeliveries generated");
         assert!(alerts > 0, "no alerts generated");
         assert!(retracted > 0, "no retracted current values generated");
+    }
+
+    #[test]
+    fn the_generated_warm_logs_fold_delivery_outcomes_and_reminders() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+        let mut runner = TestRunner::deterministic();
+        let (mut outcomes, mut reminders) = (0, 0);
+        for _ in 0..64 {
+            let events = warm_events().new_tree(&mut runner).expect("generates").current();
+            let p = fold(&events);
+            outcomes += views(&p)
+                .iter()
+                .flat_map(|v| v.uitvragen.values())
+                .flat_map(|u| u.locations.values())
+                .filter(|l| l.delivery.is_some())
+                .count();
+            reminders += p.reminders.values().map(|r| r.len()).sum::<usize>();
+        }
+        assert!(outcomes > 0, "no delivery outcome reached an uitvraag's view");
+        assert!(reminders > 0, "no reminders generated");
     }
 }

@@ -10,13 +10,17 @@
 //! - [`projector`]: fold the log into the read model, fenced on its checkpoint.
 //! - [`gateway`]: fold the log in memory and stream snapshot + chained deltas.
 //! - [`web`]: the axum edge: API, websocket, the live page.
-//! - [`scheduler`]: what ghor writes itself (default thresholds, overdue reports).
+//! - [`notify`]: the notifier: from its own checkpoint, events → email and signed
+//!   webhooks, outcomes written back as events.
+//! - [`scheduler`]: what ghor writes itself (default thresholds, overdue reports,
+//!   reminder rounds of uitvragen).
 //! - [`supervise`]: every long-running task held, watched and restarted with backoff.
 //! - [`policy`]: who may do what (§7), the one place that says so.
 //! - [`auth`], [`problem`], [`metrics`], [`shutdown`], [`coalesce`]: plumbing.
 
 pub mod gateway;
 pub mod ingest;
+pub mod notify;
 pub mod projector;
 pub mod reader;
 pub mod web;
@@ -39,7 +43,7 @@ use std::time::Duration;
 use ghor_domain::Scope;
 use ghor_store::nats::{Intake, IntakeSettings, NatsLog, StreamSettings};
 use ghor_store::postgres::Postgres;
-use ghor_store::{ContactStore, Embedded, EventLog, ReadModel, TokenStore};
+use ghor_store::{ContactStore, Embedded, EventLog, NotifyStore, ReadModel, TokenStore};
 use tokio::net::TcpListener;
 
 use crate::gateway::Gateway;
@@ -55,6 +59,8 @@ pub struct Backbone {
     pub read_model: Arc<dyn ReadModel>,
     pub tokens: Arc<dyn TokenStore>,
     pub contacts: Arc<dyn ContactStore>,
+    /// The notifier's cursor and the webhook endpoints of organisations.
+    pub notify: Arc<dyn NotifyStore>,
     /// Intake streams of institution systems publishing on NATS (production only).
     pub intakes: BTreeMap<Scope, Arc<Intake>>,
 }
@@ -68,7 +74,14 @@ impl Backbone {
             logs.insert(*scope, db.log(*scope).await?);
         }
         let db = Arc::new(db);
-        Ok(Backbone { logs, read_model: db.clone(), tokens: db.clone(), contacts: db, intakes: BTreeMap::new() })
+        Ok(Backbone {
+            logs,
+            read_model: db.clone(),
+            tokens: db.clone(),
+            contacts: db.clone(),
+            notify: db,
+            intakes: BTreeMap::new(),
+        })
     }
 
     /// The production backbone: JetStream streams as the logs, PostgreSQL for the rest.
@@ -86,11 +99,11 @@ impl Backbone {
             intakes.insert(*scope, Arc::new(Intake::open(client.clone(), *scope, intake).await?));
         }
         let db = Arc::new(Postgres::connect(database_url).await?);
-        Ok(Backbone { logs, read_model: db.clone(), tokens: db.clone(), contacts: db, intakes })
+        Ok(Backbone { logs, read_model: db.clone(), tokens: db.clone(), contacts: db.clone(), notify: db, intakes })
     }
 }
 
-/// Which parts of ghor a process runs; `serve` runs all three.
+/// Which parts of ghor a process runs; `serve` runs them all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Roles {
     /// Takes events over HTTP (and from the intake streams) and appends them.
@@ -99,10 +112,13 @@ pub struct Roles {
     pub gateway: bool,
     /// Folds the log into the read model.
     pub projector: bool,
+    /// Sends the notifications the log calls for.
+    pub notifier: bool,
 }
 
 impl Roles {
-    pub const ALL: Roles = Roles { ingest: true, gateway: true, projector: true };
+    pub const ALL: Roles = Roles { ingest: true, gateway: true, projector: true, notifier: true };
+    pub const NONE: Roles = Roles { ingest: false, gateway: false, projector: false, notifier: false };
 }
 
 /// Limits on everything a caller can send.
@@ -139,6 +155,8 @@ pub struct Settings {
     pub roles: Roles,
     /// Test-only switches that break parts on purpose (`POST /v1/faults/...`, admin only).
     pub fault_injection: bool,
+    /// How the notifier sends (when this process runs it).
+    pub notify: notify::NotifySettings,
 }
 
 impl Default for Settings {
@@ -149,6 +167,7 @@ impl Default for Settings {
             snapshot_every: 10_000,
             roles: Roles::ALL,
             fault_injection: false,
+            notify: notify::NotifySettings::default(),
         }
     }
 }
@@ -204,6 +223,17 @@ pub async fn serve(
             let (log, read_model, every, stop) =
                 (log.clone(), backbone.read_model.clone(), settings.snapshot_every, shutdown.clone());
             tasks.spawn("projector", move || projector::run(log.clone(), read_model.clone(), every, stop.clone()));
+        }
+        if roles.notifier {
+            let notifier = Arc::new(notify::Notifier::new(
+                log.clone(),
+                backbone.read_model.clone(),
+                backbone.contacts.clone(),
+                backbone.notify.clone(),
+                settings.notify.clone(),
+            )?);
+            let stop = shutdown.clone();
+            tasks.spawn("notifier", move || notifier.clone().run(stop.clone()));
         }
         if roles.gateway {
             let gateway = Gateway::start(log.clone(), backbone.read_model.clone(), &tasks, shutdown.clone()).await?;

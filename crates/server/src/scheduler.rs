@@ -1,13 +1,14 @@
-//! What ghor itself writes to the log: the default thresholds at start, and
-//! `report_overdue` when a location misses its reporting interval. Both are idempotent:
-//! their ids derive from what they say, so a restart or a second node writes nothing new.
+//! What ghor itself writes to the log: the default thresholds at start, `report_overdue`
+//! when a location misses its reporting interval, and `uitvraag.reminder_due` when a round
+//! of reminders of an open uitvraag is due. All are idempotent: their ids derive from what
+//! they say, so a restart or a second node writes nothing new.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use ghor_domain::payload::{OverdueData, Payload, ThresholdData};
+use ghor_domain::payload::{OverdueData, Payload, ReminderDueData, ThresholdData};
 use ghor_domain::values::{regions, Count};
 use ghor_domain::vocab::{Bron, ThresholdKey};
 use ghor_domain::{Event, Source, Stamp};
@@ -21,9 +22,9 @@ use crate::shutdown::Shutdown;
 pub const SYSTEM_ACTOR: &str = "ghor";
 
 /// Namespace of ghor's derived event ids.
-const NAMESPACE: Uuid = Uuid::from_u128(0x6768_6f72_0000_4000_8000_0000_0000_0001);
+pub(crate) const NAMESPACE: Uuid = Uuid::from_u128(0x6768_6f72_0000_4000_8000_0000_0000_0001);
 
-fn system_event(
+pub(crate) fn system_event(
     id: &str,
     source: Source,
     time: DateTime<Utc>,
@@ -87,8 +88,9 @@ pub async fn seed_thresholds(log: &dyn EventLog) -> Result<usize, StoreError> {
     Ok(defaults.len())
 }
 
-/// Every `every`, appends `report_overdue` for each location past its interval, until
-/// shutdown (a round the log refuses is tried again the next round).
+/// Every `every`, appends `report_overdue` for each location past its interval and the
+/// reminders of uitvragen that are due, until shutdown (what the log refuses is tried
+/// again the next round).
 pub async fn overdue(
     gateway: Arc<Gateway>,
     log: Arc<dyn EventLog>,
@@ -101,7 +103,9 @@ pub async fn overdue(
             _ = tick.tick() => {}
             _ = shutdown.recv() => return Ok(()),
         }
-        let events = due(&gateway, &*log, Utc::now());
+        let now = Utc::now();
+        let mut events = due(&gateway, &*log, now);
+        events.extend(reminders_due(&gateway, &*log, now));
         if events.is_empty() {
             continue;
         }
@@ -139,6 +143,38 @@ pub fn due(gateway: &Gateway, log: &dyn EventLog, now: DateTime<Utc>) -> Vec<Eve
             let key = format!("overdue|{id}|{}", due.timestamp());
             events.push(system_event(&key, Source::Location(id.clone()), due, region, log, payload));
         }
+    }
+    events
+}
+
+/// The round of reminders each open uitvraag with a re-notify interval calls for at `now`:
+/// round `n` is due `n` intervals after its opening, while that is before its deadline.
+/// Only the newest due round is written, and only when the picture has no round from then
+/// on: a ghor that was down for several intervals sends one reminder, not a burst. Its id
+/// derives from (uitvraag, round), so a second node writes the same event.
+pub fn reminders_due(gateway: &Gateway, log: &dyn EventLog, now: DateTime<Utc>) -> Vec<Event> {
+    let st = gateway.state();
+    let mut events = Vec::new();
+    for (id, u) in &st.picture.uitvragen {
+        let Some(minutes) = u.opened.value.renotify_minutes.map(|m| i64::from(m.get())).filter(|m| *m > 0) else {
+            continue;
+        };
+        if u.closed.is_some() || now >= u.opened.value.deadline {
+            continue;
+        }
+        let interval = chrono::Duration::minutes(minutes);
+        let round = (now - u.opened.time).num_minutes().div_euclid(minutes);
+        let due = u.opened.time + interval * round as i32;
+        let recorded = st.picture.reminders.get(id).and_then(|r| r.keys().next_back()).copied().unwrap_or(0);
+        let (Ok(round), true) = (u32::try_from(round), due < u.opened.value.deadline) else { continue };
+        if round == 0 || round <= recorded {
+            continue;
+        }
+        let Ok(count) = Count::new(round) else { continue };
+        let payload =
+            Payload::UitvraagReminderDue { uitvraag: id.clone(), data: ReminderDueData { round: count, due } };
+        let key = format!("reminder|{id}|{round}");
+        events.push(system_event(&key, Source::Region(u.region), due, u.region, log, payload));
     }
     events
 }

@@ -286,6 +286,33 @@ pub async fn contacts(store: Arc<dyn ContactStore>) {
     assert!(store.holding_contacts(oefening).await.expect("holding").is_empty());
 }
 
+/// The notifier's cursor starts where it is put, moves only from where it is (fenced), and
+/// is kept per scope; webhook endpoints are replaced whole per scope and organisation.
+pub async fn notify(store: Arc<dyn NotifyStore>) {
+    let (live, oefening) = (Scope::Live, Scope::Oefening);
+    let epoch = Uuid::new_v4();
+    assert_eq!(store.notifier_checkpoint(live).await.expect("checkpoint"), None, "never ran");
+    store.set_notifier_checkpoint(live, epoch, None, 7).await.expect("start");
+    assert_eq!(store.notifier_checkpoint(live).await.expect("checkpoint"), Some((epoch, 7)));
+    store.set_notifier_checkpoint(live, epoch, Some(7), 9).await.expect("advance");
+    match store.set_notifier_checkpoint(live, epoch, Some(7), 12).await {
+        Err(StoreError::Fenced { expected: 7, found: 9 }) => {}
+        other => panic!("a second notifier moving from an old cursor is fenced: {other:?}"),
+    }
+    assert_eq!(store.notifier_checkpoint(live).await.expect("checkpoint"), Some((epoch, 9)));
+    assert_eq!(store.notifier_checkpoint(oefening).await.expect("checkpoint"), None, "per scope");
+
+    let org = Slug::try_from("umcg").expect("slug");
+    let hook =
+        Webhook { url: "https://zis.umcg.example/ghor".into(), secret: "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=".into() };
+    assert!(store.webhooks(live, &org).await.expect("webhooks").is_empty());
+    store.set_webhooks(live, &org, std::slice::from_ref(&hook)).await.expect("set");
+    assert_eq!(store.webhooks(live, &org).await.expect("webhooks"), vec![hook.clone()]);
+    assert!(store.webhooks(oefening, &org).await.expect("webhooks").is_empty(), "an exercise has its own endpoints");
+    store.set_webhooks(live, &org, &[]).await.expect("remove");
+    assert!(store.webhooks(live, &org).await.expect("webhooks").is_empty());
+}
+
 #[cfg(test)]
 mod embedded {
     use super::*;
@@ -326,6 +353,12 @@ mod embedded {
     async fn contact_contract() {
         let (_dir, db) = fresh().await;
         contacts(Arc::new(db)).await;
+    }
+
+    #[tokio::test]
+    async fn notify_contract() {
+        let (_dir, db) = fresh().await;
+        notify(Arc::new(db)).await;
     }
 
     #[tokio::test]

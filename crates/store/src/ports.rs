@@ -1,5 +1,6 @@
-//! The ports of §5: the event log, the read model, and the two mutable stores that stay
-//! out of the log (tokens; contacts, which are personal data). Ingest, projector and
+//! The ports of §5: the event log, the read model, and the mutable stores that stay out of
+//! the log (tokens; contacts, which are personal data; the notifier's cursor and webhook
+//! endpoints with their secrets). Ingest, projector and
 //! gateway talk only to these traits, so the embedded and the production backends plug
 //! in beside each other.
 
@@ -250,6 +251,10 @@ pub struct Contact {
     pub phone_24_7: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
+    /// Where the notifier emails what concerns this role (an uitvraag, a reminder,
+    /// handelingsperspectief); none: this contact gets no email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// When someone last checked this contact still holds.
     pub verified_on: NaiveDate,
 }
@@ -265,4 +270,36 @@ pub trait ContactStore: Send + Sync + 'static {
     /// The locations of a scope that hold contacts: where personal data is kept, so an
     /// erasure can be checked to have left nothing behind.
     async fn holding_contacts(&self, scope: Scope) -> StoreResult<Vec<Slug>>;
+}
+
+/// An endpoint of an organisation's own system that the notifier posts signed CloudEvents
+/// to (Standard Webhooks). The secret signs them; it is kept here, never in the log, and
+/// never answered once set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    pub url: String,
+    /// `whsec_` and the base64 of the key's bytes.
+    pub secret: String,
+}
+
+/// What the notifier keeps beside the log: its cursor per scope, and the webhook endpoints
+/// of organisations per scope (an exercise posts only to the endpoints set up for it).
+#[async_trait]
+pub trait NotifyStore: Send + Sync + 'static {
+    /// The notifier's cursor: every event up to it has had all its notifications delivered
+    /// or given up. `None` before the notifier ever ran; with the log epoch it belongs to.
+    async fn notifier_checkpoint(&self, scope: Scope) -> StoreResult<Option<(Uuid, u64)>>;
+    /// Moves the cursor to `upto`: from `after`, or (`None`) wherever it was, when the
+    /// notifier starts on a log it has no cursor in. `Fenced` when it is no longer at `after`.
+    async fn set_notifier_checkpoint(
+        &self,
+        scope: Scope,
+        epoch: Uuid,
+        after: Option<u64>,
+        upto: u64,
+    ) -> StoreResult<()>;
+    async fn webhooks(&self, scope: Scope, organisation: &Slug) -> StoreResult<Vec<Webhook>>;
+    /// Replaces an organisation's endpoints in a scope; an empty list removes the row.
+    async fn set_webhooks(&self, scope: Scope, organisation: &Slug, webhooks: &[Webhook]) -> StoreResult<()>;
 }

@@ -496,6 +496,82 @@ impl ContactStore for Postgres {
     }
 }
 
+#[async_trait]
+impl NotifyStore for Postgres {
+    async fn notifier_checkpoint(&self, scope: Scope) -> StoreResult<Option<(Uuid, u64)>> {
+        let row = sqlx::query("SELECT epoch, seq FROM notifier_checkpoints WHERE scope = $1")
+            .bind(scope.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| (r.get::<Uuid, _>("epoch"), r.get::<i64, _>("seq") as u64)))
+    }
+
+    async fn set_notifier_checkpoint(
+        &self,
+        scope: Scope,
+        epoch: Uuid,
+        after: Option<u64>,
+        upto: u64,
+    ) -> StoreResult<()> {
+        let s = scope.as_str();
+        let Some(after) = after else {
+            sqlx::query(
+                "INSERT INTO notifier_checkpoints (scope, epoch, seq) VALUES ($1, $2, $3)
+                 ON CONFLICT (scope) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq",
+            )
+            .bind(s)
+            .bind(epoch)
+            .bind(upto as i64)
+            .execute(&self.pool)
+            .await?;
+            return Ok(());
+        };
+        let moved = sqlx::query("UPDATE notifier_checkpoints SET epoch = $2, seq = $3 WHERE scope = $1 AND seq = $4")
+            .bind(s)
+            .bind(epoch)
+            .bind(upto as i64)
+            .bind(after as i64)
+            .execute(&self.pool)
+            .await?;
+        if moved.rows_affected() == 0 {
+            let found = self.notifier_checkpoint(scope).await?.map_or(0, |(_, seq)| seq);
+            return Err(StoreError::Fenced { expected: after, found });
+        }
+        Ok(())
+    }
+
+    async fn webhooks(&self, scope: Scope, organisation: &Slug) -> StoreResult<Vec<Webhook>> {
+        let w: Option<String> =
+            sqlx::query_scalar("SELECT endpoints::text FROM webhooks WHERE scope = $1 AND organisation = $2")
+                .bind(scope.as_str())
+                .bind(organisation.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        w.map_or(Ok(Vec::new()), |w| parse(&w))
+    }
+
+    async fn set_webhooks(&self, scope: Scope, organisation: &Slug, webhooks: &[Webhook]) -> StoreResult<()> {
+        if webhooks.is_empty() {
+            sqlx::query("DELETE FROM webhooks WHERE scope = $1 AND organisation = $2")
+                .bind(scope.as_str())
+                .bind(organisation.as_str())
+                .execute(&self.pool)
+                .await?;
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO webhooks (scope, organisation, endpoints) VALUES ($1, $2, $3::jsonb)
+             ON CONFLICT (scope, organisation) DO UPDATE SET endpoints = excluded.endpoints",
+        )
+        .bind(scope.as_str())
+        .bind(organisation.as_str())
+        .bind(serde_json::to_string(webhooks).map_err(internal)?)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,6 +53,12 @@ async fn contact_contract() {
     contract::contacts(Arc::new(pg)).await;
 }
 
+#[tokio::test]
+async fn notify_contract() {
+    let (_db, pg) = fresh().await;
+    contract::notify(Arc::new(pg)).await;
+}
+
 /// Two projectors commit from the same checkpoint at once, each on its own pool: exactly
 /// one wins, the other is fenced and writes nothing. First without a checkpoint row (both
 /// race to create it), then with one.

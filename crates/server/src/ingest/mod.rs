@@ -271,6 +271,12 @@ pub fn authorise(
         (Payload::IntakeRejected(_), _) => {
             (Action::WriteOwnEvent { event_type: "intake_rejected", writer: "ghor's ingest" }, None)
         }
+        (Payload::UitvraagReminderDue { .. }, _) => {
+            (Action::WriteOwnEvent { event_type: "uitvraag.reminder_due", writer: "ghor's own scheduler" }, None)
+        }
+        (Payload::Notification { .. }, _) => {
+            (Action::WriteOwnEvent { event_type: "notification", writer: "ghor's notifier" }, None)
+        }
         (Payload::LocationRegistered(info), Source::Location(_)) => (
             Action::RegisterLocation { region: info.region, registered_in: registered.map(|old| old.region), bron },
             Some(info.region),

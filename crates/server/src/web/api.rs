@@ -401,9 +401,35 @@ pub async fn set_contacts(
             let e = FieldError::new(&format!("contacts[{i}].fallback"), ErrorCode::TooLong, "at most 200 characters");
             return Err(Problem::invalid(e.with("max", 200)));
         }
+        if let Some(reason) = c.email.as_deref().and_then(email_fault) {
+            let e = FieldError::new(&format!("contacts[{i}].email"), ErrorCode::NotAnEmail, &reason);
+            return Err(Problem::invalid(e.with("max", EMAIL_MAX)));
+        }
     }
     state.backbone.contacts.set_contacts(caller.scope(), &slug, &contacts).await?;
     Ok(Json(json!({ "location": slug, "contacts": contacts })))
+}
+
+/// The longest email address SMTP carries (RFC 5321's path limit less its brackets).
+const EMAIL_MAX: usize = 254;
+
+/// What is wrong with an email address, if anything: checked as far as the notifier needs
+/// it to be one mailbox (whether it exists, only the mail server knows).
+fn email_fault(email: &str) -> Option<String> {
+    if email.chars().count() > EMAIL_MAX {
+        return Some(format!("at most {EMAIL_MAX} characters"));
+    }
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("contains a space or a control character".into());
+    }
+    match email.rsplit_once('@') {
+        Some((local, domain))
+            if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') =>
+        {
+            None
+        }
+        _ => Some("is not an address like name@institution.nl".into()),
+    }
 }
 
 /// Deserialises with the offending path named.

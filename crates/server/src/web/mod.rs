@@ -7,6 +7,7 @@ mod faults;
 mod page;
 mod stream;
 mod warm;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -86,6 +87,10 @@ pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Rout
             .route(
                 "/v1/registry/locations/{location}/contacts",
                 get(api::contacts).put(api::set_contacts).layer(DefaultBodyLimit::max(single)),
+            )
+            .route(
+                "/v1/registry/organisations/{organisation}/webhooks",
+                get(webhooks::get).put(webhooks::put).layer(DefaultBodyLimit::max(single)),
             )
             .route("/v1/quarantine", get(api::quarantine))
             .route("/v1/tokens", post(api::create_token).get(api::list_tokens).layer(DefaultBodyLimit::max(single)))
