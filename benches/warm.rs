@@ -38,19 +38,9 @@ fn progress(line: impl AsRef<str>) {
     eprintln!("  {}", line.as_ref());
 }
 
+/// The `ghor` that `cargo bench` built beside this bench.
 fn ghor_binary() -> anyhow::Result<PathBuf> {
-    // target/release/deps/warm-<hash> → target/release/ghor
-    let exe = std::env::current_exe()?;
-    let found = exe.ancestors().skip(1).take(2).map(|d| d.join("ghor")).find(|p| p.is_file());
-    if let Some(found) = found {
-        return Ok(found);
-    }
-    progress("the ghor binary is missing; running `cargo build --release --bin ghor`");
-    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--bin", "ghor"])
-        .status()?;
-    ensure!(status.success(), "cargo build --release --bin ghor failed");
-    ghor_binary()
+    Ok(PathBuf::from(env!("CARGO_BIN_EXE_ghor")))
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -179,8 +169,14 @@ impl Round {
         Ok(round)
     }
 
+    /// One request; a `429` (each token's rate limit) is waited out and sent again.
     async fn send(&self, method: reqwest::Method, token: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let r = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(token).json(body).send().await?;
+        let url = format!("{}{path}", self.url);
+        let mut r = self.http.request(method.clone(), &url).bearer_auth(token).json(body).send().await?;
+        while r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            r = self.http.request(method.clone(), &url).bearer_auth(token).json(body).send().await?;
+        }
         let status = r.status();
         let body: Value = r.json().await.unwrap_or(Value::Null);
         ensure!(status.is_success(), "{path}: {status}: {body}");

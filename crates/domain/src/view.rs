@@ -220,13 +220,26 @@ impl Picture {
             handelingsperspectieven: BTreeMap::new(),
         };
         self.summarise(&context, &mut view);
+        self.warm_phase(&mut view);
         view
     }
 
     /// Brings `view` up to date after only the views of `locations` (of its region) may
-    /// have changed: those are recomputed, the region's totals and alerts summed again.
+    /// have changed: those are recomputed, the region's totals and alerts summed again, and
+    /// where those locations stand with its uitvragen and handelingsperspectieven.
     pub fn refresh_view<'a>(&self, view: &mut RegionView, locations: impl IntoIterator<Item = &'a Slug>) {
         let context = self.context(view.region);
+        let locations: Vec<&Slug> = locations.into_iter().collect();
+        for (id, u) in view.uitvragen.iter_mut() {
+            if let Some(state) = self.uitvragen.get(id) {
+                state.refresh_view(u, locations.iter().copied());
+            }
+        }
+        for (id, a) in view.handelingsperspectieven.iter_mut() {
+            if let Some(state) = self.handelingsperspectieven.get(id) {
+                state.refresh_view(a, locations.iter().copied());
+            }
+        }
         for id in locations {
             let current = self
                 .locations
@@ -318,6 +331,13 @@ impl Picture {
         view.totals = totals;
         view.alerts = alerts;
         view.incidents = incidents;
+        view.thresholds = ThresholdKey::ALL.iter().map(|k| (*k, context.rules.get(*k))).collect();
+    }
+
+    /// The uitvragen and handelingsperspectieven asked by the region or addressing its
+    /// locations, each with the region's locations only.
+    fn warm_phase(&self, view: &mut RegionView) {
+        let region = view.region;
         let in_region = |id: &Slug| self.locations.get(id).and_then(LocationState::region) == Some(region);
         let concerns = |by: RegionCode, addressed: &BTreeSet<Slug>| by == region || addressed.iter().any(in_region);
         view.uitvragen = self
@@ -332,7 +352,6 @@ impl Picture {
             .filter(|(_, a)| concerns(a.region, &a.addressed))
             .map(|(id, a)| (id.clone(), a.view(in_region)))
             .collect();
-        view.thresholds = ThresholdKey::ALL.iter().map(|k| (*k, context.rules.get(*k))).collect();
     }
 
     fn acknowledged(&self, alert: &str, since: DateTime<Utc>) -> bool {

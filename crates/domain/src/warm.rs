@@ -377,41 +377,8 @@ impl UitvraagState {
     /// As seen from a view that shows the addressed locations `shown` holds.
     pub fn view(&self, shown: impl Fn(&Slug) -> bool) -> UitvraagView {
         let d = &self.opened.value;
-        let mut counts: BTreeMap<AnswerState, u32> = AnswerState::ALL.iter().map(|s| (*s, 0)).collect();
-        let locations: BTreeMap<Slug, AddressedView> = self
-            .addressed
-            .iter()
-            .filter(|id| shown(id))
-            .map(|id| {
-                let answer = self.answer(id);
-                *counts.entry(answer.state).or_default() += 1;
-                let calls = self.calls.get(id).into_iter().flatten().map(|c| CallView {
-                    time: c.time,
-                    outcome: c.value.outcome,
-                    actor: c.actor.clone(),
-                    note: c.value.note.as_ref().map(|n| n.as_str().to_owned()),
-                });
-                let (delivery, round) = self.deliveries.get(id).map(newest_deliveries).unwrap_or((None, Vec::new()));
-                let deliveries = round.into_iter().map(|o| DeliveryView {
-                    time: o.time,
-                    kind: o.value.kind,
-                    channel: o.value.channel,
-                    contact_role: o.value.contact_role,
-                    state: o.value.state,
-                    attempt: o.value.attempt,
-                    reason: o.value.reason.clone(),
-                });
-                let view = AddressedView {
-                    state: answer.state,
-                    answered: answer.time,
-                    dimensions: answer.dimensions,
-                    calls: calls.collect(),
-                    delivery,
-                    deliveries: deliveries.collect(),
-                };
-                (id.clone(), view)
-            })
-            .collect();
+        let locations: BTreeMap<Slug, AddressedView> =
+            self.addressed.iter().filter(|id| shown(id)).map(|id| (id.clone(), self.addressed_view(id))).collect();
         UitvraagView {
             title: d.title.as_str().to_owned(),
             question: d.question.as_ref().map(|q| q.as_str().to_owned()),
@@ -423,17 +390,68 @@ impl UitvraagState {
             asked_by: self.region,
             opened: self.opened.time,
             closed: self.until(),
-            counts,
+            counts: counts(&locations),
             locations,
         }
     }
+
+    /// Brings `view` up to date after only what `changed` locations did may have changed
+    /// (their answers, deliveries): those are computed again, and the counts.
+    pub fn refresh_view<'a>(&self, view: &mut UitvraagView, changed: impl IntoIterator<Item = &'a Slug>) {
+        let mut any = false;
+        for id in changed {
+            if let Some(entry) = view.locations.get_mut(id) {
+                *entry = self.addressed_view(id);
+                any = true;
+            }
+        }
+        if any {
+            view.counts = counts(&view.locations);
+        }
+    }
+
+    /// Where one addressed location stands: its answer, calls and deliveries.
+    fn addressed_view(&self, id: &Slug) -> AddressedView {
+        let answer = self.answer(id);
+        let calls = self.calls.get(id).into_iter().flatten().map(|c| CallView {
+            time: c.time,
+            outcome: c.value.outcome,
+            actor: c.actor.clone(),
+            note: c.value.note.as_ref().map(|n| n.as_str().to_owned()),
+        });
+        let (delivery, round) = self.deliveries.get(id).map(newest_deliveries).unwrap_or((None, Vec::new()));
+        let deliveries = round.into_iter().map(|o| DeliveryView {
+            time: o.time,
+            kind: o.value.kind,
+            channel: o.value.channel,
+            contact_role: o.value.contact_role,
+            state: o.value.state,
+            attempt: o.value.attempt,
+            reason: o.value.reason.clone(),
+        });
+        AddressedView {
+            state: answer.state,
+            answered: answer.time,
+            dimensions: answer.dimensions,
+            calls: calls.collect(),
+            delivery,
+            deliveries: deliveries.collect(),
+        }
+    }
+}
+
+/// Addressed locations per state (every state named, also at 0).
+fn counts(locations: &BTreeMap<Slug, AddressedView>) -> BTreeMap<AnswerState, u32> {
+    let mut counts: BTreeMap<AnswerState, u32> = AnswerState::ALL.iter().map(|s| (*s, 0)).collect();
+    for view in locations.values() {
+        *counts.entry(view.state).or_default() += 1;
+    }
+    counts
 }
 
 impl AdviceState {
     pub fn view(&self, shown: impl Fn(&Slug) -> bool) -> AdviceView {
         let d = &self.published.value;
-        let read =
-            |id: &Slug| self.read.get(id).map(|r| ReadView { time: r.time, actor: r.actor.clone(), bron: r.bron });
         AdviceView {
             title: d.title.as_str().to_owned(),
             text: d.text.as_str().to_owned(),
@@ -442,13 +460,22 @@ impl AdviceState {
             incident: d.incident.clone(),
             published_by: self.region,
             published: self.published.time,
-            locations: self
-                .addressed
-                .iter()
-                .filter(|id| shown(id))
-                .map(|id| (id.clone(), AdviceReceipt { read: read(id) }))
-                .collect(),
+            locations: self.addressed.iter().filter(|id| shown(id)).map(|id| (id.clone(), self.receipt(id))).collect(),
         }
+    }
+
+    /// Brings `view` up to date after a "gelezen" of one of the `changed` locations.
+    pub fn refresh_view<'a>(&self, view: &mut AdviceView, changed: impl IntoIterator<Item = &'a Slug>) {
+        for id in changed {
+            if let Some(entry) = view.locations.get_mut(id) {
+                *entry = self.receipt(id);
+            }
+        }
+    }
+
+    fn receipt(&self, id: &Slug) -> AdviceReceipt {
+        let read = self.read.get(id).map(|r| ReadView { time: r.time, actor: r.actor.clone(), bron: r.bron });
+        AdviceReceipt { read }
     }
 }
 

@@ -7,7 +7,7 @@ pub mod session;
 pub mod visibility;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Duration;
@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use ghor_domain::picture::Touched;
 use ghor_domain::view::Changed;
-use ghor_domain::{DecodeError, Picture, RegionCode, RegionView, Scope, Slug, Views};
+use ghor_domain::{DecodeError, Picture, RegionCode, RegionView, Scope, Views};
 use ghor_store::{EventLog, ReadModel, StoreError};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
@@ -419,9 +419,9 @@ fn unwritable(e: &serde_json::Error) -> bool {
 
 /// Brings a region's JSON up to date with its view and returns the merge patch that does
 /// so (`None` when nothing changed). Only what `changed` names is serialised again: the
-/// locations that changed, the region's totals, alerts and incidents, and the uitvragen
-/// and handelingsperspectieven that address a changed location (a report or a "gelezen"
-/// changes those without naming them).
+/// locations that changed, the region's totals, alerts and incidents, and where the changed
+/// locations stand with the uitvragen and handelingsperspectieven that address them (a
+/// report, a delivery or a "gelezen" changes those without naming them).
 fn refresh_json(json: &mut Value, view: &RegionView, changed: &Changed) -> Result<Option<Value>, serde_json::Error> {
     let Some(region) = json.as_object_mut().filter(|_| !changed.whole) else {
         let new = to_json(view)?;
@@ -457,43 +457,52 @@ fn refresh_json(json: &mut Value, view: &RegionView, changed: &Changed) -> Resul
             *old = new;
         }
     }
-    let changed = &changed.locations;
-    refresh_entries(region, "uitvragen", &view.uitvragen, |u, l| u.locations.contains_key(l), changed, &mut patches)?;
-    let advice = &view.handelingsperspectieven;
-    refresh_entries(
-        region,
-        "handelingsperspectieven",
-        advice,
-        |a, l| a.locations.contains_key(l),
-        changed,
-        &mut patches,
-    )?;
+    // Of the uitvragen and handelingsperspectieven, only where a changed location stands.
+    let mut warm = Map::new();
+    for id in &changed.locations {
+        for (u, view) in view.uitvragen.iter().filter(|(_, v)| v.locations.contains_key(id)) {
+            let new = to_json(&view.locations[id])?;
+            refresh_at(region, &mut warm, &["uitvragen", u.as_str(), "locations", id.as_str()], new);
+            refresh_at(region, &mut warm, &["uitvragen", u.as_str(), "counts"], to_json(&view.counts)?);
+        }
+        for (a, view) in view.handelingsperspectieven.iter().filter(|(_, v)| v.locations.contains_key(id)) {
+            let new = to_json(&view.locations[id])?;
+            refresh_at(region, &mut warm, &["handelingsperspectieven", a.as_str(), "locations", id.as_str()], new);
+        }
+    }
+    prune(&mut warm);
+    patches.extend(warm);
     Ok((!patches.is_empty()).then_some(Value::Object(patches)))
 }
 
-/// Serialises again the entries of the map field `key` (by id) that hold one of the
-/// `changed` locations, adding their patches to `patches`. (Which entries a region has only
-/// changes with a change of the whole region.)
-fn refresh_entries<T: serde::Serialize>(
-    region: &mut Map<String, Value>,
-    key: &str,
-    entries: &BTreeMap<Slug, T>,
-    holds: impl Fn(&T, &Slug) -> bool,
-    changed: &BTreeSet<Slug>,
-    patches: &mut Map<String, Value>,
-) -> Result<(), serde_json::Error> {
-    let Some(Value::Object(json)) = region.get_mut(key) else { return Ok(()) };
-    let mut entry_patches = Map::new();
-    for (id, entry) in entries.iter().filter(|(_, e)| changed.iter().any(|l| holds(e, l))) {
-        let new = to_json(entry)?;
-        let old = json.entry(id.to_string()).or_insert(Value::Null);
-        if let Some(p) = patch::diff(old, &new) {
-            entry_patches.insert(id.to_string(), p);
-            *old = new;
+/// Puts `new` at `path` in the region's JSON, and what changed there at the same path in
+/// `patch` (which may be left holding empty objects: see [`prune`]).
+fn refresh_at(json: &mut Map<String, Value>, patch: &mut Map<String, Value>, path: &[&str], new: Value) {
+    let Some((last, parents)) = path.split_last() else { return };
+    let (mut node, mut patch) = (json, patch);
+    for key in parents {
+        let (Some(n), Some(p)) = (
+            node.entry(*key).or_insert_with(|| Value::Object(Map::new())).as_object_mut(),
+            patch.entry(*key).or_insert_with(|| Value::Object(Map::new())).as_object_mut(),
+        ) else {
+            return;
+        };
+        (node, patch) = (n, p);
+    }
+    let old = node.entry(*last).or_insert(Value::Null);
+    if let Some(p) = patch::diff(old, &new) {
+        patch.insert((*last).to_owned(), p);
+        *old = new;
+    }
+}
+
+/// Removes the objects of a patch that came to hold nothing.
+fn prune(patch: &mut Map<String, Value>) {
+    patch.retain(|_, v| match v {
+        Value::Object(inner) => {
+            prune(inner);
+            !inner.is_empty()
         }
-    }
-    if !entry_patches.is_empty() {
-        patches.insert(key.into(), Value::Object(entry_patches));
-    }
-    Ok(())
+        _ => true,
+    });
 }
