@@ -314,14 +314,17 @@ impl Picture {
         self.apply(event);
         let region = self.region_of(event);
         match (&event.source, &event.payload) {
-            // Only the location's own view, and its region's totals and alerts.
+            // Only the location's own view, its region's totals and alerts, and where it
+            // stands with the uitvragen and handelingsperspectieven of its region (an
+            // answer, a delivery, a "gelezen").
             (
                 Source::Location(id),
                 Payload::Status(_)
                 | Payload::Retracted(_)
                 | Payload::ReportOverdue(_)
                 | Payload::IntakeRejected(_)
-                | Payload::HandelingsperspectiefRead { .. },
+                | Payload::HandelingsperspectiefRead { .. }
+                | Payload::Notification { .. },
             ) if region == region_before => {
                 if !touched.locations.contains(id) {
                     touched.locations.insert(id.clone());
