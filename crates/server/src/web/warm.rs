@@ -11,7 +11,7 @@ use axum::Json;
 use chrono::Utc;
 use ghor_domain::picture::LocationState;
 use ghor_domain::warm::{call_order, UitvraagState};
-use ghor_domain::{Picture, Slug};
+use ghor_domain::{Picture, RegionCode, Slug};
 use serde_json::{json, Value};
 
 use super::AppState;
@@ -20,11 +20,24 @@ use crate::gateway::visibility::Visibility;
 use crate::policy::{self, Action};
 use crate::problem::Problem;
 
-/// Whether the caller may see this location's detail (its region and organisation).
+/// A registered location's region and organisation: what the policy decides on.
+fn whose<'p>(picture: &'p Picture, id: &Slug) -> Option<(RegionCode, &'p Slug)> {
+    let location = picture.locations.get(id)?;
+    Some((location.region()?, &location.info.as_ref()?.value.organisation))
+}
+
+/// Whether the caller may see this location's detail.
 fn sees(caller: &Caller, picture: &Picture, id: &Slug) -> bool {
-    let Some(location) = picture.locations.get(id) else { return false };
-    let (Some(region), Some(info)) = (location.region(), location.info.as_ref()) else { return false };
-    policy::decide(caller, &Action::ReadLocation { region, organisation: &info.value.organisation }).is_ok()
+    whose(picture, id).is_some_and(|(region, organisation)| {
+        policy::decide(caller, &Action::ReadLocation { region, organisation }).is_ok()
+    })
+}
+
+/// Whether the caller may read this location's 24/7 contacts.
+fn may_read_contacts(caller: &Caller, picture: &Picture, id: &Slug) -> bool {
+    whose(picture, id).is_some_and(|(region, organisation)| {
+        policy::decide(caller, &Action::ReadContacts { region, organisation }).is_ok()
+    })
 }
 
 /// Uitvragen that address a location the caller sees, newest first, each with what the
@@ -103,10 +116,4 @@ fn called_location(location: Option<&LocationState>) -> Value {
         "municipality": info.and_then(|i| i.municipality.as_ref()).map(|m| m.as_str()),
         "last_report": location.and_then(LocationState::last_report),
     })
-}
-
-fn may_read_contacts(caller: &Caller, picture: &Picture, id: &Slug) -> bool {
-    let Some(location) = picture.locations.get(id) else { return false };
-    let (Some(region), Some(info)) = (location.region(), location.info.as_ref()) else { return false };
-    policy::decide(caller, &Action::ReadContacts { region, organisation: &info.value.organisation }).is_ok()
 }
