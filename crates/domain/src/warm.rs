@@ -27,11 +27,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::area::Area;
 use crate::payload::*;
-use uuid::Uuid;
-
 use crate::picture::{keep_first, keep_newest_in, LocationState, Observation};
 use crate::values::{RegionCode, Slug};
 use crate::vocab::{
