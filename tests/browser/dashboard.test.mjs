@@ -591,3 +591,46 @@ test('demo data: the dashboard, its map, table sort and filters, the national vi
   await page.screenshot({ path: path.join(SCREENSHOTS, 'bigscreen.png') });
   assert.deepEqual(pageErrors.map(String), []);
 });
+
+test('Meldingen per e-mail of webhook: the ROT adds a subscription (a bad email refused on its field), sees and deletes it; an institution gets no panel', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { ghor, context, page, pageErrors } = await setup(t);
+  const mine = async (token) => {
+    const res = await fetch(`${ghor.url}/v1/subscriptions`, { headers: { authorization: `Bearer ${ghor.tokens[token]}` } });
+    assert.equal(res.status, 200);
+    return (await res.json()).subscriptions;
+  };
+  await openLive(page, ghor);
+  await page.locator('#subscriptions:not([hidden]) #subscription-list li.note').waitFor({ timeout: DEADLINE_MS });
+  await page.selectOption('#subscription-kind', 'seh_stop');
+  assert.ok(await page.locator('#subscription-value').isHidden(), 'only ic_free_below asks for a number');
+  await page.selectOption('#subscription-kind', 'ic_free_below');
+  assert.ok(await page.locator('#subscription-value').isVisible());
+  await page.fill('#subscription-value', '5');
+  await page.fill('#subscription-email', 'rot at ghor');
+  await page.click('#subscription-form button[type="submit"]');
+  await page.locator('#subscription-status').getByText(/^email: .*e-mailadres/).waitFor({ timeout: DEADLINE_MS });
+  assert.deepEqual(await mine('rot'), [], 'nothing kept of a refused one');
+
+  await page.fill('#subscription-email', 'rot@ghor.test');
+  await page.click('#subscription-form button[type="submit"]');
+  const line = page.locator('#subscription-list li.subscription');
+  await line.waitFor({ timeout: DEADLINE_MS });
+  const text = await line.textContent();
+  assert.ok(text.includes('VR01') && text.includes('rot@ghor.test') && text.includes('onder 5'), text);
+  const kept = await mine('rot');
+  assert.equal(kept.length, 1);
+  assert.equal(kept[0].kind, 'ic_free_below');
+  assert.equal(kept[0].value, 5);
+
+  await line.getByRole('button').click();
+  await page.locator('#subscription-list li.note').waitFor({ timeout: DEADLINE_MS });
+  assert.deepEqual(await mine('rot'), []);
+
+  const institution = await context.newPage();
+  const asked = [];
+  institution.on('request', (r) => { if (r.url().includes('/v1/subscriptions')) asked.push(r.url()); });
+  await openAs(institution, ghor, 'umcg');
+  assert.ok(await institution.locator('#subscriptions').isHidden(), 'an institution may not subscribe');
+  assert.deepEqual(asked, [], 'and its page does not ask');
+  assert.deepEqual(pageErrors.map(String), []);
+});

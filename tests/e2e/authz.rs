@@ -172,6 +172,9 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
     let national_token = |_: &str| Some(json!({ "name": "x", "role": "ketenpartner", "national": true }));
     let regionless_token = |_: &str| Some(json!({ "name": "x", "role": "ketenpartner" }));
     let oefening_token = |_: &str| Some(json!({ "name": "x", "role": "ketenpartner", "regions": ["VR01"], "scope": "oefening" }));
+    let subscribe = |region: &'static str, email: &'static str| {
+        move |_: &str| Some(json!({ "region": region, "kind": "seh_stop", "email": email }))
+    };
     let elsewhere_token = |_: &str| Some(json!({ "name": "x", "role": "institution", "organisation": "mcl", "regions": ["VR01"] }));
     let uitvraag = |who: &str| Some(event("/regions/VR01", "nl.ghor.uitvraag.opened.v1", Some(&format!("authz-{who}")),
         json!({ "title": "Stroom", "area": { "regions": ["VR01"] }, "asked": [{ "dimension": "utility" }], "deadline": "2030-01-01T00:00:00Z" })));
@@ -240,6 +243,15 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
             allow(c, Action::RevokeToken(target), 204)
         }),
         row("stream ticket",        M::POST, "/v1/stream/ticket", |_| Some(json!({})), |_| 200),
+        row("own subscriptions",    M::GET,  "/v1/subscriptions", no_body, |c| allow(c, Action::OwnSubscriptions, 200)),
+        row("subscribe VR01",       M::POST, "/v1/subscriptions", subscribe("VR01", "im@ghor.example"),
+            move |c| allow(c, Action::Subscribe { region: vr01 }, 201)),
+        row("subscribe VR02",       M::POST, "/v1/subscriptions", subscribe("VR02", "im@ghor.example"),
+            |c| allow(c, Action::Subscribe { region: region("VR02") }, 201)),
+        row("subscribe bad email",  M::POST, "/v1/subscriptions", subscribe("VR01", "im at ghor"),
+            |c| allow(c, Action::OwnSubscriptions, 422)),
+        row("unsubscribe no such",  M::DELETE, "/v1/subscriptions/0190c3a4-0000-7000-8000-000000000000", no_body,
+            |c| allow(c, Action::OwnSubscriptions, 404)),
     ]
 }
 
@@ -391,7 +403,7 @@ async fn every_endpoint_answers_every_caller_as_the_policy_says() {
 #[tokio::test]
 async fn me_lists_what_the_role_table_grants() {
     let (ghor, _) = with_callers().await;
-    let reader = json!(["read_picture", "read_locations"]);
+    let reader = json!(["read_picture", "read_locations", "subscribe"]);
     let im = json!([
         "read_picture",
         "read_locations",
@@ -400,6 +412,7 @@ async fn me_lists_what_the_role_table_grants() {
         "manage_incidents",
         "ask_and_advise",
         "set_thresholds",
+        "subscribe",
         "read_contacts",
         "read_quarantine"
     ]);
@@ -427,6 +440,7 @@ async fn me_lists_what_the_role_table_grants() {
                 "ask_and_advise",
                 "set_thresholds",
                 "register",
+                "subscribe",
                 "read_contacts",
                 "read_quarantine"
             ]),

@@ -24,6 +24,8 @@ mod notify;
 mod picture;
 #[path = "stream.rs"]
 mod stream;
+#[path = "subscriptions.rs"]
+mod subscriptions;
 #[path = "supervision.rs"]
 mod supervision;
 #[path = "warm.rs"]

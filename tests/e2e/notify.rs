@@ -23,23 +23,23 @@ use tokio::process::{Child, Command};
 
 use crate::harness::{event, Ghor, DEADLINE};
 
-const NOTIFY_GIVE_UP_SECS: u64 = 30;
+pub(super) const NOTIFY_GIVE_UP_SECS: u64 = 30;
 
 /// A free TCP port on the loopback interface.
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
 }
 
 /// The real SMTP server: aiosmtpd writing each message to a JSON file in `dir`.
-struct Smtp {
+pub(super) struct Smtp {
     port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
 }
 
 impl Smtp {
-    async fn start(delay_secs: f64) -> Smtp {
+    pub(super) async fn start(delay_secs: f64) -> Smtp {
         let mut smtp = Smtp { port: free_port(), dir: tempfile::tempdir().expect("tempdir"), child: None };
         smtp.start_again(delay_secs).await;
         smtp
@@ -72,7 +72,7 @@ impl Smtp {
     }
 
     /// Every message received so far.
-    fn messages(&self) -> Vec<Value> {
+    pub(super) fn messages(&self) -> Vec<Value> {
         let mut found = Vec::new();
         for entry in std::fs::read_dir(self.dir.path()).expect("read the sink").flatten() {
             let path = entry.path();
@@ -85,7 +85,7 @@ impl Smtp {
     }
 
     /// Messages to `address`.
-    fn to(&self, address: &str) -> Vec<Value> {
+    pub(super) fn to(&self, address: &str) -> Vec<Value> {
         self.messages()
             .into_iter()
             .filter(|m| m["to"].as_array().is_some_and(|t| t.contains(&json!(address))))
@@ -95,26 +95,26 @@ impl Smtp {
 
 /// One request the webhook receiver got.
 #[derive(Debug, Clone)]
-struct Hook {
-    path: String,
-    headers: BTreeMap<String, String>,
-    body: Vec<u8>,
+pub(super) struct Hook {
+    pub(super) path: String,
+    pub(super) headers: BTreeMap<String, String>,
+    pub(super) body: Vec<u8>,
 }
 
 impl Hook {
-    fn json(&self) -> Value {
+    pub(super) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("a JSON body")
     }
 }
 
 /// A webhook receiver: answers 204 after `delay` and keeps every request.
-struct Receiver {
-    url: String,
+pub(super) struct Receiver {
+    pub(super) url: String,
     got: Arc<Mutex<Vec<Hook>>>,
 }
 
 impl Receiver {
-    async fn start(delay: Duration) -> Receiver {
+    pub(super) async fn start(delay: Duration) -> Receiver {
         let got: Arc<Mutex<Vec<Hook>>> = Arc::default();
         let kept = got.clone();
         let app = axum::Router::new().fallback(
@@ -137,7 +137,7 @@ impl Receiver {
         Receiver { url, got }
     }
 
-    fn hooks(&self) -> Vec<Hook> {
+    pub(super) fn hooks(&self) -> Vec<Hook> {
         self.got.lock().expect("lock").clone()
     }
 }
@@ -145,7 +145,7 @@ impl Receiver {
 /// Verifies a Standard Webhooks signature, written here from the specification (not from
 /// ghor's code): HMAC-SHA256 with the secret's bytes over `{id}.{timestamp}.{body}`,
 /// base64, after `v1,` in one of the space-separated signatures.
-fn verified(secret: &str, hook: &Hook) -> bool {
+pub(super) fn verified(secret: &str, hook: &Hook) -> bool {
     let key = base64::engine::general_purpose::STANDARD
         .decode(secret.strip_prefix("whsec_").expect("whsec_ secret"))
         .expect("base64 secret");
@@ -165,13 +165,13 @@ fn verified(secret: &str, hook: &Hook) -> bool {
     fresh && sigs.split(' ').any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
 }
 
-fn new_secret() -> String {
+pub(super) fn new_secret() -> String {
     let key: [u8; 32] = rand::random();
     format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
 }
 
 /// Polls `check` until it gives a value, at most `within`.
-async fn until<T>(what: &str, within: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+pub(super) async fn until<T>(what: &str, within: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         if let Some(t) = check() {
@@ -183,7 +183,7 @@ async fn until<T>(what: &str, within: Duration, mut check: impl FnMut() -> Optio
 }
 
 /// ghor on this suite's backend, sending email through `smtp`.
-async fn ghor_with(smtp: &Smtp, give_up_secs: u64) -> Ghor {
+pub(super) async fn ghor_with(smtp: &Smtp, give_up_secs: u64) -> Ghor {
     Ghor::start_with_env(
         super::BACKEND,
         &[

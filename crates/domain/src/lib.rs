@@ -15,6 +15,8 @@
 //! - [`picture`]: [`Picture::apply`], the fold.
 //! - [`warm`]: the warm phase in the fold: uitvragen and handelingsperspectieven, whom
 //!   they address, who answered, was called, read.
+//! - [`condition`]: the alert conditions one may subscribe to, and which of them an
+//!   event starts in a region.
 //! - [`rules`]: what a value means (state as label and colour), from thresholds.
 //! - [`view`]: a region's view, totals and alerts, and staleness at a given `now`.
 //! - [`schema`]: JSON Schemas generated into `proto/`.
@@ -22,6 +24,7 @@
 //!   fields, the error catalogue, the states.
 
 pub mod area;
+pub mod condition;
 pub mod describe;
 pub mod error;
 pub mod event;

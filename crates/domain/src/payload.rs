@@ -45,6 +45,13 @@ pub struct BedsData {
     pub surge_24h: Option<Count>,
 }
 
+impl BedsData {
+    /// Operational beds not occupied: what the region's totals add up as free.
+    pub fn free(&self) -> u32 {
+        self.operational.get().saturating_sub(self.occupied.get())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TreatmentPlacesData {

@@ -44,7 +44,7 @@ impl Rules {
                 Judgement::Nee => Kritiek,
             },
             Status::Beds { data, .. } => {
-                let free = data.operational.get().saturating_sub(data.occupied.get());
+                let free = data.free();
                 if data.operational.get() == 0 {
                     Goed // no such beds in operation: nothing to run out of
                 } else if free <= t(ThresholdKey::BedsFreeCritical) {

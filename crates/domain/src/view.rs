@@ -473,7 +473,7 @@ fn totals(
                     let c = t.beds.entry(*key).or_default();
                     c.operational += data.operational.get();
                     c.occupied += data.occupied.get();
-                    c.free += data.operational.get().saturating_sub(data.occupied.get());
+                    c.free += data.free();
                     c.surge_24h += data.surge_24h.map_or(0, |s| s.get());
                 }
                 Status::TreatmentPlaces { key, data } => {

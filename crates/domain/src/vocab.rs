@@ -533,6 +533,18 @@ vocabulary! {
         Escalatie = "escalatie", "Escalatie uitvraag", "Enquiry escalation";
         Handelingsperspectief = "handelingsperspectief", "Handelingsperspectief", "Advice";
         TeLaat = "te_laat", "Melding te laat", "Report overdue";
+        Abonnement = "abonnement", "Waarschuwing (abonnement)", "Alert (subscription)";
+    }
+}
+
+vocabulary! {
+    /// The alerts a GHOR user may subscribe to, per region (issue 9): what starts a
+    /// notification to the subscription's own channels.
+    SubscriptionKind {
+        IcFreeBelow = "ic_free_below", "IC-bedden vrij onder", "ICU beds free below";
+        SehStop = "seh_stop", "SEH-stop", "Emergency department stop";
+        UtilityDownWithoutBackup = "utility_down_without_backup", "Nutsvoorziening uitgevallen zonder noodvoorziening", "Utility down without backup";
+        ReportOverdue = "report_overdue", "Melding te laat", "Report overdue";
     }
 }
 
@@ -601,4 +613,5 @@ served!(
     Channel,
     NotificationKind,
     DeliveryState,
+    SubscriptionKind,
 );

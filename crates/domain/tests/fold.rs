@@ -6,7 +6,9 @@
 //! on arrival order, on how the log is cut into batches, or on repeated delivery.
 
 use chrono::{DateTime, Duration, Utc};
+use ghor_domain::condition::Conditions;
 use ghor_domain::view::{LocationView, ValueView};
+use ghor_domain::vocab::SubscriptionKind;
 use ghor_domain::{Dimension, Event, Picture, RegionCode, RegionView, Scope, Slug, Stamp, State, Submission};
 use serde_json::{json, Value};
 
@@ -1301,4 +1303,96 @@ mod properties {
         assert!(outcomes > 0, "no delivery outcome reached an uitvraag's view");
         assert!(reminders > 0, "no reminders generated");
     }
+}
+
+// ---------- conditions one may subscribe to ----------
+
+/// Folds `events` one at a time after the registrations: per event, the conditions of
+/// `kind` (with `value`) it started in VR01.
+fn started(events: &[Event], kind: SubscriptionKind, value: Option<u32>) -> Vec<Vec<String>> {
+    let vr01 = region("VR01");
+    let mut p = fold(&registrations());
+    events
+        .iter()
+        .map(|e| {
+            let before = Conditions::of(&p, vr01);
+            p.apply(e);
+            let after = Conditions::of(&p, vr01);
+            after.started_since(&before, vr01, kind, value).into_iter().map(|s| s.condition).collect()
+        })
+        .collect()
+}
+
+fn none() -> Vec<String> {
+    Vec::new()
+}
+
+fn just(condition: &str) -> Vec<String> {
+    vec![condition.to_owned()]
+}
+
+#[test]
+fn an_seh_stop_starts_once_and_again_only_after_it_ended_or_was_retracted() {
+    let seh = |loc: &str, hhmm: &str, status: &str| {
+        report(loc, "acute_function.reported", Some("seh"), hhmm, json!({ "status": status }))
+    };
+    let first = seh("umcg", "10:00", "stop");
+    let events = [
+        first.clone(),
+        seh("umcg", "10:10", "stop"),
+        seh("mcl", "10:15", "stop"),
+        seh("umcg", "10:20", "open"),
+        seh("umcg", "10:30", "stop"),
+    ];
+    let stop = "umcg/acute_function/seh";
+    assert_eq!(started(&events, SubscriptionKind::SehStop, None), [just(stop), none(), none(), none(), just(stop)]);
+    let retracted = [first.clone(), retraction("umcg", "10:05", &first), seh("umcg", "10:10", "stop")];
+    assert_eq!(started(&retracted, SubscriptionKind::SehStop, None), [just(stop), none(), just(stop)]);
+}
+
+#[test]
+fn ic_free_below_starts_when_the_regions_free_ic_beds_fall_below_the_number() {
+    let events = [
+        beds("umcg", "ic", "10:00", 10, 2),   // 8 free
+        beds("martini", "ic", "10:01", 4, 2), // 10
+        beds("umcg", "ic", "10:02", 10, 9),   // 3: below 5
+        beds("martini", "ic", "10:03", 4, 3), // 2: still below
+        beds("mcl", "ic", "10:04", 10, 10),   // another region
+        beds("umcg", "ic", "10:05", 10, 2),   // 9
+        beds("umcg", "ic", "10:06", 10, 9),   // 2: below again
+        beds("umcg", "kinder_ic", "10:07", 10, 10),
+    ];
+    let below = "VR01/beds/ic";
+    assert_eq!(
+        started(&events, SubscriptionKind::IcFreeBelow, Some(5)),
+        [none(), none(), just(below), none(), none(), none(), just(below), none()]
+    );
+    assert!(started(&events, SubscriptionKind::IcFreeBelow, Some(1)).iter().all(Vec::is_empty), "never below 1");
+}
+
+#[test]
+fn a_utility_down_starts_only_without_a_backup() {
+    let utility = |hhmm: &str, data: Value| report("umcg", "utility.reported", Some("stroom"), hhmm, data);
+    let events = [
+        utility("10:00", json!({ "status": "uitgevallen", "on_backup": true, "backup_hours_left": 12 })),
+        utility("10:10", json!({ "status": "uitgevallen", "on_backup": false })),
+        utility("10:20", json!({ "status": "uitgevallen" })),
+        utility("10:30", json!({ "status": "normaal" })),
+    ];
+    assert_eq!(
+        started(&events, SubscriptionKind::UtilityDownWithoutBackup, None),
+        [none(), just("umcg/utility/stroom"), none(), none()]
+    );
+}
+
+#[test]
+fn report_overdue_starts_when_a_location_misses_its_interval() {
+    let events = [
+        beds("umcg", "ic", "09:00", 42, 30),
+        overdue("umcg", "12:00"),
+        beds("umcg", "ic", "12:30", 42, 31),
+        overdue("umcg", "14:30"),
+    ];
+    let late = "umcg/report_overdue";
+    assert_eq!(started(&events, SubscriptionKind::ReportOverdue, None), [none(), just(late), none(), just(late)]);
 }

@@ -15,6 +15,7 @@ import { bindReport, openReport, openAnswer } from './report.js';
 import { renderOwn } from './institution.js';
 import { renderDesk, bindDesk } from './desk.js';
 import { uitvragen } from './warm.js';
+import { renderSubscriptions, resetSubscriptions } from './subscriptions.js';
 
 /** How this token sees the picture, as its capabilities say. */
 function mode() {
@@ -56,6 +57,7 @@ function renderPage() {
   if (m === 'locations') renderLocations(regions);
   show('states-section', m === 'aggregate');
   if (m === 'aggregate') renderStatesTable(regions);
+  renderSubscriptions();
 
   openDeepLink();
 }
@@ -85,7 +87,7 @@ function ownLocationFor(id) {
 }
 
 on('render', renderPage);
-on('signedOut', () => { deepLinkDone = false; });
+on('signedOut', () => { deepLinkDone = false; resetSubscriptions(); });
 setRerender(renderNow);
 bindDetail();
 bindReport();

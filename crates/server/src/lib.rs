@@ -230,6 +230,7 @@ pub async fn serve(
                 backbone.read_model.clone(),
                 backbone.contacts.clone(),
                 backbone.notify.clone(),
+                backbone.tokens.clone(),
                 settings.notify.clone(),
             )?);
             let stop = shutdown.clone();

@@ -67,6 +67,8 @@ pub enum Capability {
     SetThresholds,
     /// Register locations and organisations.
     Register,
+    /// Subscribe to alerts of its regions, on its own email or webhook (issue 9).
+    Subscribe,
     /// Read the 24/7 contacts of locations (personal data).
     ReadContacts,
     /// Keep those contacts.
@@ -91,6 +93,7 @@ impl Capability {
         Capability::AskAndAdvise,
         Capability::SetThresholds,
         Capability::Register,
+        Capability::Subscribe,
         Capability::ReadContacts,
         Capability::WriteContacts,
         Capability::ReadQuarantine,
@@ -149,6 +152,7 @@ pub fn grants(role: Role) -> Grants {
                 ManageIncidents,
                 AskAndAdvise,
                 SetThresholds,
+                Subscribe,
                 ReadContacts,
                 ReadQuarantine,
             ],
@@ -175,6 +179,7 @@ pub fn grants(role: Role) -> Grants {
                 AskAndAdvise,
                 SetThresholds,
                 Register,
+                Subscribe,
                 ReadContacts,
                 ReadQuarantine,
             ],
@@ -184,7 +189,7 @@ pub fn grants(role: Role) -> Grants {
             scope: Some(Scope::Oefening),
         },
         Role::Rot => Grants {
-            may: &[ReadPicture, ReadLocations],
+            may: &[ReadPicture, ReadLocations, Subscribe],
             mints: Mints::None,
             bron: &[],
             organisation: false,
@@ -296,6 +301,12 @@ pub enum Action<'a> {
         writer: &'static str,
     },
     ReadQuarantine,
+    /// One's own subscriptions to alerts: listing and deleting them.
+    OwnSubscriptions,
+    /// A subscription to the alerts of `region`.
+    Subscribe {
+        region: RegionCode,
+    },
     /// One quarantined event, of the region it was stamped with (unknown when it could
     /// not be read): only a national caller sees one of no known region.
     ReadQuarantined {
@@ -479,6 +490,19 @@ pub fn decide(caller: &Caller, action: &Action<'_>) -> Result<(), Denied> {
         }
         Action::WriteOwnEvent { event_type, writer } => {
             deny(Some("type"), format!("{event_type} events are written by {writer}, not by clients"))
+        }
+        Action::OwnSubscriptions => need(
+            Subscribe,
+            None,
+            format!("A {role} token may not subscribe to alerts; GHOR roles that follow locations do."),
+        ),
+        Action::Subscribe { region } => {
+            need(
+                Subscribe,
+                None,
+                format!("A {role} token may not subscribe to alerts; GHOR roles that follow locations do."),
+            )?;
+            within(region, Some("region"), format!("{region} lies outside this token's regions"))
         }
         Action::ReadQuarantine => {
             need(ReadQuarantine, None, "The quarantine is for the informatiemanager and administrators.".into())

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
+use ghor_domain::vocab::SubscriptionKind;
 use ghor_domain::{Event, Picture, RegionCode, Role, Scope, Slug, Stamp, Submission};
 use serde_json::json;
 use uuid::Uuid;
@@ -311,6 +312,34 @@ pub async fn notify(store: Arc<dyn NotifyStore>) {
     assert!(store.webhooks(oefening, &org).await.expect("webhooks").is_empty(), "an exercise has its own endpoints");
     store.set_webhooks(live, &org, &[]).await.expect("remove");
     assert!(store.webhooks(live, &org).await.expect("webhooks").is_empty());
+
+    // Subscriptions: per scope and owner, at most `max` per owner, deleted only by it.
+    let (me, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let region = RegionCode::try_from("VR01").expect("region");
+    let subscription = |owner: Uuid, minutes: i64| Subscription {
+        id: Uuid::new_v4(),
+        owner,
+        region,
+        kind: SubscriptionKind::IcFreeBelow,
+        value: Some(5),
+        email: Some("im@ghor.example".into()),
+        webhook: Some(hook.clone()),
+        created: DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::minutes(minutes),
+    };
+    let (second, first) = (subscription(me, 2), subscription(me, 1));
+    assert!(store.add_subscription(live, &second, 2).await.expect("add"));
+    assert!(store.add_subscription(live, &first, 2).await.expect("add"));
+    assert!(!store.add_subscription(live, &subscription(me, 3), 2).await.expect("add"), "the limit holds");
+    let theirs = subscription(other, 0);
+    assert!(store.add_subscription(live, &theirs, 2).await.expect("add"), "the limit is per owner");
+    assert_eq!(store.subscriptions_of(live, me).await.expect("mine"), vec![first.clone(), second.clone()]);
+    assert_eq!(store.subscriptions(live).await.expect("all"), vec![theirs.clone(), first.clone(), second.clone()]);
+    assert!(store.subscriptions(oefening).await.expect("all").is_empty(), "per scope");
+    assert!(!store.remove_subscription(live, other, first.id).await.expect("remove"), "only its owner deletes it");
+    assert!(!store.remove_subscription(oefening, me, first.id).await.expect("remove"), "per scope");
+    assert!(store.remove_subscription(live, me, first.id).await.expect("remove"));
+    assert!(!store.remove_subscription(live, me, first.id).await.expect("remove"), "gone");
+    assert_eq!(store.subscriptions_of(live, me).await.expect("mine"), vec![second]);
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The ports of §5: the event log, the read model, and the mutable stores that stay out of
-//! the log (tokens; contacts, which are personal data; the notifier's cursor and webhook
-//! endpoints with their secrets). Ingest, projector and
+//! the log (tokens; contacts, which are personal data; the notifier's cursor, webhook
+//! endpoints with their secrets, and subscriptions to alerts with their channels). Ingest, projector and
 //! gateway talk only to these traits, so the embedded and the production backends plug
 //! in beside each other.
 
@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::stream::BoxStream;
-use ghor_domain::vocab::ContactRole;
+use ghor_domain::vocab::{ContactRole, SubscriptionKind};
 use ghor_domain::{Event, Picture, RegionCode, Role, Scope, Slug};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -283,8 +283,31 @@ pub struct Webhook {
     pub secret: String,
 }
 
-/// What the notifier keeps beside the log: its cursor per scope, and the webhook endpoints
-/// of organisations per scope (an exercise posts only to the endpoints set up for it).
+/// A GHOR user's subscription to an alert kind in one region (issue 9), owned by the token
+/// that made it; its channels are personal data and secrets, so it is kept beside the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    pub id: Uuid,
+    /// The token that made it: only it lists and deletes it, and a revoked token's
+    /// subscriptions are told nothing.
+    pub owner: Uuid,
+    pub region: RegionCode,
+    pub kind: SubscriptionKind,
+    /// The number the kind needs (`ic_free_below`: notify when the region's free IC beds
+    /// fall below it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<Webhook>,
+    pub created: DateTime<Utc>,
+}
+
+/// What the notifier keeps beside the log: its cursor per scope, the webhook endpoints of
+/// organisations per scope (an exercise posts only to the endpoints set up for it), and the
+/// subscriptions to alerts per scope.
 #[async_trait]
 pub trait NotifyStore: Send + Sync + 'static {
     /// The notifier's cursor: every event up to it has had all its notifications delivered
@@ -302,4 +325,13 @@ pub trait NotifyStore: Send + Sync + 'static {
     async fn webhooks(&self, scope: Scope, organisation: &Slug) -> StoreResult<Vec<Webhook>>;
     /// Replaces an organisation's endpoints in a scope; an empty list removes the row.
     async fn set_webhooks(&self, scope: Scope, organisation: &Slug, webhooks: &[Webhook]) -> StoreResult<()>;
+    /// Every subscription of a scope, oldest first: what the notifier matches started
+    /// conditions against.
+    async fn subscriptions(&self, scope: Scope) -> StoreResult<Vec<Subscription>>;
+    /// The subscriptions `owner` made in a scope, oldest first.
+    async fn subscriptions_of(&self, scope: Scope, owner: Uuid) -> StoreResult<Vec<Subscription>>;
+    /// Keeps a new subscription, unless its owner holds `max` in the scope already (false).
+    async fn add_subscription(&self, scope: Scope, subscription: &Subscription, max: usize) -> StoreResult<bool>;
+    /// Deletes `owner`'s subscription `id`; false when it has none by that id.
+    async fn remove_subscription(&self, scope: Scope, owner: Uuid, id: Uuid) -> StoreResult<bool>;
 }

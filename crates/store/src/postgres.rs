@@ -570,6 +570,68 @@ impl NotifyStore for Postgres {
         .await?;
         Ok(())
     }
+    async fn subscriptions(&self, scope: Scope) -> StoreResult<Vec<Subscription>> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT body::text FROM subscriptions WHERE scope = $1")
+            .bind(scope.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        oldest_first(rows)
+    }
+
+    async fn subscriptions_of(&self, scope: Scope, owner: Uuid) -> StoreResult<Vec<Subscription>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT body::text FROM subscriptions WHERE scope = $1 AND owner = $2")
+                .bind(scope.as_str())
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await?;
+        oldest_first(rows)
+    }
+
+    async fn add_subscription(&self, scope: Scope, subscription: &Subscription, max: usize) -> StoreResult<bool> {
+        // The owner's other subscriptions are locked while counted, so two at once cannot
+        // both pass the limit.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(format!("subscriptions|{}|{}", scope.as_str(), subscription.owner))
+            .execute(&mut *tx)
+            .await?;
+        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM subscriptions WHERE scope = $1 AND owner = $2")
+            .bind(scope.as_str())
+            .bind(subscription.owner)
+            .fetch_one(&mut *tx)
+            .await?;
+        if held >= max as i64 {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO subscriptions (scope, id, owner, body) VALUES ($1, $2, $3, $4::jsonb)")
+            .bind(scope.as_str())
+            .bind(subscription.id)
+            .bind(subscription.owner)
+            .bind(serde_json::to_string(subscription).map_err(internal)?)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn remove_subscription(&self, scope: Scope, owner: Uuid, id: Uuid) -> StoreResult<bool> {
+        let removed = sqlx::query("DELETE FROM subscriptions WHERE scope = $1 AND owner = $2 AND id = $3")
+            .bind(scope.as_str())
+            .bind(owner)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(removed.rows_affected() == 1)
+    }
+}
+
+/// Subscriptions as stored, oldest first (then by id).
+fn oldest_first(rows: Vec<String>) -> StoreResult<Vec<Subscription>> {
+    let mut found: Vec<Subscription> =
+        rows.iter().map(|r| serde_json::from_str(r).map_err(internal)).collect::<StoreResult<_>>()?;
+    found.sort_by_key(|s| (s.created, s.id));
+    Ok(found)
 }
 
 #[cfg(test)]

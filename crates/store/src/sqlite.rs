@@ -643,4 +643,56 @@ impl NotifyStore for Embedded {
         .await?;
         Ok(())
     }
+    async fn subscriptions(&self, scope: Scope) -> StoreResult<Vec<Subscription>> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT body FROM subscriptions WHERE scope = ?")
+            .bind(scope.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        oldest_first(rows)
+    }
+
+    async fn subscriptions_of(&self, scope: Scope, owner: Uuid) -> StoreResult<Vec<Subscription>> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT body FROM subscriptions WHERE scope = ? AND owner = ?")
+            .bind(scope.as_str())
+            .bind(owner.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        oldest_first(rows)
+    }
+
+    async fn add_subscription(&self, scope: Scope, subscription: &Subscription, max: usize) -> StoreResult<bool> {
+        // One statement: the count and the insert cannot be split by another writer.
+        let added = sqlx::query(
+            "INSERT INTO subscriptions (scope, id, owner, body)
+             SELECT ?, ?, ?, ? WHERE (SELECT count(*) FROM subscriptions WHERE scope = ? AND owner = ?) < ?",
+        )
+        .bind(scope.as_str())
+        .bind(subscription.id.to_string())
+        .bind(subscription.owner.to_string())
+        .bind(serde_json::to_string(subscription).map_err(internal)?)
+        .bind(scope.as_str())
+        .bind(subscription.owner.to_string())
+        .bind(max as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(added.rows_affected() == 1)
+    }
+
+    async fn remove_subscription(&self, scope: Scope, owner: Uuid, id: Uuid) -> StoreResult<bool> {
+        let removed = sqlx::query("DELETE FROM subscriptions WHERE scope = ? AND owner = ? AND id = ?")
+            .bind(scope.as_str())
+            .bind(owner.to_string())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(removed.rows_affected() == 1)
+    }
+}
+
+/// Subscriptions as stored, oldest first (then by id).
+fn oldest_first(rows: Vec<String>) -> StoreResult<Vec<Subscription>> {
+    let mut found: Vec<Subscription> =
+        rows.iter().map(|r| serde_json::from_str(r).map_err(internal)).collect::<StoreResult<_>>()?;
+    found.sort_by_key(|s| (s.created, s.id));
+    Ok(found)
 }

@@ -96,12 +96,21 @@ fn smtp_reason(e: &lettre::transport::smtp::Error) -> String {
 /// id, so a receiver drops repeats by it as by `webhook-id`; in an exercise the `oefening`
 /// extension says so.
 pub fn cloud_event(notice: &Notice, id: Uuid) -> Value {
+    let source = match &notice.location {
+        Some(l) => format!("/locations/{l}"),
+        None => format!("/regions/{}", notice.region),
+    };
+    let subject = match (&notice.about, &notice.location) {
+        (Some(about), _) => about.to_string(),
+        (None, Some(l)) => l.to_string(),
+        (None, None) => notice.region.to_string(),
+    };
     let mut event = json!({
         "specversion": "1.0",
         "id": id,
-        "source": format!("/locations/{}", notice.location),
+        "source": source,
         "type": format!("nl.ghor.notice.{}.v1", notice.kind.as_str()),
-        "subject": notice.about.as_ref().map_or(notice.location.as_str(), |a| a.as_str()),
+        "subject": subject,
         "datacontenttype": "application/json",
         "cause": notice.cause,
         "data": notice.data,

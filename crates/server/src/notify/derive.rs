@@ -1,16 +1,21 @@
 //! Which notifications an event calls for, decided from the picture as folded up to and
 //! including that event: pure, so every restart derives the same ones, with the same ids.
 //! Whom (which contacts, which endpoints) is for the notifier to look up; this says about
-//! which location, for which functional roles, and with what text.
+//! which location, for which functional roles, and with what text. An alert condition that
+//! an event started ([`ghor_domain::condition`]) is told to each subscription to it
+//! ([`subscription_notice`]): about a location, or about the region itself.
 
 use chrono::{DateTime, Utc};
+use ghor_domain::condition::Started;
 use ghor_domain::payload::Payload;
-use ghor_domain::vocab::{AnswerState, ContactRole, Lang, NotificationKind};
+use ghor_domain::vocab::{AnswerState, ContactRole, Lang, NotificationKind, SubscriptionKind};
 use ghor_domain::{Event, Picture, RegionCode, Scope, Slug};
+use ghor_store::Subscription;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-/// One notification about one location, before it is addressed to anyone.
+/// One notification about one location (or, for a subscription to a region's own
+/// condition, about the region), before it is addressed to anyone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
     /// The event that called for it.
@@ -18,10 +23,17 @@ pub struct Notice {
     pub kind: NotificationKind,
     /// The uitvraag or handelingsperspectief it is about.
     pub about: Option<Slug>,
-    pub location: Slug,
-    /// The location's region, stamped on the outcome events.
+    /// None: the notice is about the region itself (its IC capacity).
+    pub location: Option<Slug>,
+    /// The location's region (or the region), stamped on the outcome events.
     pub region: RegionCode,
-    pub organisation: Slug,
+    /// The location whose record the outcome events join (a notification event is about a
+    /// location): the notice's own, or for a region's own condition the location whose
+    /// report started it.
+    pub recorded_at: Option<Slug>,
+    /// The location's organisation, whose webhook endpoints hear of it; none for a
+    /// subscription's notice, which goes to the subscription's own channels only.
+    pub organisation: Option<Slug>,
     /// The functional roles whose contacts get it by email.
     pub roles: Vec<ContactRole>,
     pub oefening: bool,
@@ -188,35 +200,111 @@ fn notice(
     roles: &[ContactRole],
     subject: String,
     body: String,
-    mut data: Value,
+    data: Value,
     cx: &Context,
 ) -> Option<Notice> {
     let state = picture.locations.get(location)?;
     let info = &state.info.as_ref()?.value;
-    let oefening = cx.scope == ghor_domain::Scope::Oefening;
-    let (subject, body) = if oefening {
-        data["oefening"] = json!(true);
-        (
-            format!("[OEFENING] {subject}"),
-            format!("OEFENING — dit bericht hoort bij een oefening, niet bij een echte crisis.\n\n{body}\nOEFENING\n"),
-        )
-    } else {
-        (subject, body)
-    };
+    let (subject, body, data) = marked(cx, subject, body, data);
     let body = format!("{body}\nLocatie: {} ({location})\n-- \nghor, GHOR-informatievoorziening\n", info.name.as_str());
     Some(Notice {
         cause: event.id,
         kind,
         about: about.cloned(),
-        location: location.clone(),
+        location: Some(location.clone()),
         region: state.region().unwrap_or(event.stamp.region),
-        organisation: info.organisation.clone(),
+        recorded_at: Some(location.clone()),
+        organisation: Some(info.organisation.clone()),
         roles: roles.to_vec(),
-        oefening,
+        oefening: cx.scope == Scope::Oefening,
         subject,
         body,
         data,
     })
+}
+
+/// In an exercise, the subject, body and data say OEFENING.
+fn marked(cx: &Context, subject: String, body: String, mut data: Value) -> (String, String, Value) {
+    if cx.scope == Scope::Oefening {
+        data["oefening"] = json!(true);
+        (
+            format!("[OEFENING] {subject}"),
+            format!("OEFENING — dit bericht hoort bij een oefening, niet bij een echte crisis.\n\n{body}\nOEFENING\n"),
+            data,
+        )
+    } else {
+        (subject, body, data)
+    }
+}
+
+/// What `subscription` is told of a condition that `event` started in its region.
+pub fn subscription_notice(
+    picture: &Picture,
+    event: &Event,
+    started: &Started,
+    subscription: &Subscription,
+    cx: &Context,
+) -> Notice {
+    let region = subscription.region;
+    let region_name = &region.info().name;
+    let place = started.location.as_ref().map(|l| {
+        let name = picture.locations.get(l).and_then(|s| s.info.as_ref()).map_or(l.as_str(), |i| i.value.name.as_str());
+        (l, name.to_owned())
+    });
+    let link = match &place {
+        Some((l, _)) => format!("{}/?location={l}", cx.public_url),
+        None => format!("{}/?region={region}", cx.public_url),
+    };
+    let at = |(l, name): &(&Slug, String)| format!("{name} ({l})");
+    let (subject, what) = match (started.kind, &place) {
+        (SubscriptionKind::IcFreeBelow, _) => {
+            let (free, below) = (started.ic_free.unwrap_or(0), subscription.value.unwrap_or(0));
+            (
+                format!("IC-bedden vrij onder {below} in {region_name}"),
+                format!("In {region_name} ({region}) zijn nog {free} operationele IC-bedden vrij: minder dan {below}."),
+            )
+        }
+        (SubscriptionKind::SehStop, Some(p)) => {
+            (format!("SEH-stop: {}", p.1), format!("{} meldt een SEH-stop.", at(p)))
+        }
+        (SubscriptionKind::UtilityDownWithoutBackup, Some(p)) => {
+            let utility = started.condition.rsplit('/').next().and_then(ghor_domain::vocab::Utility::parse);
+            let label = utility.map_or("Een nutsvoorziening", |u| u.label(Lang::Nl));
+            (
+                format!("{label} uitgevallen zonder noodvoorziening: {}", p.1),
+                format!("{} meldt: {label} uitgevallen, zonder noodvoorziening.", at(p)),
+            )
+        }
+        (SubscriptionKind::ReportOverdue, Some(p)) => {
+            (format!("Melding te laat: {}", p.1), format!("{} heeft binnen zijn meldinterval niets gemeld.", at(p)))
+        }
+        (_, None) => (started.kind.label(Lang::Nl).to_owned(), format!("In {region_name} ({region}).")),
+    };
+    let body = format!(
+        "{what}\n\nBekijk het beeld: {link}\n\nU krijgt dit bericht omdat u bent geabonneerd op \"{}\" in {region_name} (abonnement {}).\n",
+        started.kind.label(Lang::Nl),
+        subscription.id,
+    );
+    let data = json!({
+        "kind": NotificationKind::Abonnement, "subscription": subscription.id, "condition": started.kind,
+        "alert": started.condition, "region": region, "location": started.location, "value": subscription.value,
+        "ic_free": started.ic_free, "link": link,
+    });
+    let (subject, body, data) = marked(cx, subject, body, data);
+    Notice {
+        cause: event.id,
+        kind: NotificationKind::Abonnement,
+        about: None,
+        location: started.location.clone(),
+        region,
+        recorded_at: started.location.clone().or_else(|| event.location().cloned()),
+        organisation: None,
+        roles: Vec::new(),
+        oefening: cx.scope == Scope::Oefening,
+        subject,
+        body: format!("{body}-- \nghor, GHOR-informatievoorziening\n"),
+        data,
+    }
 }
 
 /// A moment as the message says it.

@@ -1,7 +1,16 @@
 //! The notifier (§3.7, §5): follows the log of a scope from its own checkpoint, folds the
 //! picture itself (the one pure fold), and derives from events ([`derive`]) the
 //! notifications to send: an uitvraag opened, a round of its reminders due, a
-//! handelingsperspectief published, a report overdue. Never from an HTTP handler.
+//! handelingsperspectief published, a report overdue; and an alert condition started in a
+//! region that someone subscribed to. Never from an HTTP handler.
+//!
+//! # Subscriptions
+//! For an event that can start a condition (a status, a retraction, an overdue report, a
+//! registration), the notifier computes the [`Conditions`] of each region it may change
+//! that holds subscriptions, before and after folding it; each condition that started is
+//! told to each subscription to its kind in that region (read from the store then), on the
+//! subscription's own channels, under an id derived from (event, condition, subscription,
+//! channel). A subscription whose token is revoked or expired is told nothing.
 //!
 //! # At least once, with the same ids
 //! Each notification goes to each receiver (an email per contact of the roles it is for, a
@@ -29,11 +38,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use ghor_domain::condition::{Conditions, Started};
 use ghor_domain::payload::{NotificationData, Payload};
 use ghor_domain::values::{Count, ShortText};
 use ghor_domain::vocab::{Channel, ContactRole, DeliveryState};
-use ghor_domain::{Event, Picture, Scope, Slug, Source};
-use ghor_store::{ContactStore, EventLog, NotifyStore, ReadModel, StoreError};
+use ghor_domain::{Event, Picture, RegionCode, Scope, Slug, Source};
+use ghor_store::{ContactStore, EventLog, NotifyStore, ReadModel, StoreError, Subscription, TokenStore};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -159,6 +169,8 @@ pub struct Notifier {
     pub read_model: Arc<dyn ReadModel>,
     pub contacts: Arc<dyn ContactStore>,
     pub store: Arc<dyn NotifyStore>,
+    /// Whether a subscription's token still holds.
+    pub tokens: Arc<dyn TokenStore>,
     pub settings: NotifySettings,
     mailer: Option<Mailer>,
     http: reqwest::Client,
@@ -175,8 +187,15 @@ struct Delivery {
 
 #[derive(Clone)]
 enum Receiver {
-    Email { role: ContactRole, address: String },
-    Webhook { url: String, key: Vec<u8> },
+    /// A contact's email (`role` its functional role), or a subscription's (none).
+    Email {
+        role: Option<ContactRole>,
+        address: String,
+    },
+    Webhook {
+        url: String,
+        key: Vec<u8>,
+    },
 }
 
 impl Receiver {
@@ -188,7 +207,7 @@ impl Receiver {
     }
     fn role(&self) -> Option<ContactRole> {
         match self {
-            Receiver::Email { role, .. } => Some(*role),
+            Receiver::Email { role, .. } => *role,
             Receiver::Webhook { .. } => None,
         }
     }
@@ -197,11 +216,29 @@ impl Receiver {
 /// The id of a notification to one receiver: the same on every derivation.
 fn delivery_id(notice: &Notice, to: &Receiver) -> Uuid {
     let receiver = match to {
-        Receiver::Email { role, address } => format!("{role}|{}", address.to_lowercase()),
+        Receiver::Email { role, address } => {
+            format!("{}|{}", role.map_or("", ContactRole::as_str), address.to_lowercase())
+        }
         Receiver::Webhook { url, .. } => url.clone(),
     };
-    let key = format!("notification|{}|{}|{}|{receiver}", notice.cause, notice.location, to.channel());
+    let location = notice.location.as_ref().map_or_else(|| notice.region.to_string(), Slug::to_string);
+    let key = format!("notification|{}|{location}|{}|{receiver}", notice.cause, to.channel());
     Uuid::new_v5(&NAMESPACE, key.as_bytes())
+}
+
+/// The id of what a subscription is told of a condition an event started, on one channel:
+/// the same on every derivation.
+fn subscription_delivery_id(cause: Uuid, condition: &str, subscription: Uuid, channel: Channel) -> Uuid {
+    let key = format!("subscription|{cause}|{condition}|{subscription}|{channel}");
+    Uuid::new_v5(&NAMESPACE, key.as_bytes())
+}
+
+/// Whether folding `event` may start a condition one can subscribe to.
+fn may_start_condition(event: &Event) -> bool {
+    matches!(
+        event.payload,
+        Payload::Status(_) | Payload::Retracted(_) | Payload::ReportOverdue(_) | Payload::LocationRegistered(_)
+    )
 }
 
 impl Notifier {
@@ -210,11 +247,12 @@ impl Notifier {
         read_model: Arc<dyn ReadModel>,
         contacts: Arc<dyn ContactStore>,
         store: Arc<dyn NotifyStore>,
+        tokens: Arc<dyn TokenStore>,
         settings: NotifySettings,
     ) -> anyhow::Result<Notifier> {
         let mailer = settings.smtp_url.as_deref().map(|url| Mailer::new(url, &settings.smtp_from)).transpose()?;
         let http = reqwest::Client::builder().build()?;
-        Ok(Notifier { log, read_model, contacts, store, settings, mailer, http })
+        Ok(Notifier { log, read_model, contacts, store, tokens, settings, mailer, http })
     }
 
     fn scope(&self) -> Scope {
@@ -243,13 +281,21 @@ impl Notifier {
             tokio::select! {
                 batch = batches.recv() => {
                     let Some(batch) = batch else { return Ok(()) };
-                    for entry in batch? {
+                    let batch = batch?;
+                    // Read once a batch: the regions someone subscribed to, and how.
+                    let subscriptions = self.store.subscriptions(scope).await?;
+                    for entry in batch {
                         let Ok(event) = entry.event else {
                             read = entry.seq; // quarantined by the projector; nothing to send
                             continue;
                         };
+                        let before = watched(&picture, &event, &subscriptions);
                         picture.apply(&event);
-                        let deliveries = self.deliveries(&picture, &event, entry.seq, &done).await?;
+                        let mut deliveries = self.deliveries(&picture, &event, entry.seq, &done).await?;
+                        if !before.is_empty() {
+                            let told = self.subscription_deliveries(&picture, &event, entry.seq, &before, &subscriptions, &done);
+                            deliveries.extend(told.await?);
+                        }
                         if !deliveries.is_empty() {
                             open.insert(entry.seq, deliveries.len());
                         }
@@ -350,28 +396,96 @@ impl Notifier {
         let mut hooks: BTreeMap<Slug, Vec<ghor_store::Webhook>> = BTreeMap::new();
         for notice in notices {
             let mut receivers = Vec::new();
-            if self.mailer.is_some() {
-                for c in self.contacts.contacts(self.scope(), &notice.location).await? {
+            if let (Some(_), Some(location)) = (&self.mailer, &notice.location) {
+                for c in self.contacts.contacts(self.scope(), location).await? {
                     if let Some(address) = c.email.filter(|_| notice.roles.contains(&c.role)) {
-                        receivers.push(Receiver::Email { role: c.role, address });
+                        receivers.push(Receiver::Email { role: Some(c.role), address });
                     }
                 }
             }
-            if !hooks.contains_key(&notice.organisation) {
-                let found = self.store.webhooks(self.scope(), &notice.organisation).await?;
-                hooks.insert(notice.organisation.clone(), found);
+            if let Some(organisation) = notice.organisation.as_ref().filter(|o| !hooks.contains_key(*o)) {
+                let found = self.store.webhooks(self.scope(), organisation).await?;
+                hooks.insert(organisation.clone(), found);
             }
-            for hook in hooks.get(&notice.organisation).into_iter().flatten() {
+            for hook in notice.organisation.as_ref().and_then(|o| hooks.get(o)).into_iter().flatten() {
                 match secret_key(&hook.secret) {
                     Some(key) => receivers.push(Receiver::Webhook { url: hook.url.clone(), key }),
                     None => {
-                        tracing::error!(organisation = %notice.organisation, "a webhook secret cannot be read; endpoint skipped")
+                        tracing::error!(organisation = ?notice.organisation, "a webhook secret cannot be read; endpoint skipped")
                     }
                 }
             }
             let notice = Arc::new(notice);
             for to in receivers {
                 let id = delivery_id(&notice, &to);
+                if !done.contains(&id) {
+                    deliveries.push(Delivery { seq, id, notice: notice.clone(), to });
+                }
+            }
+        }
+        Ok(deliveries)
+    }
+
+    /// The deliveries to subscriptions that `event` calls for: each condition it started in
+    /// a region of `before` (the conditions there before it was folded), to each
+    /// subscription to its kind there whose token still holds, on its own channels; less
+    /// those already done.
+    async fn subscription_deliveries(
+        &self,
+        picture: &Picture,
+        event: &Event,
+        seq: u64,
+        before: &[(RegionCode, Conditions)],
+        subscriptions: &[Subscription],
+        done: &HashSet<Uuid>,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let mut told: Vec<(&Subscription, Started)> = Vec::new();
+        for (region, was) in before {
+            let now = Conditions::of(picture, *region);
+            if now == *was {
+                continue;
+            }
+            for s in subscriptions.iter().filter(|s| s.region == *region) {
+                told.extend(now.started_since(was, *region, s.kind, s.value).into_iter().map(|c| (s, c)));
+            }
+        }
+        if told.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut owners: Vec<Uuid> = told.iter().map(|(s, _)| s.owner).collect();
+        owners.sort();
+        owners.dedup();
+        let now = Utc::now();
+        let holding: HashSet<Uuid> = self
+            .tokens
+            .by_ids(&owners)
+            .await?
+            .into_iter()
+            .flatten()
+            .filter(|t| !t.revoked && t.expires > now && t.scope == self.scope())
+            .map(|t| t.id)
+            .collect();
+        let cx = Context {
+            public_url: self.settings.public_url.trim_end_matches('/').to_owned(),
+            escalate_after: self.settings.escalate_after,
+            scope: self.scope(),
+            now,
+        };
+        let mut deliveries = Vec::new();
+        for (s, started) in told.into_iter().filter(|(s, _)| holding.contains(&s.owner)) {
+            let notice = Arc::new(derive::subscription_notice(picture, event, &started, s, &cx));
+            let mut receivers = Vec::new();
+            if let (Some(_), Some(address)) = (&self.mailer, &s.email) {
+                receivers.push(Receiver::Email { role: None, address: address.clone() });
+            }
+            if let Some(hook) = &s.webhook {
+                match secret_key(&hook.secret) {
+                    Some(key) => receivers.push(Receiver::Webhook { url: hook.url.clone(), key }),
+                    None => tracing::error!(subscription = %s.id, "a webhook secret cannot be read; endpoint skipped"),
+                }
+            }
+            for to in receivers {
+                let id = subscription_delivery_id(event.id, &started.condition, s.id, to.channel());
                 if !done.contains(&id) {
                     deliveries.push(Delivery { seq, id, notice: notice.clone(), to });
                 }
@@ -459,14 +573,10 @@ impl Notifier {
         };
         let key = format!("outcome|{}|{}|{attempt}", d.id, state.as_str());
         let payload = Payload::Notification { notification, state, data };
-        let event = system_event(
-            &key,
-            Source::Location(d.notice.location.clone()),
-            Utc::now(),
-            d.notice.region,
-            &*self.log,
-            payload,
-        );
+        // Every cause of a notice is a location's event; were one not, there is no record
+        // to add to, and a restart sends it again under the same id.
+        let Some(at) = d.notice.recorded_at.clone() else { return true };
+        let event = system_event(&key, Source::Location(at), Utc::now(), d.notice.region, &*self.log, payload);
         let (done, recorded) = oneshot::channel();
         tokio::select! {
             sent = recorder.send((event, done)) => if sent.is_err() { return false },
@@ -477,4 +587,23 @@ impl Notifier {
             _ = shutdown.recv() => false,
         }
     }
+}
+
+/// The regions whose conditions `event` may change and someone subscribed to, each with its
+/// conditions before the event is folded; none for an event that starts no condition.
+fn watched(picture: &Picture, event: &Event, subscriptions: &[Subscription]) -> Vec<(RegionCode, Conditions)> {
+    if subscriptions.is_empty() || !may_start_condition(event) {
+        return Vec::new();
+    }
+    let mut regions = vec![picture.region_of(event), event.stamp.region];
+    if let Payload::LocationRegistered(info) = &event.payload {
+        regions.push(info.region);
+    }
+    regions.sort();
+    regions.dedup();
+    regions
+        .into_iter()
+        .filter(|r| subscriptions.iter().any(|s| s.region == *r))
+        .map(|r| (r, Conditions::of(picture, r)))
+        .collect()
 }

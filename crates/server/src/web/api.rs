@@ -411,11 +411,11 @@ pub async fn set_contacts(
 }
 
 /// The longest email address SMTP carries (RFC 5321's path limit less its brackets).
-const EMAIL_MAX: usize = 254;
+pub(super) const EMAIL_MAX: usize = 254;
 
 /// What is wrong with an email address, if anything: checked as far as the notifier needs
 /// it to be one mailbox (whether it exists, only the mail server knows).
-fn email_fault(email: &str) -> Option<String> {
+pub(super) fn email_fault(email: &str) -> Option<String> {
     if email.chars().count() > EMAIL_MAX {
         return Some(format!("at most {EMAIL_MAX} characters"));
     }

@@ -6,6 +6,7 @@ mod api;
 mod faults;
 mod page;
 mod stream;
+pub mod subscriptions;
 mod warm;
 pub mod webhooks;
 
@@ -92,6 +93,11 @@ pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Rout
                 "/v1/registry/organisations/{organisation}/webhooks",
                 get(webhooks::get).put(webhooks::put).layer(DefaultBodyLimit::max(single)),
             )
+            .route(
+                "/v1/subscriptions",
+                get(subscriptions::list).post(subscriptions::create).layer(DefaultBodyLimit::max(single)),
+            )
+            .route("/v1/subscriptions/{id}", axum::routing::delete(subscriptions::delete))
             .route("/v1/quarantine", get(api::quarantine))
             .route("/v1/tokens", post(api::create_token).get(api::list_tokens).layer(DefaultBodyLimit::max(single)))
             .route("/v1/tokens/{id}", axum::routing::delete(api::revoke_token))

@@ -33,6 +33,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("report.js", "text/javascript; charset=utf-8", include_str!("../../assets/report.js")),
     ("warm.js", "text/javascript; charset=utf-8", include_str!("../../assets/warm.js")),
     ("desk.js", "text/javascript; charset=utf-8", include_str!("../../assets/desk.js")),
+    ("subscriptions.js", "text/javascript; charset=utf-8", include_str!("../../assets/subscriptions.js")),
     ("institution.js", "text/javascript; charset=utf-8", include_str!("../../assets/institution.js")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../assets/app.js")),
     ("nl-outline.geojson", "application/geo+json", include_str!("../../assets/nl-outline.geojson")),

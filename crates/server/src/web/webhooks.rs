@@ -102,17 +102,23 @@ pub async fn put(
         return Err(Problem::invalid(e.with("max", MAX_ENDPOINTS)));
     }
     for (i, w) in webhooks.iter().enumerate() {
-        if let Some(reason) = url_fault(&w.url) {
-            let e = FieldError::new(&format!("webhooks[{i}].url"), ErrorCode::NotAWebhookUrl, &reason);
-            return Err(Problem::invalid(e.with("max", URL_MAX)));
-        }
-        if let Some(reason) = secret_fault(&w.secret) {
-            let e = FieldError::new(&format!("webhooks[{i}].secret"), ErrorCode::NotASecret, &reason);
-            return Err(Problem::invalid(e.with("min", SECRET_BYTES.0).with("max", SECRET_BYTES.1)));
-        }
+        check_endpoint(w, &format!("webhooks[{i}]"))?;
     }
     state.backbone.notify.set_webhooks(caller.scope(), &org, &webhooks).await?;
     Ok(Json(json!({ "organisation": org, "webhooks": shown(&webhooks) })))
+}
+
+/// An endpoint's URL and secret, or the problem naming `{field}.url` or `{field}.secret`.
+pub(super) fn check_endpoint(w: &Webhook, field: &str) -> Result<(), Problem> {
+    if let Some(reason) = url_fault(&w.url) {
+        let e = FieldError::new(&format!("{field}.url"), ErrorCode::NotAWebhookUrl, &reason);
+        return Err(Problem::invalid(e.with("max", URL_MAX)));
+    }
+    if let Some(reason) = secret_fault(&w.secret) {
+        let e = FieldError::new(&format!("{field}.secret"), ErrorCode::NotASecret, &reason);
+        return Err(Problem::invalid(e.with("min", SECRET_BYTES.0).with("max", SECRET_BYTES.1)));
+    }
+    Ok(())
 }
 
 fn url_fault(url: &str) -> Option<String> {
