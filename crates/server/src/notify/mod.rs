@@ -259,6 +259,16 @@ impl Notifier {
         self.log.scope()
     }
 
+    /// What deriving a notice needs to know besides the picture and the event.
+    fn context(&self, now: chrono::DateTime<Utc>) -> Context {
+        Context {
+            public_url: self.settings.public_url.trim_end_matches('/').to_owned(),
+            escalate_after: self.settings.escalate_after,
+            scope: self.scope(),
+            now,
+        }
+    }
+
     /// Follows the log until shutdown; any store failure ends it (its supervisor starts it
     /// again from the checkpoint).
     pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) -> Result<(), StoreError> {
@@ -385,12 +395,7 @@ impl Notifier {
         seq: u64,
         done: &HashSet<Uuid>,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let cx = Context {
-            public_url: self.settings.public_url.trim_end_matches('/').to_owned(),
-            escalate_after: self.settings.escalate_after,
-            scope: self.scope(),
-            now: Utc::now(),
-        };
+        let cx = self.context(Utc::now());
         let notices = derive::notices(picture, event, &cx);
         let mut deliveries = Vec::new();
         let mut hooks: BTreeMap<Slug, Vec<ghor_store::Webhook>> = BTreeMap::new();
@@ -408,12 +413,7 @@ impl Notifier {
                 hooks.insert(organisation.clone(), found);
             }
             for hook in notice.organisation.as_ref().and_then(|o| hooks.get(o)).into_iter().flatten() {
-                match secret_key(&hook.secret) {
-                    Some(key) => receivers.push(Receiver::Webhook { url: hook.url.clone(), key }),
-                    None => {
-                        tracing::error!(organisation = ?notice.organisation, "a webhook secret cannot be read; endpoint skipped")
-                    }
-                }
+                receivers.extend(webhook_receiver(hook));
             }
             let notice = Arc::new(notice);
             for to in receivers {
@@ -465,12 +465,7 @@ impl Notifier {
             .filter(|t| !t.revoked && t.expires > now && t.scope == self.scope())
             .map(|t| t.id)
             .collect();
-        let cx = Context {
-            public_url: self.settings.public_url.trim_end_matches('/').to_owned(),
-            escalate_after: self.settings.escalate_after,
-            scope: self.scope(),
-            now,
-        };
+        let cx = self.context(now);
         let mut deliveries = Vec::new();
         for (s, started) in told.into_iter().filter(|(s, _)| holding.contains(&s.owner)) {
             let notice = Arc::new(derive::subscription_notice(picture, event, &started, s, &cx));
@@ -478,12 +473,7 @@ impl Notifier {
             if let (Some(_), Some(address)) = (&self.mailer, &s.email) {
                 receivers.push(Receiver::Email { role: None, address: address.clone() });
             }
-            if let Some(hook) = &s.webhook {
-                match secret_key(&hook.secret) {
-                    Some(key) => receivers.push(Receiver::Webhook { url: hook.url.clone(), key }),
-                    None => tracing::error!(subscription = %s.id, "a webhook secret cannot be read; endpoint skipped"),
-                }
-            }
+            receivers.extend(s.webhook.as_ref().and_then(webhook_receiver));
             for to in receivers {
                 let id = subscription_delivery_id(event.id, &started.condition, s.id, to.channel());
                 if !done.contains(&id) {
@@ -606,4 +596,13 @@ fn watched(picture: &Picture, event: &Event, subscriptions: &[Subscription]) -> 
         .filter(|r| subscriptions.iter().any(|s| s.region == *r))
         .map(|r| (r, Conditions::of(picture, r)))
         .collect()
+}
+
+/// The receiver of a webhook endpoint; none (logged) when its stored secret cannot be read.
+fn webhook_receiver(hook: &ghor_store::Webhook) -> Option<Receiver> {
+    let key = secret_key(&hook.secret);
+    if key.is_none() {
+        tracing::error!(url = %hook.url, "a webhook secret cannot be read; endpoint skipped");
+    }
+    key.map(|key| Receiver::Webhook { url: hook.url.clone(), key })
 }
