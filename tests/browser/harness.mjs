@@ -23,10 +23,13 @@ export const DEADLINE_MS = 20000;
 
 const run = promisify(execFile);
 
-/** The child's environment: ours without GHOR_* settings (they would point ghor elsewhere). */
+/**
+ * The child's environment: ours without GHOR_* settings (they would point ghor elsewhere),
+ * except GHOR_ASSETS_DIR: a page being worked on, read from disk without a rebuild.
+ */
 function childEnv() {
   const env = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith('GHOR_')) delete env[key];
+  for (const key of Object.keys(env)) if (key.startsWith('GHOR_') && key !== 'GHOR_ASSETS_DIR') delete env[key];
   return env;
 }
 

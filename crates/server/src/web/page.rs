@@ -2,6 +2,7 @@
 //! `/assets/`, the vocabulary it labels everything with, and the operational endpoints
 //! (health, readiness, metrics).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -40,16 +41,42 @@ const ASSETS: &[(&str, &str, &str)] = &[
 ];
 
 pub async fn index() -> Response {
-    ([(header::CACHE_CONTROL, "no-cache"), (header::CONTENT_SECURITY_POLICY, CSP)], Html(INDEX)).into_response()
+    let page = from_dev_dir("index.html").map_or(Cow::Borrowed(INDEX), Cow::Owned);
+    ([(header::CACHE_CONTROL, "no-cache"), (header::CONTENT_SECURITY_POLICY, CSP)], Html(page)).into_response()
 }
 
 /// One embedded asset; `no-cache` so a new ghor is never run with an old script.
 pub async fn asset(Path(file): Path<String>) -> Response {
-    match ASSETS.iter().find(|(name, _, _)| *name == file) {
-        Some((_, content_type, body)) => {
-            ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "no-cache")], *body).into_response()
+    let embedded = ASSETS.iter().find(|(name, _, _)| *name == file);
+    let content_type = embedded.map(|(_, content_type, _)| *content_type).or_else(|| content_type_of(&file));
+    let body = from_dev_dir(&file).map(Cow::Owned).or_else(|| embedded.map(|(_, _, body)| Cow::Borrowed(*body)));
+    match (content_type, body) {
+        (Some(content_type), Some(body)) => {
+            ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
         }
-        None => Problem::not_found(format!("There is no asset {file:?}.")).into_response(),
+        _ => Problem::not_found(format!("There is no asset {file:?}.")).into_response(),
+    }
+}
+
+/// For whoever works on the page: with `GHOR_ASSETS_DIR` set, the page and its assets are
+/// read from that directory on every request (a plain file name only, never a path), so a
+/// change shows on reload without rebuilding ghor. Unset, as in every deployment, only the
+/// embedded copies are served.
+fn from_dev_dir(file: &str) -> Option<String> {
+    static DIR: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| std::env::var_os("GHOR_ASSETS_DIR").map(Into::into)).as_ref()?;
+    let plain = !file.is_empty() && file.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) && !file.starts_with('.');
+    plain.then(|| std::fs::read_to_string(dir.join(file)).ok()).flatten()
+}
+
+/// The content type of an asset that is not embedded (yet), by its extension.
+fn content_type_of(file: &str) -> Option<&'static str> {
+    match file.rsplit_once('.')?.1 {
+        "js" => Some("text/javascript; charset=utf-8"),
+        "css" => Some("text/css; charset=utf-8"),
+        "json" | "topojson" => Some("application/json"),
+        "geojson" => Some("application/geo+json"),
+        _ => None,
     }
 }
 
