@@ -55,6 +55,9 @@ enum Command {
     /// Ask an area (uitvraag), follow the answers and the call list, record calls, close.
     #[command(subcommand)]
     Uitvraag(uitvraag::Command),
+    /// Prepare an exercise.
+    #[command(subcommand)]
+    Oefening(OefeningCommand),
 }
 
 /// Where the data lives: the embedded store, or NATS JetStream and PostgreSQL.
@@ -285,6 +288,19 @@ enum RegistryCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum OefeningCommand {
+    /// Copy the live registry of the token's regions (organisations and locations; not the
+    /// contacts) into the exercise scope. Safe to repeat: what the exercise holds is kept.
+    Prepare {
+        #[arg(long, env = "GHOR_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An OTO token (exercise scope).
+        #[arg(long, env = "GHOR_TOKEN")]
+        token: String,
+    },
+}
+
 #[derive(Args)]
 struct Sim {
     #[arg(long, env = "GHOR_URL", default_value = "http://127.0.0.1:8080")]
@@ -339,6 +355,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Notify(n) => notify(n).await,
         Command::Token(t) => token(t).await,
         Command::Uitvraag(u) => uitvraag::run(u).await,
+        Command::Oefening(OefeningCommand::Prepare { url, token }) => {
+            eprintln!("de registratie van de werkelijkheid overnemen in de oefening…");
+            let done = client::Client::new(&url, &token).post("/v1/oefening/prepare", &serde_json::json!({})).await?;
+            println!(
+                "Oefening voorbereid: {} organisaties en {} locaties overgenomen; {} stonden er al.",
+                done["organisations"], done["locations"], done["already"]
+            );
+            Ok(())
+        }
         Command::Registry(RegistryCommand::Import { file, url, token }) => {
             registry::import(&file, &client::Client::new(&url, &token)).await
         }

@@ -22,6 +22,8 @@ mod holes;
 mod notify;
 #[path = "picture.rs"]
 mod picture;
+#[path = "screens.rs"]
+mod screens;
 #[path = "stream.rs"]
 mod stream;
 #[path = "subscriptions.rs"]

@@ -487,6 +487,15 @@ pub struct Stores {
 }
 
 /// A client event with a fresh id and time now.
+/// Waits, up to [`DEADLINE`], until `done` holds.
+pub async fn wait_for(mut done: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "condition not reached in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub fn event(source: &str, event_type: &str, subject: Option<&str>, data: Value) -> Value {
     let mut e = json!({
         "specversion": "1.0",

@@ -6,7 +6,7 @@ use std::time::Duration;
 use ghor_domain::{Event, Picture, RegionCode, Scope};
 use serde_json::{json, Value};
 
-use crate::harness::{event, Ghor, BIN, DEADLINE};
+use crate::harness::{event, wait_for, Ghor, BIN, DEADLINE};
 
 /// Folds the whole live log of the server's data dir from sequence 1.
 async fn replay(ghor: &Ghor, upto: u64) -> Picture {
@@ -22,14 +22,6 @@ async fn replay(ghor: &Ghor, upto: u64) -> Picture {
         }
     }
     picture
-}
-
-async fn wait_for(mut done: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while !done().await {
-        assert!(tokio::time::Instant::now() < deadline, "condition not reached in time");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::event::{Event, Source};
 use crate::payload::*;
 use crate::values::{RegionCode, ShortText, Slug};
-use crate::vocab::{Bron, Dimension, ThresholdKey};
+use crate::vocab::{Bron, Dimension, IncidentState, ThresholdKey};
 use crate::warm::{about_uitvraag, note_delivery, AdviceState, Deliveries, Delivery, UitvraagState};
 
 /// An observation: a value with its provenance (when observed, by whom, from which source).
@@ -155,6 +155,10 @@ pub struct Picture {
     pub organisations: BTreeMap<Slug, Observation<OrganisationInfo>>,
     /// Incidents with the region that reported them.
     pub incidents: BTreeMap<Slug, Observation<(RegionCode, IncidentData)>>,
+    /// When each incident was first observed active: the earliest such observation, so
+    /// the order events arrive in does not change it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub incidents_opened: BTreeMap<Slug, DateTime<Utc>>,
     pub thresholds: BTreeMap<RegionCode, BTreeMap<ThresholdKey, Observation<u32>>>,
     /// Newest acknowledgement per alert id.
     pub acknowledgements: BTreeMap<String, Observation<()>>,
@@ -224,6 +228,10 @@ impl Picture {
             }
             Payload::Incident { incident, data, .. } => {
                 if let Some(region) = region {
+                    if data.state == IncidentState::Actief {
+                        let opened = self.incidents_opened.entry(incident.clone()).or_insert(event.time);
+                        *opened = (*opened).min(event.time);
+                    }
                     keep_newest_in(
                         &mut self.incidents,
                         incident.clone(),

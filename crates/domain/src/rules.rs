@@ -26,49 +26,56 @@ impl Rules {
 
     /// The state one observation resolves to; `None` for what is information only (notes).
     pub fn state(&self, status: &Status) -> Option<State> {
+        self.judge(status).map(|j| j.state)
+    }
+
+    /// The state one observation resolves to, with the threshold that put it there when one
+    /// did (the rule an alert names); `None` for what is information only (notes).
+    pub fn judge(&self, status: &Status) -> Option<Verdict> {
         use State::*;
         let t = |k| self.get(k);
+        let by = |state: State| Verdict { state, threshold: None };
+        // At or above a threshold the state it names, else the next one down.
+        let at_least = |value: u32, steps: &[(ThresholdKey, State)]| {
+            steps.iter().find(|(k, _)| value >= t(*k)).map_or(by(Goed), |(k, s)| Verdict::over(*s, *k))
+        };
         let below = |value: u32, critical: ThresholdKey, attention: ThresholdKey| {
             if value < t(critical) {
-                Kritiek
+                Verdict::over(Kritiek, critical)
             } else if value < t(attention) {
-                Aandacht
+                Verdict::over(Aandacht, attention)
             } else {
-                Goed
+                by(Goed)
             }
         };
-        let state = match status {
-            Status::Judgement { data } => match data.care_next_24h {
+        let judged = match status {
+            Status::Judgement { data } => by(match data.care_next_24h {
                 Judgement::Ja => Goed,
                 Judgement::MetMoeite => Aandacht,
                 Judgement::Nee => Kritiek,
-            },
+            }),
             Status::Beds { data, .. } => {
                 let free = data.free();
                 if data.operational.get() == 0 {
-                    Goed // no such beds in operation: nothing to run out of
+                    by(Goed) // no such beds in operation: nothing to run out of
                 } else if free <= t(ThresholdKey::BedsFreeCritical) {
-                    Kritiek
+                    Verdict::over(Kritiek, ThresholdKey::BedsFreeCritical)
                 } else if free <= t(ThresholdKey::BedsFreeAttention) {
-                    Aandacht
+                    Verdict::over(Aandacht, ThresholdKey::BedsFreeAttention)
                 } else {
-                    Goed
+                    by(Goed)
                 }
             }
             Status::TreatmentPlaces { data, .. } => {
-                if data.operational.get() > 0 && data.in_use >= data.operational {
-                    Aandacht
-                } else {
-                    Goed
-                }
+                by(if data.operational.get() > 0 && data.in_use >= data.operational { Aandacht } else { Goed })
             }
-            Status::CasualtyReception { .. } | Status::ReceivingCapacity { .. } => Goed,
-            Status::AcuteFunction { data, .. } => match data.status {
+            Status::CasualtyReception { .. } | Status::ReceivingCapacity { .. } => by(Goed),
+            Status::AcuteFunction { data, .. } => by(match data.status {
                 FunctionStatus::Open => Goed,
                 FunctionStatus::Gepland => Aandacht,
                 FunctionStatus::Stop => Kritiek,
-            },
-            Status::Facility { data } => match data.status {
+            }),
+            Status::Facility { data } => by(match data.status {
                 FacilityStatus::Normaal => Goed,
                 FacilityStatus::DeelsGesloten
                 | FacilityStatus::EvacuatieVoorbereid
@@ -78,78 +85,94 @@ impl Rules {
                 | FacilityStatus::Evacuerend
                 | FacilityStatus::Geevacueerd
                 | FacilityStatus::Gesloten => Kritiek,
-            },
+            }),
             Status::Supplies { data, .. } => match data.days() {
-                None => Goed,
-                Some(days) if days < f64::from(t(ThresholdKey::SupplyDaysCritical)) => Kritiek,
-                Some(days) if days < f64::from(t(ThresholdKey::SupplyDaysAttention)) => Aandacht,
-                Some(_) => Goed,
+                None => by(Goed),
+                Some(days) if days < f64::from(t(ThresholdKey::SupplyDaysCritical)) => {
+                    Verdict::over(Kritiek, ThresholdKey::SupplyDaysCritical)
+                }
+                Some(days) if days < f64::from(t(ThresholdKey::SupplyDaysAttention)) => {
+                    Verdict::over(Aandacht, ThresholdKey::SupplyDaysAttention)
+                }
+                Some(_) => by(Goed),
             },
             Status::Utility { data, .. } => match data.status {
-                UtilityStatus::Normaal => Goed,
-                UtilityStatus::Verstoord => Aandacht,
+                UtilityStatus::Normaal => by(Goed),
+                UtilityStatus::Verstoord => by(Aandacht),
                 UtilityStatus::Uitgevallen if data.on_backup => {
                     let hours = data.backup_hours_left.map_or(0, |h| h.get());
                     if hours < t(ThresholdKey::BackupHoursCritical) {
-                        Kritiek
+                        Verdict::over(Kritiek, ThresholdKey::BackupHoursCritical)
                     } else {
-                        Aandacht
+                        by(Aandacht)
                     }
                 }
-                UtilityStatus::Uitgevallen => Kritiek,
+                UtilityStatus::Uitgevallen => by(Kritiek),
             },
+            // Graded by size: one open shift is ordinary life, a fifth of the staff away is
+            // not; the coordinator's own "critical now" outranks both.
             Status::Staffing { data, .. } => {
-                if data.critical || data.unfilled_shifts_24h.get() >= t(ThresholdKey::UnfilledShiftsCritical) {
-                    Kritiek
-                } else if data.unfilled_shifts_24h.get() > 0 {
-                    Aandacht
+                let shifts = at_least(
+                    data.unfilled_shifts_24h.get(),
+                    &[(ThresholdKey::UnfilledShiftsCritical, Kritiek), (ThresholdKey::UnfilledShiftsAttention, Aandacht)],
+                );
+                let absence = data.absence_percent.map_or(by(Goed), |p| {
+                    at_least(
+                        p.get(),
+                        &[(ThresholdKey::AbsencePercentCritical, Kritiek), (ThresholdKey::AbsencePercentAttention, Aandacht)],
+                    )
+                });
+                if data.critical {
+                    by(Kritiek)
                 } else {
-                    Goed
+                    [shifts, absence].into_iter().max_by_key(|j| j.state.severity()).unwrap_or(by(Goed))
                 }
             }
-            Status::Disbalance { data, .. } => match data.level {
+            Status::Disbalance { data, .. } => by(match data.level {
                 DisbalanceLevel::NietGetroffen => Goed,
                 DisbalanceLevel::Zelfredzaam => Aandacht,
                 DisbalanceLevel::KetenhulpNodig | DisbalanceLevel::Kantelpunt => Kritiek,
-            },
+            }),
             Status::SelfSufficiency { data } => below(
                 data.hours.get(),
                 ThresholdKey::SelfSufficiencyHoursCritical,
                 ThresholdKey::SelfSufficiencyHoursAttention,
             ),
             Status::HomeCare { data } => {
-                if data.visits_at_risk.get() >= t(ThresholdKey::VisitsAtRiskCritical) {
-                    Kritiek
-                } else if data.visits_at_risk.get() > 0 {
-                    Aandacht
+                let at_risk = data.visits_at_risk.get();
+                if at_risk >= t(ThresholdKey::VisitsAtRiskCritical) {
+                    Verdict::over(Kritiek, ThresholdKey::VisitsAtRiskCritical)
                 } else {
-                    Goed
+                    by(if at_risk > 0 { Aandacht } else { Goed })
                 }
             }
-            Status::RelocationNeed { data, .. } => {
-                if data.total() > 0 {
-                    Aandacht
-                } else {
-                    Goed
-                }
-            }
-            Status::HelpRequest { change, .. } => match change.request().map(|d| d.urgency) {
+            Status::RelocationNeed { data, .. } => by(if data.total() > 0 { Aandacht } else { Goed }),
+            // A request for help asks for attention; only the reporter's "zeer hoog" makes it
+            // critical, so the red list keeps its meaning.
+            Status::HelpRequest { change, .. } => by(match change.request().map(|d| d.urgency) {
                 None => Goed,
-                Some(Urgency::Hoog | Urgency::ZeerHoog) => Kritiek,
+                Some(Urgency::ZeerHoog) => Kritiek,
                 _ => Aandacht,
-            },
-            Status::NotAffected { .. } => Goed,
+            }),
+            Status::NotAffected { .. } => by(Goed),
             // A coordinator who has not been trained is the gap a crisis finds first.
-            Status::Preparedness { data } => {
-                if data.trained_coordinator {
-                    Goed
-                } else {
-                    Aandacht
-                }
-            }
+            Status::Preparedness { data } => by(if data.trained_coordinator { Goed } else { Aandacht }),
             Status::Note { .. } => return None,
         };
-        Some(state)
+        Some(judged)
+    }
+}
+
+/// What an observation means: its state, and the threshold it crossed to get there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub state: State,
+    pub threshold: Option<ThresholdKey>,
+}
+
+impl Verdict {
+    fn over(state: State, threshold: ThresholdKey) -> Verdict {
+        Verdict { state, threshold: Some(threshold) }
     }
 }
 

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::area::Area;
 use crate::payload::*;
 use crate::picture::{LocationState, Observation, Picture, Touched};
-use crate::rules::{worst, Rules};
+use crate::rules::{worst, Rules, Verdict};
 use crate::values::{Point, RegionCode, Slug};
 use crate::vocab::*;
 use crate::warm::{AdviceView, UitvraagView};
@@ -83,6 +83,9 @@ pub struct DimensionView {
 pub struct ValueView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<State>,
+    /// The region's threshold this value crossed to get its state, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<ThresholdKey>,
     /// When observed.
     pub time: DateTime<Utc>,
     pub received: DateTime<Utc>,
@@ -162,9 +165,17 @@ pub struct Alert {
     pub dimension: Option<Dimension>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// The region's threshold the value crossed, when one decided it (the rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<ThresholdKey>,
     /// Since when the condition holds (observation time).
     pub since: DateTime<Utc>,
     pub acknowledged: bool,
+    /// Who acknowledged it, and when, once someone has since it began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -179,6 +190,13 @@ pub struct IncidentView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handelingsperspectief: Option<String>,
     pub time: DateTime<Utc>,
+    /// When it was first observed active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened: Option<DateTime<Utc>>,
+    /// While active: the region's locations in its area that have not reported since it
+    /// opened, the ones to call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_reported: Vec<Slug>,
 }
 
 fn is_zero(v: &u32) -> bool {
@@ -263,18 +281,19 @@ impl Picture {
                 for (key, v) in &d.values {
                     if v.state == Some(State::Kritiek) {
                         let alert_id = format!("{id}/{dim}/{key}");
-                        let alert = self.alert(&alert_id, id, Some(*dim), Some(key), State::Kritiek, v.time);
+                        let mut alert = self.alert(&alert_id, Some(id), Some(*dim), Some(key), State::Kritiek, v.time);
+                        alert.threshold = v.threshold;
                         alerts.insert(alert_id, alert);
                     }
                 }
             }
             if let Some(since) = location.overdue_since {
                 let alert_id = format!("{id}/report_overdue");
-                alerts.insert(alert_id.clone(), self.alert(&alert_id, id, None, None, State::Aandacht, since));
+                alerts.insert(alert_id.clone(), self.alert(&alert_id, Some(id), None, None, State::Aandacht, since));
             }
             if let Some(rejected) = &location.rejected {
                 let alert_id = format!("{id}/intake_rejected");
-                alerts.insert(alert_id.clone(), self.alert(&alert_id, id, None, None, State::Aandacht, rejected.time));
+                alerts.insert(alert_id.clone(), self.alert(&alert_id, Some(id), None, None, State::Aandacht, rejected.time));
             }
         }
         let regional: Vec<(&Slug, &LocationState)> =
@@ -291,6 +310,16 @@ impl Picture {
             })
             .map(|(id, i)| {
                 let (by, d) = &i.value;
+                let opened = self.incidents_opened.get(id).copied();
+                let not_reported = match opened {
+                    Some(opened) if d.state == IncidentState::Actief => view
+                        .locations
+                        .iter()
+                        .filter(|(_, l)| l.incidents.contains(id) && l.last_report.is_none_or(|t| t < opened))
+                        .map(|(slug, _)| slug.clone())
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 let view = IncidentView {
                     name: d.name.as_str().to_owned(),
                     state: d.state,
@@ -300,6 +329,8 @@ impl Picture {
                     theme: d.theme,
                     handelingsperspectief: d.handelingsperspectief.as_ref().map(|h| h.as_str().to_owned()),
                     time: i.time,
+                    opened,
+                    not_reported,
                 };
                 (id.clone(), view)
             })
@@ -316,15 +347,8 @@ impl Picture {
                 .max();
             if let Some(since) = since {
                 let id = format!("{region}/beds/ic");
-                let acknowledged = self.acknowledged(&id, since);
-                let alert = Alert {
-                    state: State::Kritiek,
-                    location: None,
-                    dimension: Some(Dimension::Beds),
-                    key: Some("ic".into()),
-                    since,
-                    acknowledged,
-                };
+                let mut alert = self.alert(&id, None, Some(Dimension::Beds), Some(&"ic".into()), State::Kritiek, since);
+                alert.threshold = Some(ThresholdKey::RegionIcFreeCritical);
                 alerts.insert(id, alert);
             }
         }
@@ -354,27 +378,27 @@ impl Picture {
             .collect();
     }
 
-    fn acknowledged(&self, alert: &str, since: DateTime<Utc>) -> bool {
-        self.acknowledgements.get(alert).is_some_and(|a| a.time >= since)
-    }
-
-    /// An alert about a location, acknowledged when an acknowledgement came after `since`.
+    /// An alert, acknowledged when an acknowledgement came after `since`.
     fn alert(
         &self,
         alert_id: &str,
-        id: &Slug,
+        location: Option<&Slug>,
         dimension: Option<Dimension>,
         key: Option<&String>,
         state: State,
         since: DateTime<Utc>,
     ) -> Alert {
+        let acknowledgement = self.acknowledgements.get(alert_id).filter(|a| a.time >= since);
         Alert {
             state,
-            location: Some(id.clone()),
+            location: location.cloned(),
             dimension,
             key: key.cloned(),
+            threshold: None,
             since,
-            acknowledged: self.acknowledged(alert_id, since),
+            acknowledged: acknowledgement.is_some(),
+            acknowledged_by: acknowledgement.map(|a| a.actor.clone()),
+            acknowledged_at: acknowledgement.map(|a| a.time),
         }
     }
 
@@ -398,11 +422,15 @@ impl Picture {
                         let retracted = loc.retracted.contains(&v.id);
                         let data = v.value.data_json();
                         // Data that cannot be shown is unknown, and says why, never `null`.
-                        let state =
-                            if retracted || data.is_err() { Some(State::Onbekend) } else { rules.state(&v.value) };
+                        let verdict = if retracted || data.is_err() {
+                            Some(Verdict { state: State::Onbekend, threshold: None })
+                        } else {
+                            rules.judge(&v.value)
+                        };
                         let data = data.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
                         let view = ValueView {
-                            state,
+                            state: verdict.map(|v| v.state),
+                            threshold: verdict.and_then(|v| v.threshold),
                             time: v.time,
                             received: v.received,
                             id: v.id,
@@ -448,9 +476,11 @@ fn totals(
     incidents: &BTreeMap<Slug, IncidentView>,
 ) -> Totals {
     let mut t = Totals { locations: views.len() as u32, ..Totals::default() };
-    for view in views.values() {
+    for (id, view) in views {
         t.reporting += u32::from(view.last_report.is_some());
-        t.not_reporting += u32::from(view.overdue_since.is_some());
+        // Overdue, or silent since an incident around it opened: both are to be called.
+        let silent = view.incidents.iter().any(|i| incidents.get(i).is_some_and(|i| i.not_reported.contains(&id)));
+        t.not_reporting += u32::from(view.overdue_since.is_some() || silent);
         for (dim, d) in &view.dimensions {
             if let Some(s) = d.state {
                 *t.states.entry(*dim).or_default().entry(s).or_default() += 1;

@@ -461,10 +461,14 @@ vocabulary! {
         SupplyDaysAttention = "supply_days_attention", "Voorraad: aandacht onder dagen", "Supplies: attention below days";
         SupplyDaysCritical = "supply_days_critical", "Voorraad: kritiek onder dagen", "Supplies: critical below days";
         BackupHoursCritical = "backup_hours_critical", "Noodvoorziening: kritiek onder uren", "Backup: critical below hours";
+        UnfilledShiftsAttention = "unfilled_shifts_attention", "Open diensten 24 uur: aandacht vanaf", "Unfilled shifts 24 h: attention from";
         UnfilledShiftsCritical = "unfilled_shifts_critical", "Open diensten 24 uur: kritiek vanaf", "Unfilled shifts 24 h: critical from";
+        AbsencePercentAttention = "absence_percent_attention", "Verzuim: aandacht vanaf procent", "Absence: attention from percent";
+        AbsencePercentCritical = "absence_percent_critical", "Verzuim: kritiek vanaf procent", "Absence: critical from percent";
         SelfSufficiencyHoursAttention = "self_sufficiency_hours_attention", "Zelfredzaam: aandacht onder uren", "Self-sufficient: attention below hours";
         SelfSufficiencyHoursCritical = "self_sufficiency_hours_critical", "Zelfredzaam: kritiek onder uren", "Self-sufficient: critical below hours";
         VisitsAtRiskCritical = "visits_at_risk_critical", "Bezoeken in gevaar: kritiek vanaf", "Visits at risk: critical from";
+        ContactVerifiedDays = "contact_verified_days", "Contactgegevens: controleren na dagen", "Contacts: check after days";
         AggregateMinLocations = "aggregate_min_locations", "Totalen zonder locaties: afgeschermd onder locaties", "Totals without locations: withheld below locations";
     }
 }
@@ -480,10 +484,15 @@ impl ThresholdKey {
             SupplyDaysAttention => 7,
             SupplyDaysCritical => 2,
             BackupHoursCritical => 12,
+            UnfilledShiftsAttention => 2,
             UnfilledShiftsCritical => 5,
+            AbsencePercentAttention => 10,
+            AbsencePercentCritical => 25,
             SelfSufficiencyHoursAttention => 72,
             SelfSufficiencyHoursCritical => 24,
             VisitsAtRiskCritical => 10,
+            // Once a year someone calls to check the 24/7 numbers still hold.
+            ContactVerifiedDays => 365,
             // A total over one or two locations is their own figure: shown to those who
             // see no locations only from three on.
             AggregateMinLocations => 3,

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 use ghor_domain::condition::Conditions;
 use ghor_domain::view::{LocationView, ValueView};
-use ghor_domain::vocab::SubscriptionKind;
+use ghor_domain::vocab::{SubscriptionKind, ThresholdKey};
 use ghor_domain::{Dimension, Event, Picture, RegionCode, RegionView, Scope, Slug, Stamp, State, Submission};
 use serde_json::{json, Value};
 
@@ -454,6 +454,59 @@ fn an_acknowledgement_older_than_the_alert_does_not_count() {
     assert!(!view.alerts["umcg/beds/ic"].acknowledged);
 }
 
+#[test]
+fn an_alert_names_the_threshold_it_crossed_and_who_acknowledged_it_when() {
+    let full = beds("umcg", "ic", "10:00", 42, 42);
+    let view = vr01(&world(&[full.clone()]));
+    let alert = &view.alerts["umcg/beds/ic"];
+    assert_eq!(alert.threshold, Some(ThresholdKey::BedsFreeCritical));
+    assert_eq!(view.thresholds[&ThresholdKey::BedsFreeCritical], 0, "the rule's value is in the same view");
+    assert_eq!(view.alerts["VR01/beds/ic"].threshold, Some(ThresholdKey::RegionIcFreeCritical));
+    assert_eq!((alert.acknowledged_by.as_deref(), alert.acknowledged_at), (None, None));
+
+    let ack = region_event("VR01", "alert.acknowledged", "umcg/beds/ic", "10:05", json!({}));
+    let view = vr01(&world(&[full, ack]));
+    let alert = &view.alerts["umcg/beds/ic"];
+    assert_eq!(alert.acknowledged_by.as_deref(), Some("test"));
+    assert_eq!(alert.acknowledged_at, Some(utc(&at("10:05"))));
+}
+
+#[test]
+fn a_value_judged_by_its_own_nature_names_no_threshold() {
+    let stop = report("umcg", "acute_function.reported", Some("seh"), "11:00", json!({ "status": "stop" }));
+    let view = vr01(&world(&[stop]));
+    assert_eq!(view.alerts["umcg/acute_function/seh"].threshold, None);
+}
+
+#[test]
+fn staff_shortage_is_graded_by_its_size() {
+    let staffing = |shifts: u32, absence: Option<u32>| {
+        let mut data = json!({ "unfilled_shifts_24h": shifts });
+        if let Some(p) = absence {
+            data["absence_percent"] = json!(p);
+        }
+        let view = vr01(&world(&[report("zonnehuis", "staffing.reported", Some("verzorgende"), "10:00", data)]));
+        let v = value(&view, "zonnehuis", Dimension::Staffing, "verzorgende");
+        (v.state, v.threshold)
+    };
+    assert_eq!(staffing(1, None), (Some(State::Goed), None), "one open shift is ordinary life");
+    assert_eq!(staffing(2, None), (Some(State::Aandacht), Some(ThresholdKey::UnfilledShiftsAttention)));
+    assert_eq!(staffing(5, None), (Some(State::Kritiek), Some(ThresholdKey::UnfilledShiftsCritical)));
+    assert_eq!(staffing(0, Some(12)), (Some(State::Aandacht), Some(ThresholdKey::AbsencePercentAttention)));
+    assert_eq!(staffing(2, Some(30)), (Some(State::Kritiek), Some(ThresholdKey::AbsencePercentCritical)));
+}
+
+#[test]
+fn only_a_help_request_of_very_high_urgency_is_critical() {
+    let help = |urgency: &str| {
+        let data = json!({ "category": "middelen", "urgency": urgency, "text": "Zandzakken" });
+        let view = vr01(&world(&[report("zonnehuis", "help_request.opened", Some("zand"), "10:00", data)]));
+        (state(&view, "zonnehuis", Dimension::HelpRequest, "zand"), view.alerts.contains_key("zonnehuis/help_request/zand"))
+    };
+    assert_eq!(help("hoog"), (Some(State::Aandacht), false));
+    assert_eq!(help("zeer_hoog"), (Some(State::Kritiek), true));
+}
+
 // ---------- overdue ----------
 
 fn overdue(loc: &str, due: &str) -> Event {
@@ -522,6 +575,25 @@ fn a_location_inside_an_active_incident_circle_switches_to_the_warm_interval() {
     assert!(view.incidents.contains_key(&storm));
     assert_eq!(view.totals.active_incidents, 1);
     assert_eq!(view.totals.max_grip, 2);
+}
+
+#[test]
+fn an_incident_lists_the_locations_in_its_area_that_have_not_reported_since_it_opened() {
+    let storm = slug("storm-2026-11-22");
+    let opened = incident("incident.opened", "09:30", "actief", location("umcg"), 10.0);
+    // The UMCG reported before the storm, Martini after it; Zonnehuis never did.
+    let events = [opened.clone(), beds("umcg", "ic", "09:00", 42, 30), beds("martini", "ic", "10:00", 12, 5)];
+    let view = vr01(&world(&events));
+    let incident_view = &view.incidents[&storm];
+    assert_eq!(incident_view.opened, Some(utc(&at("09:30"))));
+    assert_eq!(incident_view.not_reported, vec![slug("umcg"), slug("zonnehuis")]);
+    assert_eq!(view.totals.not_reporting, 2, "silent in the area counts as not reporting at once");
+
+    // A later update of the incident does not move when it opened.
+    let updated = incident("incident.updated", "11:00", "actief", location("umcg"), 10.0);
+    let view = vr01(&world(&[updated, opened, beds("umcg", "ic", "10:30", 42, 30)]));
+    assert_eq!(view.incidents[&storm].opened, Some(utc(&at("09:30"))));
+    assert_eq!(view.incidents[&storm].not_reported, vec![slug("martini"), slug("zonnehuis")]);
 }
 
 #[test]

@@ -93,6 +93,14 @@ impl Visibility {
                 owner.starts_with("VR") || self.sees_location(picture, owner)
             });
         }
+        if let Some(Value::Object(incidents)) = obj.get_mut("incidents") {
+            // Who in an area has not reported names locations: only those the caller sees.
+            for incident in incidents.values_mut() {
+                if let Some(Value::Array(silent)) = incident.get_mut("not_reported") {
+                    silent.retain(|id| id.as_str().is_some_and(|id| self.sees_location(picture, id)));
+                }
+            }
+        }
         if let Some(Value::Object(entries)) = obj.get_mut("uitvragen") {
             self.filter_warm(picture, entries, |id| picture.uitvragen.get(id).map(|u| &u.addressed));
         }

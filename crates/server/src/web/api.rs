@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use ghor_domain::error::ErrorCode;
-use ghor_domain::vocab::ContactRole;
+use ghor_domain::vocab::{ContactRole, ThresholdKey};
 use ghor_domain::{FieldError, RegionCode, Role, Scope, Slug, Submission};
 use ghor_store::{Appended, Contact, Filter};
 use serde::Deserialize;
@@ -355,8 +355,12 @@ pub async fn incidents(State(state): State<Arc<AppState>>, caller: Caller) -> Re
         if policy::decide(&caller, &Action::ReadPicture { region }).is_err() {
             continue;
         }
-        for (id, incident) in &st.region_view(region).incidents {
-            incidents.insert(id.to_string(), serde_json::to_value(incident).map_err(Problem::internal)?);
+        let mut shown = json!({ "incidents": st.region_view(region).incidents });
+        caller.visibility().filter(&st, region, &mut shown);
+        if let Value::Object(mut shown) = shown {
+            if let Some(Value::Object(these)) = shown.remove("incidents") {
+                incidents.extend(these);
+            }
         }
     }
     Ok(Json(json!({ "incidents": incidents })))
@@ -370,7 +374,64 @@ pub async fn contacts(
     let l = registered(&state, &caller, &id)?;
     policy::decide(&caller, &Action::ReadContacts { region: l.region, organisation: &l.organisation })?;
     let contacts = state.backbone.contacts.contacts(caller.scope(), &l.slug).await?;
-    Ok(Json(json!({ "location": l.slug, "contacts": contacts })))
+    let within = verify_within_days(&state, &caller, l.region)?;
+    Ok(Json(json!({ "location": l.slug, "contacts": contacts, "verify_within_days": within })))
+}
+
+/// Days after which a contact's `verified_on` is too old: the region's threshold.
+fn verify_within_days(state: &AppState, caller: &Caller, region: RegionCode) -> Result<u32, Problem> {
+    Ok(state.gateway(caller.scope())?.state().picture.threshold(region, ThresholdKey::ContactVerifiedDays))
+}
+
+#[derive(Deserialize)]
+pub struct ContactsQuery {
+    region: Option<String>,
+}
+
+/// Per location of the caller's regions (or `?region=`) whose contacts it may read: how
+/// many contacts it has, the oldest `verified_on`, and whether that is older than the
+/// region allows, so the netwerkfunctionaris sees at once whom to call to check.
+pub async fn contacts_overview(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    query: Result<Query<ContactsQuery>, QueryRejection>,
+) -> Result<Json<Value>, Problem> {
+    if !policy::may(&caller, Capability::ReadContacts) {
+        return Err(Problem::forbidden(None, "This token may not read contacts."));
+    }
+    let refused = |reason: &str| Problem::invalid(FieldError::new("region", ErrorCode::Malformed, reason));
+    let Query(query) = query.map_err(|e| refused(&e.body_text()))?;
+    let only = query.region.as_deref().map(RegionCode::try_from).transpose().map_err(|e| refused(&e.to_string()))?;
+    let registered: Vec<(Slug, RegionCode)> = {
+        let gateway = state.gateway(caller.scope())?;
+        let st = gateway.state();
+        st.picture
+            .locations
+            .iter()
+            .filter_map(|(id, l)| Some((id, l.info.as_ref()?)))
+            .filter(|(_, info)| only.is_none_or(|r| r == info.value.region))
+            .filter(|(_, info)| {
+                let (region, organisation) = (info.value.region, &info.value.organisation);
+                policy::decide(&caller, &Action::ReadContacts { region, organisation }).is_ok()
+            })
+            .map(|(id, info)| (id.clone(), info.value.region))
+            .collect()
+    };
+    let today = Utc::now().date_naive();
+    let mut locations = serde_json::Map::new();
+    for (id, region) in &registered {
+        let within = verify_within_days(&state, &caller, *region)?;
+        let contacts = state.backbone.contacts.contacts(caller.scope(), id).await?;
+        let oldest = contacts.iter().map(|c| c.verified_on).min();
+        let stale = oldest.is_some_and(|d| (today - d).num_days() > i64::from(within));
+        locations.insert(
+            id.to_string(),
+            json!({ "contacts": contacts.len(), "oldest_verified_on": oldest, "stale": stale }),
+        );
+    }
+    let region = only.or_else(|| caller.regions().into_iter().next());
+    let within = region.map(|r| verify_within_days(&state, &caller, r)).transpose()?;
+    Ok(Json(json!({ "verify_within_days": within, "locations": locations })))
 }
 
 pub async fn set_contacts(

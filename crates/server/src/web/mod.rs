@@ -4,6 +4,7 @@
 
 mod api;
 mod faults;
+mod oefening;
 mod page;
 mod stream;
 pub mod subscriptions;
@@ -85,6 +86,8 @@ pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Rout
             .route("/v1/incidents", get(api::incidents))
             .route("/v1/uitvragen", get(warm::list))
             .route("/v1/uitvragen/{id}", get(warm::one))
+            .route("/v1/registry/contacts", get(api::contacts_overview))
+            .route("/v1/oefening/prepare", post(oefening::prepare))
             .route(
                 "/v1/registry/locations/{location}/contacts",
                 get(api::contacts).put(api::set_contacts).layer(DefaultBodyLimit::max(single)),
