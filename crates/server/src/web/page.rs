@@ -150,14 +150,14 @@ fn vocabulary_body() -> Map<String, Value> {
         })
         .collect();
     let mut all = all;
-    if let Some(Value::Object(states)) = all.get_mut("State") {
-        for s in vocab::State::ALL {
-            if let Some(v) = states.get_mut(s.as_str()) {
-                v["colour"] = json!(s.colour());
-                v["severity"] = json!(s.severity());
-            }
-        }
-    }
+    // What the page needs beside the labels: a state's colour and severity, a threshold's
+    // default, a location type's category.
+    let states = vocab::State::ALL.iter().map(|s| (s.as_str(), json!({ "colour": s.colour(), "severity": s.severity() })));
+    annotate(&mut all, "State", states);
+    let defaults = vocab::ThresholdKey::ALL.iter().map(|k| (k.as_str(), json!({ "default": k.default_value() })));
+    annotate(&mut all, "ThresholdKey", defaults);
+    let categories = vocab::LocationType::ALL.iter().map(|t| (t.as_str(), json!({ "category": t.category() })));
+    annotate(&mut all, "LocationType", categories);
     let keys: Map<String, Value> = describe::dimensions()
         .into_iter()
         .filter_map(|d| Some((d.name.as_str().to_owned(), json!(d.key.filter(|k| *k != describe::IDENTIFIER)?))))
@@ -166,6 +166,16 @@ fn vocabulary_body() -> Map<String, Value> {
     body.insert("vocabularies".into(), Value::Object(all));
     body.insert("dimension_keys".into(), Value::Object(keys));
     body
+}
+
+/// Adds `extra`'s fields to the entries of the vocabulary `name`.
+fn annotate<'a>(all: &mut Map<String, Value>, name: &str, extra: impl Iterator<Item = (&'a str, Value)>) {
+    let Some(Value::Object(entries)) = all.get_mut(name) else { return };
+    for (wire, fields) in extra {
+        if let (Some(Value::Object(entry)), Value::Object(fields)) = (entries.get_mut(wire), fields) {
+            entry.extend(fields);
+        }
+    }
 }
 
 /// The vocabularies (see [`vocabulary_body`]); needs no token.
