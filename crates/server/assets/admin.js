@@ -601,11 +601,12 @@ function thresholdsScreen() {
   const select = el('select', { id: 'thr-region', 'data-focus': 'thr-region' }, codes.map((c) => el('option', { value: c, selected: c === code }, regionName(c))));
   select.addEventListener('change', () => { admin.thresholdRegion = select.value; admin.drafts = {}; admin.thresholdErrors = {}; redraw(); });
   const rows = order('ThresholdKey').map((key) => {
+    const now = has(current, key) ? current[key] : null;
     const input = el('input', { type: 'number', id: `thr-${key}`, min: 0, step: 1, inputmode: 'numeric', value: admin.drafts[key] ?? '',
+      placeholder: now === null ? null : String(now),
       'data-focus': `thr-${key}`, 'aria-describedby': `thr-${key}-error`, 'aria-invalid': admin.thresholdErrors[key] ? 'true' : null });
     input.addEventListener('input', () => { admin.drafts[key] = input.value; });
     const def = thresholdDefault(key);
-    const now = has(current, key) ? current[key] : null;
     return el('tr', { 'data-threshold': key, 'data-changed': def !== null && now !== null && now !== def ? 'true' : null },
       el('th', { scope: 'row' }, el('label', { for: `thr-${key}` }, label('ThresholdKey', key))),
       el('td', { class: 'num' }, def === null ? el('span', { class: 'meta' }, t('defaultUnknown')) : fmtNum(def)),
@@ -632,7 +633,8 @@ function thresholdsScreen() {
 }
 
 async function saveThresholds(code) {
-  const current = (state.regions[code] && state.regions[code].thresholds) || {};
+  // A copy: the stream changes the view's thresholds while the answer is on its way.
+  const current = Object.assign({}, state.regions[code] && state.regions[code].thresholds);
   const changed = Object.entries(admin.drafts).filter(([key, v]) => String(v).trim() !== '' && typedNumber(v) !== current[key]);
   admin.thresholdErrors = {};
   admin.thresholdFailure = null;
@@ -1003,16 +1005,23 @@ function renderContactsForm(l, body, contacts) {
     });
     const verified = el('input', { type: 'date', value: c.verified_on || '', max: today() });
     const note = el('span', { class: 'verified-slot' }, verifiedNote(c.verified_on));
-    verified.addEventListener('input', () => { c.verified_on = verified.value; note.replaceChildren(verifiedNote(c.verified_on) || ''); });
+    const row = el('fieldset', { class: 'contact-row', 'data-contact-index': i });
+    const showVerified = () => {
+      note.replaceChildren(verifiedNote(c.verified_on) || '');
+      if (isStale(c.verified_on)) row.dataset.stale = 'true'; else delete row.dataset.stale;
+    };
+    showVerified();
+    verified.addEventListener('input', () => { c.verified_on = verified.value; showVerified(); });
     const checked = el('button', { type: 'button', class: 'small', 'data-verified-today': i }, t('verifiedToday'));
-    checked.addEventListener('click', () => { c.verified_on = verified.value = today(); note.replaceChildren(verifiedNote(c.verified_on) || ''); });
+    checked.addEventListener('click', () => { c.verified_on = verified.value = today(); showVerified(); });
     const remove = el('button', { type: 'button', class: 'small', 'data-remove-contact': i }, t('removeContact'));
     remove.addEventListener('click', () => { contacts.splice(i, 1); renderContactsForm(l, body, contacts); });
-    return el('fieldset', { class: 'contact-row', 'data-contact-index': i, 'data-stale': isStale(c.verified_on) ? 'true' : null },
+    row.append(
       el('legend', {}, t('contactN', i + 1)),
       el('div', { class: 'field-grid' }, field(`ct-${i}-role`, t('fRole'), role), inputs,
         el('div', {}, field(`ct-${i}-verified_on`, t('fVerified'), verified), el('div', { class: 'one-click' }, checked, note))),
       el('div', { class: 'one-click' }, remove));
+    return row;
   });
   const add = el('button', { type: 'button', id: 'ct-add' }, t('addContact'));
   add.addEventListener('click', () => {
