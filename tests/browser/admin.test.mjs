@@ -57,6 +57,19 @@ function overflow(page) {
   return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }
 
+/**
+ * Sets a location's contacts as the netwerkfunctionaris, once the server's picture holds the
+ * location (registering is folded in just after the batch is answered).
+ */
+async function putContacts(ghor, location, contacts) {
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const answer = await ghor.put('netwerk', `/v1/registry/locations/${location}/contacts`, { contacts });
+    if (answer.status !== 404 || Date.now() > deadline) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** The date `months` months before today, as the contacts API writes it. */
 function monthsAgo(months) {
   const d = new Date();
@@ -166,9 +179,9 @@ test('a threshold changed on the page turns a location to attention; a negative 
 test('the netwerkfunctionaris adds a location and keeps its 24/7 contacts; a contact checked 20 months ago is flagged', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const ghor = await server(t);
   const old = monthsAgo(20);
-  const put = await ghor.put('netwerk', '/v1/registry/locations/umcg/contacts', { contacts: [
+  const put = await putContacts(ghor, 'umcg', [
     { role: 'crisiscoordinator', name: 'J. de Vries', phone_24_7: '050 361 0000', verified_on: old },
-  ] });
+  ]);
   assert.equal(put.status, 200, JSON.stringify(put.body));
   const { page, errors } = await newPage(t, { viewport: DESKTOP });
   await openAs(page, ghor, 'netwerk');
@@ -241,9 +254,10 @@ test('the netwerkfunctionaris adds a location and keeps its 24/7 contacts; a con
 
 test('on a phone the registry and the contacts fit the screen', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const ghor = await server(t);
-  await ghor.put('netwerk', '/v1/registry/locations/umcg/contacts', { contacts: [
+  const put = await putContacts(ghor, 'umcg', [
     { role: 'crisiscoordinator', name: 'J. de Vries', phone_24_7: '050 361 0000', fallback: 'portier 050 361 1111', verified_on: monthsAgo(20) },
-  ] });
+  ]);
+  assert.equal(put.status, 200, JSON.stringify(put.body));
   const { page, errors } = await newPage(t, PHONE);
   await openAs(page, ghor, 'netwerk');
   const umcg = page.locator('#admin-registry tr[data-location="umcg"]');

@@ -48,7 +48,7 @@ addTexts({
     fIncidentState: 'Fase',
     fPerspective: 'Handelingsperspectief voor de instellingen (optioneel)',
     fIncidentSource: 'Regio die het incident voert',
-    incidentCount: (n) => (n === 1 ? '1 locatie ligt in het gebied (warme fase)' : `${n} locaties liggen in het gebied (warme fase)`),
+    incidentCount: (n) => (n === 1 ? '1 locatie ligt in het gebied (warme fase)' : `${fmtNum(n)} locaties liggen in het gebied (warme fase)`),
     saveIncident: 'Incident opslaan',
     openIncident: 'Incident openen',
     incidentOpened: (name, hm) => `Incident "${name}" geopend om ${hm}.`,
@@ -83,9 +83,9 @@ addTexts({
     colContacts: '24/7-contacten',
     colActions: 'Acties',
     verifyRule: (n) => `Contacten moeten elke ${n} dagen gecontroleerd worden; wat langer geleden is, staat gemarkeerd.`,
-    staleCount: (n) => (n === 1 ? '1 locatie met contacten die gecontroleerd moeten worden' : `${n} locaties met contacten die gecontroleerd moeten worden`),
+    staleCount: (n) => (n === 1 ? '1 locatie met contacten die gecontroleerd moeten worden' : `${fmtNum(n)} locaties met contacten die gecontroleerd moeten worden`),
     contactsNone: 'geen contacten',
-    contactsN: (n) => (n === 1 ? '1 contact' : `${n} contacten`),
+    contactsN: (n) => (n === 1 ? '1 contact' : `${fmtNum(n)} contacten`),
     oldestVerified: (d) => `oudste controle ${d}`,
     needsCheck: 'Controle nodig',
     contactsUnknown: 'niet bekend',
@@ -136,7 +136,7 @@ addTexts({
     contactsSaved: (name, hm) => `Contacten van "${name}" opgeslagen om ${hm}.`,
     contactsRefused: 'Niet opgeslagen. Verbeter wat bij de contacten staat:',
     noContactsYet: 'Nog geen contacten. Voeg er een toe.',
-    daysAgo: (n) => (n === 1 ? '1 dag geleden' : `${n} dagen geleden`),
+    daysAgo: (n) => (n === 1 ? '1 dag geleden' : `${fmtNum(n)} dagen geleden`),
     staleFlag: (limit) => `Controle nodig: langer dan ${limit} dagen geleden`,
     // exercise
     exerciseIntro: 'De oefening heeft een eigen registratie, los van de werkelijkheid; die begint leeg. Neem in één stap de organisaties en locaties van uw regio\'s over uit de werkelijkheid. Wat er al staat, blijft staan: nogmaals drukken neemt alleen nieuwe locaties over. Contacten worden niet overgenomen.',
@@ -144,7 +144,7 @@ addTexts({
     prepareExercise: 'Oefening voorbereiden: registratie overnemen uit de werkelijkheid',
     preparing: 'Bezig met overnemen…',
     prepared: (o, l, k, hm) => `Overgenomen om ${hm}: ${o} organisaties en ${l} locaties; ${k} stonden er al.`,
-    prepareMissing: 'Deze server kan de registratie nog niet vanaf de pagina overnemen (de functie ontbreekt nog). Vraag de beheerder om `ghor oefening prepare` op de server uit te voeren, of de server bij te werken.',
+    prepareMissing: 'Deze server kan de registratie nog niet vanaf de pagina overnemen (de functie ontbreekt nog). Vraag de beheerder om „ghor oefening prepare” op de server uit te voeren, of de server bij te werken.',
     prepareFailed: (why) => `Niet overgenomen: ${why}`,
     sendingShort: 'Bezig…',
   },
@@ -178,7 +178,7 @@ addTexts({
     fIncidentState: 'Phase',
     fPerspective: 'Advice to the institutions (optional)',
     fIncidentSource: 'Region running the incident',
-    incidentCount: (n) => (n === 1 ? '1 location lies in the area (warm phase)' : `${n} locations lie in the area (warm phase)`),
+    incidentCount: (n) => (n === 1 ? '1 location lies in the area (warm phase)' : `${fmtNum(n)} locations lie in the area (warm phase)`),
     saveIncident: 'Save incident',
     openIncident: 'Open incident',
     incidentOpened: (name, hm) => `Incident "${name}" opened at ${hm}.`,
@@ -211,9 +211,9 @@ addTexts({
     colContacts: '24/7 contacts',
     colActions: 'Actions',
     verifyRule: (n) => `Contacts must be checked every ${n} days; those checked longer ago are flagged.`,
-    staleCount: (n) => (n === 1 ? '1 location with contacts to check' : `${n} locations with contacts to check`),
+    staleCount: (n) => (n === 1 ? '1 location with contacts to check' : `${fmtNum(n)} locations with contacts to check`),
     contactsNone: 'no contacts',
-    contactsN: (n) => (n === 1 ? '1 contact' : `${n} contacts`),
+    contactsN: (n) => (n === 1 ? '1 contact' : `${fmtNum(n)} contacts`),
     oldestVerified: (d) => `oldest check ${d}`,
     needsCheck: 'Check needed',
     contactsUnknown: 'not known',
@@ -263,14 +263,14 @@ addTexts({
     contactsSaved: (name, hm) => `Contacts of "${name}" saved at ${hm}.`,
     contactsRefused: 'Not saved. Correct what the contacts say:',
     noContactsYet: 'No contacts yet. Add one.',
-    daysAgo: (n) => (n === 1 ? '1 day ago' : `${n} days ago`),
+    daysAgo: (n) => (n === 1 ? '1 day ago' : `${fmtNum(n)} days ago`),
     staleFlag: (limit) => `Check needed: more than ${limit} days ago`,
     exerciseIntro: 'The exercise has a registry of its own, apart from the real one; it starts empty. Copy the organisations and locations of your regions from the real registry in one step. What is there stays: pressing again copies only new locations. Contacts are not copied.',
     exerciseCount: (n) => `The exercise has ${n} locations registered now.`,
     prepareExercise: 'Prepare the exercise: copy the registry from the real one',
     preparing: 'Copying…',
     prepared: (o, l, k, hm) => `Copied at ${hm}: ${o} organisations and ${l} locations; ${k} were there already.`,
-    prepareMissing: 'This server cannot copy the registry from the page yet (the function is missing). Ask the administrator to run `ghor oefening prepare` on the server, or to update the server.',
+    prepareMissing: 'This server cannot copy the registry from the page yet (the function is missing). Ask the administrator to run “ghor oefening prepare” on the server, or to update the server.',
     prepareFailed: (why) => `Not copied: ${why}`,
     sendingShort: 'Busy…',
   },
@@ -752,8 +752,8 @@ function contactsCell(l) {
   if (!s) return el('td', { class: 'contacts-cell', 'data-contacts': 'unknown' }, el('span', { class: 'meta' }, admin.contacts ? t('contactsLoading') : t('contactsUnknown')));
   const stale = s.stale || isStale(s.oldest_verified_on);
   return el('td', { class: 'contacts-cell', 'data-contacts': num(s.contacts), 'data-stale': stale ? 'true' : null },
-    s.contacts ? t('contactsN', fmtNum(s.contacts)) : el('span', { class: 'meta' }, t('contactsNone')),
-    s.oldest_verified_on ? el('div', { class: 'meta' }, t('oldestVerified', fmtDate(s.oldest_verified_on)), ` (${t('daysAgo', fmtNum(daysSince(s.oldest_verified_on)))})`) : null,
+    s.contacts ? t('contactsN', num(s.contacts)) : el('span', { class: 'meta' }, t('contactsNone')),
+    s.oldest_verified_on ? el('div', { class: 'meta' }, t('oldestVerified', fmtDate(s.oldest_verified_on)), ` (${t('daysAgo', daysSince(s.oldest_verified_on))})`) : null,
     stale ? el('div', {}, staleFlag()) : null);
 }
 
@@ -806,7 +806,7 @@ function registryScreen() {
   return [
     head,
     showContacts ? el('p', { class: 'meta' }, t('verifyRule', fmtNum(verifyWithinDays())),
-      stale.length ? [' ', el('strong', { class: 'stale-count', 'data-stale': stale.length }, t('staleCount', fmtNum(stale.length)))] : null) : null,
+      stale.length ? [' ', el('strong', { class: 'stale-count', 'data-stale': stale.length }, t('staleCount', stale.length))] : null) : null,
     rows.length ? el('div', { class: 'table-wrap' }, el('table', { class: 'grid admin-registry', id: 'admin-registry' },
       el('thead', {}, el('tr', {}, [t('colLocation'), t('colOrganisation'), t('colType'), t('colMunicipality'), t('colPoint'),
         showContacts ? t('colContacts') : null, t('colActions')].filter(Boolean).map((h) => el('th', { scope: 'col' }, h)))),
@@ -980,7 +980,7 @@ function verifiedNote(date) {
   if (!date) return null;
   const days = daysSince(date);
   return el('span', { class: 'verified-note', 'data-stale': isStale(date) ? 'true' : null },
-    Number.isFinite(days) ? t('daysAgo', fmtNum(days)) : '', isStale(date) ? [' ', staleFlag()] : null);
+    Number.isFinite(days) ? t('daysAgo', days) : '', isStale(date) ? [' ', staleFlag()] : null);
 }
 
 function contactsList(contacts) {
