@@ -16,6 +16,7 @@ import { renderOwn } from './institution.js';
 import { renderDesk, bindDesk } from './desk.js';
 import { uitvragen } from './warm.js';
 import { renderSubscriptions, resetSubscriptions } from './subscriptions.js';
+import { renderAdmin } from './admin.js';
 
 /** How this token sees the picture, as its capabilities say. */
 function mode() {
@@ -58,6 +59,7 @@ function renderPage() {
   show('states-section', m === 'aggregate');
   if (m === 'aggregate') renderStatesTable(regions);
   renderSubscriptions();
+  renderAdmin();
 
   openDeepLink();
 }

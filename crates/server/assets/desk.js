@@ -539,14 +539,19 @@ on('signedOut', () => { Object.assign(desk, { open: null, openAdvice: null, clos
 // ---------------------------------------------------------------- the forms: uitvraag and handelingsperspectief
 
 /** The form's state while the dialog is open. */
-const form = { kind: null, area: null, registry: null, asked: {}, busy: false, errors: [], failure: null };
+const form = { kind: null, picker: null, registry: null, asked: {}, busy: false, errors: [], failure: null };
 
-function slugify(text) {
-  const base = String(text).toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '')
-    .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'uitvraag';
+/** An identifier from a text: lowercase letters, digits and hyphens (what the server takes as a slug). */
+export function slugBase(text, fallback) {
+  return String(text).toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || fallback;
+}
+
+/** A new identifier from a title, made unique by the time it is made. */
+export function slugify(text, fallback = 'uitvraag') {
   const d = new Date();
   const pad = (n) => String(n).padStart(2, '0');
-  return `${base}-${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
+  return `${slugBase(text, fallback)}-${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
 }
 
 function localInput(ms) {
@@ -558,10 +563,11 @@ function localInput(ms) {
 function openForm(kind) {
   const regions = (state.me && state.me.regions) || [];
   const selected = regions.includes(state.region) ? state.region : regions[0];
-  Object.assign(form, {
-    kind, busy: false, errors: [], failure: null, asked: {},
-    area: { source: selected, regions: new Set([selected]), municipalities: new Set(), categories: new Set(), types: new Set(),
-      circle: null, polygon: [], mode: 'centre' },
+  Object.assign(form, { kind, busy: false, errors: [], failure: null, asked: {} });
+  form.picker = areaPicker({
+    prefix: 'ask', source: selected, registry: form.registry,
+    countText: (n) => (form.kind === 'uitvraag' ? t('preview', n) : t('previewAdvice', n)),
+    onPreview: (text) => { const short = $('ask-preview-short'); if (short) short.textContent = text; },
   });
   renderForm();
   showDialog($('ask'));
@@ -577,19 +583,7 @@ async function loadRegistry() {
     // Without the registry, the locations of the picture say the same.
     form.registry = Object.entries(knownLocations()).map(([id, [l, region]]) => Object.assign({ id, region }, l));
   }
-  if ($('ask').open) { renderMunicipalities(); renderAreaPreview(); }
-}
-
-/** The area as the event carries it. */
-function areaValue() {
-  const a = form.area;
-  const area = { regions: [...a.regions] };
-  if (a.municipalities.size) area.municipalities = [...a.municipalities];
-  if (a.categories.size) area.categories = [...a.categories];
-  if (a.types.size) area.types = [...a.types];
-  if (a.circle) area.circle = { center: { lat: a.circle.lat, lon: a.circle.lon }, radius_km: a.circle.radius };
-  if (a.polygon.length >= 3) area.polygon = a.polygon.map(([lat, lon]) => ({ lat, lon }));
-  return area;
+  if ($('ask').open && form.picker) form.picker.setRegistry(form.registry);
 }
 
 function distanceKm(a, b) {
@@ -626,9 +620,9 @@ function holds(area, source, l) {
   return l.region === source || (area.regions || []).includes(l.region);
 }
 
-function checkboxes(name, values, chosen, labelOf, onChange, attrs = {}) {
+function checkboxes(prefix, name, values, chosen, labelOf, onChange, attrs = {}) {
   return values.map((v) => {
-    const id = `ask-${name}-${v}`;
+    const id = `${prefix}-${name}-${v}`;
     const box = el('input', Object.assign({ type: 'checkbox', id, value: v, checked: chosen.has(v) }, attrs[v] || {}));
     box.addEventListener('change', () => { if (box.checked) chosen.add(v); else chosen.delete(v); onChange(); });
     return el('label', { class: 'check', for: id }, box, ' ', labelOf(v));
@@ -647,13 +641,8 @@ function renderForm() {
   const incidentSelect = el('select', { id: 'ask-f-incident' }, el('option', { value: '' }, t('noIncident')),
     incidents.filter(([id]) => !seen.has(id) && seen.add(id)).map(([id, i]) => el('option', { value: id }, `${i.name || id} (${t('grip', num(i.grip))})`)));
   const source = el('select', { id: 'ask-f-source' }, regions.map((r) => el('option', { value: r }, (state.regions[r] && state.regions[r].name) ? `${r} — ${state.regions[r].name}` : r)));
-  source.value = form.area.source;
-  source.addEventListener('change', () => {
-    form.area.regions.delete(form.area.source);
-    form.area.source = source.value;
-    form.area.regions.add(source.value);
-    renderRegionBoxes(); renderMunicipalities(); renderAreaPreview();
-  });
+  source.value = form.picker.source();
+  source.addEventListener('change', () => form.picker.setSource(source.value));
 
   const what = isAsk ? [
     el('div', { class: 'field' }, el('label', { for: 'ask-f-question' }, t('fQuestion')),
@@ -683,14 +672,14 @@ function renderForm() {
     el('div', { class: 'field-row' },
       regions.length > 1 ? el('div', { class: 'field' }, el('label', { for: 'ask-f-source' }, t('fSource')), source) : null,
       el('div', { class: 'field' }, el('label', { for: 'ask-f-incident' }, t('fIncident')), incidentSelect, fieldError('incident'))),
-    areaPicker(),
+    form.picker.node,
     el('div', { id: 'ask-errors', role: 'alert' }),
     el('div', { class: 'save-row' },
       el('button', { type: 'submit', id: 'ask-submit', class: 'primary' }, isAsk ? t('openAsk') : t('publish')),
       el('span', { id: 'ask-preview-short', class: 'meta' })));
   formNode.addEventListener('submit', (e) => { e.preventDefault(); submitForm(); });
   $('ask-body').replaceChildren(formNode);
-  renderRegionBoxes(); renderMunicipalities(); renderAreaPreview();
+  form.picker.refresh();
 }
 
 /** A dimension to ask, with its keys to narrow it to (none: any key answers). */
@@ -712,102 +701,148 @@ function dimensionChoice(d) {
   return el('div', { class: 'dimension-choice', 'data-dimension': d }, el('label', { class: 'check', for: `ask-dim-${d}` }, box, ' ', label('Dimension', d)), keyBox);
 }
 
-function areaPicker() {
-  const a = form.area;
-  const changed = () => renderAreaPreview();
-  const number = (id, labelText, value, attrs) => {
-    const input = el('input', Object.assign({ type: 'number', id, step: 'any', value: value ?? '', inputmode: 'decimal' }, attrs));
-    return [input, el('div', { class: 'field' }, el('label', { for: id }, labelText), input)];
+/** The picker's state of an area as an event carries it (the source region always among the regions). */
+function pickedArea(area, source) {
+  const a = area || {};
+  return {
+    source, regions: new Set([source, ...(a.regions || [])]), municipalities: new Set(a.municipalities || []),
+    categories: new Set(a.categories || []), types: new Set(a.types || []),
+    circle: a.circle ? { lat: num(a.circle.center.lat), lon: num(a.circle.center.lon), radius: num(a.circle.radius_km) } : null,
+    polygon: (a.polygon || []).map((p) => [num(p.lat), num(p.lon)]), mode: 'centre',
   };
-  const [lat, latField] = number('ask-f-lat', t('fLat'), a.circle && a.circle.lat, { min: 50, max: 54 });
-  const [lon, lonField] = number('ask-f-lon', t('fLon'), a.circle && a.circle.lon, { min: 3, max: 8 });
-  const [radius, radiusField] = number('ask-f-radius', t('fRadius'), a.circle ? a.circle.radius : KM_RADIUS_DEFAULT, { min: 0.1, max: 200, step: 0.1 });
+}
+
+/**
+ * The area picker of the desk's forms, also the incident form's (admin.js): regions (the
+ * source region always in), municipalities of those regions, categories and types, a
+ * circle or polygon drawn on the map (or the circle typed), and a live count of the
+ * registry locations it holds (`countText(n)`, also given to `onPreview`). Its elements
+ * are named by `prefix` (`ask-f-lat`, `ask-map`, `ask-preview-count`, …); `area` is an
+ * area to start from (an incident being changed). Returns { node, value(), source(),
+ * setSource(region), setRegistry(list), refresh() }; until the registry is given it says it is loading.
+ */
+export function areaPicker({ prefix, source, area, registry, countText, onPreview }) {
+  const a = pickedArea(area, source);
+  let locations = registry || null;
+  const id = (name) => `${prefix}-${name}`;
+  const number = (name, labelText, value, attrs) => {
+    const input = el('input', Object.assign({ type: 'number', id: id(`f-${name}`), step: 'any', value: value ?? '', inputmode: 'decimal' }, attrs));
+    return [input, el('div', { class: 'field' }, el('label', { for: id(`f-${name}`) }, labelText), input)];
+  };
+  const [lat, latField] = number('lat', t('fLat'), a.circle && a.circle.lat, { min: 50, max: 54 });
+  const [lon, lonField] = number('lon', t('fLon'), a.circle && a.circle.lon, { min: 3, max: 8 });
+  const [radius, radiusField] = number('radius', t('fRadius'), a.circle ? a.circle.radius : KM_RADIUS_DEFAULT, { min: 0.1, max: 200, step: 0.1 });
+  const regionsBox = el('div', { id: id('regions') });
+  const municipalitiesBox = el('div', { id: id('municipalities'), class: 'scroll-box' });
+  const mapBox = el('div', { id: id('map') });
+  const cornersNote = el('span', { id: id('corners'), class: 'meta' });
+  const previewBox = el('div', { class: 'preview', id: id('preview'), role: 'status', 'aria-live': 'polite' });
+
+  const value = () => {
+    const area = { regions: [...a.regions] };
+    if (a.municipalities.size) area.municipalities = [...a.municipalities];
+    if (a.categories.size) area.categories = [...a.categories];
+    if (a.types.size) area.types = [...a.types];
+    if (a.circle) area.circle = { center: { lat: a.circle.lat, lon: a.circle.lon }, radius_km: a.circle.radius };
+    if (a.polygon.length >= 3) area.polygon = a.polygon.map(([la, lo]) => ({ lat: la, lon: lo }));
+    return area;
+  };
+
+  const renderPreview = () => {
+    const area = value();
+    const all = locations || [];
+    const inside = all.filter((l) => holds(area, a.source, l));
+    const insideIds = new Set(inside.map((l) => l.id));
+    // The picker's map frames the locations of the chosen regions, so it does not jump while drawing.
+    const frame = all.filter((l) => l.point && (a.regions.has(l.region) || insideIds.has(l.id)));
+    const points = frame.map((l) => ({ id: l.id, lat: l.point.lat, lon: l.point.lon, kind: insideIds.has(l.id) ? 'in' : 'out',
+      icon: insideIds.has(l.id) ? '✓' : '', name: l.name || l.id }));
+    const drawnArea = Object.assign({}, area, a.polygon.length && a.polygon.length < 3 ? { polygon: a.polygon.map(([la, lo]) => ({ lat: la, lon: lo })) } : {});
+    const map = areaMap({ points, area: drawnArea, caption: t('fDrawn'), rerender: renderPreview, onPick: (la, lo) => {
+      if (a.mode === 'polygon') a.polygon.push([la, lo]);
+      else {
+        a.circle = { lat: la, lon: lo, radius: a.circle ? a.circle.radius : num(parseFloat(radius.value)) || KM_RADIUS_DEFAULT };
+        lat.value = la;
+        lon.value = lo;
+      }
+      renderPreview();
+    } });
+    mapBox.replaceChildren(map);
+    cornersNote.textContent = a.polygon.length ? t('corners', a.polygon.length) : '';
+    const text = locations ? countText(inside.length) : t('registryLoading');
+    previewBox.replaceChildren(
+      el('strong', { id: id('preview-count'), 'data-count': inside.length }, text), ' ', el('span', { class: 'meta' }, t('previewNote')),
+      inside.length ? el('details', {}, el('summary', {}, t('previewNames')),
+        el('ul', { class: 'compact-names' }, inside.map((l) => el('li', {}, `${l.name || l.id} (${label('LocationType', l.type)}, ${l.municipality || l.region})`)))) : '');
+    if (onPreview) onPreview(locations ? text : '');
+  };
+
+  const renderMunicipalities = () => {
+    if (!locations) { municipalitiesBox.replaceChildren(el('p', { class: 'meta' }, t('registryLoading'))); return; }
+    const names = [...new Set(locations.filter((l) => a.regions.has(l.region) && l.municipality).map((l) => l.municipality))]
+      .sort(compareText);
+    for (const m of [...a.municipalities]) if (!names.includes(m)) a.municipalities.delete(m);
+    municipalitiesBox.replaceChildren(...checkboxes(prefix, 'municipality', names, a.municipalities, (m) => m, renderPreview));
+  };
+
+  const renderRegions = () => {
+    const regions = (state.me && state.me.regions) || [];
+    const attrs = { [a.source]: { disabled: true } };
+    regionsBox.replaceChildren(...checkboxes(prefix, 'region', regions, a.regions,
+      (r) => (state.regions[r] && state.regions[r].name ? `${r} — ${state.regions[r].name}` : r),
+      () => { renderMunicipalities(); renderPreview(); }, attrs));
+  };
+
   const fromInputs = () => {
     const la = parseFloat(lat.value.replace(',', '.'));
     const lo = parseFloat(lon.value.replace(',', '.'));
     const r = parseFloat(radius.value.replace(',', '.'));
     a.circle = Number.isFinite(la) && Number.isFinite(lo) ? { lat: la, lon: lo, radius: Number.isFinite(r) ? r : KM_RADIUS_DEFAULT } : null;
-    changed();
+    renderPreview();
   };
   for (const input of [lat, lon, radius]) input.addEventListener('input', fromInputs);
-  const mode = (value, text) => {
-    const radio = el('input', { type: 'radio', name: 'ask-mode', id: `ask-mode-${value}`, value, checked: a.mode === value });
-    radio.addEventListener('change', () => { a.mode = value; });
-    return el('label', { class: 'check', for: `ask-mode-${value}` }, radio, ' ', text);
+  const mode = (v, text) => {
+    const radio = el('input', { type: 'radio', name: id('mode'), id: id(`mode-${v}`), value: v, checked: a.mode === v });
+    radio.addEventListener('change', () => { a.mode = v; });
+    return el('label', { class: 'check', for: id(`mode-${v}`) }, radio, ' ', text);
   };
-  const clearCircle = el('button', { type: 'button', class: 'small', id: 'ask-clear-circle' }, t('clearCircle'));
-  clearCircle.addEventListener('click', () => { a.circle = null; lat.value = ''; lon.value = ''; changed(); });
-  const clearPolygon = el('button', { type: 'button', class: 'small', id: 'ask-clear-polygon' }, t('clearPolygon'));
-  clearPolygon.addEventListener('click', () => { a.polygon = []; changed(); });
-  const cats = order('Category');
-  return el('fieldset', { class: 'area-picker', id: 'ask-f-area', 'aria-describedby': 'ask-f-area-error' },
+  const clearCircle = el('button', { type: 'button', class: 'small', id: id('clear-circle') }, t('clearCircle'));
+  clearCircle.addEventListener('click', () => { a.circle = null; lat.value = ''; lon.value = ''; renderPreview(); });
+  const clearPolygon = el('button', { type: 'button', class: 'small', id: id('clear-polygon') }, t('clearPolygon'));
+  clearPolygon.addEventListener('click', () => { a.polygon = []; renderPreview(); });
+  const node = el('fieldset', { class: 'area-picker', id: id('f-area'), 'aria-describedby': id('f-area-error') },
     el('legend', {}, t('areaTitle')),
     el('p', { class: 'meta' }, t('areaHint')),
     el('div', { class: 'area-grid' },
       el('div', { class: 'area-filters' },
-        el('fieldset', { class: 'choices' }, el('legend', {}, t('fRegions')), el('div', { id: 'ask-regions' })),
-        el('fieldset', { class: 'choices' }, el('legend', {}, t('fMunicipalities')), el('div', { id: 'ask-municipalities', class: 'scroll-box' })),
+        el('fieldset', { class: 'choices' }, el('legend', {}, t('fRegions')), regionsBox),
+        el('fieldset', { class: 'choices' }, el('legend', {}, t('fMunicipalities')), municipalitiesBox),
         el('fieldset', { class: 'choices' }, el('legend', {}, t('fCategories')),
-          checkboxes('category', cats, a.categories, (c) => label('Category', c), changed)),
+          checkboxes(prefix, 'category', order('Category'), a.categories, (c) => label('Category', c), renderPreview)),
         el('fieldset', { class: 'choices' }, el('legend', {}, t('fTypes')), el('div', { class: 'scroll-box' },
-          checkboxes('type', byOrder('LocationType', order('LocationType').map((x) => [x])).map(([x]) => x), a.types, (x) => label('LocationType', x), changed)))),
+          checkboxes(prefix, 'type', byOrder('LocationType', order('LocationType').map((x) => [x])).map(([x]) => x), a.types, (x) => label('LocationType', x), renderPreview)))),
       el('div', { class: 'area-drawn' },
         el('fieldset', { class: 'choices' }, el('legend', {}, t('fDrawn')), mode('centre', t('pickCentre')), mode('polygon', t('pickCorner'))),
-        el('div', { id: 'ask-map' }),
+        mapBox,
         el('div', { class: 'field-row' }, latField, lonField, radiusField),
-        el('div', { class: 'one-click' }, clearCircle, clearPolygon, el('span', { id: 'ask-corners', class: 'meta' })))),
-    fieldError('area'),
-    el('div', { class: 'preview', id: 'ask-preview', role: 'status', 'aria-live': 'polite' }));
-}
-
-function renderRegionBoxes() {
-  const a = form.area;
-  const regions = (state.me && state.me.regions) || [];
-  const attrs = { [a.source]: { disabled: true } };
-  $('ask-regions').replaceChildren(...checkboxes('region', regions, a.regions,
-    (r) => (state.regions[r] && state.regions[r].name ? `${r} — ${state.regions[r].name}` : r),
-    () => { renderMunicipalities(); renderAreaPreview(); }, attrs));
-}
-
-function renderMunicipalities() {
-  const box = $('ask-municipalities');
-  if (!box) return;
-  if (!form.registry) { box.replaceChildren(el('p', { class: 'meta' }, t('registryLoading'))); return; }
-  const a = form.area;
-  const names = [...new Set(form.registry.filter((l) => a.regions.has(l.region) && l.municipality).map((l) => l.municipality))]
-    .sort(compareText);
-  for (const m of [...a.municipalities]) if (!names.includes(m)) a.municipalities.delete(m);
-  box.replaceChildren(...checkboxes('municipality', names, a.municipalities, (m) => m, renderAreaPreview));
-}
-
-function renderAreaPreview() {
-  const a = form.area;
-  const area = areaValue();
-  const registry = form.registry || [];
-  const inside = registry.filter((l) => holds(area, a.source, l));
-  const insideIds = new Set(inside.map((l) => l.id));
-  // The picker's map frames the locations of the chosen regions, so it does not jump while drawing.
-  const frame = registry.filter((l) => l.point && (a.regions.has(l.region) || insideIds.has(l.id)));
-  const points = frame.map((l) => ({ id: l.id, lat: l.point.lat, lon: l.point.lon, kind: insideIds.has(l.id) ? 'in' : 'out',
-    icon: insideIds.has(l.id) ? '✓' : '', name: l.name || l.id }));
-  const drawnArea = Object.assign({}, area, a.polygon.length && a.polygon.length < 3 ? { polygon: a.polygon.map(([lat, lon]) => ({ lat, lon })) } : {});
-  const map = areaMap({ points, area: drawnArea, caption: t('fDrawn'), rerender: renderAreaPreview, onPick: (lat, lon) => {
-    if (a.mode === 'polygon') a.polygon.push([lat, lon]);
-    else {
-      a.circle = { lat, lon, radius: a.circle ? a.circle.radius : num(parseFloat($('ask-f-radius').value)) || KM_RADIUS_DEFAULT };
-      $('ask-f-lat').value = lat;
-      $('ask-f-lon').value = lon;
-    }
-    renderAreaPreview();
-  } });
-  $('ask-map').replaceChildren(map);
-  $('ask-corners').textContent = a.polygon.length ? t('corners', a.polygon.length) : '';
-  const text = form.registry ? (form.kind === 'uitvraag' ? t('preview', inside.length) : t('previewAdvice', inside.length)) : t('registryLoading');
-  $('ask-preview').replaceChildren(
-    el('strong', { id: 'ask-preview-count', 'data-count': inside.length }, text), ' ', el('span', { class: 'meta' }, t('previewNote')),
-    inside.length ? el('details', {}, el('summary', {}, t('previewNames')),
-      el('ul', { class: 'compact-names' }, inside.map((l) => el('li', {}, `${l.name || l.id} (${label('LocationType', l.type)}, ${l.municipality || l.region})`)))) : '');
-  $('ask-preview-short').textContent = form.registry ? text : '';
+        el('div', { class: 'one-click' }, clearCircle, clearPolygon, cornersNote))),
+    el('span', { id: id('f-area-error'), class: 'field-error' }),
+    previewBox);
+  renderRegions(); renderMunicipalities(); renderPreview();
+  return {
+    node,
+    value,
+    source: () => a.source,
+    setSource(region) {
+      a.regions.delete(a.source);
+      a.source = region;
+      a.regions.add(region);
+      renderRegions(); renderMunicipalities(); renderPreview();
+    },
+    setRegistry(list) { locations = list; renderMunicipalities(); renderPreview(); },
+    /** Draws the preview again (and tells `onPreview`), e.g. once the form around it is in the page. */
+    refresh: renderPreview,
+  };
 }
 
 /** Which input a problem's field path belongs to ("data.asked[0].keys[1]" → asked). */
@@ -841,7 +876,7 @@ async function submitForm() {
   if (form.busy) return;
   const isAsk = form.kind === 'uitvraag';
   const title = $('ask-f-title').value.trim();
-  const data = { title, area: areaValue() };
+  const data = { title, area: form.picker.value() };
   const errors = [];
   if (!title) errors.push({ field: 'data.title', text: t('needTitle') });
   if (isAsk) {
@@ -865,7 +900,7 @@ async function submitForm() {
   $('ask-submit').disabled = true;
   $('ask-submit').textContent = t('sending');
   const id = slugify(title);
-  const answer = await postEvent({ source: `/regions/${form.area.source}`, type: eventType(isAsk ? 'uitvraag.opened' : 'handelingsperspectief.published'), subject: id, data });
+  const answer = await postEvent({ source: `/regions/${form.picker.source()}`, type: eventType(isAsk ? 'uitvraag.opened' : 'handelingsperspectief.published'), subject: id, data });
   form.busy = false;
   $('ask-submit').disabled = false;
   $('ask-submit').textContent = isAsk ? t('openAsk') : t('publish');
