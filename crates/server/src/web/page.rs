@@ -36,6 +36,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("desk.js", "text/javascript; charset=utf-8", include_str!("../../assets/desk.js")),
     ("subscriptions.js", "text/javascript; charset=utf-8", include_str!("../../assets/subscriptions.js")),
     ("institution.js", "text/javascript; charset=utf-8", include_str!("../../assets/institution.js")),
+    ("admin.js", "text/javascript; charset=utf-8", include_str!("../../assets/admin.js")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../assets/app.js")),
     ("nl-outline.geojson", "application/geo+json", include_str!("../../assets/nl-outline.geojson")),
 ];
