@@ -144,7 +144,6 @@ addTexts({
     prepareExercise: 'Oefening voorbereiden: registratie overnemen uit de werkelijkheid',
     preparing: 'Bezig met overnemen…',
     prepared: (o, l, k, hm) => `Overgenomen om ${hm}: ${o} organisaties en ${l} locaties; ${k} stonden er al.`,
-    prepareMissing: 'Deze server kan de registratie nog niet vanaf de pagina overnemen (de functie ontbreekt nog). Vraag de beheerder om „ghor oefening prepare” op de server uit te voeren, of de server bij te werken.',
     prepareFailed: (why) => `Niet overgenomen: ${why}`,
     sendingShort: 'Bezig…',
   },
@@ -270,7 +269,6 @@ addTexts({
     prepareExercise: 'Prepare the exercise: copy the registry from the real one',
     preparing: 'Copying…',
     prepared: (o, l, k, hm) => `Copied at ${hm}: ${o} organisations and ${l} locations; ${k} were there already.`,
-    prepareMissing: 'This server cannot copy the registry from the page yet (the function is missing). Ask the administrator to run “ghor oefening prepare” on the server, or to update the server.',
     prepareFailed: (why) => `Not copied: ${why}`,
     sendingShort: 'Busy…',
   },
@@ -282,7 +280,6 @@ const GRIP_LEVELS = [0, 1, 2, 3, 4, 5];
 const VERIFY_WITHIN_DAYS_DEFAULT = 365;
 const DAY_MS = 86400000;
 /** How many contact lists are fetched at once while the server has no summary of them. */
-const CONTACT_FETCHES_AT_ONCE = 4;
 
 /** What the screens show open, what they are doing, and what they fetched. */
 const admin = {
@@ -297,7 +294,7 @@ const admin = {
   thresholdFailure: null,
   registry: null,               // { locations, error, loading, fetchedAt, regions }
   contacts: null,               // { verify_within_days, locations: { id: { contacts, oldest_verified_on, stale } } }
-  prepare: null,                // { busy, result, missing, error, at }
+  prepare: null,                // { busy, result, error, at }
 };
 
 // ---------------------------------------------------------------- small helpers
@@ -691,43 +688,19 @@ async function loadRegistry() {
   return r.loading;
 }
 
-/**
- * Whether each location's contacts need checking: from `GET /v1/registry/contacts?region=`
- * (one call per region); where the server does not have it yet, from each location's own
- * contacts, a few at a time, judged by the same rule.
- */
+/** Whether each location's contacts need checking, as the server judges it: one call per region. */
 async function loadContactsSummary() {
   const locations = (admin.registry && admin.registry.locations) || [];
   const regions = [...new Set(locations.map((l) => l.region))].filter((r) => ((state.me && state.me.regions) || []).includes(r) || state.me.national);
   const summary = { verify_within_days: null, locations: {} };
-  const missing = [];
   for (const region of regions) {
     const answer = await api('GET', `/v1/registry/contacts?region=${encodeURIComponent(region)}`);
-    if (answer.ok && answer.body && answer.body.locations) {
-      summary.verify_within_days = num(answer.body.verify_within_days) || summary.verify_within_days;
-      Object.assign(summary.locations, answer.body.locations);
-    } else {
-      missing.push(...locations.filter((l) => l.region === region).map((l) => l.id));
-    }
+    if (!answer.ok || !answer.body) continue;
+    summary.verify_within_days = num(answer.body.verify_within_days) || summary.verify_within_days;
+    Object.assign(summary.locations, answer.body.locations || {});
   }
   admin.contacts = summary;
   redraw();
-  for (let i = 0; i < missing.length; i += CONTACT_FETCHES_AT_ONCE) {
-    await Promise.all(missing.slice(i, i + CONTACT_FETCHES_AT_ONCE).map(async (id) => {
-      const answer = await api('GET', `/v1/registry/locations/${encodeURIComponent(id)}/contacts`);
-      if (!answer.ok || !answer.body) return;
-      if (num(answer.body.verify_within_days)) summary.verify_within_days = num(answer.body.verify_within_days);
-      summary.locations[id] = contactsSummaryOf(answer.body.contacts || []);
-    }));
-    redraw();
-  }
-}
-
-/** One location's line of the summary, from its contacts: as the server's summary says it. */
-function contactsSummaryOf(contacts) {
-  const dates = contacts.map((c) => c.verified_on).filter(Boolean).sort();
-  const oldest = dates[0] || null;
-  return { contacts: contacts.length, oldest_verified_on: oldest, stale: !!oldest && daysSince(oldest) > verifyWithinDays() };
 }
 
 function isStale(date) { return !!date && daysSince(date) > verifyWithinDays(); }
@@ -1057,7 +1030,6 @@ function renderContactsForm(l, body, contacts) {
         failure: errors.length ? null : problemText(answer) });
       return;
     }
-    if (admin.contacts) admin.contacts.locations[l.id] = contactsSummaryOf(list);
     closeDialog();
     setStatus(t('contactsSaved', l.name || l.id, fmtClock(new Date(), true)));
     redraw();
@@ -1077,7 +1049,6 @@ function exerciseScreen() {
   let result = null;
   if (p.result) result = el('p', { class: 'receipt', id: 'oto-result', 'data-locations': num(p.result.locations) },
     t('prepared', fmtNum(p.result.organisations), fmtNum(p.result.locations), fmtNum(p.result.already), fmtClock(p.at, true)));
-  else if (p.missing) result = el('p', { class: 'note', id: 'oto-result', 'data-missing': 'true' }, t('prepareMissing'));
   else if (p.error) result = el('p', { class: 'receipt error', id: 'oto-result' }, t('prepareFailed', p.error));
   return [
     el('p', {}, t('exerciseIntro')),
@@ -1093,7 +1064,6 @@ async function prepareExercise() {
   const answer = await api('POST', '/v1/oefening/prepare');
   admin.prepare = { busy: false, at: Date.now() };
   if (answer.ok && answer.body) admin.prepare.result = answer.body;
-  else if (answer.status === 404 || answer.status === 405) admin.prepare.missing = true;
   else admin.prepare.error = problemText(answer);
   redraw();
   if (answer.ok) loadRegistry();
