@@ -69,7 +69,7 @@ async fn contacts(admin: &Client, rows: &[registry::Row]) -> anyhow::Result<()> 
     Ok(())
 }
 
-pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, tasks: Tasks) -> anyhow::Result<()> {
+pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, scenario: bool, tasks: Tasks) -> anyhow::Result<()> {
     let mut shutdown = tasks.shutdown();
     let admin = Client::new(url, &token(store, "demo netwerkfunctionaris", Role::Netwerkfunctionaris, None).await?);
     let mut rows = registry::read_csv(HOSPITALS)?;
@@ -94,7 +94,7 @@ pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, tasks: Tasks) -
     // One care location's own page, to try the warm phase from the institution's side.
     let home = rows.iter().find(|r| r.id.starts_with("demo-vvt")).map(|r| r.organisation.clone());
     let manager = token(store, "demo informatiemanager", Role::Informatiemanager, None).await?;
-    let mut simulator = sim::Simulator::new(admin.with_token(&manager), clients, Utc::now().timestamp() as u64).await?;
+    let mut simulator = sim::Simulator::new(admin.with_token(&manager), clients, Utc::now().timestamp() as u64, scenario).await?;
     let sent = simulator.report_all().await?;
     eprintln!("demo: {} locations reported {sent} values", simulator.locations());
     // Show the address once the picture holds every first report.

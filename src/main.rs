@@ -225,6 +225,10 @@ struct Serve {
     /// Simulated changes per second in demo mode.
     #[arg(long, env = "GHOR_SIM_RATE", default_value_t = 2.0)]
     sim_rate: f64,
+    /// With --demo: the simulator leaves alone every value a person reported (on a page,
+    /// by phone through the informatiemanager, by API), so a scenario can be played through.
+    #[arg(long, requires = "demo")]
+    scenario: bool,
     /// Seconds between overdue checks.
     #[arg(long, env = "GHOR_OVERDUE_EVERY", default_value_t = 60)]
     overdue_every: u64,
@@ -313,6 +317,9 @@ struct Sim {
     rate: f64,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Leave alone every value someone else reported (see `serve --scenario`).
+    #[arg(long)]
+    scenario: bool,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -369,7 +376,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sim(s) => {
             let mut sim =
-                sim::Simulator::new(client::Client::new(&s.url, &s.token), Default::default(), s.seed).await?;
+                sim::Simulator::new(client::Client::new(&s.url, &s.token), Default::default(), s.seed, s.scenario).await?;
             eprintln!("simulating {} locations at {} changes per second; Ctrl-C stops", sim.locations(), s.rate);
             sim.report_all().await?;
             sim.run(s.rate, async {
@@ -394,7 +401,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
     };
     run_until_stopped(s.listen, backbone, settings, |url, tasks| async move {
         if s.demo {
-            demo::start(&url, &*tokens, s.sim_rate, tasks).await?;
+            demo::start(&url, &*tokens, s.sim_rate, s.scenario, tasks).await?;
         }
         Ok(())
     })

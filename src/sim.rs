@@ -1,8 +1,10 @@
 //! `ghor sim` and the demo's simulator: reports plausible changes for the registered
 //! locations through the HTTP API, as each institution would. First a full picture,
 //! then a random walk with now and then a power cut, an SEH stop or a help request.
+//! In scenario mode it leaves alone every value a person reported, so a scenario can be
+//! played through by hand while the rest of the chain stays alive.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -37,6 +39,11 @@ pub struct Simulator {
     fallback: Client,
     locations: Vec<Played>,
     rng: StdRng,
+    /// Scenario mode: what someone else reported stays as they reported it.
+    scenario: bool,
+    /// The names this simulator reports under (its tokens' actors), to tell its own values
+    /// from a person's, also those of an earlier run.
+    own: HashSet<String>,
 }
 
 fn bed_plan(kind: &str, rng: &mut StdRng) -> BTreeMap<&'static str, (u32, u32)> {
@@ -64,7 +71,12 @@ fn bed_plan(kind: &str, rng: &mut StdRng) -> BTreeMap<&'static str, (u32, u32)> 
 
 impl Simulator {
     /// Plays every location the fallback client may see.
-    pub async fn new(fallback: Client, clients: BTreeMap<String, Client>, seed: u64) -> anyhow::Result<Simulator> {
+    pub async fn new(
+        fallback: Client,
+        clients: BTreeMap<String, Client>,
+        seed: u64,
+        scenario: bool,
+    ) -> anyhow::Result<Simulator> {
         let registry = fallback.get("/v1/registry/locations").await?;
         let mut rng = StdRng::seed_from_u64(seed);
         let locations = registry["locations"]
@@ -85,7 +97,11 @@ impl Simulator {
                 }
             })
             .collect();
-        Ok(Simulator { clients, fallback, locations, rng })
+        let mut own = HashSet::new();
+        for client in clients.values().chain([&fallback]) {
+            own.extend(client.get("/v1/me").await?["actor"].as_str().map(str::to_owned));
+        }
+        Ok(Simulator { clients, fallback, locations, rng, scenario, own })
     }
 
     pub fn locations(&self) -> usize {
@@ -123,9 +139,16 @@ impl Simulator {
         }
     }
 
-    async fn send(&self, i: usize, events: Vec<Value>) -> anyhow::Result<()> {
+    async fn send(&self, i: usize, mut events: Vec<Value>) -> anyhow::Result<()> {
         let loc = &self.locations[i];
         let client = self.clients.get(&loc.organisation).unwrap_or(&self.fallback);
+        if self.scenario {
+            let current = client.get(&format!("/v1/picture/locations/{}", loc.id)).await?;
+            events.retain(|e| !self.reported_by_someone_else(&current["location"], e));
+            if events.is_empty() {
+                return Ok(());
+            }
+        }
         let answer = client.post("/v1/events/batch", &Value::Array(events)).await?;
         for r in answer["results"].as_array().into_iter().flatten() {
             if r["status"] == "rejected" {
@@ -133,6 +156,19 @@ impl Simulator {
             }
         }
         Ok(())
+    }
+
+    /// Whether the value `event` would replace was reported by someone other than this
+    /// simulator: the dimension is the event's family, the key its subject (a dimension
+    /// without keys holds one value).
+    fn reported_by_someone_else(&self, location: &Value, event: &Value) -> bool {
+        let family = event["type"].as_str().and_then(|t| t.strip_prefix("nl.ghor.")?.split('.').next());
+        let values = &location["dimensions"][family.unwrap_or_default()]["values"];
+        let replaced: Vec<&Value> = match event["subject"].as_str() {
+            Some(key) => values.get(key).into_iter().collect(),
+            None => values.as_object().into_iter().flat_map(|v| v.values()).collect(),
+        };
+        replaced.iter().any(|v| v["actor"].as_str().is_some_and(|actor| !self.own.contains(actor)))
     }
 
     fn event(&self, i: usize, event_type: &str, subject: Option<&str>, data: Value) -> Value {

@@ -50,3 +50,39 @@ async fn the_demo_serves_a_live_picture_with_a_viewer_token() {
     );
     let _ = child.kill().await;
 }
+
+/// Scenario mode: a person reports a power cut and the IC beds of a location while the
+/// simulator plays the region at 20 changes a second; the simulator goes on with
+/// everything else, and leaves those two values as the person reported them.
+#[tokio::test]
+async fn in_scenario_mode_the_simulator_leaves_alone_what_a_person_reported() {
+    let ghor = crate::harness::Ghor::start().await;
+    let power = crate::harness::event(
+        "/locations/umcg",
+        "nl.ghor.utility.reported.v1",
+        Some("stroom"),
+        serde_json::json!({ "status": "uitgevallen", "on_backup": true, "backup_hours_left": 6 }),
+    );
+    assert_eq!(ghor.post("umcg", "/v1/events", &power).await.0, 201);
+    let started = ghor.report_beds("umcg", "umcg", 40, 39).await["seq"].as_u64().expect("seq");
+
+    let mut sim = tokio::process::Command::new(BIN)
+        .args(["sim", "--url", &ghor.url, "--token", ghor.token("im"), "--rate", "20", "--seed", "7", "--scenario"])
+        .kill_on_drop(true)
+        .spawn()
+        .expect("ghor sim runs");
+    let umcg = async || ghor.get("rot", "/v1/picture/locations/umcg").await.1["location"]["dimensions"].clone();
+    // Long enough for the simulator to have touched every bed type of umcg many times.
+    crate::harness::wait_for(async || {
+        let seq = ghor.get("rot", "/v1/picture").await.1["seq"].as_u64().unwrap_or_default();
+        seq > started + 150
+    })
+    .await;
+    let _ = sim.kill().await;
+    let dimensions = umcg().await;
+    let actor = |dimension: &str, key: &str| dimensions[dimension]["values"][key]["actor"].clone();
+    assert_eq!(actor("beds", "klinisch"), "IM Groningen", "the simulator plays the rest: {dimensions}");
+    assert_eq!(actor("beds", "ic"), "UMCG ZIS", "{dimensions}");
+    assert_eq!(actor("utility", "stroom"), "UMCG ZIS", "{dimensions}");
+    assert_eq!(dimensions["utility"]["values"]["stroom"]["data"]["backup_hours_left"], 6);
+}
