@@ -179,7 +179,7 @@ test('the deep link ?melden= on a phone: signed in, power cut with backup hours 
   assert.equal(posts.length, 0);
   await save.tap();
   const receipt = dialog.locator('.save-row #report-receipt');
-  await receipt.getByText(/^Opgeslagen om \d\d:\d\d: .*Stroom/).waitFor({ timeout: DEADLINE_MS });
+  await receipt.getByText(/^Opgeslagen om \d\d:\d\d: .*Nuts en ICT \(Stroom\)/).waitFor({ timeout: DEADLINE_MS });
   assert.match(await receipt.textContent(), /Eigen oordeel/);
   assert.doesNotMatch(await receipt.textContent(), /volgnummer/);
   assert.equal(posts.length, 1, 'one save is one request');
@@ -230,6 +230,13 @@ test('a nursing home\'s form opens on its own dimensions, "Wijzigen" on Nuts en 
     'utility/stroom', 'self_sufficiency/', 'relocation_need/somatisch']);
   assert.ok(!items.includes('beds/ic'), 'a nursing home has no IC');
   assert.ok(items.includes('utility/brandmeldinstallatie'), 'what it reported before is in the list too');
+  // "Iets anders melden": Nuts en ICT offers power first; added, it is ticked and open.
+  await dialog.locator('#report-dimension').selectOption('utility');
+  assert.equal(await dialog.locator('#report-key').inputValue(), 'stroom');
+  await dialog.locator('#report-key').selectOption('water');
+  const water = dialog.locator('fieldset.report-item[data-dimension="utility"][data-key="water"][data-checked="true"]');
+  await water.locator('select[name="status"]').waitFor();
+  assert.ok(await water.locator('select[name="status"]').evaluate((n) => n === document.activeElement), 'the added item has the focus');
   await dialog.locator('[data-close]').tap();
 
   await card.locator('tr[data-dimension="utility"] button[data-change="utility"]').tap();
@@ -301,7 +308,7 @@ test('"Niet getroffen" with a critical value asks first, lists it, and withdraws
   const confirm = page.locator('dialog#confirm-na');
   await confirm.waitFor({ state: 'visible' });
   const listed = confirm.locator('ul.worrying li[data-dimension="beds"][data-key="ic"]');
-  assert.match(await listed.textContent(), /Kritiek.*Bedden IC/);
+  assert.match(await listed.textContent(), /Kritiek.*Bedden \(IC\)/);
   assert.match(await confirm.textContent(), /wordt ingetrokken/);
   assert.match(await confirm.textContent(), /blijven in het beeld staan/);
   assert.ok(await overflowIn(page, 'dialog#confirm-na') <= 0, 'the question fits the phone');

@@ -28,7 +28,7 @@ addTexts({
     addOther: 'Iets anders melden',
     chooseDimension: '— kies wat —',
     key: 'Welke?',
-    chooseKey: '— kies welke —',
+    addItem: 'Toevoegen',
     helpAction: 'Hulpvraag',
     helpId: 'Kenmerk hulpvraag (kleine letters, cijfers, -)',
     prognose: 'Prognose (optioneel)',
@@ -73,7 +73,7 @@ addTexts({
     addOther: 'Report something else',
     chooseDimension: '— choose what —',
     key: 'Which?',
-    chooseKey: '— choose which —',
+    addItem: 'Add',
     helpAction: 'Help request',
     helpId: 'Help request reference (lowercase letters, digits, -)',
     prognose: 'Prognosis (optional)',
@@ -234,6 +234,18 @@ function checklistOf(loc) {
 /** The form while the dialog is open: for which location, in which mode, its checklist. */
 const form = { id: null, uitvraag: null, items: [], receipt: null, receiptSeq: null, errors: null, notice: null, busy: false, focusUid: null };
 
+/** Every refusal of the ticked items, named by item and field, for the summary above the save button. */
+function errorLines() {
+  const names = { time: t('fieldTime'), source: t('fieldSource'), subject: t('fieldSubject'), prognose: t('prognose') };
+  return form.items.filter((i) => i.checked).flatMap((item) => item.errors.map((e) => {
+    const name = fieldOf(e.field);
+    const field = itemFields(item).find((f) => f.name === name);
+    const what = field ? fieldText(field) : names[name];
+    return el('li', { 'data-error-field': e.field, 'data-uid': item.uid }, el('strong', {}, itemWhat(item)), ' ',
+      el('span', {}, what ? `${what}: ${errorMessage(e)}` : errorMessage(e)));
+  }));
+}
+
 /**
  * Opens the report form of location `id`; with `dimension` (and `key`) that item ticked
  * and in view, so "Wijzigen" beside a value opens on that value.
@@ -263,7 +275,9 @@ export function openAnswer(uitvraag, id) {
 
 function focusFirst() {
   const dialog = $('report');
-  const target = (form.focusUid && dialog.querySelector(`[data-uid="${form.focusUid}"] input:not([type="checkbox"]), [data-uid="${form.focusUid}"] select`))
+  const item = form.focusUid && dialog.querySelector(`fieldset[data-uid="${form.focusUid}"]`);
+  // The item's first field, not its key: the key is already the one asked for.
+  const target = (item && (item.querySelector('.field-grid input, .field-grid select, .field-grid textarea') || item.querySelector('input, select')))
     || dialog.querySelector('#answer-form .report-item input:not([type="checkbox"]), #answer-form .report-item select')
     || dialog.querySelector('.report-item input[type="checkbox"]') || dialog.querySelector('[data-close]');
   if (target) {
@@ -307,9 +321,10 @@ function itemFields(item) {
   return ((report && report.fields) || []).filter((f) => !Array.isArray(f.keys) || f.keys.includes(item.key));
 }
 
+/** What an item reports, in words as an uitvraag says it: "Nuts en ICT (Stroom)". */
 function itemWhat(item) {
   const key = item.key && keyType(item.dimension) ? keyLabel(item.dimension, item.key) : item.key;
-  return [label('Dimension', item.dimension), key].filter(Boolean).join(' ');
+  return key ? `${label('Dimension', item.dimension)} (${key})` : label('Dimension', item.dimension);
 }
 
 function fieldText(field) {
@@ -457,9 +472,12 @@ function itemNode(item, loc) {
     body = el('div', { class: 'item-body', id: `${p}-body` },
       keyNode,
       el('div', { class: 'field-grid' }, controls),
-      el('div', { class: 'field', 'data-field': 'prognose' }, el('label', { for: `${p}-prognose` }, t('prognose')),
-        el('input', { type: 'text', id: `${p}-prognose`, maxlength: 200, value: item.prognose || '', 'aria-describedby': `${p}-prognose-error` }),
-        el('span', { id: `${p}-prognose-error`, class: 'field-error' })),
+      // Seldom used: folded away, open when it holds something.
+      el('details', { class: 'prognose', open: !!item.prognose || item.errors.some((e) => fieldOf(e.field) === 'prognose') },
+        el('summary', {}, t('prognose')),
+        el('div', { class: 'field', 'data-field': 'prognose' }, el('label', { for: `${p}-prognose`, class: 'sr-only' }, t('prognose')),
+          el('input', { type: 'text', id: `${p}-prognose`, maxlength: 200, value: item.prognose || '', 'aria-describedby': `${p}-prognose-error` }),
+          el('span', { id: `${p}-prognose-error`, class: 'field-error' }))),
       other.length ? el('p', { class: 'field-error', 'data-item-error': 'true' }, other.map((e) => {
         const names = { time: t('fieldTime'), source: t('fieldSource') };
         const name = names[fieldOf(e.field)];
@@ -470,7 +488,7 @@ function itemNode(item, loc) {
     'data-key': item.key ?? null, 'data-checked': item.checked ? 'true' : 'false', 'data-state': current && current.state ? current.state : null },
     el('legend', { class: 'sr-only' }, itemWhat(item)),
     el('div', { class: 'item-head' }, box,
-      el('label', { for: `${p}-on` }, el('span', { class: 'item-what' }, item.fixed || !keyType(item.dimension) ? itemWhat(item) : itemWhat(item)),
+      el('label', { for: `${p}-on` }, el('span', { class: 'item-what' }, itemWhat(item)),
         el('span', { class: 'item-now meta', 'data-current': item.uid }, currentLine(item, loc)))),
     body);
   // Subject and prognosis errors have their own slots.
@@ -485,13 +503,18 @@ function itemNode(item, loc) {
   return node;
 }
 
-/** The picker that adds any other dimension (and key) to the checklist. */
+/**
+ * The picker that adds any other dimension to the checklist: an unkeyed one at once; a
+ * keyed one with its key, preselected as the form would open it (power for "Nuts en ICT").
+ */
 function addPicker(loc) {
   const dims = order('Dimension').filter((d) => d !== 'not_affected' && dimensionInfo(d));
   const dimSelect = el('select', { id: 'report-dimension', name: 'dimension' }, el('option', { value: '' }, t('chooseDimension')),
     dims.map((d) => el('option', { value: d }, label('Dimension', d))));
-  const keySelect = el('select', { id: 'report-key', name: 'key', hidden: true });
-  const keyField = el('div', { class: 'field', hidden: true }, el('label', { for: 'report-key' }, t('key')), keySelect);
+  const keySelect = el('select', { id: 'report-key', name: 'key' });
+  const addButton = el('button', { type: 'button', id: 'report-add' }, t('addItem'));
+  const keyField = el('div', { class: 'field add-key', hidden: true }, el('label', { for: 'report-key' }, t('key')),
+    el('div', { class: 'add-key-row' }, keySelect, addButton));
   const add = (dimension, key) => {
     capture();
     const item = tick(loc, dimension, key);
@@ -501,16 +524,17 @@ function addPicker(loc) {
   };
   dimSelect.addEventListener('change', () => {
     const d = dimSelect.value;
+    keyField.hidden = true;
     if (!d) return;
     if (!keyType(d)) { add(d); return; }
-    keySelect.replaceChildren(el('option', { value: '' }, t('chooseKey')),
-      keysOf(d).map((k) => el('option', { value: k }, label(keyType(d), k))));
-    keySelect.hidden = false;
+    keySelect.replaceChildren(...keysOf(d).map((k) => el('option', { value: k }, label(keyType(d), k))));
+    keySelect.value = openingKey(d, loc);
     keyField.hidden = false;
     keySelect.focus();
   });
-  keySelect.addEventListener('change', () => { if (keySelect.value) add(dimSelect.value, keySelect.value); });
-  return el('div', { class: 'add-other field-row' },
+  keySelect.addEventListener('change', () => add(dimSelect.value, keySelect.value));
+  addButton.addEventListener('click', () => add(dimSelect.value, keySelect.value));
+  return el('div', { class: 'add-other' },
     el('div', { class: 'field' }, el('label', { for: 'report-dimension' }, t('addOther')), dimSelect), keyField);
 }
 
@@ -544,7 +568,8 @@ export function renderReport() {
     form.items.map((item) => itemNode(item, loc)),
     form.uitvraag ? null : addPicker(loc),
     el('div', { class: 'save-bar' },
-      el('div', { id: 'report-errors', role: 'alert' }, notice ? el('div', { class: 'error-summary' }, notice) : null),
+      el('div', { id: 'report-errors', role: 'alert' }, notice ? el('div', { class: 'error-summary' }, el('p', {}, notice),
+        form.errors ? el('ul', {}, errorLines()) : null) : null),
       el('div', { class: 'save-row' }, save, receipt)));
   formNode.addEventListener('submit', (e) => { e.preventDefault(); submit(loc); });
 
@@ -555,7 +580,7 @@ export function renderReport() {
       renderReport();
     }),
     form.uitvraag ? null : el('span', { class: 'meta' }, t('notAffectedHint')));
-  body.replaceChildren(
+  body.replaceChildren(...[
     u ? el('section', { class: 'ask-head', 'data-uitvraag': form.uitvraag },
       el('h3', {}, u.title),
       u.question ? el('p', { class: 'question' }, u.question) : null,
@@ -564,7 +589,7 @@ export function renderReport() {
       u.closed ? el('p', { class: 'note' }, t('answerClosed')) : null,
       el('p', { id: 'answer-state' }, answerStateLine(u, entry))) : null,
     notAffected,
-    formNode);
+    formNode].filter(Boolean));
 }
 
 /** Stream updates refresh what the form shows of the picture, never the fields being typed in. */
