@@ -329,32 +329,34 @@ test('form round trip: an institution changes its IC beds, a ROT dashboard shows
   await dialog.waitFor({ state: 'visible' });
   await dialog.locator('#report-dimension').selectOption('beds');
   await dialog.locator('#report-key').selectOption('ic');
-  await dialog.locator('#report-f-operational').fill('12');
-  await dialog.locator('#report-f-occupied').fill('-3');
+  // The checklist form: IC beds ticked, its fields open.
+  const ic = dialog.locator('fieldset.report-item[data-dimension="beds"][data-key="ic"]');
+  await ic.locator('input[name="operational"]').fill('12');
+  await ic.locator('input[name="occupied"]').fill('-3');
   await dialog.locator('#report-save').click();
   const errors = dialog.locator('#report-errors');
   await errors.getByText(`${occupied.nl}: ${negative.nl}`, { exact: true }).waitFor({ timeout: DEADLINE_MS });
-  assert.equal(await dialog.locator('#report-f-occupied').getAttribute('aria-invalid'), 'true');
-  assert.equal(await dialog.locator('#report-f-occupied-error').textContent(), negative.nl);
+  assert.equal(await ic.locator('input[name="occupied"]').getAttribute('aria-invalid'), 'true');
+  assert.equal(await ic.locator('[data-field="occupied"] .field-error').textContent(), negative.nl);
   await page.screenshot({ path: path.join(SCREENSHOTS, 'form-validation.png') });
   // In English the same refusal reads the catalogue's English text (the switch lies behind
   // the open dialog, so it is clicked by script).
   await page.locator('#lang').dispatchEvent('click');
   await errors.getByText(`${occupied.en}: ${negative.en}`, { exact: true }).waitFor({ timeout: DEADLINE_MS });
-  assert.equal(await dialog.locator('#report-f-occupied-error').textContent(), negative.en);
-  assert.equal(await dialog.locator('label[for="report-f-occupied"]').textContent(), occupied.en);
+  assert.equal(await ic.locator('[data-field="occupied"] .field-error').textContent(), negative.en);
+  assert.equal(await ic.locator('label[for$="-occupied"]').textContent(), occupied.en);
   await page.screenshot({ path: path.join(SCREENSHOTS, 'form-validation-en.png') });
   await page.locator('#lang').dispatchEvent('click');
   await errors.getByText(`${occupied.nl}: ${negative.nl}`, { exact: true }).waitFor({ timeout: DEADLINE_MS });
 
   // Then a good one, entered with the keyboard only.
-  await dialog.locator('#report-f-occupied').fill('7');
-  await dialog.locator('#report-f-occupied').press('Enter');
+  await ic.locator('input[name="occupied"]').fill('7');
+  await ic.locator('input[name="occupied"]').press('Enter');
   const receipt = dialog.locator('#report-receipt');
-  await receipt.getByText(/Opgeslagen om .*volgnummer \d+/).waitFor({ timeout: DEADLINE_MS });
+  await receipt.getByText(/Opgeslagen om \d\d:\d\d: Bedden \(IC\)/).waitFor({ timeout: DEADLINE_MS });
   await page.screenshot({ path: path.join(SCREENSHOTS, 'form.png') });
   await page.keyboard.press('Escape');
-  await page.locator('#own-receipt').getByText(/volgnummer \d+/).waitFor();
+  await page.locator('#own-receipt').getByText(/Opgeslagen om \d\d:\d\d/).waitFor();
 
   // The ROT dashboard (another page, another token) shows it, and so does the card.
   await waitForBeds(rot, 'umcg', '5/12');
@@ -362,7 +364,7 @@ test('form round trip: an institution changes its IC beds, a ROT dashboard shows
 
   // "Niet getroffen" in one click.
   await card.locator('button[data-not-affected="umcg"]').click();
-  await page.locator('#own-receipt').getByText(/Niet getroffen.*volgnummer \d+/).waitFor({ timeout: DEADLINE_MS });
+  await page.locator('#own-receipt').getByText(/Niet getroffen opgeslagen om \d\d:\d\d/).waitFor({ timeout: DEADLINE_MS });
   await card.locator('tr[data-dimension="not_affected"]').waitFor({ timeout: DEADLINE_MS });
   await page.screenshot({ path: path.join(SCREENSHOTS, 'institution.png') });
   assert.deepEqual(pageErrors.map(String), []);
@@ -409,10 +411,11 @@ test('the informatiemanager reports by phone on behalf of a location, sees conta
   assert.match(await page.locator('#report-title').textContent(), /namens/);
   await form.locator('#report-dimension').selectOption('beds');
   await form.locator('#report-key').selectOption('ic');
-  await form.locator('#report-f-operational').fill('9');
-  await form.locator('#report-f-occupied').fill('4');
+  const ic = form.locator('fieldset.report-item[data-dimension="beds"][data-key="ic"]');
+  await ic.locator('input[name="operational"]').fill('9');
+  await ic.locator('input[name="occupied"]').fill('4');
   await form.locator('#report-save').click();
-  await form.locator('#report-receipt').getByText(/volgnummer \d+/).waitFor({ timeout: DEADLINE_MS });
+  await form.locator('#report-receipt').getByText(/Opgeslagen om \d\d:\d\d/).waitFor({ timeout: DEADLINE_MS });
   await page.keyboard.press('Escape');
   await waitForBeds(page, 'martini', '5/9');
 

@@ -45,7 +45,8 @@ export const TEXT = {
     tokenHint: 'Plak hier uw toegangstoken.',
     login: 'Aanmelden',
     tokenEmpty: 'Vul een toegangstoken in.',
-    accessDenied: 'Toegang geweigerd.',
+    accessDenied: 'Dit toegangstoken geeft geen toegang tot deze pagina. Vraag de GHOR om de juiste rechten.',
+    tokenRefused: 'Dit toegangstoken is onbekend, verlopen of ingetrokken. Controleer of u het hele token heeft geplakt, of vraag de GHOR om een nieuw token.',
     signedOut: 'U bent afgemeld.',
     connConnecting: 'Verbinden…',
     connLive: 'Live',
@@ -120,7 +121,8 @@ export const TEXT = {
     tokenHint: 'Paste your access token here.',
     login: 'Sign in',
     tokenEmpty: 'Enter an access token.',
-    accessDenied: 'Access denied.',
+    accessDenied: 'This access token gives no access to this page. Ask the GHOR for the right permissions.',
+    tokenRefused: 'This access token is unknown, expired or revoked. Check that you pasted the whole token, or ask the GHOR for a new one.',
     signedOut: 'You are signed out.',
     connConnecting: 'Connecting…',
     connLive: 'Live',
@@ -553,7 +555,16 @@ function onHashChange() {
   start();
 }
 
-function showLogin(error) {
+/** The sign-in form's error as a text key, so that it follows the language switch. */
+let loginError = '';
+
+function renderLoginError() {
+  const text = loginError ? t(loginError) : '';
+  if ($('login-error').textContent !== text) $('login-error').textContent = text;
+}
+
+/** Shows the sign-in form, with the error of text key `errorKey` (none when empty). */
+function showLogin(errorKey) {
   state.token = null;
   state.me = null;
   document.body.classList.add('logged-out');
@@ -561,7 +572,8 @@ function showLogin(error) {
   $('exercise-banner').hidden = true;
   $('app').hidden = true;
   $('login').hidden = false;
-  $('login-error').textContent = error || '';
+  loginError = errorKey || '';
+  renderLoginError();
   setMessage(null);
   const input = $('token-input');
   input.value = '';
@@ -572,7 +584,8 @@ function onLoginSubmit(event) {
   event.preventDefault();
   const token = $('token-input').value.trim();
   if (!token) {
-    $('login-error').textContent = t('tokenEmpty');
+    loginError = 'tokenEmpty';
+    renderLoginError();
     return;
   }
   storage.set('sessionStorage', KEYS.token, token);
@@ -580,8 +593,8 @@ function onLoginSubmit(event) {
   start();
 }
 
-/** Forgets the token and everything seen with it. */
-function signOut(error) {
+/** Forgets the token and everything seen with it; `errorKey` says why on the sign-in form. */
+function signOut(errorKey) {
   storage.remove('sessionStorage', KEYS.token);
   stopStream();
   clearTimeout(net.meTimer);
@@ -591,7 +604,12 @@ function signOut(error) {
   state.lastUpdate = null;
   Object.assign(state.conn, { live: false, lostAt: null, lastMessageAt: 0, lastNewsAt: 0, attempt: 0, everLive: false });
   for (const hook of hooks.signedOut) hook();
-  showLogin(error);
+  showLogin(errorKey);
+}
+
+/** Why a token was refused, as a text key: unknown, expired or revoked (401), or not allowed here (403). */
+function refusalKey(status) {
+  return status === 401 ? 'tokenRefused' : 'accessDenied';
 }
 
 async function problemDetail(res) {
@@ -653,7 +671,7 @@ async function start() {
     return;
   }
   if (state.token !== token) return;
-  if (res.status === 401 || res.status === 403) { signOut(await problemDetail(res) || t('accessDenied')); return; }
+  if (res.status === 401 || res.status === 403) { signOut(refusalKey(res.status)); return; }
   if (!res.ok) { retryStart(); return; }
   const me = await res.json().catch(() => null);
   if (!isObject(me)) { retryStart(); return; }
@@ -733,7 +751,7 @@ async function connect() {
   try {
     const res = await request(API.ticket, { method: 'POST', headers: authHeaders() });
     if (gen !== net.gen) return;
-    if (res.status === 401 || res.status === 403) { signOut(await problemDetail(res)); return; }
+    if (res.status === 401 || res.status === 403) { signOut(refusalKey(res.status)); return; }
     if (!res.ok) throw new Error(await problemDetail(res));
     ticket = (await res.json()).ticket;
     if (!ticket) throw new Error('no ticket');
@@ -852,7 +870,7 @@ function onStatus(msg) {
 
 function onStreamError(msg) {
   const detail = msg.detail || msg.title || `HTTP ${msg.status}`;
-  if (msg.status === 401 || msg.status === 403) { signOut(detail); return; }
+  if (msg.status === 401 || msg.status === 403) { signOut(refusalKey(msg.status)); return; }
   setMessage('streamError', detail);
   // the server closes next; onclose reconnects with backoff
 }
@@ -910,6 +928,7 @@ function applyStaticTexts() {
   document.title = exercise ? `${t('exerciseShort')} — ${t('title')}` : t('title');
   for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
   for (const node of document.querySelectorAll('[data-i18n-aria]')) node.setAttribute('aria-label', t(node.dataset.i18nAria));
+  renderLoginError();
   for (const node of $('lang').querySelectorAll('[data-lang]')) node.className = node.dataset.lang === state.lang ? 'on' : 'off';
   $('lang').setAttribute('aria-pressed', String(state.lang === 'en'));
   $('bigscreen').setAttribute('aria-pressed', String(document.body.classList.contains('bigscreen')));
@@ -1042,7 +1061,7 @@ function setBigScreen(on) {
 function bindControls() {
   window.addEventListener('hashchange', onHashChange);
   $('login-form').addEventListener('submit', onLoginSubmit);
-  $('logout').addEventListener('click', () => signOut(t('signedOut')));
+  $('logout').addEventListener('click', () => signOut('signedOut'));
   $('lang').addEventListener('click', () => setLang(state.lang === 'nl' ? 'en' : 'nl'));
   $('font-smaller').addEventListener('click', () => setFontSize(currentFontSize() - 2));
   $('font-larger').addEventListener('click', () => setFontSize(currentFontSize() + 2));

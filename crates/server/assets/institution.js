@@ -1,12 +1,13 @@
-// ghor — the institution's own pages: each of its locations with every current value
-// (state, value, age), one-click "niet getroffen", and a change button per dimension that
-// opens the report form; the newest confirmation of what was stored stays visible. The
-// chain's picture in aggregate is shown below it by the shared tiles. Above them, first
-// what the GHOR asks and advises now (DESIGN §3.7): each open uitvraag that addresses one
-// of its locations as a banner (question, deadline with countdown, what is asked, "Nu
-// beantwoorden" and "Niet getroffen"), and each handelingsperspectief with "Gelezen".
+// ghor — the institution's own page, phone first: one location at a time (a switcher when
+// the organisation has several), and above it first what the GHOR asks and advises now
+// (DESIGN §3.7: each open uitvraag that addresses one of its locations as a banner with
+// question, deadline and countdown, "Nu beantwoorden" and "Niet getroffen"; each
+// handelingsperspectief with "Gelezen") and the open help requests. The location itself:
+// every current value (state, value, age), "Status melden" that opens the checklist form,
+// "Niet getroffen", and "Wijzigen" per dimension; the newest confirmation of what was
+// stored stays visible. The chain's picture in aggregate follows below (shared tiles).
 
-import { $, t, el, fmtClock, parseTime, label, byOrder, badge, addTexts, state, problemText, liveAge } from './core.js';
+import { $, t, el, isObject, worstState, fmtClock, parseTime, label, byOrder, badge, addTexts, state, problemText, liveAge } from './core.js';
 import { summaryLines } from './picture.js';
 import { openReport, openAnswer, lastReceipt, onReceipt, notAffectedControl, answerStateLine } from './report.js';
 import { keepFocus } from './dashboard.js';
@@ -33,6 +34,12 @@ addTexts({
     value: 'Waarde',
     notAffectedAria: (n) => `${n}: niet getroffen melden`,
     refusedSeeForm: 'Niet opgeslagen: het formulier geeft aan wat er verbeterd moet worden.',
+    reportStatus: 'Status melden',
+    ownSwitch: (n) => `Locatie (${n})`,
+    helpTitle: 'Open hulpvragen',
+    helpFor: (n) => `van ${n}`,
+    helpSince: (hm) => `gemeld ${hm}`,
+    helpUpdate: 'Bijwerken of sluiten',
   },
   en: {
     askBanner: (title) => `Enquiry from the GHOR: ${title}`,
@@ -54,6 +61,12 @@ addTexts({
     value: 'Value',
     notAffectedAria: (n) => `${n}: report not affected`,
     refusedSeeForm: 'Not stored: the form points out what to correct.',
+    reportStatus: 'Report status',
+    ownSwitch: (n) => `Location (${n})`,
+    helpTitle: 'Open help requests',
+    helpFor: (n) => `of ${n}`,
+    helpSince: (hm) => `reported ${hm}`,
+    helpUpdate: 'Update or close',
   },
 });
 
@@ -63,7 +76,8 @@ function dimensionRow(id, code, loc, dim, dv) {
   const limit = Number(loc.interval_minutes) * 60000 || null;
   const change = el('button', { type: 'button', class: 'small', 'data-change': dim, 'data-focus': `change:${id}:${dim}`,
     'aria-label': t('changeAria', label('Dimension', dim), loc.name || id) }, t('change'));
-  change.addEventListener('click', () => openReport(id, code, dim, Object.keys(dv.values || {})[0]));
+  // The form opens on this dimension; its key is the newest reported (power for utilities, not the first alphabetically).
+  change.addEventListener('click', () => openReport(id, code, dim));
   return el('tr', { 'data-dimension': dim, 'data-state': dv.state || 'info' },
     el('th', { scope: 'row' }, label('Dimension', dim)),
     el('td', {}, dv.state ? badge(dv.state) : null),
@@ -76,7 +90,7 @@ function dimensionRow(id, code, loc, dim, dv) {
 function locationCard(id, code, loc) {
   const notAffected = notAffectedControl(id, loc, null, { 'data-not-affected': id, 'data-focus': `na:${id}`,
     'aria-label': t('notAffectedAria', loc.name || id) });
-  const any = el('button', { type: 'button', 'data-report': id, 'data-focus': `report:${id}` }, t('reportAny'));
+  const any = el('button', { type: 'button', class: 'primary', 'data-report': id, 'data-focus': `report:${id}` }, t('reportStatus'));
   any.addEventListener('click', () => openReport(id, code));
   const dims = byOrder('Dimension', Object.entries(loc.dimensions || {}));
   return el('article', { class: 'own-card', 'data-location': id },
@@ -84,7 +98,7 @@ function locationCard(id, code, loc) {
     el('p', { class: 'meta' }, loc.last_report ? [`${t('lastReport')}: ${fmtClock(loc.last_report)} `,
       el('span', { class: 'age inline', 'data-time': parseTime(loc.last_report), 'data-oldest': parseTime(loc.last_report) })] : t('neverReported')),
     loc.overdue_since ? el('p', { class: 'tag-overdue' }, `⌛ ${t('overdue', fmtClock(loc.overdue_since))}`) : null,
-    el('div', { class: 'one-click' }, notAffected, any),
+    el('div', { class: 'one-click' }, any, notAffected),
     dims.length ? el('table', { class: 'grid own-values' },
       el('thead', {}, el('tr', {}, [t('dimensionCol'), t('filterState'), t('value'), t('observed'), ''].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, dims.map(([dim, dv]) => dimensionRow(id, code, loc, dim, dv)))) : el('p', { class: 'meta' }, t('noValues')));
@@ -182,14 +196,83 @@ function showReceipt(answer, text) {
   receipt.hidden = false;
 }
 
-/** The institution's own locations in the shown regions. */
+/** Open help requests of the own locations: what the institution still waits for, at the top. */
+function renderHelp(own) {
+  const open = own.flatMap(([id, loc, code]) => Object.entries(((loc.dimensions || {}).help_request || {}).values || {})
+    .filter(([, v]) => !v.retracted && isObject(v.data) && v.data.category).map(([key, v]) => ({ id, loc, code, key, v })))
+    .sort((a, b) => parseTime(b.v.time) - parseTime(a.v.time));
+  const several = own.length > 1;
+  keepFocus($('own-help'), () => $('own-help').replaceChildren(...(open.length ? [
+    el('h2', { class: 'section' }, t('helpTitle'), ` (${open.length})`),
+    ...open.map(({ id, loc, code, key, v }) => {
+      const update = el('button', { type: 'button', 'data-help-update': key, 'data-location': id, 'data-focus': `help:${id}:${key}` }, t('helpUpdate'));
+      update.addEventListener('click', () => openReport(id, code, 'help_request', key));
+      return el('article', { class: 'banner help', 'data-help': key, 'data-location': id, 'data-urgency': v.data.urgency },
+        el('h3', {}, el('span', { class: 'pill urgency', 'data-urgency': v.data.urgency }, `${t('urgency')}: ${label('Urgency', v.data.urgency)}`), ' ',
+          label('HelpCategory', v.data.category), ' · ', key, several ? el('span', { class: 'meta' }, ` ${t('helpFor', loc.name || id)}`) : null),
+        v.data.text ? el('p', { class: 'advice-text' }, v.data.text) : null,
+        el('p', { class: 'meta' }, t('helpSince', fmtClock(v.time)), ' ', liveAge(v.time)),
+        el('div', { class: 'one-click' }, update));
+    })] : [])));
+}
+
+/** The own location shown now (one at a time): the one chosen, else the one a deep link names, else the first. */
+let shownOwn = null;
+const OWN_KEY = 'ghor.ownLocation';
+
+/** Shows own location `id` (the switcher and a deep link call this). */
+export function showOwn(id) {
+  shownOwn = id;
+  try { sessionStorage.setItem(OWN_KEY, id); } catch (e) { /* storage unavailable */ }
+}
+
+function chosenOwn(own) {
+  const ids = own.map(([id]) => id);
+  if (ids.includes(shownOwn)) return shownOwn;
+  const query = new URLSearchParams(location.search);
+  let remembered = null;
+  try { remembered = sessionStorage.getItem(OWN_KEY); } catch (e) { /* storage unavailable */ }
+  const pick = [query.get('melden'), query.get('location'), remembered].find((id) => id && ids.includes(id)) || ids[0] || null;
+  shownOwn = pick;
+  return pick;
+}
+
+/** The switcher between own locations, each with its worst state, when there are several. */
+function renderSwitch(own, current) {
+  const box = $('own-switch');
+  if (own.length < 2) { box.replaceChildren(); return; }
+  const signature = JSON.stringify([state.lang, current, own.map(([id, l]) => [id, l.name, worstOf(l)])]);
+  if (box.dataset.signature === signature) return;
+  box.dataset.signature = signature;
+  const select = el('select', { id: 'own-location', 'data-focus': 'own-location' }, own.map(([id, l]) => {
+    const worst = worstOf(l);
+    return el('option', { value: id }, worst ? `${l.name || id} — ${label('State', worst)}` : l.name || id);
+  }));
+  select.value = current;
+  select.addEventListener('change', () => { showOwn(select.value); renderOwn(lastViews); });
+  keepFocus(box, () => box.replaceChildren(el('div', { class: 'field own-switch' }, el('label', { for: 'own-location' }, t('ownSwitch', own.length)), select)));
+}
+
+/** The worst state among a location's dimensions, by the server's severity order. */
+function worstOf(loc) {
+  return worstState(Object.values(loc.dimensions || {}).map((dv) => dv.state));
+}
+
+let lastViews = [];
+
+/** The institution's own locations in the shown regions: one at a time, with what the GHOR asks first. */
 export function renderOwn(views) {
+  lastViews = views;
   const own = views.flatMap(([code, v]) => Object.entries(v.locations || {})
     .filter(([, l]) => l.organisation === state.me.organisation).map(([id, l]) => [id, l, code]))
     .sort((a, b) => String(a[1].name).localeCompare(String(b[1].name)));
+  const current = chosenOwn(own);
+  renderSwitch(own, current);
   renderWarm(own);
-  keepFocus($('own-locations'), () => $('own-locations').replaceChildren(...(own.length
-    ? own.map(([id, l, code]) => locationCard(id, code, l))
+  renderHelp(own);
+  const shown = own.filter(([id]) => id === current);
+  keepFocus($('own-locations'), () => $('own-locations').replaceChildren(...(shown.length
+    ? shown.map(([id, l, code]) => locationCard(id, code, l))
     : [el('p', { class: 'note' }, t('ownNone'))])));
 }
 

@@ -1,16 +1,21 @@
-// ghor — the report form: changes any dimension of a location in a few clicks (prefilled
-// with its current value), or says "niet getroffen" in one click. An institution reports
-// for its own organisation's locations (bron: formulier); the informatiemanager uses the
-// same form on a location's behalf (bron: telefoon; the server records the IM as actor).
-// The form is built from the server's description of each dimension (`/v1/domain`: its
-// key, the event types that report it, their fields with kind, limits and labels).
-// Refusals show per field in the chosen language, worded from the error catalogue by each
-// `errors[]` entry's code and params; what was stored is confirmed with its sequence number.
+// ghor — the report form, phone first: a checklist of what fits the location (its type's
+// first dimensions, then whatever it reported before, then anything added), each item
+// prefilled with its current value, all ticked items saved together in ONE batch
+// (`POST /v1/events/batch`), the confirmation ("Opgeslagen om 14:02") beside the save
+// button in a footer that stays in reach. An institution reports for its own
+// organisation's locations (bron: formulier); the informatiemanager uses the same form on a
+// location's behalf (bron: telefoon; the server records the IM as actor). The answer to an
+// uitvraag is the same checklist holding exactly what was asked. Fields come from the
+// server's description of each dimension (`/v1/domain`); refusals show next to the field
+// they name, worded from the error catalogue in the chosen language. "Niet getroffen" asks
+// first when the location reports something critical or worrying now, and says which
+// values will be withdrawn (an `observation.retracted` each) or kept.
 
 import {
-  $, t, el, has, fmtClock, label, keyType, byOrder, addTexts, state, on, postEvent, postEvents, problemText, isObject, showDialog,
-  may, mayClaim, order, dimensionInfo, errorMessage, liveAge,
+  $, t, el, has, fmtClock, label, keyLabel, keyType, byOrder, addTexts, state, on, postEvents, problemText, isObject, showDialog,
+  may, mayClaim, order, dimensionInfo, eventType, errorMessage, liveAge, badge,
 } from './core.js';
+import { summaryLines } from './picture.js';
 import { uitvragen, deadlineSpan, askedText, answerBadge, missingText, isOver } from './warm.js';
 
 addTexts({
@@ -18,55 +23,117 @@ addTexts({
     reportTitle: (n) => `Status melden — ${n}`,
     reportOnBehalfTitle: (n) => `Melden namens ${n} (telefoon)`,
     notAffected: 'Niet getroffen',
-    notAffectedHint: 'Eén klik: deze locatie is niet getroffen (antwoord op een uitvraag).',
-    dimension: 'Wat wilt u melden?',
+    notAffectedHint: 'Deze locatie is niet getroffen (ook als antwoord op een uitvraag).',
+    checklistHint: 'Vink aan wat u meldt. De huidige waarde staat al ingevuld; pas aan wat niet klopt. Alles wordt in één keer opgeslagen.',
+    addOther: 'Iets anders melden',
+    chooseDimension: '— kies wat —',
     key: 'Welke?',
+    addItem: 'Toevoegen',
     helpAction: 'Hulpvraag',
     helpId: 'Kenmerk hulpvraag (kleine letters, cijfers, -)',
     prognose: 'Prognose (optioneel)',
     save: 'Opslaan',
+    saveN: (n) => (n === 1 ? 'Opslaan (1)' : `Alles opslaan (${n})`),
     saving: 'Opslaan…',
+    nothingTicked: 'Vink eerst aan wat u wilt melden.',
     optional: 'optioneel',
     yes: 'ja',
-    stored: (what, hm, seq) => `Opgeslagen om ${hm}: ${what} (volgnummer ${seq}).`,
-    duplicate: (what, seq) => `Was al opgeslagen: ${what} (volgnummer ${seq}).`,
-    refused: 'Niet opgeslagen. Verbeter wat hieronder staat en probeer opnieuw:',
+    stored: (hm, what) => `Opgeslagen om ${hm}: ${what}.`,
+    duplicate: (what) => `Was al opgeslagen: ${what}.`,
+    refused: 'Niet opgeslagen. Verbeter wat bij de velden staat en probeer opnieuw.',
+    partly: (what) => `Wel opgeslagen: ${what}. De rest niet: verbeter wat bij de velden staat en probeer opnieuw.`,
     notOwn: 'U kunt alleen melden voor locaties van uw eigen organisatie. Kies een van uw eigen locaties.',
     notAllowed: 'Uw rol kan geen status melden. Het melden gebeurt door de instelling of de informatiemanager.',
     unknownLocation: 'Deze locatie is onbekend of niet zichtbaar voor uw rol.',
-    current: (hm) => `Huidige waarde van ${hm} staat al ingevuld.`,
-    noCurrent: 'Nog geen waarde gemeld; vul de velden in.',
+    currentAt: (hm) => `Nu: gemeld ${hm}`,
+    noCurrent: 'Nog niet gemeld.',
     fieldTime: 'Tijdstip',
     fieldSource: 'Locatie',
     fieldSubject: 'Keuze',
+    retractReason: 'Ingetrokken bij melding "niet getroffen"',
+    naConfirmTitle: 'Niet getroffen melden?',
+    naConfirmLead: (n, count) => (count === 1 ? `${n} meldt nu deze waarde die aandacht vraagt of kritiek is:`
+      : `${n} meldt nu deze ${count} waarden die aandacht vragen of kritiek zijn:`),
+    naConfirmAsk: 'Wat klopt er niet meer? Kies wat er moet gebeuren:',
+    naWithdraw: 'Intrekken en niet getroffen melden',
+    naWithdrawSays: (count) => (count === 1 ? 'De waarde hierboven wordt ingetrokken en verdwijnt uit het beeld; de locatie staat daarna als niet getroffen.'
+      : `De ${count} waarden hierboven worden ingetrokken en verdwijnen uit het beeld; de locatie staat daarna als niet getroffen.`),
+    naKeep: 'Waarden laten staan, alleen niet getroffen melden',
+    naKeepSays: 'De waarden blijven in het beeld staan naast "niet getroffen"; de GHOR ziet beide.',
+    naStored: (hm) => `Niet getroffen opgeslagen om ${hm}.`,
+    naStoredRetracted: (hm, count) => `Niet getroffen opgeslagen om ${hm}; ${count === 1 ? '1 waarde' : `${count} waarden`} ingetrokken.`,
+    cancel: 'Annuleren',
   },
   en: {
     reportTitle: (n) => `Report status — ${n}`,
     reportOnBehalfTitle: (n) => `Report on behalf of ${n} (phone)`,
     notAffected: 'Not affected',
-    notAffectedHint: 'One click: this location is not affected (answer to an enquiry).',
-    dimension: 'What do you report?',
+    notAffectedHint: 'This location is not affected (also as the answer to an enquiry).',
+    checklistHint: 'Tick what you report. The current value is filled in; change what is not right. Everything is saved at once.',
+    addOther: 'Report something else',
+    chooseDimension: '— choose what —',
     key: 'Which?',
+    addItem: 'Add',
     helpAction: 'Help request',
     helpId: 'Help request reference (lowercase letters, digits, -)',
     prognose: 'Prognosis (optional)',
     save: 'Save',
+    saveN: (n) => (n === 1 ? 'Save (1)' : `Save all (${n})`),
     saving: 'Saving…',
+    nothingTicked: 'First tick what you want to report.',
     optional: 'optional',
     yes: 'yes',
-    stored: (what, hm, seq) => `Stored at ${hm}: ${what} (sequence ${seq}).`,
-    duplicate: (what, seq) => `Already stored: ${what} (sequence ${seq}).`,
-    refused: 'Not stored. Correct what is listed below and try again:',
+    stored: (hm, what) => `Stored at ${hm}: ${what}.`,
+    duplicate: (what) => `Already stored: ${what}.`,
+    refused: 'Not stored. Correct what the fields say and try again.',
+    partly: (what) => `Stored: ${what}. The rest was not: correct what the fields say and try again.`,
     notOwn: "You can only report for your own organisation's locations. Choose one of your own locations.",
     notAllowed: 'Your role cannot report status. The institution or the informatiemanager reports.',
     unknownLocation: 'This location is unknown or not visible to your role.',
-    current: (hm) => `The current value of ${hm} is filled in.`,
-    noCurrent: 'Nothing reported yet; fill in the fields.',
+    currentAt: (hm) => `Now: reported ${hm}`,
+    noCurrent: 'Not reported yet.',
     fieldTime: 'Time',
     fieldSource: 'Location',
     fieldSubject: 'Choice',
+    retractReason: 'Retracted when reporting "not affected"',
+    naConfirmTitle: 'Report not affected?',
+    naConfirmLead: (n, count) => (count === 1 ? `${n} now reports this value that needs attention or is critical:`
+      : `${n} now reports these ${count} values that need attention or are critical:`),
+    naConfirmAsk: 'What is no longer right? Choose what should happen:',
+    naWithdraw: 'Withdraw them and report not affected',
+    naWithdrawSays: (count) => (count === 1 ? 'The value above is withdrawn and leaves the picture; the location then shows as not affected.'
+      : `The ${count} values above are withdrawn and leave the picture; the location then shows as not affected.`),
+    naKeep: 'Keep the values, only report not affected',
+    naKeepSays: 'The values stay in the picture beside "not affected"; the GHOR sees both.',
+    naStored: (hm) => `Not affected stored at ${hm}.`,
+    naStoredRetracted: (hm, count) => `Not affected stored at ${hm}; ${count === 1 ? '1 value' : `${count} values`} withdrawn.`,
+    cancel: 'Cancel',
   },
 });
+
+// ---------------------------------------------------------------- what a location's form lists first
+
+/**
+ * The dimensions (with the key they open on) a location's form lists first, by location
+ * type, else by category. The server says which dimensions and keys exist (`/v1/domain`);
+ * which of them matter most to a kind of location is the page's choice, declared here once.
+ */
+const FIRST_BY_TYPE = {
+  ziekenhuis: [['beds', 'ic'], ['beds', 'klinisch'], ['acute_function', 'seh'], ['utility', 'stroom'], ['staffing', 'verpleegkundige'], ['judgement']],
+  verpleeg_verzorgingshuis: [['judgement'], ['disbalance', 'uitval_nutsvoorzieningen'], ['beds', 'vvt_somatisch'], ['beds', 'vvt_pg'],
+    ['utility', 'stroom'], ['self_sufficiency'], ['relocation_need', 'somatisch']],
+  gehandicaptenzorg: [['judgement'], ['disbalance', 'uitval_nutsvoorzieningen'], ['utility', 'stroom'], ['self_sufficiency'], ['relocation_need', 'gehandicaptenzorg']],
+  ggz: [['judgement'], ['beds', 'ggz_crisis'], ['utility', 'stroom'], ['self_sufficiency'], ['relocation_need', 'ggz']],
+  thuiszorg: [['judgement'], ['home_care'], ['utility', 'stroom'], ['staffing', 'verzorgende']],
+  huisartsenpost: [['judgement'], ['utility', 'stroom'], ['staffing', 'arts']],
+};
+const FIRST_BY_CATEGORY = {
+  acuut: [['judgement'], ['utility', 'stroom'], ['staffing', 'verpleegkundige']],
+  care: [['judgement'], ['disbalance', 'uitval_nutsvoorzieningen'], ['utility', 'stroom'], ['self_sufficiency'], ['relocation_need', 'somatisch']],
+  overig: [['judgement'], ['utility', 'stroom']],
+};
+/** The key a dimension opens on when nothing names one (power, not the first alphabetically). */
+const DEFAULT_KEY = { utility: 'stroom' };
 
 /** Whether this token may report for `loc`: on anyone's behalf, or for its own organisation's. */
 export function mayReportFor(loc) {
@@ -79,84 +146,217 @@ export function reportsOwn() {
   return may('report') && !may('report_on_behalf');
 }
 
-function findLocation(id) {
+/** The bron of what this token reports: who reports on a location's behalf took it by phone. */
+function bron() {
+  return !reportsOwn() && mayClaim('telefoon') ? 'telefoon' : 'formulier';
+}
+
+export function findLocation(id) {
   for (const [code, view] of Object.entries(state.regions)) {
-    if (has(view.locations, id)) return [code, view.locations[id]];
+    if (view && has(view.locations, id)) return [code, view.locations[id]];
   }
   return [null, null];
-}
-
-/** The form's state while the dialog is open. */
-const form = { id: null, region: null, dimension: 'beds', key: null, help: 'opened', receipt: null, errors: null, busy: false,
-  values: null /* what was last sent, kept in the fields across re-renders */ };
-
-export function openReport(id, region, dimension, key) {
-  Object.assign(form, { id, region, uitvraag: null, receipt: null, errors: null, busy: false, values: null, prognose: '' });
-  if (dimension) { form.dimension = dimension; form.key = key || null; }
-  renderReport();
-  const dialog = $('report');
-  showDialog(dialog);
-  const first = dialog.querySelector('#report-dimension, [data-close]');
-  if (first) first.focus();
-}
-
-/** The event type the form reports now: the dimension's (for help requests, the chosen action's). */
-function currentReport() {
-  const dim = dimensionInfo(form.dimension);
-  const reports = (dim && dim.reports) || [];
-  return reports.find((r) => r.verb === form.help) || reports[0] || null;
-}
-
-/** Whether the form's dimension has a key (a vocabulary value, or an identifier such as a help request's). */
-function keyed(dimension) {
-  const dim = dimensionInfo(dimension);
-  return !!(dim && dim.key);
-}
-
-function fieldLabel(name) {
-  const f = fields().find((x) => x.name === name);
-  return f ? f.label[state.lang] || f.label.nl : name;
-}
-
-function currentValue(loc) {
-  const dv = (loc.dimensions || {})[form.dimension];
-  const key = keyed(form.dimension) ? form.key : '-';
-  return dv && key && has(dv.values, key) ? dv.values[key] : null;
-}
-
-/** The control of one field, labelled from the server's description; `prefix` keeps ids
- *  apart when one form holds several dimensions (the answer to an uitvraag). */
-function input(field, value, prefix = 'report-f') {
-  const { name, kind, required } = field;
-  const id = `${prefix}-${name}`;
-  const text = (field.label && (field.label[state.lang] || field.label.nl)) || name;
-  const described = `${id}-error`;
-  let control;
-  if (kind === 'bool') {
-    control = el('input', { type: 'checkbox', id, name, checked: value === true });
-    return el('div', { class: 'field check', 'data-field': name }, control, el('label', { for: id }, text),
-      el('span', { id: described, class: 'field-error' }));
-  }
-  if (kind === 'count' || kind === 'percent') {
-    control = el('input', { type: 'number', id, name, inputmode: 'numeric', step: 1, value: value ?? '', 'aria-describedby': described });
-  } else if (kind === 'text' || kind === 'longtext') {
-    const attrs = { id, name, maxlength: field.max_length, 'aria-describedby': described };
-    control = kind === 'text' ? el('input', Object.assign({ type: 'text', value: value ?? '' }, attrs)) : el('textarea', attrs, value ?? '');
-  } else if (kind === 'datetime') {
-    control = el('input', { type: 'datetime-local', id, name, value: value ? toLocalInput(value) : '', 'aria-describedby': described });
-  } else {
-    const options = byOrder(kind, Object.keys(vocabulary(kind)).map((k) => [k])).map(([k]) => el('option', { value: k }, label(kind, k)));
-    control = el('select', { id, name, 'aria-describedby': described }, required ? null : el('option', { value: '' }, '—'), options);
-    if (value) control.value = value;
-  }
-  return el('div', { class: 'field', 'data-field': name },
-    el('label', { for: id }, text, required ? null : el('span', { class: 'meta' }, ` (${t('optional')})`)),
-    control, el('span', { id: described, class: 'field-error' }));
 }
 
 function vocabulary(type) {
   const v = state.vocab && state.vocab.vocabularies;
   return (v && v[type]) || {};
+}
+
+function keysOf(dimension) {
+  const type = keyType(dimension);
+  return type ? byOrder(type, Object.keys(vocabulary(type)).map((k) => [k])).map(([k]) => k) : [];
+}
+
+/** Whether the dimension's key is named freely (a help request's reference). */
+function freeKey(dimension) {
+  const dim = dimensionInfo(dimension);
+  return !!(dim && dim.key && !keyType(dimension));
+}
+
+/** The key of a dimension as the view holds it: '-' for none. */
+function viewKey(item) { return item.key === null ? '-' : item.key; }
+
+/** A location's current (not retracted) value of an item, or null. */
+function currentOf(item, loc) {
+  const dv = ((loc && loc.dimensions) || {})[item.dimension];
+  const v = dv && has(dv.values, viewKey(item)) ? dv.values[viewKey(item)] : null;
+  return v && !v.retracted ? v : null;
+}
+
+/** The key an item of `dimension` opens on: the one named, else the dimension's default, else the newest reported, else the first. */
+function openingKey(dimension, loc, named) {
+  if (!keyType(dimension) && !freeKey(dimension)) return null;
+  if (freeKey(dimension)) return named || '';
+  const keys = keysOf(dimension);
+  if (named && keys.includes(named)) return named;
+  if (keys.includes(DEFAULT_KEY[dimension])) return DEFAULT_KEY[dimension];
+  const values = Object.entries((((loc && loc.dimensions) || {})[dimension] || {}).values || {}).filter(([, v]) => !v.retracted);
+  const newest = values.sort((a, b) => String(b[1].time).localeCompare(String(a[1].time)))[0];
+  return newest && keys.includes(newest[0]) ? newest[0] : keys[0];
+}
+
+let nextUid = 1;
+/** One line of the checklist. `fixed`: its key cannot be changed (asked by an uitvraag). */
+function makeItem(dimension, key, extra) {
+  const free = freeKey(dimension);
+  return Object.assign({ uid: nextUid++, dimension, key, fixed: false, checked: false, values: null, prognose: '',
+    verb: free ? (key ? 'updated' : 'opened') : null, errors: [] }, extra);
+}
+
+/** The checklist of a location: its type's first dimensions, then what it reported, each once. */
+function checklistOf(loc) {
+  const items = [];
+  const seen = new Set();
+  const add = (dimension, key) => {
+    if (!dimensionInfo(dimension) || dimension === 'not_affected') return;
+    if (key && keyType(dimension) && !keysOf(dimension).includes(key)) return;
+    const k = key === undefined || key === null ? openingKey(dimension, loc) : key;
+    const id = `${dimension}|${k}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    items.push(makeItem(dimension, k));
+  };
+  for (const [dim, key] of FIRST_BY_TYPE[loc.type] || FIRST_BY_CATEGORY[loc.category] || FIRST_BY_CATEGORY.overig) add(dim, key);
+  for (const [dim, dv] of byOrder('Dimension', Object.entries(loc.dimensions || {}))) {
+    for (const [key, v] of Object.entries(dv.values || {})) {
+      if (v.retracted) continue;
+      // A help request's value without a category is a closed one.
+      if (freeKey(dim) && !(isObject(v.data) && v.data.category)) continue;
+      add(dim, key === '-' ? null : key);
+    }
+  }
+  return items;
+}
+
+// ---------------------------------------------------------------- the form's state
+
+/** The form while the dialog is open: for which location, in which mode, its checklist. */
+const form = { id: null, uitvraag: null, items: [], receipt: null, receiptSeq: null, errors: null, notice: null, busy: false, focusUid: null };
+
+/** Every refusal of the ticked items, named by item and field, for the summary above the save button. */
+function errorLines() {
+  const names = { time: t('fieldTime'), source: t('fieldSource'), subject: t('fieldSubject'), prognose: t('prognose') };
+  return form.items.filter((i) => i.checked).flatMap((item) => item.errors.map((e) => {
+    const name = fieldOf(e.field);
+    const field = itemFields(item).find((f) => f.name === name);
+    const what = field ? fieldText(field) : names[name];
+    return el('li', { 'data-error-field': e.field, 'data-uid': item.uid }, el('strong', {}, itemWhat(item)), ' ',
+      el('span', {}, what ? `${what}: ${errorMessage(e)}` : errorMessage(e)));
+  }));
+}
+
+/**
+ * Opens the report form of location `id`; with `dimension` (and `key`) that item ticked
+ * and in view, so "Wijzigen" beside a value opens on that value.
+ */
+export function openReport(id, region, dimension, key) {
+  Object.assign(form, { id, uitvraag: null, items: null, receipt: null, receiptSeq: null, errors: null, notice: null, busy: false, focusUid: null });
+  const [, loc] = findLocation(id);
+  if (loc && state.vocab) {
+    form.items = checklistOf(loc);
+    if (dimension) form.focusUid = tick(loc, dimension, key).uid;
+  }
+  renderReport();
+  showDialog($('report'));
+  focusFirst();
+}
+
+/**
+ * Opens the form that answers uitvraag `uitvraag` for location `id`: exactly the asked
+ * dimensions (and keys), each ticked and prefilled with its current value, saved together.
+ */
+export function openAnswer(uitvraag, id) {
+  Object.assign(form, { id, uitvraag, items: null, receipt: null, receiptSeq: null, errors: null, notice: null, busy: false, focusUid: null });
+  renderReport();
+  showDialog($('report'));
+  focusFirst();
+}
+
+function focusFirst() {
+  const dialog = $('report');
+  const item = form.focusUid && dialog.querySelector(`fieldset[data-uid="${form.focusUid}"]`);
+  // The item's first field, not its key: the key is already the one asked for.
+  const target = (item && (item.querySelector('.field-grid input, .field-grid select, .field-grid textarea') || item.querySelector('input, select')))
+    || dialog.querySelector('#answer-form .report-item input:not([type="checkbox"]), #answer-form .report-item select')
+    || dialog.querySelector('.report-item input[type="checkbox"]') || dialog.querySelector('[data-close]');
+  if (target) {
+    target.focus();
+    if (form.focusUid) target.scrollIntoView({ block: 'center' });
+  }
+  form.focusUid = null;
+}
+
+/** Ticks the item of `dimension` (and `key`), adding it when the checklist lacks it; returns it. */
+function tick(loc, dimension, key) {
+  const k = openingKey(dimension, loc, key);
+  let item = form.items.find((i) => i.dimension === dimension && (k === null || i.key === k || (freeKey(dimension) && !k && !i.key)));
+  if (!item) { item = makeItem(dimension, k); form.items.push(item); }
+  item.checked = true;
+  return item;
+}
+
+/** What the asked dimensions of an uitvraag need filled in, all ticked. */
+function answerItems(u, loc) {
+  const items = [];
+  for (const a of u.asked || []) {
+    if (!dimensionInfo(a.dimension)) continue;
+    if (a.keys && a.keys.length) for (const key of a.keys) items.push(makeItem(a.dimension, key, { fixed: true, checked: true }));
+    else items.push(makeItem(a.dimension, openingKey(a.dimension, loc), { fixed: !keyType(a.dimension) && !freeKey(a.dimension), checked: true }));
+  }
+  return items;
+}
+
+// ---------------------------------------------------------------- fields
+
+/** The event type an item reports: the dimension's (for help requests, the chosen action's). */
+function reportOf(item) {
+  const reports = (dimensionInfo(item.dimension) || {}).reports || [];
+  return reports.find((r) => r.verb === item.verb) || reports[0] || null;
+}
+
+/** The fields of an item's event type, without those that do not apply to its key. */
+function itemFields(item) {
+  const report = reportOf(item);
+  return ((report && report.fields) || []).filter((f) => !Array.isArray(f.keys) || f.keys.includes(item.key));
+}
+
+/** What an item reports, in words as an uitvraag says it: "Nuts en ICT (Stroom)". */
+function itemWhat(item) {
+  const key = item.key && keyType(item.dimension) ? keyLabel(item.dimension, item.key) : item.key;
+  return key ? `${label('Dimension', item.dimension)} (${key})` : label('Dimension', item.dimension);
+}
+
+function fieldText(field) {
+  return (field.label && (field.label[state.lang] || field.label.nl)) || field.name;
+}
+
+/** The control of one field, labelled from the server's description, ids under `prefix`. */
+function input(field, value, prefix) {
+  const { name, kind, required } = field;
+  const id = `${prefix}-${name}`;
+  const described = `${id}-error`;
+  let control;
+  if (kind === 'bool') {
+    control = el('input', { type: 'checkbox', id, name, checked: value === true });
+    return el('div', { class: 'field check', 'data-field': name }, control, el('label', { for: id }, fieldText(field)),
+      el('span', { id: described, class: 'field-error' }));
+  }
+  if (kind === 'count' || kind === 'percent') {
+    control = el('input', { type: 'number', id, name, inputmode: 'numeric', step: 1, min: 0, value: value ?? '', 'aria-describedby': described });
+  } else if (kind === 'text' || kind === 'longtext' || kind === 'identifier') {
+    const attrs = { id, name, maxlength: field.max_length, 'aria-describedby': described };
+    control = kind === 'longtext' ? el('textarea', attrs, value ?? '') : el('input', Object.assign({ type: 'text', value: value ?? '' }, attrs));
+  } else if (kind === 'datetime') {
+    control = el('input', { type: 'datetime-local', id, name, value: value ? toLocalInput(value) : '', 'aria-describedby': described });
+  } else {
+    const options = byOrder(kind, Object.keys(vocabulary(kind)).map((k) => [k])).map(([k]) => el('option', { value: k }, label(kind, k)));
+    control = el('select', { id, name, 'aria-describedby': described }, required && value ? null : el('option', { value: '' }, '—'), options);
+    if (value) control.value = value;
+  }
+  return el('div', { class: 'field', 'data-field': name },
+    el('label', { for: id }, fieldText(field), required ? null : el('span', { class: 'meta' }, ` (${t('optional')})`)),
+    control, el('span', { id: described, class: 'field-error' }));
 }
 
 function toLocalInput(iso) {
@@ -166,98 +366,7 @@ function toLocalInput(iso) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
-/** The fields of the event type reported now, without those that do not apply to the chosen key. */
-function fields() {
-  const report = currentReport();
-  return ((report && report.fields) || []).filter((f) => !Array.isArray(f.keys) || f.keys.includes(form.key));
-}
-
-function keysOf(dimension) {
-  const type = keyType(dimension);
-  return type ? byOrder(type, Object.keys(vocabulary(type)).map((k) => [k])).map(([k]) => k) : [];
-}
-
-export function renderReport() {
-  if (!form.id) return;
-  renderedFor = `${state.lang}|${!!state.vocab}`;
-  if (form.uitvraag) { renderAnswer(); return; }
-  const [region, loc] = findLocation(form.id);
-  const body = $('report-body');
-  if (!loc) {
-    $('report-title').textContent = t('reportTitle', form.id);
-    body.replaceChildren(el('p', { class: 'error', id: 'report-refused' }, reportsOwn() ? t('notOwn') : t('unknownLocation')));
-    return;
-  }
-  form.region = region;
-  const behalf = !reportsOwn();
-  $('report-title').textContent = behalf ? t('reportOnBehalfTitle', loc.name) : t('reportTitle', loc.name);
-  if (!mayReportFor(loc)) {
-    body.replaceChildren(el('p', { class: 'error', id: 'report-refused' }, reportsOwn() ? t('notOwn') : t('notAllowed')));
-    return;
-  }
-  const keys = keysOf(form.dimension);
-  if (keys.length && !keys.includes(form.key)) form.key = keys[0];
-  if (keyed(form.dimension) && !keys.length && !form.key) form.key = '';
-  const current = currentValue(loc);
-  const data = form.values || (current && isObject(current.data) && !current.retracted ? current.data : {});
-
-  const dimSelect = el('select', { id: 'report-dimension', name: 'dimension' },
-    order('Dimension').filter((d) => d !== 'not_affected').map((d) => el('option', { value: d }, label('Dimension', d))));
-  dimSelect.value = form.dimension;
-  dimSelect.addEventListener('change', () => { form.dimension = dimSelect.value; form.key = null; form.errors = null; form.values = null; renderReport(); });
-  let keyControl = null;
-  if (keys.length) {
-    const keySelect = el('select', { id: 'report-key', name: 'key' }, keys.map((k) => el('option', { value: k }, label(keyType(form.dimension), k))));
-    keySelect.value = form.key;
-    keySelect.addEventListener('change', () => { form.key = keySelect.value; form.errors = null; form.values = null; renderReport(); });
-    keyControl = el('div', { class: 'field', 'data-field': 'subject' }, el('label', { for: 'report-key' }, t('key')), keySelect,
-      el('span', { id: 'report-f-subject-error', class: 'field-error' }));
-  } else if (keyed(form.dimension)) {
-    // A key named freely (a help request's reference), reported by several event types.
-    const reports = dimensionInfo(form.dimension).reports;
-    const action = el('select', { id: 'report-help-action' }, reports.map((r) =>
-      el('option', { value: r.verb }, r.label[state.lang] || r.label.nl)));
-    action.value = currentReport().verb;
-    action.addEventListener('change', () => { form.help = action.value; renderReport(); });
-    const id = el('input', { type: 'text', id: 'report-key', name: 'key', value: form.key || '', maxlength: 64, 'aria-describedby': 'report-f-subject-error' });
-    id.addEventListener('input', () => { form.key = id.value.trim(); });
-    keyControl = [el('div', { class: 'field' }, el('label', { for: 'report-help-action' }, t('helpAction')), action),
-      el('div', { class: 'field', 'data-field': 'subject' }, el('label', { for: 'report-key' }, t('helpId')), id,
-        el('span', { id: 'report-f-subject-error', class: 'field-error' }))];
-  }
-
-  const notAffected = el('button', { type: 'button', id: 'report-not-affected', class: 'big', disabled: form.busy }, `✓ ${t('notAffected')}`);
-  notAffected.addEventListener('click', async () => {
-    form.busy = true; renderReport();
-    const answer = await sendNotAffected(form.id);
-    form.busy = false; form.receipt = answer.ok ? lastReceipt.text : null; form.errors = answer.ok ? null : answer;
-    renderReport();
-  });
-
-  const formNode = el('form', { id: 'report-form', novalidate: true },
-    el('div', { class: 'field-row' }, el('div', { class: 'field' }, el('label', { for: 'report-dimension' }, t('dimension')), dimSelect), keyControl),
-    el('p', { class: 'meta' }, current ? t('current', fmtClock(current.time)) : t('noCurrent')),
-    el('div', { class: 'field-grid' }, fields().map((f) => input(f, data[f.name]))),
-    el('div', { class: 'field' }, el('label', { for: 'report-prognose' }, t('prognose')),
-      el('input', { type: 'text', id: 'report-prognose', name: 'prognose', maxlength: 200, value: form.prognose || '', 'aria-describedby': 'report-f-prognose-error' }),
-      el('span', { id: 'report-f-prognose-error', class: 'field-error' })),
-    el('div', { id: 'report-errors', role: 'alert' }),
-    el('button', { type: 'submit', id: 'report-save', class: 'primary', disabled: form.busy }, form.busy ? t('saving') : t('save')));
-  formNode.addEventListener('submit', (e) => { e.preventDefault(); submitForm(loc, formNode); });
-
-  body.replaceChildren(
-    el('div', { class: 'one-click' }, notAffected, el('span', { class: 'meta' }, t('notAffectedHint'))),
-    el('p', { id: 'report-receipt', class: 'receipt', role: 'status', 'aria-live': 'polite', hidden: !form.receipt }, form.receipt || ''),
-    formNode);
-  showErrors(formNode);
-}
-
-/** The event's `data` from the form; empty optional fields are left out. */
-function readData(formNode) {
-  return readFields(fields(), formNode, 'report-f');
-}
-
-/** The `data` of `list` (fields) as filled in under `root`, the controls named by `prefix`. */
+/** The `data` of `list` (fields) as filled in under `root`, the controls named by `prefix`; empty optional fields left out. */
 function readFields(list, root, prefix) {
   const data = {};
   for (const { name, kind } of list) {
@@ -273,55 +382,24 @@ function readFields(list, root, prefix) {
   return data;
 }
 
-function submitForm(loc, formNode) {
-  const d = form.dimension;
-  const report = currentReport();
-  const what = [label('Dimension', d), form.key && keyType(d) ? label(keyType(d), form.key) : form.key].filter(Boolean).join(' ');
-  const prognose = formNode.elements.prognose.value.trim();
-  form.values = readData(formNode);
-  form.prognose = prognose;
-  submit(loc, { type: report.type, subject: keyed(d) ? form.key : undefined,
-    data: form.values, prognose: prognose || undefined }, what);
-}
-
-/** Posts one report about location `id`; confirms it in `lastReceipt`. Resolves to the answer. */
-export async function send(id, event, what) {
-  // Who reports on a location's behalf took it by phone; the institution used the form.
-  const bron = !reportsOwn() && mayClaim('telefoon') ? 'telefoon' : 'formulier';
-  const answer = await postEvent(Object.assign({ source: `/locations/${id}`, bron }, event));
-  if (answer.ok) {
-    const b = answer.body || {};
-    lastReceipt.text = b.status === 'duplicate' ? t('duplicate', what, b.seq) : t('stored', what, fmtClock(new Date(), true), b.seq);
-    lastReceipt.location = id;
+/** Keeps what was typed across a re-render: key, action, values and prognosis of every open item. */
+function capture() {
+  const root = $('report-body');
+  if (!root || !form.items) return;
+  for (const item of form.items) {
+    const box = root.querySelector(`[data-uid="${item.uid}"]`);
+    if (!box || !item.checked) continue;
+    const p = `rep-${item.uid}`;
+    const key = box.querySelector(`#${p}-key`);
+    if (key && !item.fixed) item.key = key.value.trim();
+    const verb = box.querySelector(`#${p}-verb`);
+    if (verb) item.verb = verb.value;
+    const fields = box.querySelector('.field-grid');
+    if (fields) item.values = readFields(itemFields(item), box, p);
+    const prognose = box.querySelector(`#${p}-prognose`);
+    if (prognose) item.prognose = prognose.value.trim();
   }
-  for (const hook of receiptHooks) hook(answer);
-  return answer;
 }
-
-/** "Niet getroffen" in one click. */
-/** "Niet getroffen" in one click; as the answer to `uitvraag` when named. */
-export function sendNotAffected(id, uitvraag) {
-  const report = dimensionInfo('not_affected').reports[0];
-  return send(id, { type: report.type, data: uitvraag ? { uitvraag } : {} }, label('Dimension', 'not_affected'));
-}
-
-async function submit(loc, event, what) {
-  form.busy = true;
-  form.errors = null;
-  renderReport();
-  const id = form.id;
-  const answer = await send(id, event, what);
-  if (form.id !== id) return;
-  form.busy = false;
-  form.receipt = answer.ok ? lastReceipt.text : null;
-  form.errors = answer.ok ? null : answer;
-  renderReport();
-}
-
-/** The newest confirmation, also shown on the institution's page after the dialog closes. */
-export const lastReceipt = { text: null, location: null };
-const receiptHooks = [];
-export function onReceipt(fn) { receiptHooks.push(fn); }
 
 /** The input a problem's field path points at ("data.occupied" → occupied). */
 function fieldOf(path) {
@@ -330,42 +408,374 @@ function fieldOf(path) {
   return p;
 }
 
-function showErrors(formNode) {
-  const box = formNode.querySelector('#report-errors');
-  if (!form.errors) { box.replaceChildren(); return; }
-  const problem = form.errors.body || {};
-  const errors = Array.isArray(problem.errors) ? problem.errors : [];
-  const lines = [];
-  let first = null;
-  for (const e of errors) {
-    const name = fieldOf(e.field);
-    const names = { time: t('fieldTime'), source: t('fieldSource'), subject: t('fieldSubject'), prognose: t('prognose') };
-    const text = `${names[name] || fieldLabel(name)}: ${errorMessage(e)}`;
-    lines.push(el('li', { 'data-error-field': e.field }, text));
-    const slot = formNode.querySelector(`#report-f-${CSS.escape(name)}-error`);
-    const control = formNode.elements[name] || (name === 'subject' ? formNode.querySelector('#report-key') : null);
-    if (slot) slot.textContent = errorMessage(e);
-    if (control) { control.setAttribute('aria-invalid', 'true'); first = first || control; }
+// ---------------------------------------------------------------- rendering
+
+/** What the location reports now for an item: state, value in words, when, and its age. */
+function currentLine(item, loc) {
+  const v = currentOf(item, loc);
+  if (!v) return [t('noCurrent')];
+  const words = summaryLines(item.dimension, { values: { [viewKey(item)]: v } }).map((n) => n.textContent).join(' · ');
+  return [v.state ? badge(v.state) : null, ' ', words, ' · ', t('currentAt', fmtClock(v.time)), ' ', liveAge(v.time, Number(loc.interval_minutes) * 60000 || null)];
+}
+
+function keyControl(item, p) {
+  if (item.fixed) return null;
+  if (freeKey(item.dimension)) {
+    const reports = dimensionInfo(item.dimension).reports;
+    const action = el('select', { id: `${p}-verb` }, reports.map((r) => el('option', { value: r.verb }, r.label[state.lang] || r.label.nl)));
+    action.value = reportOf(item).verb;
+    // Another action has other fields.
+    action.addEventListener('change', () => { capture(); item.verb = action.value; item.values = null; renderReport(); });
+    return [el('div', { class: 'field' }, el('label', { for: `${p}-verb` }, t('helpAction')), action),
+      el('div', { class: 'field', 'data-field': 'subject' }, el('label', { for: `${p}-key` }, t('helpId')),
+        el('input', { type: 'text', id: `${p}-key`, value: item.key || '', maxlength: 64, autocapitalize: 'none', 'aria-describedby': `${p}-subject-error` }),
+        el('span', { id: `${p}-subject-error`, class: 'field-error' }))];
   }
-  if (!errors.length) lines.push(el('li', {}, problemText(form.errors)));
-  box.replaceChildren(el('div', { class: 'error-summary' }, el('p', {}, t('refused')), el('ul', {}, lines)));
-  if (first) first.focus();
+  if (!keyType(item.dimension)) return null;
+  const select = el('select', { id: `${p}-key`, 'aria-describedby': `${p}-subject-error` },
+    keysOf(item.dimension).map((k) => el('option', { value: k }, label(keyType(item.dimension), k))));
+  select.value = item.key;
+  // Another key has other fields and another current value.
+  select.addEventListener('change', () => { capture(); item.key = select.value; item.values = null; item.errors = []; renderReport(); });
+  return el('div', { class: 'field', 'data-field': 'subject' }, el('label', { for: `${p}-key` }, t('key')), select,
+    el('span', { id: `${p}-subject-error`, class: 'field-error' }));
+}
+
+/** One checklist item: a big tick box with what it is and its current value; ticked, its fields. */
+function itemNode(item, loc) {
+  const p = `rep-${item.uid}`;
+  const box = el('input', { type: 'checkbox', id: `${p}-on`, checked: item.checked, 'aria-controls': `${p}-body` });
+  box.addEventListener('change', () => {
+    capture();
+    item.checked = box.checked;
+    renderReport();
+    const again = $(`${p}-on`);
+    if (again) again.focus();
+  });
+  const current = currentOf(item, loc);
+  const values = item.values || (current && isObject(current.data) ? current.data : {});
+  let body = null;
+  if (item.checked) {
+    const named = new Map(item.errors.map((e) => [fieldOf(e.field), e]));
+    const controls = itemFields(item).map((f) => {
+      const node = input(f, values[f.name], p);
+      const e = named.get(f.name);
+      if (e) {
+        node.querySelector('.field-error').textContent = errorMessage(e);
+        const control = node.querySelector('input, select, textarea');
+        if (control) control.setAttribute('aria-invalid', 'true');
+      }
+      return node;
+    });
+    const keyNode = keyControl(item, p);
+    const other = item.errors.filter((e) => !itemFields(item).some((f) => f.name === fieldOf(e.field)) && fieldOf(e.field) !== 'subject' && fieldOf(e.field) !== 'prognose');
+    body = el('div', { class: 'item-body', id: `${p}-body` },
+      keyNode,
+      el('div', { class: 'field-grid' }, controls),
+      // Seldom used: folded away, open when it holds something.
+      el('details', { class: 'prognose', open: !!item.prognose || item.errors.some((e) => fieldOf(e.field) === 'prognose') },
+        el('summary', {}, t('prognose')),
+        el('div', { class: 'field', 'data-field': 'prognose' }, el('label', { for: `${p}-prognose`, class: 'sr-only' }, t('prognose')),
+          el('input', { type: 'text', id: `${p}-prognose`, maxlength: 200, value: item.prognose || '', 'aria-describedby': `${p}-prognose-error` }),
+          el('span', { id: `${p}-prognose-error`, class: 'field-error' }))),
+      other.length ? el('p', { class: 'field-error', 'data-item-error': 'true' }, other.map((e) => {
+        const names = { time: t('fieldTime'), source: t('fieldSource') };
+        const name = names[fieldOf(e.field)];
+        return name ? `${name}: ${errorMessage(e)}` : errorMessage(e);
+      }).join(' ')) : null);
+  }
+  const node = el('fieldset', { class: 'report-item answer-item', 'data-uid': item.uid, 'data-dimension': item.dimension,
+    'data-key': item.key ?? null, 'data-checked': item.checked ? 'true' : 'false', 'data-state': current && current.state ? current.state : null },
+    el('legend', { class: 'sr-only' }, itemWhat(item)),
+    el('div', { class: 'item-head' }, box,
+      el('label', { for: `${p}-on` }, el('span', { class: 'item-what' }, itemWhat(item)),
+        el('span', { class: 'item-now meta', 'data-current': item.uid }, currentLine(item, loc)))),
+    body);
+  // Subject and prognosis errors have their own slots.
+  for (const e of item.errors) {
+    const name = fieldOf(e.field);
+    if (name !== 'subject' && name !== 'prognose') continue;
+    const slot = node.querySelector(`#${CSS.escape(`${p}-${name}-error`)}`);
+    if (slot) slot.textContent = errorMessage(e);
+    const control = node.querySelector(name === 'subject' ? `#${CSS.escape(`${p}-key`)}` : `#${CSS.escape(`${p}-prognose`)}`);
+    if (control) control.setAttribute('aria-invalid', 'true');
+  }
+  return node;
+}
+
+/**
+ * The picker that adds any other dimension to the checklist: an unkeyed one at once; a
+ * keyed one with its key, preselected as the form would open it (power for "Nuts en ICT").
+ */
+function addPicker(loc) {
+  const dims = order('Dimension').filter((d) => d !== 'not_affected' && dimensionInfo(d));
+  const dimSelect = el('select', { id: 'report-dimension', name: 'dimension' }, el('option', { value: '' }, t('chooseDimension')),
+    dims.map((d) => el('option', { value: d }, label('Dimension', d))));
+  const keySelect = el('select', { id: 'report-key', name: 'key' });
+  const addButton = el('button', { type: 'button', id: 'report-add' }, t('addItem'));
+  const keyField = el('div', { class: 'field add-key', hidden: true }, el('label', { for: 'report-key' }, t('key')),
+    el('div', { class: 'add-key-row' }, keySelect, addButton));
+  const add = (dimension, key) => {
+    capture();
+    const item = tick(loc, dimension, key);
+    form.focusUid = item.uid;
+    renderReport();
+    focusFirst();
+  };
+  dimSelect.addEventListener('change', () => {
+    const d = dimSelect.value;
+    keyField.hidden = true;
+    if (!d) return;
+    if (!keyType(d)) { add(d); return; }
+    keySelect.replaceChildren(...keysOf(d).map((k) => el('option', { value: k }, label(keyType(d), k))));
+    keySelect.value = openingKey(d, loc);
+    keyField.hidden = false;
+    keySelect.focus();
+  });
+  keySelect.addEventListener('change', () => add(dimSelect.value, keySelect.value));
+  addButton.addEventListener('click', () => add(dimSelect.value, keySelect.value));
+  return el('div', { class: 'add-other' },
+    el('div', { class: 'field' }, el('label', { for: 'report-dimension' }, t('addOther')), dimSelect), keyField);
+}
+
+export function renderReport() {
+  if (!form.id) return;
+  renderedFor = `${state.lang}|${!!state.vocab}`;
+  const [, loc] = findLocation(form.id);
+  const body = $('report-body');
+  const u = form.uitvraag ? uitvragen()[form.uitvraag] : null;
+  const name = (loc && loc.name) || form.id;
+  $('report-title').textContent = form.uitvraag ? t(reportsOwn() ? 'answerTitle' : 'answerOnBehalfTitle', name)
+    : t(reportsOwn() ? 'reportTitle' : 'reportOnBehalfTitle', name);
+  const refuse = (text) => body.replaceChildren(el('p', { class: 'error', id: 'report-refused' }, text));
+  if (!loc) { refuse(reportsOwn() ? t('notOwn') : t('unknownLocation')); return; }
+  if (!mayReportFor(loc)) { refuse(reportsOwn() ? t('notOwn') : t('notAllowed')); return; }
+  if (!state.vocab) { body.replaceChildren(el('p', { class: 'meta' }, t('waiting'))); return; }
+  const entry = u && (u.locations || {})[form.id];
+  if (form.uitvraag && !u) { refuse(t('answerUnknown')); return; }
+  if (form.uitvraag && !entry) { refuse(t('answerNotAddressed', name)); return; }
+  capture();
+  if (!form.items) form.items = u ? answerItems(u, loc) : checklistOf(loc);
+
+  const ticked = form.items.filter((i) => i.checked).length;
+  const save = el('button', { type: 'submit', id: form.uitvraag ? 'answer-save' : 'report-save', class: 'primary', disabled: form.busy },
+    form.busy ? t('saving') : ticked ? t('saveN', ticked) : t('save'));
+  const receipt = el('p', { id: 'report-receipt', class: 'receipt', role: 'status', 'aria-live': 'polite', hidden: !form.receipt,
+    'data-seq': form.receiptSeq, title: form.receiptSeq ? `#${form.receiptSeq}` : null }, form.receipt || '');
+  const notice = form.errors || form.notice;
+  const formNode = el('form', { id: form.uitvraag ? 'answer-form' : 'report-form', class: 'checklist', novalidate: true },
+    el('p', { class: 'meta' }, t(form.uitvraag ? 'answerHint' : 'checklistHint')),
+    form.items.map((item) => itemNode(item, loc)),
+    form.uitvraag ? null : addPicker(loc),
+    el('div', { class: 'save-bar' },
+      el('div', { id: 'report-errors', role: 'alert' }, notice ? el('div', { class: 'error-summary' }, el('p', {}, notice),
+        form.errors ? el('ul', {}, errorLines()) : null) : null),
+      el('div', { class: 'save-row' }, save, receipt)));
+  formNode.addEventListener('submit', (e) => { e.preventDefault(); submit(loc); });
+
+  const notAffected = el('div', { class: 'one-click' },
+    notAffectedControl(form.id, loc, form.uitvraag, { id: 'report-not-affected' }, (answer) => {
+      form.receipt = answer.ok ? lastReceipt.text : null;
+      form.errors = answer.ok ? null : problemText(answer);
+      renderReport();
+    }),
+    form.uitvraag ? null : el('span', { class: 'meta' }, t('notAffectedHint')));
+  body.replaceChildren(...[
+    u ? el('section', { class: 'ask-head', 'data-uitvraag': form.uitvraag },
+      el('h3', {}, u.title),
+      u.question ? el('p', { class: 'question' }, u.question) : null,
+      el('p', {}, el('strong', {}, `${t('deadline')}: `), deadlineSpan(u)),
+      el('p', {}, el('strong', {}, `${t('asked')}: `), askedText(u.asked)),
+      u.closed ? el('p', { class: 'note' }, t('answerClosed')) : null,
+      el('p', { id: 'answer-state' }, answerStateLine(u, entry))) : null,
+    notAffected,
+    formNode].filter(Boolean));
+}
+
+/** Stream updates refresh what the form shows of the picture, never the fields being typed in. */
+function refreshCurrent() {
+  const [, loc] = findLocation(form.id);
+  if (!loc || !form.items) return;
+  for (const item of form.items) {
+    const line = document.querySelector(`#report-body [data-current="${item.uid}"]`);
+    if (line) line.replaceChildren(...currentLine(item, loc).filter((n) => n !== null));
+  }
+  const u = form.uitvraag && uitvragen()[form.uitvraag];
+  const entry = u && (u.locations || {})[form.id];
+  const stateLine = $('answer-state');
+  if (stateLine && entry) stateLine.replaceChildren(...answerStateLine(u, entry));
+}
+
+// ---------------------------------------------------------------- saving
+
+async function submit(loc) {
+  capture();
+  const id = form.id;
+  const items = form.items.filter((i) => i.checked);
+  if (!items.length) { form.notice = t('nothingTicked'); form.errors = null; renderReport(); return; }
+  const events = items.map((item) => ({ source: `/locations/${id}`, type: reportOf(item).type,
+    subject: item.key === null ? undefined : item.key, data: item.values || {}, prognose: item.prognose || undefined, bron: bron() }));
+  for (const item of form.items) item.errors = [];
+  Object.assign(form, { busy: true, errors: null, notice: null, receipt: null, receiptSeq: null });
+  renderReport();
+  const answer = await postEvents(events);
+  if (form.id !== id) return;
+  form.busy = false;
+  let result = answer;
+  if (!answer.ok) {
+    form.errors = problemText(answer);
+  } else {
+    const results = (answer.body && answer.body.results) || [];
+    const stored = [];
+    for (const r of results) {
+      const item = items[r.index];
+      if (!item) continue;
+      if (r.problem) {
+        item.errors = r.problem.errors && r.problem.errors.length ? r.problem.errors : [{ field: '', reason: r.problem.detail || r.problem.title }];
+      } else {
+        stored.push(item);
+        if (typeof r.seq === 'number') form.receiptSeq = Math.max(form.receiptSeq || 0, r.seq);
+      }
+    }
+    const what = stored.map(itemWhat).join(', ');
+    if (stored.length) {
+      form.receipt = t('stored', fmtClock(new Date()), what);
+      Object.assign(lastReceipt, { text: form.receipt, location: id, seq: form.receiptSeq });
+    }
+    if (stored.length < items.length) {
+      form.errors = stored.length ? t('partly', what) : t('refused');
+      result = { ok: false, status: 422 };
+    }
+    // Outside an answer, what was stored leaves the checklist's ticks: the next save sends only what is ticked anew.
+    if (!form.uitvraag) for (const item of stored) Object.assign(item, { checked: false, values: null, prognose: '' });
+  }
+  for (const hook of receiptHooks) hook(result);
+  renderReport();
+  const invalid = $('report-body').querySelector('[aria-invalid="true"]');
+  if (invalid) invalid.focus();
+  else if (!answer.ok || result.ok === false) $('report-errors').scrollIntoView({ block: 'nearest' });
+}
+
+/** The newest confirmation, also shown on the institution's page after the dialog closes. */
+export const lastReceipt = { text: null, location: null, seq: null };
+const receiptHooks = [];
+export function onReceipt(fn) { receiptHooks.push(fn); }
+
+// ---------------------------------------------------------------- "niet getroffen"
+
+/** The location's current values that need attention or are critical: what "niet getroffen" contradicts. */
+export function worryingValues(loc) {
+  const out = [];
+  for (const [dim, dv] of byOrder('Dimension', Object.entries((loc && loc.dimensions) || {}))) {
+    if (dim === 'not_affected') continue;
+    for (const [key, v] of Object.entries(dv.values || {})) {
+      const s = v.state || dv.state;
+      if (!v.retracted && (s === 'kritiek' || s === 'aandacht')) out.push({ dimension: dim, key: key === '-' ? null : key, value: v, state: s });
+    }
+  }
+  return out;
+}
+
+/**
+ * Reports "niet getroffen" for location `id` (as the answer to `uitvraag` when named), in
+ * one request with a retraction of each of `withdraw` (values `{value}` of the location).
+ */
+export async function sendNotAffected(id, uitvraag, withdraw = []) {
+  const b = bron();
+  const report = dimensionInfo('not_affected').reports[0];
+  const events = withdraw.map((w) => ({ source: `/locations/${id}`, type: eventType('observation.retracted'), bron: b,
+    data: { event_id: w.value.id, reason: t('retractReason') } }));
+  events.push({ source: `/locations/${id}`, type: report.type, data: uitvraag ? { uitvraag } : {}, bron: b });
+  const answer = await postEvents(events);
+  const results = (answer.ok && answer.body && answer.body.results) || [];
+  const refused = results.find((r) => r.problem);
+  const result = refused ? { ok: false, status: 422, body: refused.problem } : answer;
+  if (result.ok) {
+    const hm = fmtClock(new Date());
+    const last = results[results.length - 1];
+    Object.assign(lastReceipt, { text: withdraw.length ? t('naStoredRetracted', hm, withdraw.length) : t('naStored', hm), location: id,
+      seq: last && typeof last.seq === 'number' ? last.seq : null });
+  }
+  for (const hook of receiptHooks) hook(result);
+  return result;
+}
+
+/** The confirmation asked before "niet getroffen" contradicts current values; resolves to 'withdraw', 'keep' or null. */
+function confirmNotAffected(loc, worrying) {
+  const dialog = $('confirm-na');
+  const choose = (choice) => { dialog.returnValue = choice; dialog.close(choice); };
+  const withdraw = el('button', { type: 'button', class: 'primary', id: 'na-withdraw', 'data-na': 'withdraw' }, t('naWithdraw'));
+  const keep = el('button', { type: 'button', id: 'na-keep', 'data-na': 'keep' }, t('naKeep'));
+  const cancel = el('button', { type: 'button', id: 'na-cancel' }, t('cancel'));
+  withdraw.addEventListener('click', () => choose('withdraw'));
+  keep.addEventListener('click', () => choose('keep'));
+  cancel.addEventListener('click', () => choose(''));
+  $('confirm-na-title').textContent = t('naConfirmTitle');
+  $('confirm-na-body').replaceChildren(
+    el('p', {}, t('naConfirmLead', loc.name, worrying.length)),
+    el('ul', { class: 'worrying' }, worrying.map((w) => el('li', { 'data-dimension': w.dimension, 'data-key': w.key ?? null, 'data-state': w.state },
+      badge(w.state), ' ', el('strong', {}, itemWhat(w)), ': ',
+      summaryLines(w.dimension, { values: { [w.key ?? '-']: w.value } }).map((n) => n.textContent).join(' · '),
+      ' · ', fmtClock(w.value.time)))),
+    el('p', {}, t('naConfirmAsk')),
+    el('div', { class: 'na-choice' }, withdraw, el('p', { class: 'meta' }, t('naWithdrawSays', worrying.length))),
+    el('div', { class: 'na-choice' }, keep, el('p', { class: 'meta' }, t('naKeepSays'))),
+    el('div', { class: 'na-choice' }, cancel));
+  dialog.returnValue = '';
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue || null), { once: true });
+    showDialog(dialog);
+    withdraw.focus();
+  });
+}
+
+/**
+ * The "niet getroffen" button: one click, unless the location reports something that needs
+ * attention or is critical now; then it first lists those values and asks whether to
+ * withdraw or keep them (both would otherwise stand in the picture side by side).
+ */
+export function notAffectedControl(id, loc, uitvraag, attrs, done) {
+  const box = el('span', { class: 'not-affected-control' });
+  const button = el('button', Object.assign({ type: 'button', class: 'big' }, attrs), `✓ ${t('notAffected')}`);
+  button.addEventListener('click', async () => {
+    const [, now] = findLocation(id);
+    const worrying = worryingValues(now || loc);
+    let withdraw = [];
+    if (worrying.length) {
+      const choice = await confirmNotAffected(now || loc, worrying);
+      if (!choice) return;
+      if (choice === 'withdraw') withdraw = worrying;
+    }
+    button.disabled = true;
+    button.textContent = t('saving');
+    const answer = await sendNotAffected(id, uitvraag, withdraw);
+    button.disabled = false;
+    button.textContent = `✓ ${t('notAffected')}`;
+    if (done) done(answer);
+  });
+  box.append(button);
+  return box;
 }
 
 // Never re-rendered by stream updates (that would wipe what is being typed); only when
 // the language or the vocabulary changes under an open form.
 let renderedFor = '';
 on('render', () => {
+  if (!$('report').open) return;
   const now = `${state.lang}|${!!state.vocab}`;
-  if ($('report').open && now !== renderedFor) renderReport();
-  else if ($('report').open && form.uitvraag) refreshAnswerState();
+  if (now !== renderedFor || !form.items) renderReport();
+  else refreshCurrent();
 });
-on('signedOut', () => { if ($('report').open) $('report').close(); });
+on('signedOut', () => {
+  for (const id of ['confirm-na', 'report']) if ($(id).open) $(id).close();
+});
 
 export function bindReport() {
   const dialog = $('report');
-  dialog.addEventListener('close', () => { form.id = null; });
+  dialog.addEventListener('close', () => { form.id = null; form.items = null; });
   dialog.querySelector('[data-close]').addEventListener('click', () => dialog.close());
+  const confirm = $('confirm-na');
+  confirm.querySelector('[data-close]').addEventListener('click', () => confirm.close(''));
 }
 
 // ---------------------------------------------------------------- the answer to an uitvraag
@@ -378,13 +788,6 @@ addTexts({
     answerNotAddressed: (n) => `Deze uitvraag is niet aan ${n} gericht.`,
     answerClosed: 'Deze uitvraag is gesloten; wat u nu meldt, komt wel in het beeld maar telt niet meer als antwoord.',
     answerHint: 'De huidige waarden staan al ingevuld. Pas aan wat niet klopt en sla alles in één keer op.',
-    answerSave: (n) => (n === 1 ? 'Opslaan' : `Alles opslaan (${n})`),
-    answerStored: (hm, what) => `Opgeslagen om ${hm}: ${what}.`,
-    answerPartly: 'Niet alles is opgeslagen; verbeter wat bij de velden staat en probeer opnieuw.',
-    answerCurrent: (hm) => `Huidige waarde van ${hm}`,
-    criticalNow: (dims) => `Deze locatie meldt nu "kritiek" voor: ${dims}. Die meldingen blijven staan. Toch "niet getroffen" melden?`,
-    confirmNotAffected: 'Ja, niet getroffen',
-    cancel: 'Annuleren',
   },
   en: {
     answerTitle: (n) => `Answer the enquiry — ${n}`,
@@ -393,160 +796,8 @@ addTexts({
     answerNotAddressed: (n) => `This enquiry does not address ${n}.`,
     answerClosed: 'This enquiry is closed; what you report now goes into the picture but no longer counts as an answer.',
     answerHint: 'The current values are filled in. Change what is not right and save everything at once.',
-    answerSave: (n) => (n === 1 ? 'Save' : `Save all (${n})`),
-    answerStored: (hm, what) => `Stored at ${hm}: ${what}.`,
-    answerPartly: 'Not everything was stored; correct what the fields say and try again.',
-    answerCurrent: (hm) => `Current value of ${hm}`,
-    criticalNow: (dims) => `This location now reports "critical" for: ${dims}. Those reports stay. Report "not affected" anyway?`,
-    confirmNotAffected: 'Yes, not affected',
-    cancel: 'Cancel',
   },
 });
-
-/**
- * Opens the form that answers uitvraag `uitvraag` for location `id`: exactly the asked
- * dimensions (and keys), each prefilled with its current value, saved together.
- */
-export function openAnswer(uitvraag, id) {
-  Object.assign(form, { id, region: null, uitvraag, items: null, itemValues: {}, itemErrors: {}, receipt: null, errors: null, busy: false });
-  renderReport();
-  const dialog = $('report');
-  showDialog(dialog);
-  const first = dialog.querySelector('#answer-form input, #answer-form select') || dialog.querySelector('[data-close]');
-  if (first) first.focus();
-}
-
-/** What one asked dimension needs filled in: its key (fixed when the uitvraag names it). */
-function answerItems(u, loc) {
-  const items = [];
-  for (const a of u.asked || []) {
-    const dim = dimensionInfo(a.dimension);
-    if (!dim) continue;
-    if (a.keys && a.keys.length) for (const key of a.keys) items.push({ dimension: a.dimension, key, fixed: true });
-    else if (keyType(a.dimension)) items.push({ dimension: a.dimension, key: defaultKey(a.dimension, loc), fixed: false });
-    else if (dim.key) items.push({ dimension: a.dimension, key: '', fixed: false, free: true });
-    else items.push({ dimension: a.dimension, key: null, fixed: true });
-  }
-  return items;
-}
-
-/** The key a location last reported for `dimension`, else the first of the dimension. */
-function defaultKey(dimension, loc) {
-  const values = ((loc.dimensions || {})[dimension] || {}).values || {};
-  const newest = Object.entries(values).sort((a, b) => String(b[1].time).localeCompare(String(a[1].time)))[0];
-  return newest ? newest[0] : keysOf(dimension)[0];
-}
-
-function itemFields(item) {
-  const dim = dimensionInfo(item.dimension);
-  const report = dim && dim.reports && dim.reports[0];
-  return ((report && report.fields) || []).filter((f) => !Array.isArray(f.keys) || f.keys.includes(item.key));
-}
-
-function itemWhat(item) {
-  return [label('Dimension', item.dimension), item.key && keyType(item.dimension) ? label(keyType(item.dimension), item.key) : item.key]
-    .filter(Boolean).join(' ');
-}
-
-function itemCurrent(item, loc) {
-  const dv = (loc.dimensions || {})[item.dimension];
-  const key = item.key === null ? '-' : item.key;
-  const v = dv && has(dv.values, key) ? dv.values[key] : null;
-  return v && !v.retracted ? v : null;
-}
-
-/** Keeps what was typed in the answer form across a re-render. */
-function captureAnswer() {
-  const root = $('answer-form');
-  if (!root || !form.items) return;
-  form.items.forEach((item, i) => {
-    const key = root.querySelector(`#ans-${i}-key`);
-    if (key && !item.fixed) item.key = key.value.trim();
-    form.itemValues[i] = readFields(itemFields(item), root, `ans-${i}`);
-  });
-}
-
-/** The dimensions a location reports as critical now, in words (asked about before "niet getroffen"). */
-export function criticalDimensions(loc) {
-  return Object.entries((loc && loc.dimensions) || {}).filter(([, dv]) => dv.state === 'kritiek').map(([d]) => label('Dimension', d));
-}
-
-/** The "niet getroffen" buttons now asking for confirmation (by location and uitvraag),
- *  kept here so that a re-render of the page does not drop the question. */
-const confirming = new Set();
-
-/**
- * The "niet getroffen" button: one click, unless the location reports something critical
- * now; then it first says what and asks (both would stand in the picture side by side).
- */
-export function notAffectedControl(id, loc, uitvraag, attrs, done) {
-  const key = `${id}|${uitvraag || ''}`;
-  const box = el('span', { class: 'not-affected-control' });
-  const send = async () => {
-    confirming.delete(key);
-    box.replaceChildren(el('span', { class: 'meta' }, t('saving')));
-    const answer = await sendNotAffected(id, uitvraag);
-    if (done) done(answer);
-  };
-  const button = el('button', Object.assign({ type: 'button', class: 'big' }, attrs), `✓ ${t('notAffected')}`);
-  const ask = () => {
-    const yes = el('button', { type: 'button', class: 'big', 'data-confirm-not-affected': id, 'data-focus': `confirm-na:${key}` }, t('confirmNotAffected'));
-    const no = el('button', { type: 'button', 'data-focus': `cancel-na:${key}` }, t('cancel'));
-    yes.addEventListener('click', send);
-    no.addEventListener('click', () => { confirming.delete(key); box.replaceChildren(button); button.focus(); });
-    box.replaceChildren(el('span', { class: 'confirm', role: 'alert' }, t('criticalNow', criticalDimensions(loc).join(', '))), yes, no);
-    return yes;
-  };
-  button.addEventListener('click', () => {
-    if (!criticalDimensions(loc).length) { send(); return; }
-    confirming.add(key);
-    ask().focus();
-  });
-  if (confirming.has(key) && criticalDimensions(loc).length) ask();
-  else box.append(button);
-  return box;
-}
-
-function renderAnswer() {
-  const body = $('report-body');
-  const [, loc] = findLocation(form.id);
-  const u = uitvragen()[form.uitvraag];
-  const refuse = (text) => body.replaceChildren(el('p', { class: 'error', id: 'report-refused' }, text));
-  $('report-title').textContent = t(reportsOwn() ? 'answerTitle' : 'answerOnBehalfTitle', (loc && loc.name) || form.id);
-  if (!loc) { refuse(reportsOwn() ? t('notOwn') : t('unknownLocation')); return; }
-  if (!mayReportFor(loc)) { refuse(reportsOwn() ? t('notOwn') : t('notAllowed')); return; }
-  if (!u) { refuse(t('answerUnknown')); return; }
-  const entry = (u.locations || {})[form.id];
-  if (!entry) { refuse(t('answerNotAddressed', loc.name || form.id)); return; }
-  captureAnswer();
-  if (!form.items) form.items = answerItems(u, loc);
-
-  const fieldsets = form.items.map((item, i) => answerFieldset(item, i, loc));
-  const save = el('button', { type: 'submit', id: 'answer-save', class: 'primary', disabled: form.busy },
-    form.busy ? t('saving') : t('answerSave', form.items.length));
-  const formNode = el('form', { id: 'answer-form', novalidate: true },
-    el('p', { class: 'meta' }, t('answerHint')),
-    fieldsets,
-    el('div', { id: 'report-errors', role: 'alert' }, form.errors ? el('div', { class: 'error-summary' }, form.errors) : null),
-    el('div', { class: 'save-row' }, save,
-      el('p', { id: 'report-receipt', class: 'receipt', role: 'status', 'aria-live': 'polite', hidden: !form.receipt }, form.receipt || '')));
-  formNode.addEventListener('submit', (e) => { e.preventDefault(); submitAnswer(u, loc); });
-
-  body.replaceChildren(
-    el('section', { class: 'ask-head', 'data-uitvraag': form.uitvraag },
-      el('h3', {}, u.title),
-      u.question ? el('p', { class: 'question' }, u.question) : null,
-      el('p', {}, el('strong', {}, `${t('deadline')}: `), deadlineSpan(u)),
-      el('p', {}, el('strong', {}, `${t('asked')}: `), askedText(u.asked)),
-      u.closed ? el('p', { class: 'note' }, t('answerClosed')) : null,
-      el('p', { id: 'answer-state' }, answerStateLine(u, entry))),
-    el('div', { class: 'one-click' }, notAffectedControl(form.id, loc, form.uitvraag, { id: 'report-not-affected' }, (answer) => {
-      form.receipt = answer.ok ? lastReceipt.text : null;
-      form.errors = answer.ok ? null : problemText(answer);
-      renderReport();
-    })),
-    formNode);
-}
 
 /** Where the location stands with the uitvraag: its state badge and when it answered. */
 export function answerStateLine(u, entry) {
@@ -554,81 +805,4 @@ export function answerStateLine(u, entry) {
     : entry.state === 'niet_getroffen' ? t('notAffectedAt', fmtClock(entry.answered))
       : entry.state === 'deels' ? t('partlyAnswered', missingText(u, entry)) : null;
   return [answerBadge(entry.state, isOver(u, entry)), text ? ` ${text}` : ''];
-}
-
-/** Stream updates change only the answer's state line: re-rendering the fields would wipe what is being typed. */
-function refreshAnswerState() {
-  const line = $('answer-state');
-  const u = form.uitvraag && uitvragen()[form.uitvraag];
-  const entry = u && (u.locations || {})[form.id];
-  if (line && entry) line.replaceChildren(...answerStateLine(u, entry));
-}
-
-function answerFieldset(item, i, loc) {
-  const current = itemCurrent(item, loc);
-  const values = form.itemValues[i] || (current && isObject(current.data) ? current.data : {});
-  let keyControl = null;
-  if (!item.fixed && item.free) {
-    keyControl = el('div', { class: 'field' }, el('label', { for: `ans-${i}-key` }, t('helpId')),
-      el('input', { type: 'text', id: `ans-${i}-key`, maxlength: 64, value: item.key || '' }));
-  } else if (!item.fixed) {
-    const select = el('select', { id: `ans-${i}-key` }, keysOf(item.dimension).map((k) => el('option', { value: k }, label(keyType(item.dimension), k))));
-    select.value = item.key;
-    // Another key has other fields and another current value.
-    select.addEventListener('change', () => { captureAnswer(); item.key = select.value; delete form.itemValues[i]; renderReport(); });
-    keyControl = el('div', { class: 'field' }, el('label', { for: `ans-${i}-key` }, t('key')), select);
-  }
-  const errors = form.itemErrors[i] || [];
-  const slot = (name) => errors.filter((e) => fieldOf(e.field) === name).map((e) => errorMessage(e)).join(' ');
-  const controls = itemFields(item).map((f) => {
-    const node = input(f, values[f.name], `ans-${i}`);
-    const message = slot(f.name);
-    if (message) {
-      node.querySelector('.field-error').textContent = message;
-      const control = node.querySelector('input, select, textarea');
-      if (control) control.setAttribute('aria-invalid', 'true');
-    }
-    return node;
-  });
-  const other = errors.filter((e) => !itemFields(item).some((f) => f.name === fieldOf(e.field)));
-  return el('fieldset', { class: 'answer-item', 'data-dimension': item.dimension, 'data-key': item.key ?? null },
-    el('legend', {}, item.fixed ? itemWhat(item) : label('Dimension', item.dimension)),
-    keyControl,
-    el('p', { class: 'meta' }, current ? [t('answerCurrent', fmtClock(current.time)), ' ', liveAge(current.time)] : t('noCurrent')),
-    el('div', { class: 'field-grid' }, controls),
-    other.length ? el('p', { class: 'field-error' }, other.map((e) => errorMessage(e)).join(' ')) : null);
-}
-
-async function submitAnswer(u, loc) {
-  captureAnswer();
-  const id = form.id;
-  const items = form.items;
-  const bron = !reportsOwn() && mayClaim('telefoon') ? 'telefoon' : 'formulier';
-  const events = items.map((item, i) => {
-    const report = dimensionInfo(item.dimension).reports[0];
-    return { source: `/locations/${id}`, type: report.type, subject: item.key === null ? undefined : item.key, data: form.itemValues[i], bron };
-  });
-  Object.assign(form, { busy: true, errors: null, receipt: null, itemErrors: {} });
-  renderReport();
-  const answer = await postEvents(events);
-  if (form.id !== id) return;
-  form.busy = false;
-  if (!answer.ok) {
-    form.errors = problemText(answer);
-  } else {
-    const results = (answer.body && answer.body.results) || [];
-    const refused = results.filter((r) => r.problem);
-    for (const r of refused) form.itemErrors[r.index] = (r.problem.errors && r.problem.errors.length) ? r.problem.errors : [{ field: '', reason: r.problem.detail }];
-    const stored = results.filter((r) => !r.problem).map((r) => itemWhat(items[r.index]));
-    if (refused.length) form.errors = t('answerPartly');
-    if (stored.length) {
-      form.receipt = t('answerStored', fmtClock(new Date()), stored.join(', '));
-      lastReceipt.text = form.receipt;
-      lastReceipt.location = id;
-    }
-  }
-  for (const hook of receiptHooks) hook(answer.ok && form.errors ? { ok: false, status: 422 } : answer);
-  renderReport();
-  const invalid = $('answer-form') && $('answer-form').querySelector('[aria-invalid="true"]');
-  if (invalid) invalid.focus();
 }
