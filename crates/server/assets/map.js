@@ -342,7 +342,7 @@ class OfflineMap {
    */
   placeLabels() {
     if (!this.hasSize()) return;
-    const fixed = [...this.element.querySelectorAll('.area-label, .marker .state-symbol, .marker-cluster-ghor, .spot')];
+    const fixed = [...this.element.querySelectorAll('.area-label, .marker .state-symbol, .marker-cluster-ghor, .spot, .leaflet-control')];
     const candidates = [...this.element.querySelectorAll('.location-label'), ...this.labels];
     for (const node of candidates) node.classList.remove('label-hidden');
     const view = this.element.getBoundingClientRect();
@@ -351,8 +351,9 @@ class OfflineMap {
     const overlaps = (a, b) => a.left < b.right + 4 && b.left < a.right + 4 && a.top < b.bottom + 2 && b.top < a.bottom + 2;
     candidates.forEach((node, i) => {
       const r = rects[i];
-      if (!r.width || r.right < view.left || r.left > view.right || r.bottom < view.top || r.top > view.bottom) return;
-      if (taken.some((o) => overlaps(r, o))) node.classList.add('label-hidden');
+      if (!r.width) return;
+      const cut = r.left < view.left || r.right > view.right || r.top < view.top || r.bottom > view.bottom;
+      if (cut || taken.some((o) => overlaps(r, o))) node.classList.add('label-hidden');
       else taken.push(r);
     });
   }
@@ -463,8 +464,8 @@ class DashboardMap extends OfflineMap {
     const frameKey = `${locations.length}|${this.areaSignature}`;
     if (!this.userMoved && frameKey !== this.frameKey) {
       this.frameKey = frameKey;
+      // Without locations (aggregate roles): the regions with the incident areas.
       const bounds = L.latLngBounds(locations.map(([, l]) => [num(l.point.lat), num(l.point.lon)]));
-      if (!locations.length && this.areaLayer.getLayers().length) bounds.extend(this.areaLayer.getBounds());
       this.frameSoon(bounds.isValid() ? bounds : null);
     }
 
