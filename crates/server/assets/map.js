@@ -18,6 +18,7 @@ addTexts({
     map: 'Kaart',
     mapCaption: (n) => `Kaart met ${n} locaties naar toestand en de gebieden van actieve incidenten; pijltjestoetsen verschuiven, plus en min zoomen`,
     mapNoLocations: 'Uw rol ziet geen locaties op de kaart; alleen de regio en de gebieden van actieve incidenten.',
+    mapUnavailable: 'De kaart kon niet worden geladen (kaartbibliotheek ontbreekt). Herlaad de pagina; helpt dat niet, meld het aan de beheerder. De tabel met locaties werkt wel.',
     mapBaseFailed: 'De grenzen van regio\'s en gemeenten konden niet worden geladen; de kaart toont alleen locaties en incidentgebieden. Herlaad de pagina om het opnieuw te proberen.',
     incidentArea: 'Incidentgebied',
     legend: 'Legenda',
@@ -31,6 +32,7 @@ addTexts({
     map: 'Map',
     mapCaption: (n) => `Map of ${n} locations by state and the areas of active incidents; arrow keys pan, plus and minus zoom`,
     mapNoLocations: 'Your role sees no locations on the map; only the region and the areas of active incidents.',
+    mapUnavailable: 'The map could not be loaded (map library missing). Reload the page; if that does not help, tell the administrator. The table of locations still works.',
     mapBaseFailed: 'The boundaries of regions and municipalities could not be loaded; the map shows only locations and incident areas. Reload the page to try again.',
     incidentArea: 'Incident area',
     legend: 'Legend',
@@ -98,17 +100,33 @@ function stateSymbol(s, size, count) {
  * A marker's icon: a div whose contents are built here (never from HTML text), with the
  * attributes a test or a screen reader looks for.
  */
-const ElementIcon = L.DivIcon.extend({
-  createIcon(old) {
-    const div = L.DivIcon.prototype.createIcon.call(this, old);
-    for (const [k, v] of Object.entries(this.options.attributes || {})) div.setAttribute(k, v);
-    return div;
-  },
-});
+let ElementIconClass = null;
+function elementIcon(options) {
+  ElementIconClass = ElementIconClass || L.DivIcon.extend({
+    createIcon(old) {
+      const div = L.DivIcon.prototype.createIcon.call(this, old);
+      for (const [k, v] of Object.entries(this.options.attributes || {})) div.setAttribute(k, v);
+      return div;
+    },
+  });
+  return new ElementIconClass(options);
+}
+
+/**
+ * Whether the vendored libraries are there. Without them (an asset missing from the build)
+ * the rest of the page still works, and the map says what is wrong instead.
+ */
+function librariesLoaded() {
+  return typeof window.L === 'object' && typeof L.markerClusterGroup === 'function' && typeof window.topojson === 'object';
+}
+
+function unavailable() {
+  return el('p', { class: 'map-unavailable', role: 'alert' }, t('mapUnavailable'));
+}
 
 function locationIcon(id, s, name) {
   const text = `${name}: ${label('State', s)}`;
-  return new ElementIcon({
+  return elementIcon({
     className: 'marker', iconSize: [26, 26], iconAnchor: [13, 13],
     html: el('span', { class: 'marker-body' }, stateSymbol(s, 26), el('span', { class: 'map-label location-label' }, name)),
     attributes: { 'data-location': id, 'data-state': s, role: 'button', 'aria-label': text, title: text },
@@ -120,7 +138,7 @@ function clusterIcon(cluster) {
   const s = worstState(states) || 'onbekend';
   const n = states.length;
   const text = t('cluster', n, label('State', s));
-  return new ElementIcon({
+  return elementIcon({
     className: 'marker-cluster-ghor', iconSize: [38, 38], iconAnchor: [19, 19],
     html: stateSymbol(s, 38, n),
     attributes: { 'data-state': s, 'data-count': String(n), role: 'button', 'aria-label': text, title: text },
@@ -527,6 +545,12 @@ let dashboard = null;
  */
 export function renderMap(views) {
   const host = $('map');
+  if (!librariesLoaded()) {
+    const shown = host.querySelector('.map-unavailable');
+    if (!shown) host.replaceChildren(unavailable());
+    else if (shown.textContent !== t('mapUnavailable')) shown.textContent = t('mapUnavailable');
+    return;
+  }
   if (!dashboard || !host.contains(dashboard.element)) {
     dashboard = dashboard || new DashboardMap();
     host.replaceChildren(dashboard.element, dashboard.legend, dashboard.note);
@@ -571,7 +595,7 @@ class AreaMap extends OfflineMap {
     for (const p of points) {
       L.marker([num(p.lat), num(p.lon)], {
         keyboard: false, interactive: !onPick,
-        icon: new ElementIcon({
+        icon: elementIcon({
           className: 'spot', iconSize: [22, 22], iconAnchor: [11, 11],
           html: svg('svg', { viewBox: '0 0 22 22', width: 22, height: 22, 'aria-hidden': 'true' },
             svg('circle', { cx: 11, cy: 11, r: 9.5 }),
@@ -604,6 +628,7 @@ const areaMaps = new Map(); // rerender → AreaMap
  * keeps the user's zoom and pan.
  */
 export function areaMap({ points, area, onPick, caption, rerender }) {
+  if (!librariesLoaded()) return unavailable();
   let view = areaMaps.get(rerender);
   if (!view) {
     view = new AreaMap();
