@@ -539,8 +539,10 @@ test('demo data: the dashboard, its map, table sort and filters, the national vi
   await page.goto(link);
   await page.locator('#connection[data-state="live"]').waitFor({ timeout: DEADLINE_MS });
   await page.waitForFunction(() => document.querySelectorAll('#locations tr[data-location]').length >= 10, null, { timeout: DEADLINE_MS });
-  await page.waitForFunction(() => document.querySelectorAll('#map .marker[data-location]').length >= 10, null, { timeout: DEADLINE_MS });
-  await page.locator('#map svg.map path.land').waitFor({ timeout: DEADLINE_MS });
+  // Every location on the map: a marker of its own, or counted in a cluster of locations close together.
+  await page.waitForFunction(() => document.querySelectorAll('#map .marker[data-location]').length
+    + [...document.querySelectorAll('#map .marker-cluster-ghor')].reduce((n, c) => n + Number(c.dataset.count), 0) >= 10, null, { timeout: DEADLINE_MS });
+  await page.locator('#map path.land').waitFor({ timeout: DEADLINE_MS });
   await page.locator('#map .incident-area[data-incident="stroomstoring-groningen"]').waitFor({ timeout: DEADLINE_MS });
   await page.locator('#incidents li[data-incident="stroomstoring-groningen"][data-grip="2"]').waitFor();
   // Grouped by category, every cell with a label beside its colour.

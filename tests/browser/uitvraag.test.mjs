@@ -62,7 +62,7 @@ function overflow(page) {
 
 /** Draws the circle in the desk's form: a click on the map sets the centre, the fields make it exact. */
 async function drawCircle(page, lat, lon, km) {
-  const map = page.locator('#ask-map svg.area-map');
+  const map = page.locator('#ask-map .area-map');
   await map.click();
   await page.waitForFunction(() => document.querySelector('#ask-f-lat').value !== '', null, { timeout: DEADLINE_MS });
   await page.locator('#ask-f-lat').fill(String(lat));
