@@ -213,6 +213,7 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
         row("picture",              M::GET,  "/v1/picture", no_body, |_| 200),
         row("region VR01",          M::GET,  "/v1/picture/regions/VR01", no_body, |c| allow(c, Action::ReadPicture { region: region("VR01") }, 200)),
         row("region VR02",          M::GET,  "/v1/picture/regions/VR02", no_body, |c| allow(c, Action::ReadPicture { region: region("VR02") }, 200)),
+        row("alert feed VR01",      M::GET,  "/v1/picture/regions/VR01/alerts", no_body, |c| allow(c, Action::ReadPicture { region: region("VR01") }, 200)),
         row("location umcg (VR01)", M::GET,  "/v1/picture/locations/umcg", no_body, |c| read_location(c, "umcg", "VR01")),
         row("location mcl (VR02)",  M::GET,  "/v1/picture/locations/mcl", no_body, |c| read_location(c, "mcl", "VR02")),
         row("history umcg (VR01)",  M::GET,  "/v1/picture/locations/umcg/history?limit=5", no_body, |c| read_location(c, "umcg", "VR01")),

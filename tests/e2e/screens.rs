@@ -2,7 +2,7 @@
 //! from the outside (issue 10): an incident names who in its area has not reported since it
 //! opened, to who may see them; an alert names its rule and who acknowledged it when; stale
 //! 24/7 contacts are flagged by the region's own threshold; an exercise starts from the
-//! live registry in one step.
+//! live registry in one step; the alert feed reaches back before a page opened.
 
 use serde_json::{json, Value};
 
@@ -139,4 +139,28 @@ async fn an_exercise_starts_from_the_live_registry_in_one_step_and_only_once() {
     assert_eq!(ghor.get("im", "/v1/registry/locations").await.1["locations"].as_array().map(Vec::len), Some(2));
     let (_, contacts) = ghor.get("oto", "/v1/registry/locations/umcg/contacts").await;
     assert_eq!(contacts["contacts"], json!([]), "{contacts}");
+}
+
+#[tokio::test]
+async fn the_alert_feed_tells_a_page_what_happened_before_it_opened() {
+    let ghor = super::start().await;
+    ghor.report_beds("umcg", "umcg", 40, 40).await;
+    ghor.report_beds("umcg", "umcg", 40, 30).await;
+    let feed = async |token: &str| {
+        let (status, body) = ghor.get(token, "/v1/picture/regions/VR01/alerts").await;
+        assert_eq!(status, 200, "{body}");
+        body["feed"].as_array().cloned().unwrap_or_default()
+    };
+    let changes = |feed: &[Value]| feed.iter().map(|e| format!("{} {}", e["change"].as_str().unwrap_or("?"), e["id"].as_str().unwrap_or("?"))).collect::<Vec<_>>();
+    wait_for(async || changes(&feed("rot").await).contains(&"cleared umcg/beds/ic".to_owned())).await;
+    let seen = changes(&feed("rot").await);
+    for expected in ["raised umcg/beds/ic", "cleared umcg/beds/ic", "raised VR01/beds/ic", "cleared VR01/beds/ic"] {
+        assert!(seen.contains(&expected.to_owned()), "{expected}: {seen:?}");
+    }
+    let first = feed("rot").await[0].clone();
+    assert_eq!(first["change"], "cleared", "newest first: {seen:?}");
+    // Who sees no locations sees the region's own alerts only.
+    let aggregate = changes(&feed("keten").await);
+    assert!(!aggregate.is_empty() && aggregate.iter().all(|c| c.ends_with("VR01/beds/ic")), "{aggregate:?}");
+    assert_eq!(ghor.get("rot", "/v1/picture/regions/VR02/alerts").await.0, 403, "another region's feed");
 }

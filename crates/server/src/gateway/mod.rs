@@ -2,6 +2,7 @@
 //! one fold, turns each batch into per-region JSON Merge Patches, and keeps a bounded
 //! history of them for clients that resume. Websocket sessions live in [`session`].
 
+pub mod feed;
 pub mod patch;
 pub mod session;
 pub mod visibility;
@@ -24,6 +25,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::reader::{read_ahead, Decoded};
+use feed::AlertFeed;
 use crate::shutdown::Shutdown;
 use crate::supervise::Tasks;
 
@@ -63,6 +65,7 @@ pub struct Folded {
     history: VecDeque<Arc<Delta>>,
     /// An event this build cannot read yet (a newer version): folding waits at it.
     pub held_back: Option<(u64, String)>,
+    pub alert_feed: AlertFeed,
 }
 
 impl Folded {
@@ -88,6 +91,9 @@ impl Folded {
     fn bring_json_current(&mut self) -> bool {
         if !self.json_current {
             self.views.update(&self.picture, &std::mem::take(&mut self.views_behind));
+            for (region, view) in self.views.iter() {
+                self.alert_feed.note(*region, &view.alerts, Utc::now());
+            }
             match self.views.iter().map(|(r, v)| Ok((*r, to_json(v)?))).collect() {
                 Ok(json) => self.json = json,
                 Err(e) => return unwritable(&e),
@@ -106,6 +112,7 @@ impl Folded {
                 let (Some(view), json) = (self.views.get(region), self.json.entry(region).or_default()) else {
                     continue;
                 };
+                self.alert_feed.note(region, &view.alerts, Utc::now());
                 match refresh_json(json, view, &changed) {
                     Ok(Some(p)) => {
                         changes.insert(region, p);
@@ -195,6 +202,10 @@ impl Gateway {
         let (seq, picture) = crate::reader::starting_point(&*log, &*read_model).await?;
         let warm_at = log.last_seq().await?;
         let views = Views::of(&picture);
+        let mut alert_feed = AlertFeed::default();
+        for (region, view) in views.iter() {
+            alert_feed.note(*region, &view.alerts, Utc::now());
+        }
         let state = Folded {
             epoch,
             seq,
@@ -205,6 +216,7 @@ impl Gateway {
             json_current: false,
             history: VecDeque::new(),
             held_back: None,
+            alert_feed,
         };
         let gateway = Arc::new(Gateway {
             scope: log.scope(),

@@ -73,6 +73,13 @@ impl Visibility {
         }
     }
 
+    /// May this caller see this alert? Alert ids start with the location id, or with the
+    /// region code for the region's own.
+    pub fn sees_alert(&self, picture: &Picture, id: &str) -> bool {
+        let owner = id.split('/').next().unwrap_or_default();
+        owner.starts_with("VR") || self.sees_location(picture, owner)
+    }
+
     /// Trims a view of `region` (or a merge patch of one) in place; `st` is the folded
     /// state the region's current totals are taken from.
     pub fn filter(&self, st: &Folded, region: RegionCode, view: &mut Value) {
@@ -87,11 +94,7 @@ impl Visibility {
             locations.retain(|id, _| self.sees_location(picture, id));
         }
         if let Some(Value::Object(alerts)) = obj.get_mut("alerts") {
-            // Alert ids start with the location id, or with the region code for the region's own.
-            alerts.retain(|id, _| {
-                let owner = id.split('/').next().unwrap_or_default();
-                owner.starts_with("VR") || self.sees_location(picture, owner)
-            });
+            alerts.retain(|id, _| self.sees_alert(picture, id));
         }
         if let Some(Value::Object(incidents)) = obj.get_mut("incidents") {
             // Who in an area has not reported names locations: only those the caller sees.

@@ -214,6 +214,22 @@ pub async fn region(
     Ok(Json(body))
 }
 
+/// A region's raised/cleared alert feed, newest first, as far as the caller may see the
+/// alerts: what happened before a page was opened.
+pub async fn alert_feed(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(region): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let region = parse_region(&region)?;
+    policy::decide(&caller, &Action::ReadPicture { region })?;
+    let gateway = state.gateway(caller.scope())?;
+    let st = gateway.state();
+    let visibility = caller.visibility();
+    let feed: Vec<_> = st.alert_feed.of(region).into_iter().filter(|e| visibility.sees_alert(&st.picture, &e.id)).collect();
+    Ok(Json(json!({ "region": region, "feed": feed })))
+}
+
 /// A registered location of the caller's scope: its id, region and organisation.
 struct Registered {
     slug: Slug,

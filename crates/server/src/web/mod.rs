@@ -80,6 +80,7 @@ pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Rout
             .route("/assets/{file}", get(page::asset))
             .route("/v1/picture", get(api::picture))
             .route("/v1/picture/regions/{region}", get(api::region))
+            .route("/v1/picture/regions/{region}/alerts", get(api::alert_feed))
             .route("/v1/picture/locations/{location}", get(api::location))
             .route("/v1/picture/locations/{location}/history", get(api::location_history))
             .route("/v1/registry/locations", get(api::registry_locations))
