@@ -92,7 +92,7 @@ test('the informatiemanager opens an incident for an area chosen on the page, ra
   await page.locator('#inc-f-grip').selectOption('2');
   await page.locator('#inc-f-theme').selectOption('energie');
   await page.locator('#inc-f-handelingsperspectief').fill('Controleer de noodstroom en meld uitval.');
-  await page.locator('#inc-map svg.area-map').click();
+  await page.locator('#inc-map .area-map').click();
   await page.waitForFunction(() => document.querySelector('#inc-f-lat').value !== '', null, { timeout: DEADLINE_MS });
   await page.locator('#inc-f-lat').fill('53.21');
   await page.locator('#inc-f-lon').fill('6.57');
@@ -205,7 +205,7 @@ test('the netwerkfunctionaris adds a location and keeps its 24/7 contacts; a con
   await page.locator('#loc-f-org-name').fill('Zorggroep De Linde');
   await page.locator('#loc-f-type').selectOption('verpleeg_verzorgingshuis');
   await page.locator('#loc-f-municipality').fill('Groningen');
-  await page.locator('#loc-map svg.area-map').click();
+  await page.locator('#loc-map .area-map').click();
   await page.waitForFunction(() => document.querySelector('#loc-f-lat').value !== '', null, { timeout: DEADLINE_MS });
   await page.locator('#loc-f-lat').fill('53.2');
   await page.locator('#loc-f-lon').fill('6.6');
