@@ -18,13 +18,14 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::header::{self, AUTHORIZATION};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
 use ghor_domain::Scope;
 use serde_json::Value;
+use tower_http::classify::ServerErrorsFailureClass;
 
 use crate::auth::{authenticate, Caller, Connections, RateLimiter, Tickets, TokenLookup};
 use crate::gateway::Gateway;
@@ -116,7 +117,20 @@ pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Rout
         .method_not_allowed_fallback(page::method_not_allowed)
         .with_state(state)
         .layer(axum::middleware::map_response(security_headers))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(log_failure))
+}
+
+/// A 503 says "not now, retry after" (warming up, a log without a leader): expected, and
+/// logged as such; any other server failure is an error.
+fn log_failure(failure: ServerErrorsFailureClass, latency: std::time::Duration, _: &tracing::Span) {
+    let ms = latency.as_millis();
+    match failure {
+        ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => {
+            tracing::debug!(latency_ms = ms, "answered 503: not available yet")
+        }
+        ServerErrorsFailureClass::StatusCode(status) => tracing::error!(%status, latency_ms = ms, "server failure"),
+        ServerErrorsFailureClass::Error(error) => tracing::error!(%error, latency_ms = ms, "server failure"),
+    }
 }
 
 /// What every answer tells a browser: no sniffing a type other than the one sent, no
