@@ -173,7 +173,7 @@ for (const size of SIZES) {
     user = counter(page);
     await user.click(page.locator('[data-total="not-reporting"]'));
     await page.locator('#filter-chips [data-chip="silent"]').waitFor();
-    await page.locator('#locations tr[data-location="hapnoord"]').getByText('nooit gemeld').waitFor();
+    await page.locator('#locations tr[data-location="hapnoord"] td[data-col="last_report"]').getByText('nooit gemeld').waitFor();
     assert.ok(await page.locator('#locations tr[data-location="hapnoord"] button[data-open]').isVisible());
     const silent = await rowIds(page);
     assert.ok(!silent.includes('umcg') && !silent.includes('martini'), `reported since the incident opened, yet listed: ${silent}`);
@@ -240,15 +240,17 @@ for (const size of SIZES) {
 test('a row about to be clicked does not move while ~20 reports a second come in for other locations', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const { ghor, page, pageErrors } = await setup(t, { width: 1366, height: 768 });
   await openWorklist(page, ghor);
-  // Sorted by free IC beds: martini (1 free) first, veendam (6) and umcg (8) after it.
+  // Sorted by free IC beds: martini (1 free), veendam (6), umcg (8).
   await page.locator('#locations thead button[data-sort="val:beds"]').click();
-  await page.waitForFunction(() => document.querySelector('#locations tbody tr[data-location]').dataset.location === 'martini');
-  const target = page.locator('#locations tr[data-location="martini"] button[data-open]');
+  await page.waitForFunction(() => [...document.querySelectorAll('#locations tbody tr[data-location]')].slice(0, 3)
+    .map((r) => r.dataset.location).join() === 'martini,veendam,umcg');
+  const target = page.locator('#locations tr[data-location="veendam"] button[data-open]');
   await target.hover();
   const before = await target.boundingBox();
 
-  // umcg's IC swings between 1 and 19 free (sometimes above martini, sometimes below),
-  // veendam's staffing changes: ~20 reports a second for 3 seconds.
+  // umcg's IC swings between 1 and 19 free (by value sometimes above veendam, sometimes
+  // below it), delfzijl's staffing changes: ~20 reports a second for 3 seconds.
+  const ordersSeen = new Set();
   let stop = false;
   let sent = 0;
   const stream = (async () => {
@@ -256,7 +258,7 @@ test('a row about to be clicked does not move while ~20 reports a second come in
       const started = Date.now();
       const occupied = i % 2 ? 19 : 1;
       await ghor.post('im', '/v1/events', status('umcg', 'beds.reported', 'ic', { operational: 20, occupied: i % 4 < 2 ? occupied : 10 }));
-      await ghor.post('im', '/v1/events', status('veendam', 'staffing.reported', 'verpleegkundige', { unfilled_shifts_24h: i % 4 }));
+      await ghor.post('im', '/v1/events', status('delfzijl', 'staffing.reported', 'verzorgende', { unfilled_shifts_24h: i % 4 }));
       sent += 2;
       await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - started))));
     }
@@ -265,6 +267,7 @@ test('a row about to be clicked does not move while ~20 reports a second come in
   const until = Date.now() + 3000;
   while (Date.now() < until) {
     boxes.push(await target.boundingBox());
+    ordersSeen.add((await rowIds(page)).join());
     await page.waitForTimeout(50);
   }
   stop = true;
@@ -272,11 +275,16 @@ test('a row about to be clicked does not move while ~20 reports a second come in
   t.diagnostic(`${sent} reports in 3 s; ${boxes.length} measurements`);
   assert.ok(sent >= 40, `only ${sent} reports sent`);
   for (const b of boxes) assert.deepEqual(b, before, 'the row moved under the pointer');
-  // The values did change meanwhile (in place): umcg's cell shows one of the reports.
-  await page.locator('#locations tr[data-location="umcg"] td[data-col="beds"]').getByText(/IC (1|19|10)\/20 vrij/).waitFor();
+  assert.equal(ordersSeen.size, 1, `the rows were reordered under the pointer: ${[...ordersSeen].join(' | ')}`);
+  // Held, and said so, while the values would order it otherwise (umcg above veendam now).
+  await ghor.post('im', '/v1/events', status('umcg', 'beds.reported', 'ic', { operational: 20, occupied: 19 }));
+  await page.locator('#table-note').getByText('Volgorde vastgehouden').waitFor({ timeout: DEADLINE_MS });
+  assert.deepEqual(await target.boundingBox(), before, 'the row moved under the pointer');
+  // The values did change meanwhile (in place).
+  await page.locator('#locations tr[data-location="umcg"] td[data-col="beds"]').getByText('IC 1/20 vrij').waitFor();
   // The click lands on the row that was aimed at.
   await page.mouse.click(before.x + before.width / 2, before.y + before.height / 2);
-  await page.locator('#detail-title').getByText('Martini Ziekenhuis').waitFor({ timeout: DEADLINE_MS });
+  await page.locator('#detail-title').getByText('Ziekenhuis Veendam').waitFor({ timeout: DEADLINE_MS });
   await page.keyboard.press('Escape');
 
   // Away from the table the order follows the values again.

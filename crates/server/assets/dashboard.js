@@ -328,12 +328,14 @@ const ackedHere = new Map();
 async function acknowledge(code, id, what) {
   acking.add(id);
   showAckStatus(t('acknowledging'));
-  renderAlertsNow(true);
+  // Not reordered while the pointer is on the list: the next alert must not slide under
+  // the button just pressed. It moves to "bevestigd" once the pointer leaves.
+  renderAlertsNow(false);
   const answer = await postEvent({ source: `/regions/${code}`, type: eventType('alert.acknowledged'), subject: id, data: {} });
   acking.delete(id);
   if (answer.ok) ackedHere.set(id, { by: (state.me && state.me.actor) || '', at: new Date().toISOString() });
   showAckStatus(answer.ok ? t('acknowledgedStored', what, fmtClock(new Date(), true)) : t('acknowledgeFailed', problemText(answer)));
-  renderAlertsNow(true);
+  renderAlertsNow(false);
 }
 
 function showAckStatus(text) {
@@ -796,7 +798,8 @@ function stateCell(loc) {
   const s = locationState(loc);
   const bad = byOrder('Dimension', Object.entries(loc.dimensions || {}).filter(([, dv]) => dv.state === 'kritiek'))
     .map(([d]) => label('Dimension', d));
-  const text = bad.length ? bad.join(', ') : loc.overdue_since ? t('wlLateSince', fmtClock(loc.overdue_since)) : t('wlAllGood');
+  const text = bad.length ? bad.join(', ') : loc.overdue_since ? t('wlLateSince', fmtClock(loc.overdue_since))
+    : !loc.last_report ? t('neverReported') : t('wlAllGood');
   return el('td', { class: 'cell', 'data-col': 'state', 'data-state': s, title: text },
     line('', badge(s)), line('sub', text));
 }
@@ -854,7 +857,7 @@ function nameCell(id, loc, code) {
 function cellSignature(col, loc, wide) {
   switch (col) {
     case 'name': return [loc.name, loc.type, loc.municipality];
-    case 'state': return [locationState(loc), Object.entries(loc.dimensions || {}).map(([d, dv]) => [d, dv.state]), loc.overdue_since];
+    case 'state': return [locationState(loc), Object.entries(loc.dimensions || {}).map(([d, dv]) => [d, dv.state]), loc.overdue_since, !loc.last_report];
     case 'last_report': return [loc.last_report, loc.overdue_since, loc.interval_minutes];
     case 'backup': return CELL.backup.sig(loc);
     default: {
