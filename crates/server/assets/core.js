@@ -27,7 +27,7 @@ export function mayClaim(bron) {
   return !!(state.me && Array.isArray(state.me.bron) && state.me.bron.includes(bron));
 }
 
-export const ICON = { goed: '✓', aandacht: '!', kritiek: '✕', onbekend: '?', verouderd: '⌛' };
+export const ICON = { goed: '✓', aandacht: '!', kritiek: '✕', onbekend: '?', verouderd: '◷' };
 // Order, severity, colours, labels and keys of every wire value come from /v1/domain:
 // the page holds none of its own.
 
@@ -357,7 +357,7 @@ function updateAges(now) {
     const age = now - Number(span.dataset.time);
     const limit = Number(span.dataset.limit);
     const old = limit > 0 && now - Number(span.dataset.oldest) > limit;
-    const text = old ? `⌛ ${fmtAge(age)} · ${t('stale')}` : fmtAge(age);
+    const text = old ? `${ICON.verouderd} ${fmtAge(age)} · ${t('stale')}` : fmtAge(age);
     if (span.textContent !== text) span.textContent = text;
     span.classList.toggle('old', old);
   }

@@ -6,9 +6,9 @@
 
 import {
   $, t, el, has, num, fmtClock, parseTime, label, keyLabel, keyType, byOrder, badge, addTexts, state, on, api,
-  problemText, showDialog, may,
+  problemText, showDialog, may, ICON,
 } from './core.js';
-import { summaryLines } from './picture.js';
+import { summaryLines, keyWords } from './picture.js';
 import { openReport, mayReportFor, reportsOwn } from './report.js';
 
 addTexts({
@@ -111,6 +111,13 @@ async function loadContacts(id) {
   renderDetail();
 }
 
+/** An incident by its name, as the region's view holds it. */
+function incidentName(id) {
+  const view = state.regions[open.region];
+  const incident = view && view.incidents && view.incidents[id];
+  return incident && incident.name ? incident.name : id;
+}
+
 function currentLocation() {
   const view = state.regions[open.region];
   return view && has(view.locations, open.id) ? view.locations[open.id] : null;
@@ -120,7 +127,8 @@ function valueRow(dim, key, v, loc) {
   const summary = summaryLines(dim, { values: { [key]: v } });
   const limit = num(loc.interval_minutes) * 60000 || null;
   return el('tr', { 'data-dimension': dim, 'data-key': key },
-    el('th', { scope: 'row' }, label('Dimension', dim), key !== '-' ? el('div', { class: 'meta' }, keyLabel(dim, key)) : null),
+    // A help request's urgency and category head its value already: no key line (its id means nothing to a reader).
+    el('th', { scope: 'row' }, label('Dimension', dim), key !== '-' && dim !== 'help_request' ? el('div', { class: 'meta' }, keyWords(dim, key, v)) : null),
     el('td', {}, v.state ? badge(v.state) : null, el('div', { class: 'sum' }, summary),
       v.prognose ? el('div', { class: 'meta' }, `${t('prognosis')}: ${v.prognose}`) : null),
     el('td', {}, fmtClock(v.time), el('span', { class: 'age', 'data-time': parseTime(v.time), 'data-oldest': parseTime(v.time), 'data-limit': limit })),
@@ -136,8 +144,9 @@ function historyList() {
     const m = /^nl\.ghor\.([a-z_]+)\.([a-z_]+)\.v\d+$/.exec(c.type || '') || [];
     const dim = m[1];
     const other = OTHER_EVENTS[`${m[1]}.${m[2]}`];
+    // A help request by its urgency and category, never by its id.
     const what = [other ? t(other) : has(state.vocab && state.vocab.vocabularies && state.vocab.vocabularies.Dimension, dim) ? label('Dimension', dim) : c.type,
-      c.subject ? keyLabel(dim, c.subject) : null].filter(Boolean).join(' ');
+      c.subject && dim !== 'help_request' ? keyLabel(dim, c.subject) : null].filter(Boolean).join(' ');
     const summary = !other && dim && c.data ? summaryLines(dim, { values: { [c.subject || '-']: { data: c.data } } }) : [];
     return el('li', { 'data-seq': c.seq },
       el('span', { class: 'meta' }, `${fmtClock(c.time)} · #${c.seq}`), ' ', el('strong', {}, what), ' ',
@@ -184,11 +193,11 @@ export function renderDetail() {
     el('dt', {}, t('detailOrganisation')), el('dd', {}, loc.organisation_name || loc.organisation),
     el('dt', {}, t('detailType')), el('dd', {}, [label('Category', loc.category), label('LocationType', loc.type), loc.municipality].filter(Boolean).join(' · ')),
     el('dt', {}, t('lastReport')), el('dd', {}, loc.last_report ? [fmtClock(loc.last_report), ' ', el('span', { class: 'age inline', 'data-time': parseTime(loc.last_report), 'data-oldest': parseTime(loc.last_report) })] : t('neverReported')),
-    loc.incidents && loc.incidents.length ? [el('dt', {}, t('detailIncidents')), el('dd', {}, loc.incidents.join(', '))] : null);
+    loc.incidents && loc.incidents.length ? [el('dt', {}, t('detailIncidents')), el('dd', {}, loc.incidents.map((i) => incidentName(i)).join(', '))] : null);
   $('detail-body').replaceChildren(...[
     facts,
     el('p', { class: 'meta' }, t('detailInterval', num(loc.interval_minutes))),
-    loc.overdue_since ? el('p', { class: 'tag-overdue' }, `⌛ ${t('overdue', fmtClock(loc.overdue_since))}`) : null,
+    loc.overdue_since ? el('p', { class: 'tag-overdue' }, `${ICON.verouderd} ${t('overdue', fmtClock(loc.overdue_since))}`) : null,
     loc.rejected ? el('p', { class: 'error' }, t('rejectedIntake', loc.rejected.reason)) : null,
     report,
     el('h3', {}, t('detailDimensions')),

@@ -7,7 +7,7 @@
 // "Niet getroffen", and "Wijzigen" per dimension; the newest confirmation of what was
 // stored stays visible. The chain's picture in aggregate follows below (shared tiles).
 
-import { $, t, el, isObject, worstState, fmtClock, parseTime, label, byOrder, badge, addTexts, state, problemText, liveAge } from './core.js';
+import { $, t, el, ICON, isObject, worstState, fmtClock, parseTime, label, byOrder, badge, addTexts, state, problemText, liveAge } from './core.js';
 import { summaryLines } from './picture.js';
 import { openReport, openAnswer, lastReceipt, onReceipt, notAffectedControl, answerStateLine } from './report.js';
 import { keepFocus } from './dashboard.js';
@@ -97,7 +97,7 @@ function locationCard(id, code, loc) {
     el('h3', {}, loc.name || id, ' ', el('span', { class: 'meta' }, label('LocationType', loc.type))),
     el('p', { class: 'meta' }, loc.last_report ? [`${t('lastReport')}: ${fmtClock(loc.last_report)} `,
       el('span', { class: 'age inline', 'data-time': parseTime(loc.last_report), 'data-oldest': parseTime(loc.last_report) })] : t('neverReported')),
-    loc.overdue_since ? el('p', { class: 'tag-overdue' }, `⌛ ${t('overdue', fmtClock(loc.overdue_since))}`) : null,
+    loc.overdue_since ? el('p', { class: 'tag-overdue' }, `${ICON.verouderd} ${t('overdue', fmtClock(loc.overdue_since))}`) : null,
     el('div', { class: 'one-click' }, any, notAffected),
     dims.length ? el('table', { class: 'grid own-values' },
       el('thead', {}, el('tr', {}, [t('dimensionCol'), t('filterState'), t('value'), t('observed'), ''].map((h) => el('th', { scope: 'col' }, h)))),

@@ -8,8 +8,22 @@ import {
 } from './core.js';
 
 addTexts({
-  nl: { oldestValue: (a) => `oudste waarde ${a}`, totalsOf: (n) => `Totalen van ${n} regio's`, withheld: 'afgeschermd' },
-  en: { oldestValue: (a) => `oldest value ${a}`, totalsOf: (n) => `Totals of ${n} regions`, withheld: 'withheld' },
+  nl: {
+    oldestValue: (a) => `oudste waarde ${a}`, totalsOf: (n) => `Totalen van ${n} regio's`, withheld: 'afgeschermd',
+    helpRequest: 'Hulpvraag', helpClosed: 'gesloten', alertThreshold: (r) => `drempel: ${r}`,
+    thrFree: (n) => `≤ ${n} vrij`, thrRegionIc: (n) => `≤ ${n} IC-bedden vrij in de regio`, thrDays: (n) => `< ${n} d voorraad`,
+    thrBackup: (n) => `< ${n} u noodvoorziening`, thrShifts: (n) => `≥ ${n} open diensten`, thrHours: (n) => `< ${n} u zelfredzaam`,
+    thrVisits: (n) => `≥ ${n} bezoeken in gevaar`, regionIc: (f, o) => `${f}/${o} IC-bedden vrij in de regio`,
+    intakeRejected: 'Bericht van eigen systeem geweigerd',
+  },
+  en: {
+    oldestValue: (a) => `oldest value ${a}`, totalsOf: (n) => `Totals of ${n} regions`, withheld: 'withheld',
+    helpRequest: 'Help request', helpClosed: 'closed', alertThreshold: (r) => `threshold: ${r}`,
+    thrFree: (n) => `≤ ${n} free`, thrRegionIc: (n) => `≤ ${n} ICU beds free in the region`, thrDays: (n) => `< ${n} d of supply`,
+    thrBackup: (n) => `< ${n} h of backup`, thrShifts: (n) => `≥ ${n} unfilled shifts`, thrHours: (n) => `< ${n} h self-sufficient`,
+    thrVisits: (n) => `≥ ${n} visits at risk`, regionIc: (f, o) => `${f}/${o} ICU beds free in the region`,
+    intakeRejected: 'Message of its own system refused',
+  },
 });
 
 /** A figure the server withholds (over too few locations to show without naming them). */
@@ -139,14 +153,93 @@ export function totalsTiles(views, ages) {
   return tiles;
 }
 
+/** "Zeer hoog · Personeel": a help request's urgency and category in words (never its id). */
+export function helpHeading(data) {
+  if (!isObject(data) || !data.category) return t('helpClosed');
+  return [data.urgency ? label('Urgency', data.urgency) : null, label('HelpCategory', data.category)].filter(Boolean).join(' · ');
+}
+
+/** A location's open help requests (not closed, not retracted), most urgent first, then newest. */
+export function openHelpRequests(loc) {
+  const values = (((loc && loc.dimensions) || {}).help_request || {}).values || {};
+  return Object.entries(values)
+    .filter(([, v]) => !v.retracted && isObject(v.data) && v.data.category)
+    .map(([key, v]) => ({ key, data: v.data, state: v.state, time: parseTime(v.time) }))
+    .sort((a, b) => orderIndex('Urgency', b.data.urgency) - orderIndex('Urgency', a.data.urgency) || b.time - a.time);
+}
+
+/** What a key of a dimension is called: its vocabulary label; a help request by its urgency and category. */
+export function keyWords(dim, key, value) {
+  if (dim === 'help_request') return helpHeading(value && value.data);
+  return key && key !== '-' ? keyLabel(dim, key) : '';
+}
+
+/** One value as text, as its cell and the detail panel show it ("3/12 vrij", "nog 5 u"). */
+export function valueText(dim, key, value) {
+  if (!value) return '';
+  return summaryLines(dim, { values: { [key]: value } }).map((n) => n.textContent).join(' · ');
+}
+
+/** A threshold of the state rules in words ("≤ 2 vrij"), from its key and value. */
+export function thresholdText(key, value) {
+  const n = fmtNum(value);
+  switch (key) {
+    case 'beds_free_attention': case 'beds_free_critical': return t('thrFree', n);
+    case 'region_ic_free_critical': return t('thrRegionIc', n);
+    case 'supply_days_attention': case 'supply_days_critical': return t('thrDays', n);
+    case 'backup_hours_critical': return t('thrBackup', n);
+    case 'unfilled_shifts_critical': return t('thrShifts', n);
+    case 'self_sufficiency_hours_attention': case 'self_sufficiency_hours_critical': return t('thrHours', n);
+    case 'visits_at_risk_critical': return t('thrVisits', n);
+    default: return `${label('ThresholdKey', key)} ${n}`;
+  }
+}
+
+/**
+ * What an alert is about, in words a crisis team reads: where (the location's name, or the
+ * region), what (dimension and key), the value now (as the table shows it) and the rule it
+ * broke (when the server names the threshold).
+ */
+export function alertParts(view, alert, id) {
+  const locations = (view && view.locations) || {};
+  const loc = alert.location && has(locations, alert.location) ? locations[alert.location] : null;
+  const where = alert.location ? (loc ? loc.name : alert.location) : (view.name || view.region);
+  const dim = alert.dimension;
+  const key = alert.key && alert.key !== '-' ? alert.key : null;
+  const dv = loc && dim ? (loc.dimensions || {})[dim] : null;
+  const value = dv && has(dv.values || {}, alert.key || '-') ? dv.values[alert.key || '-'] : null;
+  let what;
+  let text = '';
+  if (!dim) {
+    const rejected = id ? /\/intake_rejected$/.test(id) : !!(loc && loc.rejected && !loc.overdue_since);
+    what = rejected ? t('intakeRejected') : t('reportOverdue');
+    if (rejected && loc && loc.rejected) text = loc.rejected.reason;
+    else if (loc && loc.overdue_since) text = t('overdue', fmtClock(loc.overdue_since));
+  } else if (dim === 'help_request') {
+    what = `${t('helpRequest')}: ${helpHeading(value && value.data)}`;
+    text = value && value.data && value.data.text ? truncate(value.data.text, 140) : '';
+  } else {
+    what = label('Dimension', dim) + (key ? ` ${keyLabel(dim, key)}` : '');
+    if (value) {
+      text = valueText(dim, alert.key || '-', value);
+      // The key is named in `what` already: "Stroom: Uitgevallen" says "Uitgevallen" here.
+      const named = key ? keyLabel(dim, key) : null;
+      if (named && text.startsWith(`${named}: `)) text = text.slice(named.length + 2);
+      else if (named && text.startsWith(`${named} `)) text = text.slice(named.length + 1);
+    }
+    else if (!alert.location && dim === 'beds' && key) {
+      const c = ((view.totals || {}).beds || {})[key];
+      if (c && !withheld(c)) text = key === 'ic' ? t('regionIc', fmtNum(c.free), fmtNum(c.operational)) : `${fmtNum(c.free)}/${fmtNum(c.operational)} ${t('free')}`;
+    }
+  }
+  const thresholds = (view && view.thresholds) || {};
+  const rule = alert.threshold && has(thresholds, alert.threshold) ? thresholdText(alert.threshold, thresholds[alert.threshold]) : null;
+  return { where, what, value: text, rule };
+}
+
 /** "Martini — Bedden IC": where and what an alert is about. */
-export function alertWhat(view, alert) {
-  const locations = view.locations || {};
-  const where = alert.location
-    ? (has(locations, alert.location) ? locations[alert.location].name : alert.location)
-    : (view.name || view.region);
-  let what = alert.dimension ? label('Dimension', alert.dimension) : t('reportOverdue');
-  if (alert.dimension && alert.key && alert.key !== '-') what += ` ${keyLabel(alert.dimension, alert.key)}`;
+export function alertWhat(view, alert, id) {
+  const { where, what } = alertParts(view, alert, id);
   return `${where} — ${what}`;
 }
 
@@ -207,7 +300,10 @@ const SUMMARY = {
   home_care: (vals) => vals.map(([, v]) => t('visitsAtRisk', fmtNum(v.data.visits_at_risk))),
   receiving_capacity: (vals) => [t('receiving', fmtNum(sum(vals.map(([, v]) => v.data.clients))))],
   relocation_need: (vals) => [t('toRelocate', fmtNum(sum(vals.map(([, v]) => num(v.data.lopend) + num(v.data.rolstoel) + num(v.data.liggend)))))],
-  help_request: (vals) => [t('helpOpen', fmtNum(vals.filter(([, v]) => v.data.category).length))],
+  // Each request by its urgency and category, then its whole text; never its id.
+  help_request: (vals) => vals.flatMap(([, v]) => (v.data.category
+    ? [el('strong', {}, helpHeading(v.data)), v.data.text ? String(v.data.text) : null]
+    : [t('helpClosed')])),
   note: (vals) => vals.map(([, v]) => truncate(v.data.text, 80)),
   not_affected: () => [label('Dimension', 'not_affected')],
 };
