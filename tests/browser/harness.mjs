@@ -161,6 +161,20 @@ export class Ghor {
     for (const r of body.results) assert.notEqual(r.status, 'rejected', JSON.stringify(r));
   }
 
+  async get(token, pathname) {
+    const res = await fetch(`${this.url}${pathname}`, { headers: { Authorization: `Bearer ${this.tokens[token]}` } });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  }
+
+  /** Waits, up to the deadline, until `check` (async) holds. */
+  async until(check, timeout = DEADLINE_MS) {
+    const deadline = Date.now() + timeout;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`condition not reached in time: ${check}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   async put(token, pathname, body) {
     const res = await fetch(`${this.url}${pathname}`, {
       method: 'PUT',

@@ -338,3 +338,22 @@ for (const size of SIZES) {
     assert.deepEqual(pageErrors.map(String), []);
   });
 }
+
+test('the alert feed shows what was raised and cleared before the page opened', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { ghor, page, pageErrors } = await setup(t, { width: 1366, height: 768 });
+  // Before anyone looks: Veendam's IC fills up and frees again.
+  await postAll(ghor, 'im', [status('veendam', 'beds.reported', 'ic', { operational: 8, occupied: 8 })]);
+  await postAll(ghor, 'im', [status('veendam', 'beds.reported', 'ic', { operational: 8, occupied: 3 })]);
+  await ghor.until(async () => {
+    const { body } = await ghor.get('im', '/v1/picture/regions/VR01/alerts');
+    return (body.feed || []).some((e) => e.change === 'cleared' && e.id === 'veendam/beds/ic');
+  });
+  await openWorklist(page, ghor);
+  const feed = page.locator('#alert-feed');
+  await feed.locator('li[data-feed="cleared"][data-alert="veendam/beds/ic"]').waitFor({ timeout: DEADLINE_MS });
+  await feed.locator('li[data-feed="raised"][data-alert="veendam/beds/ic"]').waitFor({ timeout: DEADLINE_MS });
+  assert.match(await feed.locator('li[data-feed="cleared"][data-alert="veendam/beds/ic"]').innerText(), /Ziekenhuis Veendam/);
+  // Raised at the page's own first look and by the server: listed once.
+  assert.equal(await feed.locator('li[data-feed="raised"][data-alert="martini/beds/ic"]').count() <= 1, true);
+  assert.deepEqual(pageErrors.map(String), []);
+});

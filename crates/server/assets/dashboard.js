@@ -9,7 +9,7 @@
 import {
   $, t, el, has, num, isObject, fmtNum, fmtClock, parseTime, label, keyLabel, byOrder, orderIndex, compareText, badge,
   addTexts, state, on, selectRegion, postEvent, problemText, may, ALL_REGIONS, severity, worstState,
-  statesWorstFirst, eventType, ICON,
+  statesWorstFirst, eventType, ICON, api,
 } from './core.js';
 import {
   totalsTiles, sumTotals, alertParts, alertWhat, withheld, summaryLines, openHelpRequests, helpHeading,
@@ -20,7 +20,7 @@ import { updateAlarm } from './alarm.js';
 addTexts({
   nl: {
     alertFeed: 'Verloop meldingen',
-    feedEmpty: 'Nog geen wijzigingen sinds deze pagina openging.',
+    feedEmpty: 'Nog geen meldingen verschenen of verdwenen.',
     raised: 'Gemeld',
     cleared: 'Opgeheven',
     acknowledge: 'Bevestigen',
@@ -108,7 +108,7 @@ addTexts({
   },
   en: {
     alertFeed: 'Alert history',
-    feedEmpty: 'No changes since this page opened.',
+    feedEmpty: 'No alerts raised or cleared yet.',
     raised: 'Raised',
     cleared: 'Cleared',
     acknowledge: 'Acknowledge',
@@ -196,6 +196,8 @@ addTexts({
 });
 
 const FEED_MAX = 200;
+/** A feed entry of the server this close to one the page saw itself is the same change. */
+const FEED_SAME_MS = 5000;
 const FLASH_MS = 2000;
 
 // ---------------------------------------------------------------- focus across re-renders
@@ -310,13 +312,39 @@ function noteAlertChanges() {
       if (!has(current, id)) feed.unshift({ kind: 'cleared', at: now, id, region: code, alert: old.alert, what: old.what });
     }
     alertsSeen[code] = seen;
+    if (!feedAsked.has(code)) loadEarlierFeed(code);
   }
+  trimFeed();
+}
+on('applied', noteAlertChanges);
+
+function trimFeed() {
   feed.sort((a, b) => b.at - a.at);
   feed.length = Math.min(feed.length, FEED_MAX);
 }
-on('applied', noteAlertChanges);
+
+/** Regions whose feed from before this page opened was asked of the server. */
+const feedAsked = new Set();
+
+/** What happened in a region before this page opened, as far as the gateway remembers. */
+async function loadEarlierFeed(code) {
+  feedAsked.add(code);
+  const answer = await api('GET', `/v1/picture/regions/${encodeURIComponent(code)}/alerts`);
+  if (!answer.ok || !answer.body) return;
+  const view = state.regions[code] || {};
+  for (const e of answer.body.feed || []) {
+    const at = parseTime(e.at);
+    // A change this page saw itself is in the feed already (a clear at its own clock).
+    const known = feed.some((f) => f.id === e.id && f.kind === e.change && Math.abs(f.at - at) < FEED_SAME_MS);
+    if (!known && at) feed.push({ kind: e.change, at, id: e.id, region: code, alert: e.alert, what: alertWhat(view, e.alert, e.id) });
+  }
+  trimFeed();
+  rerender();
+}
+
 on('signedOut', () => {
   feed.length = 0;
+  feedAsked.clear();
   for (const k of Object.keys(alertsSeen)) delete alertsSeen[k];
   ackedHere.clear();
 });
