@@ -4,7 +4,7 @@
 // its own organisation's locations those with the report form, and the chain in
 // aggregate; aggregates with the reason why for everyone else.
 
-import { $, t, state, on, init, shownRegions, renderNow, may, ALL_REGIONS } from './core.js';
+import { $, t, state, on, init, shownRegions, renderNow, may, ALL_REGIONS, bigScreen } from './core.js';
 import {
   renderTotals, renderAlerts, renderIncidents, renderLocations, renderRegionsTable, renderStatesTable,
   aggregateNote, setRerender,
@@ -16,6 +16,7 @@ import { renderOwn } from './institution.js';
 import { renderDesk, bindDesk } from './desk.js';
 import { uitvragen } from './warm.js';
 import { renderSubscriptions, resetSubscriptions } from './subscriptions.js';
+import { renderWall, wallRegions } from './wall.js';
 
 /** How this token sees the picture, as its capabilities say. */
 function mode() {
@@ -37,6 +38,12 @@ function renderPage() {
   $('region-title').textContent = national ? t('allRegions', regions.length) : `${view.name || code} (${code})`;
   const m = mode();
   document.body.dataset.mode = m;
+
+  if (bigScreen()) {
+    renderWallPage(regions, m);
+    openDeepLink();
+    return;
+  }
 
   show('own', m === 'own');
   show('role-note', m !== 'locations');
@@ -60,6 +67,18 @@ function renderPage() {
   renderSubscriptions();
 
   openDeepLink();
+}
+
+/**
+ * The wall screen (wall.js) instead of the working page: its band, tiles and lists, and the
+ * page's own map in its layout. The alerts list is kept too: it drives the alarm.
+ */
+function renderWallPage(regions, m) {
+  const shown = wallRegions(regions);
+  renderWall(shown, m === 'locations');
+  show('map-section', m !== 'aggregate' || shown.some(([, v]) => Object.keys(v.incidents || {}).length));
+  if (!$('map-section').hidden) renderMap(shown, renderNow);
+  renderAlerts(regions);
 }
 
 /**

@@ -1,0 +1,390 @@
+// ghor — the wall screen ("Groot scherm") for the ROT/VIC: one 1080p screen without
+// scrolling, readable from 3 m. A header band with the region, the active incidents with
+// their GRIP level and age, a live clock and the state of the connection; the six tiles
+// that matter most now (the picture's own tiles, larger); the map (the page's #map-section,
+// placed by the stylesheet); the worst alerts with their values; the locations that have
+// not reported. A lost stream marks the whole screen. With the national view or
+// `?roteer=N` it cycles through the token's regions, pausable. Layout in ghor.css
+// ("Groot scherm"); app.js calls renderWall instead of the desk page while it is on.
+
+import {
+  $, t, el, has, num, fmtClock, parseTime, label, keyLabel, badge, addTexts, state, on, ALL_REGIONS,
+  regionCodes, selectedCode, severity, connectionSummary, bigScreen, setBigScreen, scheduleRender, renderNow,
+  liveAge,
+} from './core.js';
+import { totalsTiles, alertWhat, summaryLines } from './picture.js';
+
+addTexts({
+  nl: {
+    wallLeave: 'Groot scherm uit',
+    wallTiles: 'Kerncijfers',
+    wallNoIncident: 'Geen actief incident',
+    wallIncidentSince: (hm) => `sinds ${hm}`,
+    wallNotReportedIncident: 'Niet gemeld sinds start incident',
+    wallOverdue: 'Te laat met melden',
+    wallAllReported: 'Alle locaties hebben op tijd gemeld.',
+    wallLastReport: (hm) => `laatste melding ${hm}`,
+    wallNeverReported: 'nooit gemeld',
+    wallLost: (hm) => `VERBINDING VERBROKEN sinds ${hm}`,
+    wallBehind: (hm) => `BEELD NIET ACTUEEL sinds ${hm}`,
+    wallLostWhat: (hm) => `De cijfers op dit scherm zijn van ${hm} en lopen niet meer mee. Controleer het netwerk; de pagina verbindt zelf opnieuw.`,
+    wallBehindWhat: 'De server volgt de meldingen niet bij; de cijfers lopen achter. Meld dit bij de beheerder.',
+    wallPicture: (hms) => `beeld van ${hms}`,
+    wallRotation: (i, n, s) => `${i}/${n} · elke ${s} s`,
+    wallNext: (name, s) => `hierna ${name} over ${s} s`,
+    wallPaused: (name) => `Wisselen gepauzeerd · hierna ${name}`,
+    wallPause: 'Pauzeer',
+    wallResume: 'Hervat',
+    wallClock: 'Klok',
+  },
+  en: {
+    wallLeave: 'Leave big screen',
+    wallTiles: 'Key figures',
+    wallNoIncident: 'No active incident',
+    wallIncidentSince: (hm) => `since ${hm}`,
+    wallNotReportedIncident: 'Not reported since the incident began',
+    wallOverdue: 'Overdue reports',
+    wallAllReported: 'Every location has reported on time.',
+    wallLastReport: (hm) => `last report ${hm}`,
+    wallNeverReported: 'never reported',
+    wallLost: (hm) => `CONNECTION LOST since ${hm}`,
+    wallBehind: (hm) => `PICTURE NOT CURRENT since ${hm}`,
+    wallLostWhat: (hm) => `The figures on this screen are from ${hm} and no longer follow. Check the network; the page reconnects by itself.`,
+    wallBehindWhat: 'The server does not keep up with the reports; the figures lag behind. Tell the administrator.',
+    wallPicture: (hms) => `picture of ${hms}`,
+    wallRotation: (i, n, s) => `${i}/${n} · every ${s} s`,
+    wallNext: (name, s) => `next ${name} in ${s} s`,
+    wallPaused: (name) => `Rotation paused · next ${name}`,
+    wallPause: 'Pause',
+    wallResume: 'Resume',
+    wallClock: 'Clock',
+  },
+});
+
+/** How many tiles the wall shows: one row, each figure readable from 3 m. */
+const TILE_COUNT = 6;
+/**
+ * The tiles that matter most in a crisis, most important first. The first three always
+ * show; the other places go to the tiles that need attention now (a critical one first),
+ * then to these in this order. Tiles keep this order on the screen, so a room learns
+ * where to look.
+ */
+const TILE_PRIORITY = [
+  'beds-ic', 'acute-function-stops', 'not-reporting',
+  'on-backup-power', 'open-help-requests', 'relocation',
+  'utilities-down', 'beds-klinisch', 'supplies-under-line', 'unfilled-shifts-24h', 'casualty-t1', 'active-incidents',
+];
+const ALWAYS_SHOWN = 3;
+const ROTATION_DEFAULT_S = 30;
+const ROTATION_MIN_S = 5;
+
+/** The tiles for the wall: ALWAYS_SHOWN fixed ones, then the most urgent of the rest. */
+function chooseTiles(tiles) {
+  const byId = new Map(tiles.map((n) => [n.dataset.total, n]));
+  const rank = (id) => {
+    const i = TILE_PRIORITY.indexOf(id);
+    return i < 0 ? TILE_PRIORITY.length : i;
+  };
+  const candidates = [...byId.keys()].filter((id) => rank(id) >= ALWAYS_SHOWN)
+    .sort((a, b) => severity(byId.get(b).dataset.level) - severity(byId.get(a).dataset.level) || rank(a) - rank(b));
+  const fixed = TILE_PRIORITY.slice(0, ALWAYS_SHOWN).filter((id) => byId.has(id));
+  const chosen = [...fixed, ...candidates.slice(0, TILE_COUNT - fixed.length)];
+  return chosen.sort((a, b) => rank(a) - rank(b)).map((id) => byId.get(id));
+}
+
+// ---------------------------------------------------------------- rotation
+
+/** Cycling through the regions: with the national view, or `?roteer=N` (seconds). */
+const rotation = { index: 0, nextAt: 0, paused: false };
+
+function rotationSeconds() {
+  const asked = new URLSearchParams(location.search).get('roteer');
+  if (asked !== null) {
+    const s = Number(asked);
+    return Number.isFinite(s) && s > 0 ? Math.max(ROTATION_MIN_S, Math.round(s)) : ROTATION_DEFAULT_S;
+  }
+  return selectedCode() === ALL_REGIONS ? ROTATION_DEFAULT_S : 0;
+}
+
+/** The steps of the rotation: the national picture, then each region; none for one region. */
+function rotationSteps() {
+  const codes = regionCodes();
+  return rotationSeconds() && codes.length > 1 ? [ALL_REGIONS, ...codes] : [];
+}
+
+function stepName(code) {
+  if (code === ALL_REGIONS) return t('allRegions', regionCodes().length);
+  const view = state.regions[code];
+  return `${(view && view.name) || code} (${code})`;
+}
+
+/** [code, view] of the regions the wall shows now: the rotation's step, or what the page shows. */
+export function wallRegions(shown) {
+  const steps = rotationSteps();
+  if (!steps.length) return shown;
+  rotation.index %= steps.length;
+  if (!rotation.nextAt) rotation.nextAt = Date.now() + rotationSeconds() * 1000;
+  const code = steps[rotation.index];
+  return code === ALL_REGIONS ? regionCodes().map((c) => [c, state.regions[c]]) : [[code, state.regions[code]]];
+}
+
+function advanceRotation(now) {
+  const steps = rotationSteps();
+  if (!steps.length || rotation.paused || !rotation.nextAt || now < rotation.nextAt) return;
+  rotation.index = (rotation.index + 1) % steps.length;
+  rotation.nextAt = now + rotationSeconds() * 1000;
+  renderNow();
+}
+
+function togglePause() {
+  rotation.paused = !rotation.paused;
+  if (!rotation.paused) rotation.nextAt = Date.now() + rotationSeconds() * 1000;
+  renderNow();
+}
+
+function rotationIndicator(now) {
+  const steps = rotationSteps();
+  if (!steps.length) return null;
+  const next = stepName(steps[(rotation.index + 1) % steps.length]);
+  const left = Math.max(0, Math.ceil((rotation.nextAt - now) / 1000));
+  const text = rotation.paused ? t('wallPaused', next)
+    : `${t('wallRotation', rotation.index + 1, steps.length, rotationSeconds())} · ${t('wallNext', next, left)}`;
+  const button = el('button', { type: 'button', id: 'wall-pause', 'aria-pressed': String(rotation.paused) },
+    rotation.paused ? `▶ ${t('wallResume')}` : `❚❚ ${t('wallPause')}`);
+  button.addEventListener('click', togglePause);
+  return el('div', { class: 'wall-rotation', 'data-paused': String(rotation.paused) },
+    el('span', { id: 'wall-rotation-text' }, text), button);
+}
+
+// ---------------------------------------------------------------- header band
+
+function activeIncidents(regions) {
+  const seen = new Set();
+  return regions.flatMap(([, v]) => Object.entries(v.incidents || {}))
+    .filter(([id, i]) => i.state !== 'gesloten' && !seen.has(id) && seen.add(id))
+    .sort((a, b) => num(b[1].grip) - num(a[1].grip) || incidentStart(a[1]) - incidentStart(b[1]));
+}
+
+/** When an incident began: `opened` once the server sends it, else the time of its last event. */
+function incidentStart(incident) {
+  return parseTime(incident.opened ?? incident.time);
+}
+
+/** At most two incidents in the band; the rest as "+N meer". */
+const INCIDENTS_SHOWN = 2;
+
+function incidentsBand(incidents) {
+  if (!incidents.length) return el('div', { class: 'wall-incidents none' }, t('wallNoIncident'));
+  const items = incidents.slice(0, INCIDENTS_SHOWN).map(([id, i]) => {
+    const start = incidentStart(i);
+    return el('div', { class: 'wall-incident', 'data-incident': id, 'data-grip': num(i.grip) },
+      el('div', { class: 'wall-incident-top' },
+        el('span', { class: 'wall-grip' }, t('grip', num(i.grip))),
+        el('span', { class: 'wall-incident-name' }, i.name || id)),
+      el('div', { class: 'wall-incident-age' },
+        i.state !== 'actief' ? el('span', { class: 'wall-incident-state' }, label('IncidentState', i.state)) : null,
+        t('wallIncidentSince', fmtClock(start)), ' · ', liveAge(start)));
+  });
+  if (incidents.length > INCIDENTS_SHOWN) items.push(el('span', { class: 'wall-more' }, t('more', incidents.length - INCIDENTS_SHOWN)));
+  return el('div', { class: 'wall-incidents' }, items);
+}
+
+function regionName(regions) {
+  if (regions.length > 1) return t('allRegions', regions.length);
+  const [code, view] = regions[0];
+  return `${view.name || code} (${code})`;
+}
+
+function header(regions, now) {
+  const leave = el('button', { type: 'button', id: 'wall-leave' }, t('wallLeave'));
+  leave.addEventListener('click', () => setBigScreen(false));
+  return el('header', { id: 'wall-head' },
+    el('div', { class: 'wall-where' },
+      el('div', { id: 'wall-region' }, regionName(regions)),
+      el('div', { id: 'wall-rotation-slot' }, rotationIndicator(now))),
+    incidentsBand(activeIncidents(regions)),
+    el('div', { class: 'wall-now' },
+      el('time', { id: 'wall-clock', 'aria-label': t('wallClock') }, fmtClock(new Date(now))),
+      el('div', { class: 'wall-currency' },
+        el('div', { id: 'wall-connection' }),
+        el('div', { id: 'wall-picture-age' })),
+      leave));
+}
+
+/** The connection in the band, and the whole screen marked when the stream is lost. */
+function renderConnectionState(now) {
+  const conn = connectionSummary(now);
+  const wall = $('wall');
+  wall.dataset.connection = conn.state;
+  const picture = state.lastUpdate ? t('wallPicture', fmtClock(state.lastUpdate, true)) : t('noUpdate');
+  const box = $('wall-connection');
+  if (box) {
+    if (box.textContent !== conn.text) box.replaceChildren(el('span', { class: 'dot', 'aria-hidden': 'true' }), conn.text);
+    box.dataset.state = conn.state;
+    if ($('wall-picture-age').textContent !== picture) $('wall-picture-age').textContent = picture;
+  }
+  const lost = conn.state === 'stale' || conn.state === 'behind';
+  const banner = $('wall-lost');
+  banner.hidden = !lost;
+  if (lost) {
+    const since = fmtClock(conn.since);
+    const title = conn.state === 'stale' ? t('wallLost', since) : t('wallBehind', since);
+    const what = conn.state === 'stale' ? t('wallLostWhat', since) : t('wallBehindWhat');
+    if ($('wall-lost-title').textContent !== title) $('wall-lost-title').textContent = title;
+    if ($('wall-lost-what').textContent !== what) $('wall-lost-what').textContent = what;
+  }
+}
+
+// ---------------------------------------------------------------- alerts and not reported
+
+/** The value an alert is about, as the picture summarises it: "IC 0/20 vrij", "Stroom: uitgevallen". */
+function alertValue(view, alert) {
+  const loc = alert.location && has(view.locations, alert.location) ? view.locations[alert.location] : null;
+  if (!loc) return null;
+  if (!alert.dimension) return loc.overdue_since ? t('overdue', fmtClock(loc.overdue_since)) : null;
+  const dv = (loc.dimensions || {})[alert.dimension];
+  const key = alert.key || '-';
+  const values = (dv && dv.values) || {};
+  const one = has(values, key) ? { [key]: values[key] } : values;
+  const text = summaryLines(alert.dimension, { values: one }).map((n) => n.textContent).join(' · ');
+  // The line before it already names the key ("Bedden IC: 0/26 vrij", not "… IC: IC 0/26 vrij").
+  const named = key !== '-' ? keyLabel(alert.dimension, key) : null;
+  const unnamed = named && (text.startsWith(`${named}: `) || text.startsWith(`${named} `)) ? text.slice(named.length).replace(/^:? /, '') : text;
+  return unnamed || null;
+}
+
+/**
+ * Where and what an alert is about, apart: the wall shows the place on one line and what
+ * with its value on the next. picture.js's alertWhat says both ("Martini — Bedden IC").
+ */
+function alertWhereWhat(view, alert) {
+  const whole = alertWhat(view, alert);
+  const where = alert.location && has(view.locations, alert.location) ? view.locations[alert.location].name : null;
+  const prefix = where ? `${where} — ` : null;
+  return prefix && whole.startsWith(prefix) ? [where, whole.slice(prefix.length)] : [whole, null];
+}
+
+function alertItems(regions) {
+  return regions.flatMap(([code, view]) => Object.entries(view.alerts || {}).map(([id, a]) => ({ code, view, id, a })))
+    .sort((x, y) => severity(y.a.state) - severity(x.a.state) || parseTime(y.a.since) - parseTime(x.a.since) || x.id.localeCompare(y.id))
+    .map(({ view, id, a }) => {
+      const since = parseTime(a.since);
+      const [where, what] = alertWhereWhat(view, a);
+      const value = alertValue(view, a);
+      return el('li', { 'data-alert': id, 'data-state': a.state },
+        el('div', { class: 'wall-line' }, badge(a.state), el('span', { class: 'wall-what' }, where)),
+        el('div', { class: 'wall-line wall-detail' },
+          el('span', {}, what ? `${what}: ` : null, value ? el('span', { class: 'wall-value' }, value) : null),
+          el('span', { class: 'wall-since' }, `${t('since')} ${fmtClock(since)} · `, liveAge(since))));
+    });
+}
+
+/**
+ * The locations that have not reported: those the server lists per incident
+ * (`not_reported`: in its area, nothing since it began), else every overdue location.
+ */
+function notReported(regions) {
+  const incidents = activeIncidents(regions).filter(([, i]) => Array.isArray(i.not_reported));
+  const byIncident = incidents.length > 0;
+  const rows = [];
+  const seen = new Set();
+  for (const [code, view] of regions) {
+    for (const [id, loc] of Object.entries(view.locations || {})) {
+      const listed = byIncident ? incidents.some(([, i]) => i.not_reported.includes(id)) : !!loc.overdue_since;
+      if (listed && !seen.has(id)) { seen.add(id); rows.push({ id, code, loc }); }
+    }
+  }
+  const last = (r) => parseTime(r.loc.last_report) || 0;
+  rows.sort((a, b) => last(a) - last(b) || String(a.loc.name).localeCompare(String(b.loc.name)));
+  return { byIncident, rows };
+}
+
+function notReportedItem({ id, loc }, byIncident) {
+  const last = parseTime(loc.last_report);
+  let when;
+  if (!byIncident && loc.overdue_since) {
+    when = [t('overdue', fmtClock(loc.overdue_since)), ' · ', liveAge(loc.overdue_since)];
+  } else {
+    when = Number.isFinite(last) ? [t('wallLastReport', fmtClock(last)), ' · ', liveAge(last)] : [t('wallNeverReported')];
+  }
+  return el('li', { 'data-location': id },
+    el('span', { class: 'wall-name' }, loc.name || id),
+    el('span', { class: 'wall-since' }, when));
+}
+
+/**
+ * Shows each list's `items`, as many as fit its box, and "+N meer" for the rest: the wall
+ * never scrolls. All lists are filled first, since they share the column; then the one
+ * that overflows gives up its last item, until none does.
+ */
+function fitLists(lists) {
+  for (const f of lists) {
+    f.list.replaceChildren(...(f.items.length ? f.items : [el('li', { class: 'empty' }, f.empty)]));
+    f.hidden = 0;
+    f.more = el('li', { class: 'wall-more' });
+  }
+  const overflowing = (f) => f.list.scrollHeight > f.list.clientHeight + 1 && f.hidden < f.items.length;
+  for (let over = lists.filter(overflowing); over.length; over = lists.filter(overflowing)) {
+    for (const f of over) {
+      f.items[f.items.length - 1 - f.hidden].remove();
+      f.hidden++;
+      f.more.textContent = t('more', f.hidden);
+      if (!f.more.isConnected) f.list.append(f.more);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the wall
+
+function sideSection(id, title, count) {
+  return el('section', { id: `${id}-section`, class: 'wall-section', 'aria-labelledby': `${id}-title` },
+    el('h2', { id: `${id}-title`, class: 'wall-title' }, title, count !== null ? ` (${count})` : ''),
+    el('ul', { id, class: 'wall-list' }));
+}
+
+/**
+ * Draws the wall for `regions` ([code, view]): the band, the tiles (`ages`: with the age of
+ * their oldest value, for whoever sees the locations behind them), alerts, not reported.
+ */
+export function renderWall(regions, ages) {
+  const now = Date.now();
+  const views = regions.map(([, v]) => v);
+  const alerts = alertItems(regions);
+  const missing = notReported(regions);
+  const alertsSection = sideSection('wall-alerts', t('alerts'), alerts.length);
+  const missingSection = sideSection('wall-missing', missing.byIncident ? t('wallNotReportedIncident') : t('wallOverdue'), missing.rows.length);
+  missingSection.dataset.empty = String(missing.rows.length === 0);
+  $('wall').replaceChildren(
+    header(regions, now),
+    el('section', { id: 'wall-tiles', 'aria-label': t('wallTiles') }, chooseTiles(totalsTiles(views, ages))),
+    el('div', { id: 'wall-side' }, alertsSection, missingSection));
+  fitLists([
+    { list: $('wall-alerts'), items: alerts, empty: t('noAlerts') },
+    { list: $('wall-missing'), items: missing.rows.map((r) => notReportedItem(r, missing.byIncident)), empty: t('wallAllReported') },
+  ]);
+  renderConnectionState(now);
+}
+
+/** Once a second: the clock, the connection, the rotation. */
+function tick(now) {
+  if (!bigScreen() || !$('wall-head')) return;
+  const clock = fmtClock(new Date(now));
+  if ($('wall-clock').textContent !== clock) $('wall-clock').textContent = clock;
+  renderConnectionState(now);
+  advanceRotation(now);
+  const slot = $('wall-rotation-slot');
+  const text = $('wall-rotation-text');
+  const indicator = rotationIndicator(now);
+  // Only the text changes each second; the button is replaced when it must be (keeps focus).
+  if (text && indicator && $('wall-pause').getAttribute('aria-pressed') === indicator.dataset.paused) {
+    const fresh = indicator.querySelector('#wall-rotation-text').textContent;
+    if (text.textContent !== fresh) text.textContent = fresh;
+  } else {
+    slot.replaceChildren(indicator || '');
+  }
+}
+
+on('tick', tick);
+on('signedOut', () => { rotation.index = 0; rotation.nextAt = 0; rotation.paused = false; });
+// A new window size: the lists fit again.
+window.addEventListener('resize', () => { if (bigScreen()) scheduleRender(); });
