@@ -20,8 +20,7 @@ addTexts({
     wallTiles: 'Kerncijfers',
     wallNoIncident: 'Geen actief incident',
     wallIncidentSince: (hm) => `sinds ${hm}`,
-    wallNotReportedIncident: 'Niet gemeld sinds start incident',
-    wallOverdue: 'Te laat met melden',
+    wallNotReported: 'Niet gemeld: bellen',
     wallAllReported: 'Alle locaties hebben op tijd gemeld.',
     wallLastReport: (hm) => `laatste melding ${hm}`,
     wallNeverReported: 'nooit gemeld',
@@ -42,8 +41,7 @@ addTexts({
     wallTiles: 'Key figures',
     wallNoIncident: 'No active incident',
     wallIncidentSince: (hm) => `since ${hm}`,
-    wallNotReportedIncident: 'Not reported since the incident began',
-    wallOverdue: 'Overdue reports',
+    wallNotReported: 'Not reported: to call',
     wallAllReported: 'Every location has reported on time.',
     wallLastReport: (hm) => `last report ${hm}`,
     wallNeverReported: 'never reported',
@@ -280,33 +278,30 @@ function alertItems(regions) {
 }
 
 /**
- * The locations that have not reported: those the server lists per incident
- * (`not_reported`: in its area, nothing since it began), else every overdue location.
+ * The locations to call: those in an active incident's area that have not reported since
+ * it began (the server's `not_reported` of each incident), and every overdue one. Never
+ * reported first, then the longest silent.
  */
 function notReported(regions) {
-  const incidents = activeIncidents(regions).filter(([, i]) => Array.isArray(i.not_reported));
-  const byIncident = incidents.length > 0;
+  const silentSinceIncident = new Set(activeIncidents(regions).flatMap(([, i]) => (Array.isArray(i.not_reported) ? i.not_reported : [])));
   const rows = [];
   const seen = new Set();
-  for (const [code, view] of regions) {
+  for (const [, view] of regions) {
     for (const [id, loc] of Object.entries(view.locations || {})) {
-      const listed = byIncident ? incidents.some(([, i]) => i.not_reported.includes(id)) : !!loc.overdue_since;
-      if (listed && !seen.has(id)) { seen.add(id); rows.push({ id, code, loc }); }
+      if ((silentSinceIncident.has(id) || loc.overdue_since) && !seen.has(id)) { seen.add(id); rows.push({ id, loc }); }
     }
   }
   const last = (r) => parseTime(r.loc.last_report) || 0;
-  rows.sort((a, b) => last(a) - last(b) || String(a.loc.name).localeCompare(String(b.loc.name)));
-  return { byIncident, rows };
+  return rows.sort((a, b) => last(a) - last(b) || String(a.loc.name).localeCompare(String(b.loc.name)));
 }
 
-function notReportedItem({ id, loc }, byIncident) {
+/** A location to call, with how long it has been silent: overdue since, or its last report. */
+function notReportedItem({ id, loc }) {
   const last = parseTime(loc.last_report);
   let when;
-  if (!byIncident && loc.overdue_since) {
-    when = [t('overdue', fmtClock(loc.overdue_since)), ' · ', liveAge(loc.overdue_since)];
-  } else {
-    when = Number.isFinite(last) ? [t('wallLastReport', fmtClock(last)), ' · ', liveAge(last)] : [t('wallNeverReported')];
-  }
+  if (loc.overdue_since) when = [t('overdue', fmtClock(loc.overdue_since)), ' · ', liveAge(loc.overdue_since)];
+  else if (Number.isFinite(last)) when = [t('wallLastReport', fmtClock(last)), ' · ', liveAge(last)];
+  else when = [t('wallNeverReported')];
   return el('li', { 'data-location': id },
     el('span', { class: 'wall-name' }, loc.name || id),
     el('span', { class: 'wall-since' }, when));
@@ -352,15 +347,15 @@ export function renderWall(regions, ages) {
   const alerts = alertItems(regions);
   const missing = notReported(regions);
   const alertsSection = sideSection('wall-alerts', t('alerts'), alerts.length);
-  const missingSection = sideSection('wall-missing', missing.byIncident ? t('wallNotReportedIncident') : t('wallOverdue'), missing.rows.length);
-  missingSection.dataset.empty = String(missing.rows.length === 0);
+  const missingSection = sideSection('wall-missing', t('wallNotReported'), missing.length);
+  missingSection.dataset.empty = String(missing.length === 0);
   $('wall').replaceChildren(
     header(regions, now),
     el('section', { id: 'wall-tiles', 'aria-label': t('wallTiles') }, chooseTiles(totalsTiles(views, ages))),
     el('div', { id: 'wall-side' }, alertsSection, missingSection));
   fitLists([
     { list: $('wall-alerts'), items: alerts, empty: t('noAlerts') },
-    { list: $('wall-missing'), items: missing.rows.map((r) => notReportedItem(r, missing.byIncident)), empty: t('wallAllReported') },
+    { list: $('wall-missing'), items: missing.map(notReportedItem), empty: t('wallAllReported') },
   ]);
   renderConnectionState(now);
 }
