@@ -8,7 +8,7 @@
 // ("Groot scherm"); app.js calls renderWall instead of the desk page while it is on.
 
 import {
-  $, t, el, has, num, fmtClock, parseTime, label, keyLabel, badge, addTexts, state, on, ALL_REGIONS,
+  $, t, el, has, num, fmtClock, fmtAge, parseTime, label, keyLabel, badge, addTexts, state, on, ALL_REGIONS,
   regionCodes, selectedCode, severity, connectionSummary, bigScreen, setBigScreen, scheduleRender, renderNow,
   liveAge,
 } from './core.js';
@@ -154,6 +154,16 @@ function rotationIndicator(now) {
     el('span', { id: 'wall-rotation-text' }, text), button);
 }
 
+/**
+ * A live age (core.js refreshes it every second) with its text already in: the lists are
+ * measured to fit right after they are drawn, so they must be measured as they will show.
+ */
+function ageNow(time) {
+  const span = liveAge(time);
+  if (span) span.textContent = fmtAge(Date.now() - Number(span.dataset.time));
+  return span;
+}
+
 // ---------------------------------------------------------------- header band
 
 function activeIncidents(regions) {
@@ -168,23 +178,23 @@ function incidentStart(incident) {
   return parseTime(incident.opened ?? incident.time);
 }
 
-/** At most two incidents in the band; the rest as "+N meer". */
-const INCIDENTS_SHOWN = 2;
-
+/**
+ * The incident with the highest GRIP level large, with its age; the others beside its age,
+ * smaller, as many as fit the line.
+ */
 function incidentsBand(incidents) {
   if (!incidents.length) return el('div', { class: 'wall-incidents none' }, t('wallNoIncident'));
-  const items = incidents.slice(0, INCIDENTS_SHOWN).map(([id, i]) => {
-    const start = incidentStart(i);
-    return el('div', { class: 'wall-incident', 'data-incident': id, 'data-grip': num(i.grip) },
-      el('div', { class: 'wall-incident-top' },
-        el('span', { class: 'wall-grip' }, t('grip', num(i.grip))),
-        el('span', { class: 'wall-incident-name' }, i.name || id)),
-      el('div', { class: 'wall-incident-age' },
-        i.state !== 'actief' ? el('span', { class: 'wall-incident-state' }, label('IncidentState', i.state)) : null,
-        t('wallIncidentSince', fmtClock(start)), ' · ', liveAge(start)));
-  });
-  if (incidents.length > INCIDENTS_SHOWN) items.push(el('span', { class: 'wall-more' }, t('more', incidents.length - INCIDENTS_SHOWN)));
-  return el('div', { class: 'wall-incidents' }, items);
+  const [[id, first], ...others] = incidents;
+  const start = incidentStart(first);
+  return el('div', { class: 'wall-incidents' },
+    el('div', { class: 'wall-incident', 'data-incident': id, 'data-grip': num(first.grip) },
+      el('span', { class: 'wall-grip' }, t('grip', num(first.grip))),
+      el('span', { class: 'wall-incident-name' }, first.name || id)),
+    el('div', { class: 'wall-incident-age' },
+      first.state !== 'actief' ? el('span', { class: 'wall-incident-state' }, label('IncidentState', first.state)) : null,
+      t('wallIncidentSince', fmtClock(start)), ' · ', ageNow(start),
+      others.map(([otherId, other]) => el('span', { class: 'wall-other-incident', 'data-incident': otherId, 'data-grip': num(other.grip) },
+        el('span', { class: 'wall-grip small' }, t('grip', num(other.grip))), ' ', other.name || otherId))));
 }
 
 function regionName(regions) {
@@ -273,7 +283,7 @@ function alertItems(regions) {
         el('div', { class: 'wall-line' }, badge(a.state), el('span', { class: 'wall-what' }, where)),
         el('div', { class: 'wall-line wall-detail' },
           el('span', {}, what ? `${what}: ` : null, value ? el('span', { class: 'wall-value' }, value) : null),
-          el('span', { class: 'wall-since' }, `${t('since')} ${fmtClock(since)} · `, liveAge(since))));
+          el('span', { class: 'wall-since' }, `${t('since')} ${fmtClock(since)} · `, ageNow(since))));
     });
 }
 
@@ -299,8 +309,8 @@ function notReported(regions) {
 function notReportedItem({ id, loc }) {
   const last = parseTime(loc.last_report);
   let when;
-  if (loc.overdue_since) when = [t('overdue', fmtClock(loc.overdue_since)), ' · ', liveAge(loc.overdue_since)];
-  else if (Number.isFinite(last)) when = [t('wallLastReport', fmtClock(last)), ' · ', liveAge(last)];
+  if (loc.overdue_since) when = [t('overdue', fmtClock(loc.overdue_since)), ' · ', ageNow(loc.overdue_since)];
+  else if (Number.isFinite(last)) when = [t('wallLastReport', fmtClock(last)), ' · ', ageNow(last)];
   else when = [t('wallNeverReported')];
   return el('li', { 'data-location': id },
     el('span', { class: 'wall-name' }, loc.name || id),
@@ -329,6 +339,21 @@ function fitLists(lists) {
   }
 }
 
+/** The other incidents beside the first one's age: as many as fit the line, then "+N meer". */
+function fitOtherIncidents() {
+  const line = document.querySelector('#wall-head .wall-incident-age');
+  if (!line) return;
+  const others = [...line.querySelectorAll('.wall-other-incident')];
+  const more = el('span', { class: 'wall-other-incident wall-more' });
+  let hidden = 0;
+  while (line.scrollWidth > line.clientWidth + 1 && hidden < others.length) {
+    others[others.length - 1 - hidden].remove();
+    hidden++;
+    more.textContent = t('more', hidden);
+    if (!more.isConnected) line.append(more);
+  }
+}
+
 // ---------------------------------------------------------------- the wall
 
 function sideSection(id, title, count) {
@@ -353,11 +378,13 @@ export function renderWall(regions, ages) {
     header(regions, now),
     el('section', { id: 'wall-tiles', 'aria-label': t('wallTiles') }, chooseTiles(totalsTiles(views, ages))),
     el('div', { id: 'wall-side' }, alertsSection, missingSection));
+  // The band's connection text first: its width decides what fits beside it.
+  renderConnectionState(now);
+  fitOtherIncidents();
   fitLists([
     { list: $('wall-alerts'), items: alerts, empty: t('noAlerts') },
     { list: $('wall-missing'), items: missing.map(notReportedItem), empty: t('wallAllReported') },
   ]);
-  renderConnectionState(now);
 }
 
 /** Once a second: the clock, the connection, the rotation. */
@@ -367,6 +394,8 @@ function tick(now) {
   if ($('wall-clock').textContent !== clock) $('wall-clock').textContent = clock;
   renderConnectionState(now);
   advanceRotation(now);
+  // An age grew a character and an item a line: draw again, so nothing is cut off.
+  if ([...document.querySelectorAll('#wall .wall-list')].some((list) => list.scrollHeight > list.clientHeight + 1)) scheduleRender();
   const slot = $('wall-rotation-slot');
   const text = $('wall-rotation-text');
   const indicator = rotationIndicator(now);
