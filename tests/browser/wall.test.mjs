@@ -253,7 +253,7 @@ test('the wall at 1920×1080: incident with GRIP, clock, tiles, map, alerts with
   // The locations to call: those that never reported (overdue), and the one in the
   // incident's area that has not reported since it began.
   for (const id of [...SILENT, QUIET]) await page.locator(`#wall-missing li[data-location="${id}"]`).waitFor({ timeout: DEADLINE_MS });
-  assert.match(await page.locator('#wall-missing li[data-location="ghz-muntendam"]').textContent(), /Gehandicaptenzorg Muntendam.*Niet gemeld sinds \d\d:\d\d/);
+  assert.match(await page.locator('#wall-missing li[data-location="ghz-muntendam"]').textContent(), /Gehandicaptenzorg Muntendam.*te laat sinds \d\d:\d\d · \d+ min/);
   assert.match(await page.locator(`#wall-missing li[data-location="${QUIET}"]`).textContent(), /Zorgcentrum Zuidhorn.*laatste melding \d\d:\d\d · 5 min/);
   assert.equal(await page.locator('#wall-missing li[data-location]').count(), 4, 'only those to call');
 

@@ -23,6 +23,7 @@ addTexts({
     wallNotReported: 'Niet gemeld: bellen',
     wallAllReported: 'Alle locaties hebben op tijd gemeld.',
     wallLastReport: (hm) => `laatste melding ${hm}`,
+    wallOverdueSince: (hm) => `te laat sinds ${hm}`,
     wallNeverReported: 'nooit gemeld',
     wallLost: (hm) => `VERBINDING VERBROKEN sinds ${hm}`,
     wallBehind: (hm) => `BEELD NIET ACTUEEL sinds ${hm}`,
@@ -44,6 +45,7 @@ addTexts({
     wallNotReported: 'Not reported: to call',
     wallAllReported: 'Every location has reported on time.',
     wallLastReport: (hm) => `last report ${hm}`,
+    wallOverdueSince: (hm) => `overdue since ${hm}`,
     wallNeverReported: 'never reported',
     wallLost: (hm) => `CONNECTION LOST since ${hm}`,
     wallBehind: (hm) => `PICTURE NOT CURRENT since ${hm}`,
@@ -309,7 +311,7 @@ function notReported(regions) {
 function notReportedItem({ id, loc }) {
   const last = parseTime(loc.last_report);
   let when;
-  if (loc.overdue_since) when = [t('overdue', fmtClock(loc.overdue_since)), ' · ', ageNow(loc.overdue_since)];
+  if (loc.overdue_since) when = [t('wallOverdueSince', fmtClock(loc.overdue_since)), ' · ', ageNow(loc.overdue_since)];
   else if (Number.isFinite(last)) when = [t('wallLastReport', fmtClock(last)), ' · ', ageNow(last)];
   else when = [t('wallNeverReported')];
   return el('li', { 'data-location': id },
