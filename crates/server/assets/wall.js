@@ -4,8 +4,8 @@
 // that matter most now (the picture's own tiles, larger); the map (the page's #map-section,
 // placed by the stylesheet); the worst alerts with their values; the locations that have
 // not reported. A lost stream marks the whole screen. With the national view or
-// `?roteer=N` it cycles through the token's regions, pausable. Layout in ghor.css
-// ("Groot scherm"); app.js calls renderWall instead of the desk page while it is on.
+// `?roteer=N` it cycles through the token's regions, pausable. Layout in wall.css;
+// app.js calls renderWall instead of drawing the working page while it is on.
 
 import {
   $, t, el, has, num, fmtClock, fmtAge, parseTime, label, keyLabel, badge, addTexts, state, on, ALL_REGIONS,
@@ -22,9 +22,8 @@ addTexts({
     wallIncidentSince: (hm) => `sinds ${hm}`,
     wallNotReported: 'Niet gemeld: bellen',
     wallAllReported: 'Alle locaties hebben op tijd gemeld.',
-    wallLastReport: (hm) => `laatste melding ${hm}`,
+    wallSilentSince: (hm) => `geen melding sinds ${hm}`,
     wallOverdueSince: (hm) => `te laat sinds ${hm}`,
-    wallNeverReported: 'nooit gemeld',
     wallLost: (hm) => `VERBINDING VERBROKEN sinds ${hm}`,
     wallBehind: (hm) => `BEELD NIET ACTUEEL sinds ${hm}`,
     wallLostWhat: (hm) => `De cijfers op dit scherm zijn van ${hm} en lopen niet meer mee. Controleer het netwerk; de pagina verbindt zelf opnieuw.`,
@@ -44,9 +43,8 @@ addTexts({
     wallIncidentSince: (hm) => `since ${hm}`,
     wallNotReported: 'Not reported: to call',
     wallAllReported: 'Every location has reported on time.',
-    wallLastReport: (hm) => `last report ${hm}`,
+    wallSilentSince: (hm) => `no report since ${hm}`,
     wallOverdueSince: (hm) => `overdue since ${hm}`,
-    wallNeverReported: 'never reported',
     wallLost: (hm) => `CONNECTION LOST since ${hm}`,
     wallBehind: (hm) => `PICTURE NOT CURRENT since ${hm}`,
     wallLostWhat: (hm) => `The figures on this screen are from ${hm} and no longer follow. Check the network; the page reconnects by itself.`,
@@ -142,18 +140,22 @@ function togglePause() {
   renderNow();
 }
 
+/** "2/4 · elke 30 s · hierna Fryslân (VR02) over 12 s", or that it is paused. */
+function rotationText(steps, now) {
+  const next = stepName(steps[(rotation.index + 1) % steps.length]);
+  if (rotation.paused) return t('wallPaused', next);
+  const left = Math.max(0, Math.ceil((rotation.nextAt - now) / 1000));
+  return `${t('wallRotation', rotation.index + 1, steps.length, rotationSeconds())} · ${t('wallNext', next, left)}`;
+}
+
 function rotationIndicator(now) {
   const steps = rotationSteps();
   if (!steps.length) return null;
-  const next = stepName(steps[(rotation.index + 1) % steps.length]);
-  const left = Math.max(0, Math.ceil((rotation.nextAt - now) / 1000));
-  const text = rotation.paused ? t('wallPaused', next)
-    : `${t('wallRotation', rotation.index + 1, steps.length, rotationSeconds())} · ${t('wallNext', next, left)}`;
   const button = el('button', { type: 'button', id: 'wall-pause', 'aria-pressed': String(rotation.paused) },
     rotation.paused ? `▶ ${t('wallResume')}` : `❚❚ ${t('wallPause')}`);
   button.addEventListener('click', togglePause);
   return el('div', { class: 'wall-rotation', 'data-paused': String(rotation.paused) },
-    el('span', { id: 'wall-rotation-text' }, text), button);
+    el('span', { id: 'wall-rotation-text' }, rotationText(steps, now)), button);
 }
 
 /**
@@ -224,8 +226,6 @@ function header(regions, now) {
 /** The connection in the band, and the whole screen marked when the stream is lost. */
 function renderConnectionState(now) {
   const conn = connectionSummary(now);
-  const wall = $('wall');
-  wall.dataset.connection = conn.state;
   const picture = state.lastUpdate ? t('wallPicture', fmtClock(state.lastUpdate, true)) : t('noUpdate');
   const box = $('wall-connection');
   if (box) {
@@ -275,7 +275,7 @@ function alertWhereWhat(view, alert) {
 }
 
 function alertItems(regions) {
-  return regions.flatMap(([code, view]) => Object.entries(view.alerts || {}).map(([id, a]) => ({ code, view, id, a })))
+  return regions.flatMap(([, view]) => Object.entries(view.alerts || {}).map(([id, a]) => ({ view, id, a })))
     .sort((x, y) => severity(y.a.state) - severity(x.a.state) || parseTime(y.a.since) - parseTime(x.a.since) || x.id.localeCompare(y.id))
     .map(({ view, id, a }) => {
       const since = parseTime(a.since);
@@ -295,25 +295,30 @@ function alertItems(regions) {
  * reported first, then the longest silent.
  */
 function notReported(regions) {
-  const silentSinceIncident = new Set(activeIncidents(regions).flatMap(([, i]) => (Array.isArray(i.not_reported) ? i.not_reported : [])));
+  // Per location in an incident's not_reported: since when (the earliest such incident began).
+  const silentSince = new Map();
+  for (const [, i] of activeIncidents(regions)) {
+    const since = incidentStart(i);
+    for (const id of Array.isArray(i.not_reported) ? i.not_reported : []) {
+      if (!silentSince.has(id) || since < silentSince.get(id)) silentSince.set(id, since);
+    }
+  }
   const rows = [];
   const seen = new Set();
   for (const [, view] of regions) {
     for (const [id, loc] of Object.entries(view.locations || {})) {
-      if ((silentSinceIncident.has(id) || loc.overdue_since) && !seen.has(id)) { seen.add(id); rows.push({ id, loc }); }
+      if ((silentSince.has(id) || loc.overdue_since) && !seen.has(id)) { seen.add(id); rows.push({ id, loc, since: silentSince.get(id) }); }
     }
   }
   const last = (r) => parseTime(r.loc.last_report) || 0;
   return rows.sort((a, b) => last(a) - last(b) || String(a.loc.name).localeCompare(String(b.loc.name)));
 }
 
-/** A location to call, with how long it has been silent: overdue since, or its last report. */
-function notReportedItem({ id, loc }) {
-  const last = parseTime(loc.last_report);
-  let when;
-  if (loc.overdue_since) when = [t('wallOverdueSince', fmtClock(loc.overdue_since)), ' · ', ageNow(loc.overdue_since)];
-  else if (Number.isFinite(last)) when = [t('wallLastReport', fmtClock(last)), ' · ', ageNow(last)];
-  else when = [t('wallNeverReported')];
+/** A location to call, with how long: overdue since, or nothing since its incident began. */
+function notReportedItem({ id, loc, since }) {
+  const when = loc.overdue_since
+    ? [t('wallOverdueSince', fmtClock(loc.overdue_since)), ' · ', ageNow(loc.overdue_since)]
+    : [t('wallSilentSince', fmtClock(since)), ' · ', ageNow(since)];
   return el('li', { 'data-location': id },
     el('span', { class: 'wall-name' }, loc.name || id),
     el('span', { class: 'wall-since' }, when));
@@ -360,7 +365,7 @@ function fitOtherIncidents() {
 
 function sideSection(id, title, count) {
   return el('section', { id: `${id}-section`, class: 'wall-section', 'aria-labelledby': `${id}-title` },
-    el('h2', { id: `${id}-title`, class: 'wall-title' }, title, count !== null ? ` (${count})` : ''),
+    el('h2', { id: `${id}-title`, class: 'wall-title' }, `${title} (${count})`),
     el('ul', { id, class: 'wall-list' }));
 }
 
@@ -397,16 +402,17 @@ function tick(now) {
   renderConnectionState(now);
   advanceRotation(now);
   // An age grew a character and an item a line: draw again, so nothing is cut off.
-  if ([...document.querySelectorAll('#wall .wall-list')].some((list) => list.scrollHeight > list.clientHeight + 1)) scheduleRender();
-  const slot = $('wall-rotation-slot');
+  // (A list already down to its "+N meer" alone cannot do better: no new drawing for it.)
+  const cut = (list) => list.scrollHeight > list.clientHeight + 1 && list.querySelector('li[data-alert], li[data-location]');
+  if ([...document.querySelectorAll('#wall .wall-list')].some(cut)) scheduleRender();
+  // The countdown each second; the button stays (and keeps its focus) until it changes.
+  const steps = rotationSteps();
   const text = $('wall-rotation-text');
-  const indicator = rotationIndicator(now);
-  // Only the text changes each second; the button is replaced when it must be (keeps focus).
-  if (text && indicator && $('wall-pause').getAttribute('aria-pressed') === indicator.dataset.paused) {
-    const fresh = indicator.querySelector('#wall-rotation-text').textContent;
+  if (steps.length && text && $('wall-pause').getAttribute('aria-pressed') === String(rotation.paused)) {
+    const fresh = rotationText(steps, now);
     if (text.textContent !== fresh) text.textContent = fresh;
-  } else {
-    slot.replaceChildren(indicator || '');
+  } else if (steps.length || text) {
+    $('wall-rotation-slot').replaceChildren(rotationIndicator(now) || '');
   }
 }
 
