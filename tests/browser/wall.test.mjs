@@ -1,6 +1,7 @@
 // Real-browser tests of the wall screen ("Groot scherm", wall.js) of the ROT/VIC: one
 // 1920×1080 screen without scrolling, readable from 3 m, following the stream live, marked
-// when the stream is lost; rotation through the regions; the exercise banner on it.
+// when the stream is lost or the picture behind; rotation through the regions; the
+// exercise banner on it; a phone; the README's picture.
 // Waits for conditions (Playwright auto-waiting, waitForFunction), never for fixed times.
 
 import { test, before, after } from 'node:test';
@@ -41,6 +42,7 @@ async function startGhor(t, regions = ['VR01']) {
   ghor.tokens.umcg = await ghor.cli('token', 'create', '--role', 'institution', '--name', 'UMCG ZIS', '--region', 'VR01', '--organisation', 'umcg');
   ghor.tokens.im = await ghor.cli('token', 'create', '--role', 'informatiemanager', '--name', 'IM Groningen', '--region', 'VR01');
   ghor.tokens.oto = await ghor.cli('token', 'create', '--role', 'oto', '--name', 'OTO noord', '--scope', 'oefening', '--region', 'VR01');
+  ghor.tokens.admin = await ghor.cli('token', 'create', '--role', 'admin', '--name', 'beheer', '--region', 'VR01');
   await ghor.launch('127.0.0.1:0', '--overdue-every', '1');
   return ghor;
 }
@@ -351,6 +353,21 @@ test('rotation: with ?roteer=5 and a token of two regions the wall cycles nation
   assert.match(await region.textContent(), /\(VR02\)/);
   await page.locator('#wall-pause').click();
   await showing(/Alle regio's/);
+  assert.deepEqual(pageErrors.map(String), []);
+});
+
+test('a picture that does not follow the log marks the wall "BEELD NIET ACTUEEL" until it does again', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const ghor = await startGhor(t);
+  await registerTwenty(ghor);
+  const { page, pageErrors } = await newPage(t, FULL_HD);
+  await openWall(page, ghor, 'rot');
+  const { status, body } = await ghor.post('admin', '/v1/faults/gateway-follower?seconds=3', {});
+  assert.equal(status, 202, JSON.stringify(body));
+  await page.locator('#wall-lost').waitFor({ state: 'visible', timeout: 5000 });
+  assert.match(await page.locator('#wall-lost-title').textContent(), /^BEELD NIET ACTUEEL sinds \d\d:\d\d$/);
+  assert.equal(await page.locator('#wall-connection').getAttribute('data-state'), 'behind');
+  await page.locator('#wall-lost').waitFor({ state: 'hidden', timeout: DEADLINE_MS });
+  await page.locator('#wall-connection[data-state="live"]').waitFor({ timeout: DEADLINE_MS });
   assert.deepEqual(pageErrors.map(String), []);
 });
 
