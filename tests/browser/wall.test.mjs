@@ -43,6 +43,7 @@ async function startGhor(t, regions = ['VR01']) {
   ghor.tokens.im = await ghor.cli('token', 'create', '--role', 'informatiemanager', '--name', 'IM Groningen', '--region', 'VR01');
   ghor.tokens.oto = await ghor.cli('token', 'create', '--role', 'oto', '--name', 'OTO noord', '--scope', 'oefening', '--region', 'VR01');
   ghor.tokens.admin = await ghor.cli('token', 'create', '--role', 'admin', '--name', 'beheer', '--region', 'VR01');
+  ghor.tokens.keten = await ghor.cli('token', 'create', '--role', 'ketenpartner', '--name', 'Ketenpartner Noord', '--region', 'VR01');
   await ghor.launch('127.0.0.1:0', '--overdue-every', '1');
   return ghor;
 }
@@ -368,6 +369,21 @@ test('a picture that does not follow the log marks the wall "BEELD NIET ACTUEEL"
   assert.equal(await page.locator('#wall-connection').getAttribute('data-state'), 'behind');
   await page.locator('#wall-lost').waitFor({ state: 'hidden', timeout: DEADLINE_MS });
   await page.locator('#wall-connection[data-state="live"]').waitFor({ timeout: DEADLINE_MS });
+  assert.deepEqual(pageErrors.map(String), []);
+});
+
+test("a ketenpartner's wall: the region's figures and alerts, never a location's name, and no list of who to call", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const ghor = await startGhor(t);
+  await registerTwenty(ghor);
+  await reportPicture(ghor);
+  const { page, pageErrors } = await newPage(t, FULL_HD);
+  await openWall(page, ghor, 'keten');
+  await page.locator('#wall-tiles [data-total="not-reporting"]').waitFor({ timeout: DEADLINE_MS });
+  assert.equal(await page.locator('#wall-missing').count(), 0, 'a list of locations for a role that may not see them');
+  const text = await page.locator('#wall').innerText();
+  const named = LOCATIONS.map(([, name]) => name).filter((name) => text.includes(name));
+  assert.deepEqual(named, [], 'locations named on an aggregate wall');
+  await assertOneScreen(page, ['#wall-head', '#wall-tiles', '#wall-side']);
   assert.deepEqual(pageErrors.map(String), []);
 });
 

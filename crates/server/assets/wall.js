@@ -247,9 +247,24 @@ function renderConnectionState(now) {
 
 // ---------------------------------------------------------------- alerts and not reported
 
+/**
+ * The value a region's own alert is about (no location: the region's IC beds), as its
+ * tile shows it: "3 / 40 vrij / operationeel".
+ */
+function regionAlertValue(view, alert) {
+  if (!alert.dimension) return null;
+  const id = alert.key && alert.key !== '-' ? `${alert.dimension}-${alert.key}` : alert.dimension;
+  const tile = totalsTiles([view], false).find((n) => n.dataset.total === id);
+  if (!tile) return null;
+  const value = tile.querySelector('.tile-value');
+  const sub = value.dataset.withheld ? null : tile.querySelector('.tile-sub');
+  return [value.textContent, sub ? sub.textContent : null].filter(Boolean).join(' ');
+}
+
 /** The value an alert is about, as the picture summarises it: "IC 0/20 vrij", "Stroom: uitgevallen". */
 function alertValue(view, alert) {
-  const loc = alert.location && has(view.locations, alert.location) ? view.locations[alert.location] : null;
+  if (!alert.location) return regionAlertValue(view, alert);
+  const loc = has(view.locations, alert.location) ? view.locations[alert.location] : null;
   if (!loc) return null;
   if (!alert.dimension) return loc.overdue_since ? t('overdue', fmtClock(loc.overdue_since)) : null;
   const dv = (loc.dimensions || {})[alert.dimension];
@@ -370,28 +385,28 @@ function sideSection(id, title, count) {
 }
 
 /**
- * Draws the wall for `regions` ([code, view]): the band, the tiles (`ages`: with the age of
- * their oldest value, for whoever sees the locations behind them), alerts, not reported.
+ * Draws the wall for `regions` ([code, view]): the band, the tiles, alerts, and for whoever
+ * sees every location (`seesLocations`) the ones to call and the age of the oldest value
+ * behind each tile. Others see how many have not reported on its tile, never which.
  */
-export function renderWall(regions, ages) {
+export function renderWall(regions, seesLocations) {
   const now = Date.now();
   const views = regions.map(([, v]) => v);
   const alerts = alertItems(regions);
-  const missing = notReported(regions);
+  const missing = seesLocations ? notReported(regions) : [];
   const alertsSection = sideSection('wall-alerts', t('alerts'), alerts.length);
-  const missingSection = sideSection('wall-missing', t('wallNotReported'), missing.length);
-  missingSection.dataset.empty = String(missing.length === 0);
+  const missingSection = seesLocations ? sideSection('wall-missing', t('wallNotReported'), missing.length) : null;
   $('wall').replaceChildren(
     header(regions, now),
-    el('section', { id: 'wall-tiles', 'aria-label': t('wallTiles') }, chooseTiles(totalsTiles(views, ages))),
+    el('section', { id: 'wall-tiles', 'aria-label': t('wallTiles') }, chooseTiles(totalsTiles(views, seesLocations))),
     el('div', { id: 'wall-side' }, alertsSection, missingSection));
   // The band's connection text first: its width decides what fits beside it.
   renderConnectionState(now);
   fitOtherIncidents();
   fitLists([
     { list: $('wall-alerts'), items: alerts, empty: t('noAlerts') },
-    { list: $('wall-missing'), items: missing.map(notReportedItem), empty: t('wallAllReported') },
-  ]);
+    missingSection ? { list: $('wall-missing'), items: missing.map(notReportedItem), empty: t('wallAllReported') } : null,
+  ].filter(Boolean));
 }
 
 /** Once a second: the clock, the connection, the rotation. */
