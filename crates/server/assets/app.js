@@ -2,7 +2,8 @@
 // `/v1/me`'s `may`, from the server's policy): location level for whoever reads every
 // location (with a national view for tokens of several regions); for a token that reads
 // its own organisation's locations those with the report form, and the chain in
-// aggregate; aggregates with the reason why for everyone else.
+// aggregate; aggregates with the reason why for everyone else. With "Groot scherm" on,
+// the wall screen (wall.js) instead of the working page.
 
 import { $, t, state, on, init, shownRegions, renderNow, may, ALL_REGIONS, bigScreen } from './core.js';
 import {
