@@ -396,6 +396,7 @@ test('an exercise: the OEFENING banner stays on the wall, inside the one screen'
   await banner.waitFor({ state: 'visible', timeout: DEADLINE_MS });
   assert.match(await banner.textContent(), /OEFENING/);
   await assertOneScreen(page, ['#exercise-banner', '#wall-head', '#wall-tiles', '#wall-side']);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'wall-oefening.png') });
   assert.deepEqual(pageErrors.map(String), []);
 });
 
