@@ -2,9 +2,10 @@
 // `/v1/me`'s `may`, from the server's policy): location level for whoever reads every
 // location (with a national view for tokens of several regions); for a token that reads
 // its own organisation's locations those with the report form, and the chain in
-// aggregate; aggregates with the reason why for everyone else.
+// aggregate; aggregates with the reason why for everyone else. With "Groot scherm" on,
+// the wall screen (wall.js) instead of the working page.
 
-import { $, t, state, on, init, shownRegions, renderNow, may, ALL_REGIONS } from './core.js';
+import { $, t, state, on, init, shownRegions, renderNow, may, ALL_REGIONS, bigScreen } from './core.js';
 import {
   renderTotals, renderAlerts, renderIncidents, renderLocations, renderRegionsTable, renderStatesTable,
   aggregateNote, setRerender,
@@ -17,6 +18,7 @@ import { renderDesk, bindDesk } from './desk.js';
 import { uitvragen } from './warm.js';
 import { renderSubscriptions, resetSubscriptions } from './subscriptions.js';
 import { renderAdmin } from './admin.js';
+import { renderWall, wallRegions } from './wall.js';
 
 /** How this token sees the picture, as its capabilities say. */
 function mode() {
@@ -38,6 +40,12 @@ function renderPage() {
   $('region-title').textContent = national ? t('allRegions', regions.length) : `${view.name || code} (${code})`;
   const m = mode();
   document.body.dataset.mode = m;
+
+  if (bigScreen()) {
+    renderWallPage(regions, m);
+    openDeepLink();
+    return;
+  }
 
   show('own', m === 'own');
   show('role-note', m !== 'locations');
@@ -62,6 +70,18 @@ function renderPage() {
   renderAdmin();
 
   openDeepLink();
+}
+
+/**
+ * The wall screen (wall.js) instead of the working page: its band, tiles and lists, and the
+ * page's own map in its layout. The alerts list is kept too: it drives the alarm.
+ */
+function renderWallPage(regions, m) {
+  const shown = wallRegions(regions);
+  renderWall(shown, m === 'locations');
+  show('map-section', m !== 'aggregate' || shown.some(([, v]) => Object.keys(v.incidents || {}).length));
+  if (!$('map-section').hidden) renderMap(shown, renderNow);
+  renderAlerts(regions);
 }
 
 /**

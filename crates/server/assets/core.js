@@ -931,29 +931,28 @@ function applyStaticTexts() {
   renderLoginError();
   for (const node of $('lang').querySelectorAll('[data-lang]')) node.className = node.dataset.lang === state.lang ? 'on' : 'off';
   $('lang').setAttribute('aria-pressed', String(state.lang === 'en'));
-  $('bigscreen').setAttribute('aria-pressed', String(document.body.classList.contains('bigscreen')));
+  $('bigscreen').setAttribute('aria-pressed', String(bigScreen()));
   renderMessage();
+}
+
+/**
+ * The connection as the page shows it: `live`; `behind` (live, but the server's picture
+ * does not follow its log); `reconnecting`; `stale` (30 s or more without news). With its
+ * text and, when not live, since when (ms). The header and the wall screen both show it.
+ */
+export function connectionSummary(now = Date.now()) {
+  const status = connectionStatus(now);
+  if (status.state === 'live' && !state.conn.current) {
+    return { state: 'behind', since: state.conn.behindSince, text: t('connBehind', fmtClock(state.conn.behindSince, true)) };
+  }
+  if (status.state === 'live') return { state: 'live', since: null, text: t('connLive') };
+  if (status.state === 'stale') return { state: 'stale', since: status.since, text: t('connStale', fmtClock(status.since)) };
+  return { state: 'reconnecting', since: status.since, text: state.conn.everLive ? t('connReconnecting') : t('connConnecting') };
 }
 
 function renderConnection() {
   const node = $('connection');
-  const now = Date.now();
-  const status = connectionStatus(now);
-  let s;
-  let text;
-  if (status.state === 'live' && !state.conn.current) {
-    s = 'behind';
-    text = t('connBehind', fmtClock(state.conn.behindSince, true));
-  } else if (status.state === 'live') {
-    s = 'live';
-    text = t('connLive');
-  } else if (status.state === 'stale') {
-    s = 'stale';
-    text = t('connStale', fmtClock(status.since));
-  } else {
-    s = 'reconnecting';
-    text = state.conn.everLive ? t('connReconnecting') : t('connConnecting');
-  }
+  const { state: s, text } = connectionSummary();
   if (node.dataset.state !== s) node.dataset.state = s;
   const textNode = $('connection-text');
   if (textNode.textContent !== text) textNode.textContent = text;
@@ -1051,11 +1050,18 @@ function currentFontSize() {
   return parseFloat(getComputedStyle(document.documentElement).fontSize) || FONT_DEFAULT;
 }
 
-/** Big-screen mode: large type and only what a room watching from 3 m needs. */
-function setBigScreen(on) {
+/** Whether the page is the wall screen ("Groot scherm", wall.js): one screen for a room watching from 3 m. */
+export function bigScreen() {
+  return document.body.classList.contains('bigscreen');
+}
+
+/** Turns the wall screen on or off, remembered in this browser. */
+export function setBigScreen(on) {
   document.body.classList.toggle('bigscreen', on);
   storage.set('localStorage', KEYS.big, on ? '1' : '0');
   renderNow();
+  // The map and the wall's lists fit themselves to the new layout on a resize.
+  requestAnimationFrame(() => window.dispatchEvent(new Event('resize')));
 }
 
 function bindControls() {
@@ -1065,7 +1071,7 @@ function bindControls() {
   $('lang').addEventListener('click', () => setLang(state.lang === 'nl' ? 'en' : 'nl'));
   $('font-smaller').addEventListener('click', () => setFontSize(currentFontSize() - 2));
   $('font-larger').addEventListener('click', () => setFontSize(currentFontSize() + 2));
-  $('bigscreen').addEventListener('click', () => setBigScreen(!document.body.classList.contains('bigscreen')));
+  $('bigscreen').addEventListener('click', () => setBigScreen(!bigScreen()));
   $('region').addEventListener('change', (event) => selectRegion(event.target.value));
 }
 
@@ -1086,8 +1092,12 @@ export function init() {
   state.region = storage.get('localStorage', KEYS.region);
   const font = Number(storage.get('localStorage', KEYS.font));
   if (font) setFontSize(font);
-  const big = new URLSearchParams(location.search).get('groot');
-  document.body.classList.toggle('bigscreen', big === '1' || (big === null && storage.get('localStorage', KEYS.big) === '1'));
+  // `?groot=1` (or `?roteer=N`, rotation being a wall feature) opens the wall screen,
+  // `?groot=0` the ordinary page; without either the browser's last choice holds.
+  const query = new URLSearchParams(location.search);
+  const big = query.get('groot');
+  document.body.classList.toggle('bigscreen', big === '1' ||
+    (big === null && (query.has('roteer') || storage.get('localStorage', KEYS.big) === '1')));
   bindControls();
   applyStaticTexts();
   loadVocabulary();
