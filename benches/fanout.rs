@@ -401,6 +401,37 @@ fn cpu_seconds(pid: &str, ticks: f64) -> anyhow::Result<f64> {
     }
 }
 
+/// CPU seconds of each thread of a process, by thread id, with the thread's name.
+fn thread_cpu(pid: u32, ticks: f64) -> BTreeMap<u32, (String, f64)> {
+    let mut threads = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return threads };
+    for task in tasks.flatten() {
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse::<u32>().ok()) else { continue };
+        let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim().to_owned();
+        if let Ok(seconds) = cpu_seconds(&format!("{pid}/task/{tid}"), ticks) {
+            threads.insert(tid, (name, seconds));
+        }
+    }
+    threads
+}
+
+/// Where a process's CPU went between two [`thread_cpu`] readings: % of a core by thread
+/// name (threads of one pool share a name), busiest first.
+fn cpu_by_thread_name(
+    before: &BTreeMap<u32, (String, f64)>,
+    after: &BTreeMap<u32, (String, f64)>,
+    wall_s: f64,
+) -> Vec<(String, f64)> {
+    let mut by_name: BTreeMap<String, f64> = BTreeMap::new();
+    for (tid, (name, seconds)) in after {
+        let start = before.get(tid).map_or(0.0, |(_, s)| *s);
+        *by_name.entry(name.clone()).or_insert(0.0) += (seconds - start) / wall_s * 100.0;
+    }
+    let mut names: Vec<(String, f64)> = by_name.into_iter().filter(|(_, pct)| *pct >= 0.5).collect();
+    names.sort_by(|a, b| b.1.total_cmp(&a.1));
+    names
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -1015,6 +1046,8 @@ struct Figures {
     rss_load_peak_mib: f64,
     rss_load_end_mib: f64,
     server_cpu: f64,
+    /// The server's CPU over the drain window by thread name, in % of a core.
+    server_threads: Vec<(String, f64)>,
     harness_cpu: f64,
     load_before: String,
     bare: Bare,
@@ -1042,6 +1075,7 @@ async fn measure(settings: &Settings, round: usize, ticks: f64) -> anyhow::Resul
     ));
     let (stop_sampling, sampler) = sample_memory(ghor.pid);
     let cpu = CpuMeter::start(Some(ghor.pid), ticks);
+    let threads_before = thread_cpu(ghor.pid, ticks);
     let started = micros(clock);
     let (reports, most_in_flight) = drive(&ghor, settings, clock).await?;
     let last = reports
@@ -1056,6 +1090,7 @@ async fn measure(settings: &Settings, round: usize, ticks: f64) -> anyhow::Resul
     let drained = clients.until_at(last, Instant::now() + PATIENCE).await;
     let window_s = f64::from(micros(clock) - started) / 1e6;
     let (server_cpu, harness_cpu) = cpu.read();
+    let server_threads = cpu_by_thread_name(&threads_before, &thread_cpu(ghor.pid, ticks), window_s);
     let rss_load_end = rss_kib(ghor.pid)?;
     let _ = stop_sampling.send(true);
     let samples = sampler.await?;
@@ -1161,6 +1196,7 @@ async fn measure(settings: &Settings, round: usize, ticks: f64) -> anyhow::Resul
         rss_load_peak_mib: mib(samples.iter().copied().max().unwrap_or(rss_load_end).max(rss_load_end)),
         rss_load_end_mib: mib(rss_load_end),
         server_cpu,
+        server_threads,
         harness_cpu,
         load_before,
         bare,
@@ -1267,6 +1303,8 @@ fn print_table(settings: &Settings, all: &[Figures]) {
     for (r, f) in all.iter().enumerate() {
         let r = r + 1;
         println!("round {r}: load average before {}", f.load_before);
+        let threads: Vec<String> = f.server_threads.iter().map(|(name, pct)| format!("{name} {pct:.0} %")).collect();
+        println!("round {r}: server CPU over the drain window by thread (% of a core): {}", threads.join(", "));
         if !f.refused.is_empty() {
             println!("round {r}: refused reports by status: {:?}", f.refused);
         }
