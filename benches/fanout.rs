@@ -46,10 +46,11 @@
 //! - **baseline**: a bare tokio-tungstenite server in this process that answers the hello
 //!   with a small snapshot and broadcasts, through one `tokio::sync::broadcast`, the delta
 //!   frames the first ghor client received (renumbered into one chain, so within a few
-//!   bytes of the same size, cycled when fewer than R·T) to N fresh clients of the same
-//!   code: first paced at R per second for T seconds (frames/s, send → receipt
-//!   p50/p99/max), then the same number of frames as fast as it can (its capacity).
-//!   "ghor / bare" compares delta messages per second.
+//!   bytes of the same size) to N fresh clients of the same code. Paced: exactly those
+//!   frames, evenly over T seconds (the same bytes at the pace the reports came; frames/s
+//!   over its own drain window, send → receipt p50/p99/max). Flat out: R·T frames cycled
+//!   from them, as fast as it can (its capacity). "ghor / bare" compares delta messages
+//!   per second; against flat out it says how much of the capacity ghor delivered.
 //!
 //! The clients are light tasks on this process's multi-threaded runtime: they read each
 //! message's header (type, epoch, seq, from, to; the picture is skipped, not merged) and
@@ -880,7 +881,7 @@ async fn drive(ghor: &Ghor, settings: &Settings, clock: Instant) -> anyhow::Resu
 
 const BARE_EPOCH: &str = "00000000-0000-7000-8000-000000000000";
 
-/// `count` frames chained from 0 to `count`, cut from the recorded ghor deltas (cycled).
+/// `count` frames chained from 0 to `count`: the recorded ghor deltas in order, cycled.
 fn bare_frames(recorded: &[String], count: usize) -> anyhow::Result<Vec<Message>> {
     ensure!(!recorded.is_empty(), "the first ghor client received no delta to replay in the baseline");
     let mut frames = Vec::with_capacity(count);
@@ -941,12 +942,12 @@ struct Bare {
     broken: usize,
 }
 
-/// The same frames to the same number of fresh clients: paced at R per second, then all at
-/// once.
+/// The same frames to the same number of fresh clients: paced over T seconds, then R·T of
+/// them all at once.
 async fn baseline(recorded: &[String], settings: &Settings, ticks: f64) -> anyhow::Result<Bare> {
-    let count = settings.reports();
-    let frames = bare_frames(recorded, 2 * count)?;
-    let (tx, _) = broadcast::channel((2 * count).next_power_of_two());
+    let (count, flat_out) = (recorded.len(), settings.reports());
+    let frames = bare_frames(recorded, count + flat_out)?;
+    let (tx, _) = broadcast::channel((count + flat_out).next_power_of_two());
     let url = bare_server(tx.clone()).await?;
     let clock = Instant::now();
     let clients = Clients::connect(settings.clients, clock, false, |_| {
@@ -962,7 +963,7 @@ async fn baseline(recorded: &[String], settings: &Settings, ticks: f64) -> anyho
     let cpu = CpuMeter::start(None, ticks);
 
     let mut sent = Vec::with_capacity(count);
-    let mut every = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(settings.rate)));
+    let mut every = tokio::time::interval(Duration::from_secs_f64(f64::from(settings.seconds) / count as f64));
     for frame in &frames[..count] {
         every.tick().await;
         sent.push(micros(clock));
@@ -975,7 +976,7 @@ async fn baseline(recorded: &[String], settings: &Settings, ticks: f64) -> anyho
     for frame in &frames[count..] {
         tx.send(frame.clone()).context("the bare server has no client")?;
     }
-    let flood_complete = clients.until_at(2 * count as u64, Instant::now() + PATIENCE).await;
+    let flood_complete = clients.until_at((count + flat_out) as u64, Instant::now() + PATIENCE).await;
     let flood_end = micros(clock);
     let (_, harness_cpu) = cpu.read();
     let seen = clients.finish().await?;
@@ -997,7 +998,7 @@ async fn baseline(recorded: &[String], settings: &Settings, ticks: f64) -> anyho
         |range: std::ops::Range<usize>| -> u64 { frames[range].iter().map(|f| f.len() as u64).sum::<u64>() };
     let clients_n = seen.len() as u64;
     paced.1 = frame_bytes(0..count) * clients_n;
-    flood.1 = frame_bytes(count..2 * count) * clients_n;
+    flood.1 = frame_bytes(count..count + flat_out) * clients_n;
     let paced_s = f64::from(paced_end - sent.first().copied().unwrap_or(0)) / 1e6;
     let flood_s = f64::from(flood_end - flood_start) / 1e6;
     Ok(Bare {
@@ -1255,12 +1256,14 @@ fn rows(all: &[Figures]) -> Vec<Row> {
         row("server RSS at the end of the drain (MiB)", 1, &|f| f.rss_load_end_mib),
         row("server CPU over the drain window (% of a core)", 0, &|f| f.server_cpu),
         row("harness CPU over the drain window (% of a core)", 0, &|f| f.harness_cpu),
-        row("bare broadcast, paced: delta messages per second", 0, &|f| f.bare.paced_frames_per_s),
+        row("bare broadcast, paced (ghor's frames over T s): delta messages per second", 0, &|f| {
+            f.bare.paced_frames_per_s
+        }),
         row("bare broadcast, paced: MB per second", 2, &|f| f.bare.paced_mb_per_s),
         row("bare broadcast, paced: send → receipt p50 (ms)", 1, &|f| f.bare.paced_latency.p50),
         row("bare broadcast, paced: send → receipt p99 (ms)", 1, &|f| f.bare.paced_latency.p99),
         row("bare broadcast, paced: send → receipt max (ms)", 1, &|f| f.bare.paced_latency.max),
-        row("bare broadcast, flat out: delta messages per second", 0, &|f| f.bare.flood_frames_per_s),
+        row("bare broadcast, flat out (R·T frames): delta messages per second", 0, &|f| f.bare.flood_frames_per_s),
         row("bare broadcast, flat out: MB per second", 2, &|f| f.bare.flood_mb_per_s),
         row("bare broadcast: harness CPU incl. its server (% of a core)", 0, &|f| f.bare.harness_cpu),
         row("ghor / bare paced, delta messages per second (%)", 1, &|f| {
