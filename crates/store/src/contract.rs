@@ -66,6 +66,30 @@ pub async fn event_log(log: Arc<dyn EventLog>) {
     assert_eq!(log.read(first, 1).await.expect("read").len(), 1, "read honours its limit");
 }
 
+/// An append whose caller gives up halfway (an HTTP client hanging up) leaves the log as
+/// good as before: later appends are stored, and the log stays dense and in order.
+pub async fn abandoned_appends(log: Arc<dyn EventLog>) {
+    let first = log.last_seq().await.expect("last_seq");
+    // Many at once, each given up after 0 to 1 ms: somewhere in its transaction, before it
+    // began, or after it ended.
+    let abandoned = (0..400u64).map(|attempt| {
+        let (log, event) = (log.clone(), sample_event("umcg", (attempt % 60) as u32, 1));
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_micros(attempt * 37 % 1_000), log.append(&[event])).await;
+        })
+    });
+    for task in abandoned.collect::<Vec<_>>() {
+        let _ = task.await;
+    }
+    let after = sample_event("martini", 1, 2);
+    let stored = log.append(&[after.clone()]).await.into_iter().next().expect("one result");
+    let Ok(Appended::Stored { seq }) = stored else { panic!("an append after abandoned ones fails: {stored:?}") };
+    let entries = log.read(first, 1_000).await.expect("read");
+    let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (first + 1..=seq).collect::<Vec<_>>(), "dense and in order");
+    assert_eq!(Event::from_stored(&entries[entries.len() - 1].body).expect("decodes"), after);
+}
+
 /// A registration of `location` for `organisation` in `region`.
 pub fn registration_event(location: &str, organisation: &str, region_code: &str) -> Event {
     let body = json!({
@@ -363,6 +387,12 @@ mod embedded {
     async fn event_log_contract() {
         let (_dir, db) = fresh().await;
         event_log(db.log(Scope::Live).await.expect("log")).await;
+    }
+
+    #[tokio::test]
+    async fn abandoned_appends_contract() {
+        let (_dir, db) = fresh().await;
+        super::abandoned_appends(db.log(Scope::Live).await.expect("log")).await;
     }
 
     #[tokio::test]

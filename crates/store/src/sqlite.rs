@@ -69,7 +69,8 @@ impl Embedded {
             .fetch_one(&self.pool)
             .await?;
         let (notify, _) = watch::channel(last as u64);
-        Ok(Arc::new(SqliteLog { pool: self.pool.clone(), scope, epoch, writer: Mutex::new(()), notify }))
+        let (writer, notify) = (Arc::new(Mutex::new(())), Arc::new(notify));
+        Ok(Arc::new(SqliteLog { pool: self.pool.clone(), scope, epoch, writer, notify }))
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -83,8 +84,84 @@ pub struct SqliteLog {
     scope: Scope,
     epoch: Uuid,
     /// One appender at a time: dense sequences, and notifications in order.
-    writer: Mutex<()>,
-    notify: watch::Sender<u64>,
+    writer: Arc<Mutex<()>>,
+    notify: Arc<watch::Sender<u64>>,
+}
+
+/// Appends `events` in one transaction under the writer lock; see [`SqliteLog::append`].
+async fn append(
+    pool: &SqlitePool,
+    scope: Scope,
+    writer: &Mutex<()>,
+    notify: &watch::Sender<u64>,
+    events: &[Event],
+) -> Vec<StoreResult<Appended>> {
+    let _writer = writer.lock().await;
+    let result: StoreResult<Vec<StoreResult<Appended>>> = async {
+        // IMMEDIATE: take the write lock before reading the last sequence, so a
+        // concurrent read-model commit cannot invalidate the read (SQLITE_BUSY_SNAPSHOT).
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE scope = ?")
+            .bind(scope.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut out = Vec::with_capacity(events.len());
+        for event in events {
+            // An event that cannot be written fails alone, never as an empty body.
+            let body = match event.to_text() {
+                Ok(body) => body,
+                Err(e) => {
+                    out.push(Err(internal(e)));
+                    continue;
+                }
+            };
+            let (source, id) = (event.source.to_string(), event.id.to_string());
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT seq FROM events WHERE scope = ? AND source = ? AND id = ?")
+                    .bind(scope.as_str())
+                    .bind(&source)
+                    .bind(&id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(seq) = existing {
+                out.push(Ok(Appended::Duplicate { seq: seq as u64 }));
+                continue;
+            }
+            last += 1;
+            sqlx::query("INSERT INTO events (scope, seq, source, id, body) VALUES (?, ?, ?, ?, ?)")
+                .bind(scope.as_str())
+                .bind(last)
+                .bind(&source)
+                .bind(&id)
+                .bind(body)
+                .execute(&mut *tx)
+                .await?;
+            out.push(Ok(Appended::Stored { seq: last as u64 }));
+        }
+        tx.commit().await?;
+        notify.send_if_modified(|seq| {
+            let moved = *seq != last as u64;
+            *seq = last as u64;
+            moved
+        });
+        Ok(out)
+    }
+    .await;
+    match result {
+        Ok(out) => out,
+        Err(e) => {
+            let message = e.to_string();
+            events
+                .iter()
+                .map(|_| {
+                    Err(match &e {
+                        StoreError::Unavailable(_) => StoreError::Unavailable(message.clone()),
+                        _ => StoreError::Internal(message.clone()),
+                    })
+                })
+                .collect()
+        }
+    }
 }
 
 #[async_trait]
@@ -98,72 +175,13 @@ impl EventLog for SqliteLog {
     }
 
     async fn append(&self, events: &[Event]) -> Vec<StoreResult<Appended>> {
-        let _writer = self.writer.lock().await;
-        let result: StoreResult<Vec<StoreResult<Appended>>> = async {
-            // IMMEDIATE: take the write lock before reading the last sequence, so a
-            // concurrent read-model commit cannot invalidate the read (SQLITE_BUSY_SNAPSHOT).
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            let mut last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE scope = ?")
-                .bind(self.scope.as_str())
-                .fetch_one(&mut *tx)
-                .await?;
-            let mut out = Vec::with_capacity(events.len());
-            for event in events {
-                // An event that cannot be written fails alone, never as an empty body.
-                let body = match event.to_text() {
-                    Ok(body) => body,
-                    Err(e) => {
-                        out.push(Err(internal(e)));
-                        continue;
-                    }
-                };
-                let (source, id) = (event.source.to_string(), event.id.to_string());
-                let existing: Option<i64> =
-                    sqlx::query_scalar("SELECT seq FROM events WHERE scope = ? AND source = ? AND id = ?")
-                        .bind(self.scope.as_str())
-                        .bind(&source)
-                        .bind(&id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if let Some(seq) = existing {
-                    out.push(Ok(Appended::Duplicate { seq: seq as u64 }));
-                    continue;
-                }
-                last += 1;
-                sqlx::query("INSERT INTO events (scope, seq, source, id, body) VALUES (?, ?, ?, ?, ?)")
-                    .bind(self.scope.as_str())
-                    .bind(last)
-                    .bind(&source)
-                    .bind(&id)
-                    .bind(body)
-                    .execute(&mut *tx)
-                    .await?;
-                out.push(Ok(Appended::Stored { seq: last as u64 }));
-            }
-            tx.commit().await?;
-            self.notify.send_if_modified(|seq| {
-                let moved = *seq != last as u64;
-                *seq = last as u64;
-                moved
-            });
-            Ok(out)
-        }
-        .await;
-        match result {
-            Ok(out) => out,
-            Err(e) => {
-                let message = e.to_string();
-                events
-                    .iter()
-                    .map(|_| {
-                        Err(match &e {
-                            StoreError::Unavailable(_) => StoreError::Unavailable(message.clone()),
-                            _ => StoreError::Internal(message.clone()),
-                        })
-                    })
-                    .collect()
-            }
-        }
+        // In a task of its own: a caller that goes away (an HTTP client hanging up) must not
+        // drop the transaction halfway, which would hand the pool a connection with a
+        // transaction still open and fail every append and commit after it.
+        let (pool, scope, writer, notify) = (self.pool.clone(), self.scope, self.writer.clone(), self.notify.clone());
+        let owned = events.to_vec();
+        let appended = tokio::spawn(async move { append(&pool, scope, &writer, &notify, &owned).await }).await;
+        appended.unwrap_or_else(|e| events.iter().map(|_| Err(internal(&e))).collect())
     }
 
     fn duplicate_window(&self) -> Option<std::time::Duration> {

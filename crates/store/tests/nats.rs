@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ghor_domain::Scope;
-use ghor_store::contract::{event_log, registrations, sample_event};
+use ghor_store::contract::{abandoned_appends, event_log, registrations, sample_event};
 use ghor_store::nats::{connect, NatsLog, StreamSettings};
 use ghor_store::testing::NatsServer;
 use ghor_store::{Appended, EventLog, StoreError};
@@ -18,6 +18,12 @@ async fn open(server: &NatsServer, settings: &StreamSettings) -> Result<Arc<Nats
 async fn the_jetstream_log_keeps_the_event_log_contract() {
     let server = NatsServer::start();
     event_log(open(&server, &StreamSettings::default()).await.expect("open")).await;
+}
+
+#[tokio::test]
+async fn an_abandoned_append_leaves_the_jetstream_log_as_good_as_before() {
+    let server = NatsServer::start();
+    abandoned_appends(open(&server, &StreamSettings::default()).await.expect("open")).await;
 }
 
 #[tokio::test]
