@@ -24,9 +24,15 @@ pub async fn ticket(State(state): State<Arc<AppState>>, caller: Caller) -> Resul
     Ok(Json(json!({ "ticket": ticket, "expires_in": TICKET_LIFETIME.as_secs() })))
 }
 
+/// What a client sends is small (a hello, now and then a pong): a read buffer of its size,
+/// not the 128 KiB default, which every connection would hold and zero on every read.
+const READ_BUFFER: usize = 4 * 1024;
+
 pub async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
     let sessions = state.sessions.clone();
-    ws.max_message_size(64 * 1024).on_upgrade(move |socket| sessions.track_future(serve(state, socket)))
+    ws.max_message_size(64 * 1024)
+        .read_buffer_size(READ_BUFFER)
+        .on_upgrade(move |socket| sessions.track_future(serve(state, socket)))
 }
 
 async fn serve(state: Arc<AppState>, socket: WebSocket) {
