@@ -30,9 +30,33 @@ const READ_BUFFER: usize = 4 * 1024;
 
 pub async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
     let sessions = state.sessions.clone();
-    ws.max_message_size(64 * 1024)
-        .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| sessions.track_future(serve(state, socket)))
+    ws.max_message_size(64 * 1024).read_buffer_size(READ_BUFFER).on_upgrade(move |socket| {
+        // On threads of their own: however many pages are open, a report and its answer
+        // never wait in the same queue as their sessions.
+        sessions.track_future(async move {
+            match fanout() {
+                Some(runtime) => drop(runtime.spawn(serve(state, socket)).await),
+                None => serve(state, socket).await,
+            }
+        })
+    })
+}
+
+/// The runtime the websocket sessions run on, apart from the one that takes reports; none
+/// (and the sessions share the one runtime) when its threads cannot be started.
+fn fanout() -> Option<&'static tokio::runtime::Runtime> {
+    static FANOUT: std::sync::OnceLock<Option<tokio::runtime::Runtime>> = std::sync::OnceLock::new();
+    FANOUT
+        .get_or_init(|| {
+            let threads = std::thread::available_parallelism().map_or(2, usize::from);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .thread_name("ghor-fanout")
+                .enable_all()
+                .build();
+            runtime.inspect_err(|e| tracing::error!(error = %e, "no threads of their own for the websocket sessions")).ok()
+        })
+        .as_ref()
 }
 
 async fn serve(state: Arc<AppState>, socket: WebSocket) {
