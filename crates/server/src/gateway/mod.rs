@@ -8,7 +8,7 @@ pub mod session;
 pub mod visibility;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Duration;
@@ -25,6 +25,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::reader::{read_ahead, Decoded};
+use visibility::Visibility;
 use feed::AlertFeed;
 use crate::shutdown::Shutdown;
 use crate::supervise::Tasks;
@@ -37,7 +38,7 @@ const HISTORY: usize = 4096;
 const PER_EVENT: usize = 32;
 
 /// The changes of one batch of the log: `(from, to]`, per region.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Delta {
     pub from: u64,
     pub to: u64,
@@ -45,6 +46,9 @@ pub struct Delta {
     /// False when the changes were not worked out: no client was connected while the
     /// gateway caught up with a large batch. A resume across it gets a snapshot.
     pub patched: bool,
+    /// The changes as each subscription (regions, visibility) sees them, written as JSON
+    /// once for all its clients; `None`: nothing in it for them.
+    pub seen_as: Mutex<HashMap<(Vec<RegionCode>, Visibility), Option<Arc<str>>>>,
 }
 
 /// What the gateway has folded so far.
@@ -132,7 +136,8 @@ impl Folded {
             self.views_behind.extend(touched);
             self.json_current = false;
         }
-        self.history.push_back(Arc::new(Delta { from, to: self.seq, changes, patched }));
+        let seen_as = Mutex::default();
+        self.history.push_back(Arc::new(Delta { from, to: self.seq, changes, patched, seen_as }));
         while self.history.len() > HISTORY {
             self.history.pop_front();
         }

@@ -327,31 +327,29 @@ fn snapshot(client: &Client, st: &super::Folded, reason: &str) -> Result<String,
 
 /// The deltas as messages for this client, chained from `from`: consecutive deltas are
 /// merged into one message while merge patches can say so. Returns the messages and
-/// where the client's chain then ends (`from` when nothing concerned it).
+/// where the client's chain then ends (`from` when nothing concerned it). A client that
+/// keeps up gets one delta at a time, written once for every client that sees it alike.
 fn chained(client: &Client, st: &super::Folded, from: u64, deltas: &[Arc<Delta>]) -> (Vec<String>, u64) {
     let epoch = st.epoch;
+    if let [d] = deltas {
+        return match shared(client, st, d) {
+            Some(changes) => (vec![delta_message(epoch, from, d.to, &changes)], d.to),
+            None => (Vec::new(), from),
+        };
+    }
     let mut messages = Vec::new();
     let mut start = from;
     let mut merged: Map<String, Value> = Map::new();
     let mut end = from;
     for d in deltas {
-        let mut changes: Map<String, Value> = Map::new();
-        for r in &client.regions {
-            if let Some(p) = d.changes.get(r) {
-                let mut p = p.clone();
-                client.visibility.filter(st, *r, &mut p);
-                if p.as_object().is_none_or(|o| !o.is_empty()) {
-                    changes.insert(r.to_string(), p);
-                }
-            }
-        }
+        let changes = seen_by(client, st, d);
         if changes.is_empty() {
             end = d.to;
             continue;
         }
         let fits = changes.iter().all(|(r, p)| merged.get(r).is_none_or(|m| patch::composable(m, p)));
         if !fits {
-            messages.push(delta_message(epoch, start, end, std::mem::take(&mut merged)));
+            messages.push(delta_message(epoch, start, end, &Value::Object(std::mem::take(&mut merged)).to_string()));
             start = end;
         }
         for (r, p) in changes {
@@ -367,12 +365,41 @@ fn chained(client: &Client, st: &super::Folded, from: u64, deltas: &[Arc<Delta>]
     if merged.is_empty() {
         return (messages, start);
     }
-    messages.push(delta_message(epoch, start, end, merged));
+    messages.push(delta_message(epoch, start, end, &Value::Object(merged).to_string()));
     (messages, end)
 }
 
-fn delta_message(epoch: Uuid, from: u64, to: u64, changes: Map<String, Value>) -> String {
-    json!({ "type": "delta", "epoch": epoch, "from": from, "to": to, "changes": changes }).to_string()
+/// A delta's changes as this client's subscription sees them.
+fn seen_by(client: &Client, st: &super::Folded, d: &Delta) -> Map<String, Value> {
+    let mut changes = Map::new();
+    for r in &client.regions {
+        if let Some(p) = d.changes.get(r) {
+            let mut p = p.clone();
+            client.visibility.filter(st, *r, &mut p);
+            if p.as_object().is_none_or(|o| !o.is_empty()) {
+                changes.insert(r.to_string(), p);
+            }
+        }
+    }
+    changes
+}
+
+/// [`seen_by`] written as JSON, once per subscription and delta.
+fn shared(client: &Client, st: &super::Folded, d: &Delta) -> Option<Arc<str>> {
+    let key = (client.regions.clone(), client.visibility.clone());
+    let mut seen_as = d.seen_as.lock().unwrap_or_else(|poison| poison.into_inner());
+    seen_as
+        .entry(key)
+        .or_insert_with(|| {
+            let changes = seen_by(client, st, d);
+            (!changes.is_empty()).then(|| Value::Object(changes).to_string().into())
+        })
+        .clone()
+}
+
+/// A delta message around changes already written as JSON.
+fn delta_message(epoch: Uuid, from: u64, to: u64, changes: &str) -> String {
+    format!(r#"{{"type":"delta","epoch":"{epoch}","from":{from},"to":{to},"changes":{changes}}}"#)
 }
 
 async fn send<S: Sink<String> + Unpin>(tx: &mut S, message: String) -> bool {

@@ -40,7 +40,7 @@ const COUNTS: [&str; 6] = [
 const FIGURE_FIELDS: [&str; 10] =
     ["free", "operational", "occupied", "surge_24h", "days", "location", "need", "capacity", "withheld", "reason"];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Visibility {
     /// Location level.
     Full,
