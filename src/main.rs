@@ -15,7 +15,7 @@ use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 use ghor_domain::{RegionCode, Role, Scope, Slug};
 use ghor_server::auth::{issue, TokenRequest};
-use ghor_server::{Backbone, Roles, Settings};
+use ghor_server::{Backbone, Limits, Roles, Settings};
 use ghor_store::nats::{IntakeSettings, StreamSettings};
 use ghor_store::TokenStore;
 
@@ -134,12 +134,43 @@ impl Tokens {
     }
 }
 
+/// What one caller, and all of them together, may ask of this server.
+#[derive(Args)]
+struct LimitArgs {
+    /// Requests per second per token, on average.
+    #[arg(long, env = "GHOR_RATE_PER_SECOND", default_value_t = Limits::default().rate_per_second)]
+    rate_per_second: f64,
+    /// Requests a token may send at once above its rate.
+    #[arg(long, env = "GHOR_RATE_BURST", default_value_t = Limits::default().rate_burst)]
+    rate_burst: f64,
+    /// Live streams (open pages) per token.
+    #[arg(long, env = "GHOR_WEBSOCKETS_PER_TOKEN", default_value_t = Limits::default().websockets_per_token)]
+    websockets_per_token: usize,
+    /// Live streams over all tokens; more are refused with 503 and Retry-After.
+    #[arg(long, env = "GHOR_MAX_CONNECTIONS", default_value_t = Limits::default().connections)]
+    max_connections: usize,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            rate_per_second: self.rate_per_second,
+            rate_burst: self.rate_burst,
+            websockets_per_token: self.websockets_per_token,
+            connections: self.max_connections,
+            ..Limits::default()
+        }
+    }
+}
+
 #[derive(Args)]
 struct Role_ {
     #[arg(long, env = "GHOR_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     #[command(flatten)]
     backend: Backend,
+    #[command(flatten)]
+    limits: LimitArgs,
     #[arg(long, env = "GHOR_OVERDUE_EVERY", default_value_t = 60)]
     overdue_every: u64,
 }
@@ -237,6 +268,8 @@ struct Serve {
     fault_injection: bool,
     #[command(flatten)]
     notify: NotifyArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(Subcommand)]
@@ -397,6 +430,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         overdue_every: std::time::Duration::from_secs(s.overdue_every.max(1)),
         fault_injection: s.fault_injection,
         notify: s.notify.settings(""),
+        limits: s.limits.limits(),
         ..Settings::default()
     };
     run_until_stopped(s.listen, backbone, settings, |url, tasks| async move {
@@ -413,6 +447,7 @@ async fn role(r: Role_, roles: Roles) -> anyhow::Result<()> {
     let settings = Settings {
         overdue_every: std::time::Duration::from_secs(r.overdue_every.max(1)),
         roles,
+        limits: r.limits.limits(),
         ..Settings::default()
     };
     run_until_stopped(r.listen, r.backend.open().await?, settings, |_, _| async { Ok(()) }).await

@@ -120,3 +120,34 @@ async fn a_bad_ticket_is_refused_with_an_error_message() {
     assert_eq!(reply["type"], "error");
     assert_eq!(reply["status"], 401);
 }
+
+/// The limits on streams are the deployment's (`GHOR_WEBSOCKETS_PER_TOKEN`,
+/// `GHOR_MAX_CONNECTIONS`): a token over its own is told so and closed; a full server
+/// answers the upgrade with 503 and when to retry, and takes the next page once one left.
+#[tokio::test]
+async fn stream_limits_are_set_per_deployment_and_a_full_server_says_when_to_retry() {
+    use crate::harness::{wait_for, Ghor};
+    let limits = [("GHOR_WEBSOCKETS_PER_TOKEN", "1".to_owned()), ("GHOR_MAX_CONNECTIONS", "2".to_owned())];
+    let ghor = Ghor::start_with_env(super::BACKEND, &limits).await;
+    let mut rot = ghor.stream("rot", &["VR01"], None).await;
+    rot.until(|p| p["VR01"].is_object()).await;
+
+    let mut second = ghor.stream("rot", &["VR01"], None).await;
+    let refusal = second.until_closed().await.expect("a refusal before the close");
+    assert_eq!(refusal["status"], 429, "{refusal}");
+    assert_eq!(second.closed.as_ref().map(|(code, _)| *code), Some(1013));
+
+    let mut im = ghor.stream("im", &["VR01"], None).await;
+    im.until(|p| p["VR01"].is_object()).await;
+    let ws_url = format!("{}/v1/stream", ghor.url.replace("http://", "ws://"));
+    match tokio_tungstenite::connect_async(&ws_url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(answer)) => {
+            assert_eq!(answer.status(), 503);
+            assert_eq!(answer.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));
+        }
+        other => panic!("a full server let a third stream in: {:?}", other.map(|(_, r)| r.status())),
+    }
+
+    rot.close().await;
+    wait_for(async || tokio_tungstenite::connect_async(&ws_url).await.is_ok()).await;
+}

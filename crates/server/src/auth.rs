@@ -295,6 +295,8 @@ pub struct Connections {
 #[derive(Default)]
 struct Open {
     tokens: HashMap<Uuid, Watched>,
+    /// Streams open over all tokens.
+    total: usize,
     /// Whether a watcher task runs; it stops by itself when no stream is open.
     watching: bool,
 }
@@ -314,28 +316,52 @@ pub struct ConnectionSlot {
     ended: watch::Receiver<Option<String>>,
 }
 
+/// Why a stream was not let in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    /// This token has as many streams open as it may.
+    Token,
+    /// The server has as many streams open as it takes.
+    Server,
+}
+
 impl Connections {
-    /// Takes a connection slot for `token` (at most `max` per token) and keeps its token
-    /// under watch in `store` while any of its connections is open.
-    pub fn acquire(&self, token: &TokenInfo, max: usize, store: Arc<dyn TokenStore>) -> Option<ConnectionSlot> {
+    /// Streams open over all tokens.
+    pub fn total(&self) -> usize {
+        self.open.lock().unwrap_or_else(|p| p.into_inner()).total
+    }
+
+    /// Takes a connection slot for `token` (at most `per_token` for it, `total` over all)
+    /// and keeps its token under watch in `store` while any of its connections is open.
+    pub fn acquire(
+        &self,
+        token: &TokenInfo,
+        per_token: usize,
+        total: usize,
+        store: Arc<dyn TokenStore>,
+    ) -> Result<ConnectionSlot, Full> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if open.total >= total {
+            return Err(Full::Server);
+        }
         let watched = open.tokens.entry(token.id).or_insert_with(|| Watched {
             count: 0,
             info: token.clone(),
             ended: watch::channel(None).0,
         });
-        if watched.count >= max {
-            return None;
+        if watched.count >= per_token {
+            return Err(Full::Token);
         }
         watched.count += 1;
         let ended = watched.ended.subscribe();
+        open.total += 1;
         if !open.watching {
             open.watching = true;
             // Not kept: the task ends by itself once the last stream has closed, and the
             // next stream starts another.
             tokio::spawn(watch_tokens(self.open.clone(), store));
         }
-        Some(ConnectionSlot { open: self.open.clone(), token: token.id, ended })
+        Ok(ConnectionSlot { open: self.open.clone(), token: token.id, ended })
     }
 }
 
@@ -398,6 +424,7 @@ async fn watch_tokens(open: Arc<Mutex<Open>>, store: Arc<dyn TokenStore>) {
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.total = open.total.saturating_sub(1);
         if let Some(watched) = open.tokens.get_mut(&self.token) {
             watched.count = watched.count.saturating_sub(1);
             if watched.count == 0 {

@@ -130,6 +130,8 @@ pub struct Limits {
     pub rate_per_second: f64,
     pub rate_burst: f64,
     pub websockets_per_token: usize,
+    /// Streams open at once over all tokens; more are refused with 503 and Retry-After.
+    pub connections: usize,
 }
 
 impl Default for Limits {
@@ -141,6 +143,7 @@ impl Default for Limits {
             rate_per_second: 50.0,
             rate_burst: 200.0,
             websockets_per_token: 8,
+            connections: 10_000,
         }
     }
 }

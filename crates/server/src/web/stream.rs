@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
 use super::AppState;
-use crate::auth::{still_valid, Caller, ConnectionSlot, TICKET_LIFETIME};
+use crate::auth::{still_valid, Caller, ConnectionSlot, Full, TICKET_LIFETIME};
 use crate::gateway::session::{self, Close, Refusal};
 use crate::gateway::Gateway;
 use crate::problem::Problem;
@@ -24,11 +24,18 @@ pub async fn ticket(State(state): State<Arc<AppState>>, caller: Caller) -> Resul
     Ok(Json(json!({ "ticket": ticket, "expires_in": TICKET_LIFETIME.as_secs() })))
 }
 
+const SERVER_FULL: &str = "This server has as many streams open as it takes; try again shortly, or another gateway.";
+/// Seconds a refused client waits before it tries again.
+const FULL_RETRY_AFTER: u64 = 5;
+
 /// What a client sends is small (a hello, now and then a pong): a read buffer of its size,
 /// not the 128 KiB default, which every connection would hold and zero on every read.
 const READ_BUFFER: usize = 4 * 1024;
 
 pub async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+    if state.connections.total() >= state.limits.connections {
+        return Problem::unavailable(SERVER_FULL, FULL_RETRY_AFTER).into_response();
+    }
     let sessions = state.sessions.clone();
     ws.max_message_size(64 * 1024).read_buffer_size(READ_BUFFER).on_upgrade(move |socket| {
         // On threads of their own: however many pages are open, a report and its answer
@@ -99,13 +106,16 @@ async fn admit(state: &AppState, hello: &str) -> Result<(Caller, ConnectionSlot,
     let caller = still_valid(&*state.backbone.tokens, caller, Utc::now())
         .await
         .map_err(|reason| session::refuse(401, "Token no longer valid", &reason))?;
-    let limit = state.limits.websockets_per_token;
-    let slot = state.connections.acquire(&caller.token, limit, state.backbone.tokens.clone()).ok_or_else(|| {
-        session::refuse(
-            429,
-            "Too many connections",
-            &format!("This token already has {limit} open streams; close one first."),
-        )
+    let (per_token, total) = (state.limits.websockets_per_token, state.limits.connections);
+    let slot = state.connections.acquire(&caller.token, per_token, total, state.backbone.tokens.clone()).map_err(|full| {
+        match full {
+            Full::Token => session::refuse(
+                429,
+                "Too many connections",
+                &format!("This token already has {per_token} open streams; close one first."),
+            ),
+            Full::Server => session::refuse(503, "Server full", SERVER_FULL),
+        }
     })?;
     let gateway = state
         .gateway(caller.scope())
