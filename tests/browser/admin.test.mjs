@@ -5,27 +5,16 @@
 // one checked 20 months ago flagged; the server's field errors shown in Dutch; a ROT token
 // sees none of it; the OTO prepares its exercise. Waits for conditions, never for time.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Ghor, launchBrowser, SCREENSHOTS, DEADLINE_MS } from './harness.mjs';
+import { Ghor, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
 const DESKTOP = { width: 1920, height: 1080 };
 const LAPTOP = { width: 1366, height: 768 };
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
-let browser;
-
-before(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 /** A fresh server with umcg and martini registered in VR01, closed when the test ends. */
 async function server(t) {
@@ -38,7 +27,7 @@ async function server(t) {
 
 /** A page of its own context (closed with the test) whose errors are collected. */
 async function newPage(t, options) {
-  const context = await browser.newContext(options);
+  const context = await browser().newContext(options);
   t.after(() => context.close());
   const page = await context.newPage();
   const errors = [];

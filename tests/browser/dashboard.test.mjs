@@ -2,26 +2,17 @@
 // playwright-core against a `ghor serve` (embedded, SQLite) of each test's own.
 // Waits for conditions (Playwright auto-waiting, waitForFunction), never for fixed times.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Ghor, event, launchBrowser, SCREENSHOTS, DEADLINE_MS } from './harness.mjs';
+import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 90000;
 const VIEWPORT = { width: 1920, height: 1080 };
 
-let browser;
-
-before(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 /**
  * A fresh server with the two locations and a fresh browser context at 1920×1080; both are
@@ -31,7 +22,7 @@ async function setup(t) {
   const ghor = await Ghor.start();
   t.after(() => ghor.close());
   await ghor.registerLocations();
-  const context = await browser.newContext({ viewport: VIEWPORT });
+  const context = await browser().newContext({ viewport: VIEWPORT });
   t.after(() => context.close());
   const page = await context.newPage();
   const pageErrors = [];
@@ -531,7 +522,7 @@ test('demo data: the dashboard, its map, table sort and filters, the national vi
     handelingsperspectief: 'Controleer noodstroom en brandstof; meld uitval direct.',
   });
   assert.equal((await ghor.post('im', '/v1/events', incident)).status, 201);
-  const context = await browser.newContext({ viewport: VIEWPORT });
+  const context = await browser().newContext({ viewport: VIEWPORT });
   t.after(() => context.close());
   const page = await context.newPage();
   const pageErrors = [];

@@ -5,16 +5,14 @@
 // update leaves the user's view alone; a ketenpartner sees region and area, not a dot;
 // nothing is fetched from anywhere but the server. Waits for conditions, never for time.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Ghor, event, launchBrowser, SCREENSHOTS, DEADLINE_MS } from './harness.mjs';
+import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
 const DESKTOP = { viewport: { width: 1920, height: 1080 } };
 const LAPTOP = { viewport: { width: 1366, height: 768 } };
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 /** Five locations within 3 km in the city of Groningen, and three elsewhere in the region. */
 const CITY = ['umcg', 'martini', 'anker', 'lentis', 'dignis'];
 const LOCATIONS = [
@@ -22,12 +20,7 @@ const LOCATIONS = [
   ['delfzijl', 53.330, 6.920], ['stadskanaal', 52.990, 6.950], ['winschoten', 53.143, 7.035],
 ];
 
-let browser;
-before(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  browser = await launchBrowser();
-});
-after(async () => { await browser?.close(); });
+const browser = useBrowser();
 
 /** A server with the eight locations and an active incident: a circle of 4 km around the city. */
 async function setup(t) {
@@ -59,7 +52,7 @@ async function setup(t) {
  * origin: the map works offline (no tiles, fonts or scripts from elsewhere).
  */
 async function newPage(t, ghor, options) {
-  const context = await browser.newContext(options);
+  const context = await browser().newContext(options);
   const page = await context.newPage();
   t.after(async () => {
     if (t.passed === false) await page.screenshot({ path: path.join(SCREENSHOTS, `map-failed-${options.viewport.width}.png`) }).catch(() => {});

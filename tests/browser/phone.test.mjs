@@ -7,21 +7,14 @@
 // is Dutch on the Dutch page. Also the page at 1366×768 and 1920×1080.
 // Asserts on what people see; waits for conditions, never for time.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Ghor, event, launchBrowser, SCREENSHOTS, DEADLINE_MS } from './harness.mjs';
+import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
-let browser;
-before(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  browser = await launchBrowser();
-});
-after(async () => { await browser?.close(); });
+const browser = useBrowser();
 
 /**
  * A fresh server with umcg and martini (hospitals), a second location of umcg (so umcg's
@@ -45,7 +38,7 @@ async function setup(t) {
   for (const r of body.results) assert.notEqual(r.status, 'rejected', JSON.stringify(r));
   ghor.tokens.anker = (await ghor.cli('token', 'create', '--role', 'institution', '--name', 'Anker coördinator',
     '--region', 'VR01', '--organisation', 'anker')).split('\n').pop();
-  const context = await browser.newContext(PHONE);
+  const context = await browser().newContext(PHONE);
   t.after(() => context.close());
   const page = await context.newPage();
   const pageErrors = [];

@@ -4,22 +4,15 @@
 // that did not; then a handelingsperspectief is published, read, and shown as read.
 // Asserts on what people see; waits for conditions, never for time.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Ghor, event, launchBrowser, SCREENSHOTS, DEADLINE_MS } from './harness.mjs';
+import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
 const DESKTOP = { width: 1920, height: 1080 };
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
-let browser;
-before(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  browser = await launchBrowser();
-});
-after(async () => { await browser?.close(); });
+const browser = useBrowser();
 
 /**
  * Three locations around the centre of Groningen (umcg, martini and the nursing home
@@ -75,7 +68,7 @@ test('an uitvraag for a circle: answered through the deep link on a phone, "niet
   t.after(() => ghor.close());
   t.after(() => { if (t.passed === false && ghor.stderr) t.diagnostic(`ghor stderr:\n${ghor.stderr}`); });
   await setupArea(ghor);
-  const desktop = await browser.newContext({ viewport: DESKTOP });
+  const desktop = await browser().newContext({ viewport: DESKTOP });
   t.after(() => desktop.close());
   const pageErrors = [];
   const im = await desktop.newPage();
@@ -105,7 +98,7 @@ test('an uitvraag for a circle: answered through the deep link on a phone, "niet
     ['anker', 'martini', 'umcg']);
 
   // umcg answers from the link in its notification, opened fresh on a phone without a token.
-  const phone = await browser.newContext(PHONE);
+  const phone = await browser().newContext(PHONE);
   t.after(() => phone.close());
   const umcg = await phone.newPage();
   umcg.on('pageerror', (e) => pageErrors.push(e));

@@ -4,28 +4,19 @@
 // exercise banner on it; a phone; the README's picture.
 // Waits for conditions (Playwright auto-waiting, waitForFunction), never for fixed times.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Ghor, event, launchBrowser, SCREENSHOTS, DEADLINE_MS } from './harness.mjs';
+import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 150000;
 const FULL_HD = { width: 1920, height: 1080 };
 /** The page calls a connection lost after 30 s without news (core.js STALE_MS). */
 const STALE_DEADLINE_MS = 45000;
 
-let browser;
-
-before(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 /**
  * A ghor of the test's own whose overdue check runs every second, so that a location
@@ -143,7 +134,7 @@ function openingIncident() {
 
 /** A page at `viewport` with its errors collected, closed when the test ends. */
 async function newPage(t, viewport, extra = {}) {
-  const context = await browser.newContext({ viewport, ...extra });
+  const context = await browser().newContext({ viewport, ...extra });
   const page = await context.newPage();
   // A failed test leaves a picture of the wall as it was.
   t.after(async () => {
@@ -307,7 +298,7 @@ test('the wall on a phone (390×844), opened by its link, stacks without sideway
   const ghor = await startGhor(t);
   await registerTwenty(ghor);
   await reportPicture(ghor);
-  const { page, pageErrors } = await newPage(t, { width: 390, height: 844 }, { isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  const { page, pageErrors } = await newPage(t, PHONE.viewport, PHONE);
   // A phone's header has no room for the toggle: the wall is reached by its link.
   await page.goto(`${ghor.url}/?groot=1#token=${encodeURIComponent(ghor.tokens.rot)}`);
   await page.locator('#wall-alerts li[data-alert]').first().waitFor({ timeout: DEADLINE_MS });

@@ -6,11 +6,10 @@
 // requests are read by their text, urgency and category, and an acknowledged alert says
 // who and when. Screenshots go to target/screenshots/worklist-*.png.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Ghor, event, launchBrowser, SCREENSHOTS, DEADLINE_MS } from './harness.mjs';
+import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
 const SIZES = [
@@ -19,16 +18,7 @@ const SIZES = [
   { name: '390', viewport: { width: 390, height: 844 } },
 ];
 
-let browser;
-
-before(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 /** The region's locations: four in the incident's area around Groningen, two outside it. */
 const LOCATIONS = [
@@ -95,7 +85,7 @@ async function setup(t, viewport) {
   t.after(() => ghor.close());
   t.after(() => { if (t.passed === false && ghor.stderr) t.diagnostic(`ghor stderr:\n${ghor.stderr}`); });
   await seed(ghor);
-  const context = await browser.newContext({ viewport });
+  const context = await browser().newContext({ viewport });
   t.after(() => context.close());
   const page = await context.newPage();
   const pageErrors = [];

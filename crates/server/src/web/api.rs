@@ -195,8 +195,11 @@ pub async fn picture(State(state): State<Arc<AppState>>, caller: Caller) -> Resu
     Ok(Json(json!({ "epoch": epoch, "seq": seq, "scope": caller.scope(), "now": Utc::now(), "regions": regions })))
 }
 
-fn parse_region(region: &str) -> Result<RegionCode, Problem> {
-    RegionCode::try_from(region).map_err(|r| Problem::not_found(format!("No such region: {r}.")))
+/// The region a path names, once the caller may read its picture.
+fn readable_region(caller: &Caller, region: &str) -> Result<RegionCode, Problem> {
+    let region = RegionCode::try_from(region).map_err(|r| Problem::not_found(format!("No such region: {r}.")))?;
+    policy::decide(caller, &Action::ReadPicture { region })?;
+    Ok(region)
 }
 
 pub async fn region(
@@ -204,8 +207,7 @@ pub async fn region(
     caller: Caller,
     Path(region): Path<String>,
 ) -> Result<Json<Value>, Problem> {
-    let region = parse_region(&region)?;
-    policy::decide(&caller, &Action::ReadPicture { region })?;
+    let region = readable_region(&caller, &region)?;
     let (epoch, seq) = position(&state, caller.scope())?;
     let mut body = region_json(&state, &caller, region)?;
     body["epoch"] = json!(epoch);
@@ -221,8 +223,7 @@ pub async fn alert_feed(
     caller: Caller,
     Path(region): Path<String>,
 ) -> Result<Json<Value>, Problem> {
-    let region = parse_region(&region)?;
-    policy::decide(&caller, &Action::ReadPicture { region })?;
+    let region = readable_region(&caller, &region)?;
     let gateway = state.gateway(caller.scope())?;
     let st = gateway.state();
     let visibility = caller.visibility();
