@@ -24,6 +24,7 @@ pub async fn ticket(State(state): State<Arc<AppState>>, caller: Caller) -> Resul
     Ok(Json(json!({ "ticket": ticket, "expires_in": TICKET_LIFETIME.as_secs() })))
 }
 
+/// What a new stream is told when the server takes no more (`--max-connections`).
 const SERVER_FULL: &str = "This server has as many streams open as it takes; try again shortly, or another gateway.";
 /// Seconds a refused client waits before it tries again.
 const FULL_RETRY_AFTER: u64 = 5;
