@@ -94,7 +94,8 @@ pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, scenario: bool,
     // One care location's own page, to try the warm phase from the institution's side.
     let home = rows.iter().find(|r| r.id.starts_with("demo-vvt")).map(|r| r.organisation.clone());
     let manager = token(store, "demo informatiemanager", Role::Informatiemanager, None).await?;
-    let mut simulator = sim::Simulator::new(admin.with_token(&manager), clients, Utc::now().timestamp() as u64, scenario).await?;
+    let mut simulator =
+        sim::Simulator::new(admin.with_token(&manager), clients, Utc::now().timestamp() as u64, scenario).await?;
     let sent = simulator.report_all().await?;
     eprintln!("demo: {} locations reported {sent} values", simulator.locations());
     // Show the address once the picture holds every first report.

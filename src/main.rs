@@ -409,7 +409,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sim(s) => {
             let mut sim =
-                sim::Simulator::new(client::Client::new(&s.url, &s.token), Default::default(), s.seed, s.scenario).await?;
+                sim::Simulator::new(client::Client::new(&s.url, &s.token), Default::default(), s.seed, s.scenario)
+                    .await?;
             eprintln!("simulating {} locations at {} changes per second; Ctrl-C stops", sim.locations(), s.rate);
             sim.report_all().await?;
             sim.run(s.rate, async {

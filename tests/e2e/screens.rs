@@ -77,9 +77,7 @@ async fn an_alert_names_its_rule_and_who_acknowledged_it_when() {
 async fn contacts_not_verified_within_the_regions_threshold_are_flagged() {
     let ghor = super::start().await;
     let today = chrono::Utc::now().date_naive();
-    let contact = |verified: chrono::NaiveDate| {
-        json!({ "contacts": [{ "role": "crisiscoordinator", "name": "J. de Vries", "phone_24_7": "+31 50 000 0000", "verified_on": verified }] })
-    };
+    let contact = |verified: chrono::NaiveDate| json!({ "contacts": [{ "role": "crisiscoordinator", "name": "J. de Vries", "phone_24_7": "+31 50 000 0000", "verified_on": verified }] });
     let twenty_months_ago = today - chrono::Duration::days(610);
     for (location, verified) in [("umcg", twenty_months_ago), ("martini", today - chrono::Duration::days(1))] {
         let path = format!("/v1/registry/locations/{location}/contacts");
@@ -98,9 +96,11 @@ async fn contacts_not_verified_within_the_regions_threshold_are_flagged() {
     assert_eq!(one["verify_within_days"], 365);
 
     // The region allows two years: twenty months is fine then.
-    let longer = event("/regions/VR01", "nl.ghor.threshold.set.v1", Some("contact_verified_days"), json!({ "value": 730 }));
+    let longer =
+        event("/regions/VR01", "nl.ghor.threshold.set.v1", Some("contact_verified_days"), json!({ "value": 730 }));
     assert_eq!(ghor.post("im", "/v1/events", &longer).await.0, 201);
-    wait_for(async || ghor.get("netwerk", "/v1/registry/contacts?region=VR01").await.1["verify_within_days"] == 730).await;
+    wait_for(async || ghor.get("netwerk", "/v1/registry/contacts?region=VR01").await.1["verify_within_days"] == 730)
+        .await;
     assert_eq!(ghor.get("netwerk", "/v1/registry/contacts").await.1["locations"]["umcg"]["stale"], false);
 
     for refused in ["rot", "umcg", "keten"] {
@@ -128,7 +128,8 @@ async fn an_exercise_starts_from_the_live_registry_in_one_step_and_only_once() {
     assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
     assert!(printed.contains("3 organisaties en 3 locaties overgenomen; 0 stonden er al"), "{printed}");
 
-    let exercise = async || ghor.get("oto", "/v1/registry/locations").await.1["locations"].as_array().map_or(0, Vec::len);
+    let exercise =
+        async || ghor.get("oto", "/v1/registry/locations").await.1["locations"].as_array().map_or(0, Vec::len);
     wait_for(async || exercise().await == 3).await;
     let view = region_view(&ghor, "oto").await;
     assert_eq!(view["locations"]["umcg"]["name"], "Locatie umcg", "{view}");
@@ -151,7 +152,11 @@ async fn the_alert_feed_tells_a_page_what_happened_before_it_opened() {
         assert_eq!(status, 200, "{body}");
         body["feed"].as_array().cloned().unwrap_or_default()
     };
-    let changes = |feed: &[Value]| feed.iter().map(|e| format!("{} {}", e["change"].as_str().unwrap_or("?"), e["id"].as_str().unwrap_or("?"))).collect::<Vec<_>>();
+    let changes = |feed: &[Value]| {
+        feed.iter()
+            .map(|e| format!("{} {}", e["change"].as_str().unwrap_or("?"), e["id"].as_str().unwrap_or("?")))
+            .collect::<Vec<_>>()
+    };
     wait_for(async || changes(&feed("rot").await).contains(&"cleared umcg/beds/ic".to_owned())).await;
     let seen = changes(&feed("rot").await);
     for expected in ["raised umcg/beds/ic", "cleared umcg/beds/ic", "raised VR01/beds/ic", "cleared VR01/beds/ic"] {

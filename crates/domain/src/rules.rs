@@ -114,12 +114,18 @@ impl Rules {
             Status::Staffing { data, .. } => {
                 let shifts = at_least(
                     data.unfilled_shifts_24h.get(),
-                    &[(ThresholdKey::UnfilledShiftsCritical, Kritiek), (ThresholdKey::UnfilledShiftsAttention, Aandacht)],
+                    &[
+                        (ThresholdKey::UnfilledShiftsCritical, Kritiek),
+                        (ThresholdKey::UnfilledShiftsAttention, Aandacht),
+                    ],
                 );
                 let absence = data.absence_percent.map_or(by(Goed), |p| {
                     at_least(
                         p.get(),
-                        &[(ThresholdKey::AbsencePercentCritical, Kritiek), (ThresholdKey::AbsencePercentAttention, Aandacht)],
+                        &[
+                            (ThresholdKey::AbsencePercentCritical, Kritiek),
+                            (ThresholdKey::AbsencePercentAttention, Aandacht),
+                        ],
                     )
                 });
                 if data.critical {

@@ -293,7 +293,10 @@ impl Picture {
             }
             if let Some(rejected) = &location.rejected {
                 let alert_id = format!("{id}/intake_rejected");
-                alerts.insert(alert_id.clone(), self.alert(&alert_id, Some(id), None, None, State::Aandacht, rejected.time));
+                alerts.insert(
+                    alert_id.clone(),
+                    self.alert(&alert_id, Some(id), None, None, State::Aandacht, rejected.time),
+                );
             }
         }
         let regional: Vec<(&Slug, &LocationState)> =

@@ -501,7 +501,10 @@ fn only_a_help_request_of_very_high_urgency_is_critical() {
     let help = |urgency: &str| {
         let data = json!({ "category": "middelen", "urgency": urgency, "text": "Zandzakken" });
         let view = vr01(&world(&[report("zonnehuis", "help_request.opened", Some("zand"), "10:00", data)]));
-        (state(&view, "zonnehuis", Dimension::HelpRequest, "zand"), view.alerts.contains_key("zonnehuis/help_request/zand"))
+        (
+            state(&view, "zonnehuis", Dimension::HelpRequest, "zand"),
+            view.alerts.contains_key("zonnehuis/help_request/zand"),
+        )
     };
     assert_eq!(help("hoog"), (Some(State::Aandacht), false));
     assert_eq!(help("zeer_hoog"), (Some(State::Kritiek), true));

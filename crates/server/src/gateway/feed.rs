@@ -43,7 +43,12 @@ impl AlertFeed {
         let entries = self.entries.entry(region).or_default();
         for (id, alert) in alerts {
             if before.get(id).is_none_or(|b| b.since != alert.since) {
-                entries.push_back(FeedEntry { change: Change::Raised, at: alert.since, id: id.clone(), alert: alert.clone() });
+                entries.push_back(FeedEntry {
+                    change: Change::Raised,
+                    at: alert.since,
+                    id: id.clone(),
+                    alert: alert.clone(),
+                });
             }
         }
         for (id, alert) in before.into_iter().filter(|(id, _)| !alerts.contains_key(id)) {

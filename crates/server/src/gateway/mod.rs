@@ -25,10 +25,10 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::reader::{read_ahead, Decoded};
-use visibility::Visibility;
-use feed::AlertFeed;
 use crate::shutdown::Shutdown;
 use crate::supervise::Tasks;
+use feed::AlertFeed;
+use visibility::Visibility;
 
 /// Deltas kept for resumes.
 const HISTORY: usize = 4096;

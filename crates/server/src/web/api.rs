@@ -227,7 +227,8 @@ pub async fn alert_feed(
     let gateway = state.gateway(caller.scope())?;
     let st = gateway.state();
     let visibility = caller.visibility();
-    let feed: Vec<_> = st.alert_feed.of(region).into_iter().filter(|e| visibility.sees_alert(&st.picture, &e.id)).collect();
+    let feed: Vec<_> =
+        st.alert_feed.of(region).into_iter().filter(|e| visibility.sees_alert(&st.picture, &e.id)).collect();
     Ok(Json(json!({ "region": region, "feed": feed })))
 }
 

@@ -35,10 +35,18 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("map.css", "text/css; charset=utf-8", include_str!("../../assets/map.css")),
     ("leaflet.js", "text/javascript; charset=utf-8", include_str!("../../assets/leaflet.js")),
     ("leaflet.css", "text/css; charset=utf-8", include_str!("../../assets/leaflet.css")),
-    ("leaflet.markercluster.js", "text/javascript; charset=utf-8", include_str!("../../assets/leaflet.markercluster.js")),
+    (
+        "leaflet.markercluster.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/leaflet.markercluster.js"),
+    ),
     ("leaflet.markercluster.css", "text/css; charset=utf-8", include_str!("../../assets/leaflet.markercluster.css")),
     ("topojson-client.js", "text/javascript; charset=utf-8", include_str!("../../assets/topojson-client.js")),
-    ("veiligheidsregios-2025.topojson", "application/json", include_str!("../../assets/veiligheidsregios-2025.topojson")),
+    (
+        "veiligheidsregios-2025.topojson",
+        "application/json",
+        include_str!("../../assets/veiligheidsregios-2025.topojson"),
+    ),
     ("gemeenten-2025.topojson", "application/json", include_str!("../../assets/gemeenten-2025.topojson")),
     ("detail.js", "text/javascript; charset=utf-8", include_str!("../../assets/detail.js")),
     ("report.js", "text/javascript; charset=utf-8", include_str!("../../assets/report.js")),
@@ -76,7 +84,9 @@ pub async fn asset(Path(file): Path<String>) -> Response {
 fn from_dev_dir(file: &str) -> Option<String> {
     static DIR: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
     let dir = DIR.get_or_init(|| std::env::var_os("GHOR_ASSETS_DIR").map(Into::into)).as_ref()?;
-    let plain = !file.is_empty() && file.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) && !file.starts_with('.');
+    let plain = !file.is_empty()
+        && file.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !file.starts_with('.');
     plain.then(|| std::fs::read_to_string(dir.join(file)).ok()).flatten()
 }
 
@@ -163,7 +173,8 @@ fn vocabulary_body() -> Map<String, Value> {
     let mut all = all;
     // What the page needs beside the labels: a state's colour and severity, a threshold's
     // default, a location type's category.
-    let states = vocab::State::ALL.iter().map(|s| (s.as_str(), json!({ "colour": s.colour(), "severity": s.severity() })));
+    let states =
+        vocab::State::ALL.iter().map(|s| (s.as_str(), json!({ "colour": s.colour(), "severity": s.severity() })));
     annotate(&mut all, "State", states);
     let defaults = vocab::ThresholdKey::ALL.iter().map(|k| (k.as_str(), json!({ "default": k.default_value() })));
     annotate(&mut all, "ThresholdKey", defaults);

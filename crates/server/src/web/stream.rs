@@ -62,7 +62,9 @@ fn fanout() -> Option<&'static tokio::runtime::Runtime> {
                 .thread_name("ghor-fanout")
                 .enable_all()
                 .build();
-            runtime.inspect_err(|e| tracing::error!(error = %e, "no threads of their own for the websocket sessions")).ok()
+            runtime
+                .inspect_err(|e| tracing::error!(error = %e, "no threads of their own for the websocket sessions"))
+                .ok()
         })
         .as_ref()
 }
@@ -108,16 +110,17 @@ async fn admit(state: &AppState, hello: &str) -> Result<(Caller, ConnectionSlot,
         .await
         .map_err(|reason| session::refuse(401, "Token no longer valid", &reason))?;
     let (per_token, total) = (state.limits.websockets_per_token, state.limits.connections);
-    let slot = state.connections.acquire(&caller.token, per_token, total, state.backbone.tokens.clone()).map_err(|full| {
-        match full {
-            Full::Token => session::refuse(
-                429,
-                "Too many connections",
-                &format!("This token already has {per_token} open streams; close one first."),
-            ),
-            Full::Server => session::refuse(503, "Server full", SERVER_FULL),
-        }
-    })?;
+    let slot =
+        state.connections.acquire(&caller.token, per_token, total, state.backbone.tokens.clone()).map_err(|full| {
+            match full {
+                Full::Token => session::refuse(
+                    429,
+                    "Too many connections",
+                    &format!("This token already has {per_token} open streams; close one first."),
+                ),
+                Full::Server => session::refuse(503, "Server full", SERVER_FULL),
+            }
+        })?;
     let gateway = state
         .gateway(caller.scope())
         .map_err(|_| session::refuse(500, "No gateway", "This server does not serve the ticket's scope."))?
