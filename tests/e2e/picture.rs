@@ -6,7 +6,7 @@ use std::time::Duration;
 use ghor_domain::{Event, Picture, RegionCode, Scope};
 use serde_json::{json, Value};
 
-use crate::harness::{event, wait_for, Ghor, BIN, DEADLINE};
+use crate::harness::{event, wait_for, Ghor, BIN};
 
 /// Folds the whole live log of the server's data dir from sequence 1.
 async fn replay(ghor: &Ghor, upto: u64) -> Picture {
