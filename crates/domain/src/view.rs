@@ -482,7 +482,7 @@ fn totals(
     for (id, view) in views {
         t.reporting += u32::from(view.last_report.is_some());
         // Overdue, or silent since an incident around it opened: both are to be called.
-        let silent = view.incidents.iter().any(|i| incidents.get(i).is_some_and(|i| i.not_reported.contains(&id)));
+        let silent = view.incidents.iter().any(|i| incidents.get(i).is_some_and(|i| i.not_reported.contains(id)));
         t.not_reporting += u32::from(view.overdue_since.is_some() || silent);
         for (dim, d) in &view.dimensions {
             if let Some(s) = d.state {

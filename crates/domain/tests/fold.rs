@@ -457,7 +457,7 @@ fn an_acknowledgement_older_than_the_alert_does_not_count() {
 #[test]
 fn an_alert_names_the_threshold_it_crossed_and_who_acknowledged_it_when() {
     let full = beds("umcg", "ic", "10:00", 42, 42);
-    let view = vr01(&world(&[full.clone()]));
+    let view = vr01(&world(std::slice::from_ref(&full)));
     let alert = &view.alerts["umcg/beds/ic"];
     assert_eq!(alert.threshold, Some(ThresholdKey::BedsFreeCritical));
     assert_eq!(view.thresholds[&ThresholdKey::BedsFreeCritical], 0, "the rule's value is in the same view");

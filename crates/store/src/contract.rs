@@ -82,7 +82,7 @@ pub async fn abandoned_appends(log: Arc<dyn EventLog>) {
         let _ = task.await;
     }
     let after = sample_event("martini", 1, 2);
-    let stored = log.append(&[after.clone()]).await.into_iter().next().expect("one result");
+    let stored = log.append(std::slice::from_ref(&after)).await.into_iter().next().expect("one result");
     let Ok(Appended::Stored { seq }) = stored else { panic!("an append after abandoned ones fails: {stored:?}") };
     let entries = log.read(first, 1_000).await.expect("read");
     let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();

@@ -62,7 +62,7 @@ impl AlertFeed {
     /// A region's feed, newest first.
     pub fn of(&self, region: RegionCode) -> Vec<&FeedEntry> {
         let mut entries: Vec<&FeedEntry> = self.entries.get(&region).into_iter().flatten().collect();
-        entries.sort_by(|a, b| b.at.cmp(&a.at));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.at));
         entries
     }
 }

@@ -48,8 +48,12 @@ pub struct Delta {
     pub patched: bool,
     /// The changes as each subscription (regions, visibility) sees them, written as JSON
     /// once for all its clients; `None`: nothing in it for them.
-    pub seen_as: Mutex<HashMap<(Vec<RegionCode>, Visibility), Option<Arc<str>>>>,
+    pub seen_as: Mutex<HashMap<Subscription, Option<Arc<str>>>>,
 }
+
+/// What a client asked to see and how it may see it: clients alike in both get the same
+/// deltas.
+pub type Subscription = (Vec<RegionCode>, Visibility);
 
 /// What the gateway has folded so far.
 pub struct Folded {
