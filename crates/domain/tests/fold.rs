@@ -594,7 +594,7 @@ fn an_incident_lists_the_locations_in_its_area_that_have_not_reported_since_it_o
 
     // A later update of the incident does not move when it opened.
     let updated = incident("incident.updated", "11:00", "actief", location("umcg"), 10.0);
-    let view = vr01(&world(&[updated, opened, beds("umcg", "ic", "10:30", 42, 30)]));
+    let view = vr01(&world(&[opened, updated, beds("umcg", "ic", "10:30", 42, 30)]));
     assert_eq!(view.incidents[&storm].opened, Some(utc(&at("09:30"))));
     assert_eq!(view.incidents[&storm].not_reported, vec![slug("martini"), slug("zonnehuis")]);
 }
