@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Ghor, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE } from './harness.mjs';
+import { Ghor, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE, openAs, overflow } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
 const DESKTOP = { width: 1920, height: 1080 };
@@ -33,17 +33,6 @@ async function newPage(t, options) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
   return { page, errors };
-}
-
-/** Opens the page with `token` in the fragment and waits until the picture is live. */
-async function openAs(page, ghor, token) {
-  await page.goto(`${ghor.url}/#token=${encodeURIComponent(ghor.tokens[token])}`);
-  await page.locator('#connection[data-state="live"]').waitFor({ timeout: DEADLINE_MS });
-  await page.locator('#picture:not([hidden])').waitFor({ timeout: DEADLINE_MS });
-}
-
-function overflow(page) {
-  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }
 
 /**

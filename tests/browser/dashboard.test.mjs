@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser } from './harness.mjs';
+import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, openAs } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 90000;
 const VIEWPORT = { width: 1920, height: 1080 };
@@ -286,13 +286,6 @@ test('after a restart with nothing new the page is live again soon after it reco
 });
 
 // ---- the dashboard's parts, the institution's pages, and what each role sees ----
-
-/** Opens the page with one of the server's tokens and waits until it is live. */
-async function openAs(page, ghor, token, query = '') {
-  await page.goto(`${ghor.url}/${query}#token=${encodeURIComponent(ghor.tokens[token])}`);
-  await page.locator('#connection[data-state="live"]').waitFor({ timeout: DEADLINE_MS });
-  await page.locator('#picture:not([hidden])').waitFor({ timeout: DEADLINE_MS });
-}
 
 test('form round trip: an institution changes its IC beds, a ROT dashboard shows it, a bad value gets the catalogue\'s Dutch (and English) message', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const { ghor, context, page, pageErrors } = await setup(t);

@@ -220,3 +220,15 @@ export function useBrowser() {
   after(async () => { await browser?.close(); });
   return () => browser;
 }
+
+/** Opens the page with one of the server's tokens (and `query`) and waits until it is live. */
+export async function openAs(page, ghor, token, query = '') {
+  await page.goto(`${ghor.url}/${query}#token=${encodeURIComponent(ghor.tokens[token])}`);
+  await page.locator('#connection[data-state="live"]').waitFor({ timeout: DEADLINE_MS });
+  await page.locator('#picture:not([hidden])').waitFor({ timeout: DEADLINE_MS });
+}
+
+/** How far the page sticks out to the right of the screen (0 or less: not at all). */
+export function overflow(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+}

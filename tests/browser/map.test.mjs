@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE } from './harness.mjs';
+import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE, overflow } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
 const DESKTOP = { viewport: { width: 1920, height: 1080 } };
@@ -113,10 +113,6 @@ function clusterInView(page) {
     }
     return null;
   });
-}
-
-function overflow(page) {
-  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }
 
 test('desktop: boundaries, the incident area, clusters that split when zoomed, a marker opens the detail, live updates keep the view', { timeout: TEST_TIMEOUT_MS }, async (t) => {

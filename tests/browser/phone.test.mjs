@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE } from './harness.mjs';
+import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE, openAs, overflow } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
 
@@ -46,18 +46,6 @@ async function setup(t) {
   const posts = [];
   page.on('request', (r) => { if (r.method() === 'POST' && new URL(r.url()).pathname.startsWith('/v1/events')) posts.push(r); });
   return { ghor, context, page, pageErrors, posts };
-}
-
-/** Opens the page with one of the server's tokens and waits until it is live. */
-async function openAs(page, ghor, token, query = '') {
-  await page.goto(`${ghor.url}/${query}#token=${encodeURIComponent(ghor.tokens[token])}`);
-  await page.locator('#connection[data-state="live"]').waitFor({ timeout: DEADLINE_MS });
-  await page.locator('#picture:not([hidden])').waitFor({ timeout: DEADLINE_MS });
-}
-
-/** How far the page sticks out to the right of the screen (0 or less: not at all). */
-function overflow(page) {
-  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }
 
 /** How far anything in `selector` sticks out of it to the right. */

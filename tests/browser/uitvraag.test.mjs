@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE } from './harness.mjs';
+import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE, openAs, overflow } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
 const DESKTOP = { width: 1920, height: 1080 };
@@ -39,18 +39,6 @@ async function setupArea(ghor) {
     ghor.tokens[org] = (await ghor.cli('token', 'create', '--role', 'institution', '--name', `Instelling ${org}`,
       '--region', 'VR01', '--organisation', org)).split('\n').pop();
   }
-}
-
-/** Opens the page with one of the server's tokens and waits until it is live. */
-async function openAs(page, ghor, token, query = '') {
-  await page.goto(`${ghor.url}/${query}#token=${encodeURIComponent(ghor.tokens[token])}`);
-  await page.locator('#connection[data-state="live"]').waitFor({ timeout: DEADLINE_MS });
-  await page.locator('#picture:not([hidden])').waitFor({ timeout: DEADLINE_MS });
-}
-
-/** Whether anything on the page sticks out to the right of the screen. */
-function overflow(page) {
-  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }
 
 /** Draws the circle in the desk's form: a click on the map sets the centre, the fields make it exact. */

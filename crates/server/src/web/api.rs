@@ -420,7 +420,8 @@ pub async fn contacts_overview(
     let refused = |reason: &str| Problem::invalid(FieldError::new("region", ErrorCode::Malformed, reason));
     let Query(query) = query.map_err(|e| refused(&e.body_text()))?;
     let only = query.region.as_deref().map(RegionCode::try_from).transpose().map_err(|e| refused(&e.to_string()))?;
-    let registered: Vec<(Slug, RegionCode)> = {
+    // Each location the caller may read the contacts of, with its region's allowed age.
+    let registered: Vec<(Slug, u32)> = {
         let gateway = state.gateway(caller.scope())?;
         let st = gateway.state();
         st.picture
@@ -432,16 +433,15 @@ pub async fn contacts_overview(
                 let (region, organisation) = (info.value.region, &info.value.organisation);
                 policy::decide(&caller, &Action::ReadContacts { region, organisation }).is_ok()
             })
-            .map(|(id, info)| (id.clone(), info.value.region))
+            .map(|(id, info)| (id.clone(), st.picture.threshold(info.value.region, ThresholdKey::ContactVerifiedDays)))
             .collect()
     };
     let today = Utc::now().date_naive();
     let mut locations = serde_json::Map::new();
-    for (id, region) in &registered {
-        let within = verify_within_days(&state, &caller, *region)?;
+    for (id, within) in &registered {
         let contacts = state.backbone.contacts.contacts(caller.scope(), id).await?;
         let oldest = contacts.iter().map(|c| c.verified_on).min();
-        let stale = oldest.is_some_and(|d| (today - d).num_days() > i64::from(within));
+        let stale = oldest.is_some_and(|d| (today - d).num_days() > i64::from(*within));
         locations.insert(
             id.to_string(),
             json!({ "contacts": contacts.len(), "oldest_verified_on": oldest, "stale": stale }),
