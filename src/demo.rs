@@ -72,8 +72,8 @@ async fn contacts(admin: &Client, rows: &[registry::Row]) -> anyhow::Result<()> 
 pub async fn start(url: &str, store: &dyn TokenStore, rate: f64, scenario: bool, tasks: Tasks) -> anyhow::Result<()> {
     let mut shutdown = tasks.shutdown();
     let admin = Client::new(url, &token(store, "demo netwerkfunctionaris", Role::Netwerkfunctionaris, None).await?);
-    let mut rows = registry::read_csv(HOSPITALS)?;
-    rows.extend(registry::read_csv(CARE)?);
+    let mut rows = registry::read_csv(HOSPITALS).map_err(anyhow::Error::msg)?;
+    rows.extend(registry::read_csv(CARE).map_err(anyhow::Error::msg)?);
     let (stored, known, refused) = registry::post_all(&admin, &registry::events(&rows), false).await?;
     eprintln!("demo registry: {stored} registered, {known} already known, {refused} refused");
     // The picture follows the log: the simulator plays the locations once the picture holds them.

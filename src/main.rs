@@ -1,5 +1,6 @@
 //! `ghor`: the one binary. Parses the command line and calls the libraries.
 
+mod audit;
 mod client;
 mod demo;
 mod rebuild;
@@ -52,6 +53,9 @@ enum Command {
     Registry(RegistryCommand),
     /// Report plausible status changes to a running ghor, for exercises and load.
     Sim(Sim),
+    /// Tamper evidence: the audit key, the signed tree heads, verification and proofs.
+    #[command(subcommand)]
+    Audit(audit::Command),
     /// Ask an area (uitvraag), follow the answers and the call list, record calls, close.
     #[command(subcommand)]
     Uitvraag(uitvraag::Command),
@@ -149,6 +153,9 @@ struct LimitArgs {
     /// Live streams over all tokens; more are refused with 503 and Retry-After.
     #[arg(long, env = "GHOR_MAX_CONNECTIONS", default_value_t = Limits::default().connections)]
     max_connections: usize,
+    /// Seconds a request's body may take to arrive whole.
+    #[arg(long, env = "GHOR_BODY_READ_SECONDS", default_value_t = Limits::default().body_read.as_secs())]
+    body_read_seconds: u64,
 }
 
 impl LimitArgs {
@@ -158,6 +165,7 @@ impl LimitArgs {
             rate_burst: self.rate_burst,
             websockets_per_token: self.websockets_per_token,
             connections: self.max_connections,
+            body_read: std::time::Duration::from_secs(self.body_read_seconds),
             ..Limits::default()
         }
     }
@@ -185,6 +193,8 @@ struct Project {
     /// Rebuild the read model of a scope from sequence 1, with progress, then exit.
     #[arg(long, value_parser = parse_scope)]
     rebuild: Option<Scope>,
+    #[command(flatten)]
+    signing: audit::Signing,
 }
 
 /// How notifications leave ghor.
@@ -270,6 +280,8 @@ struct Serve {
     notify: NotifyArgs,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    signing: audit::Signing,
 }
 
 #[derive(Subcommand)]
@@ -368,15 +380,41 @@ fn parse_slug(s: &str) -> Result<Slug, String> {
     Slug::try_from(s).map_err(String::from)
 }
 
+/// The application's log on standard error (`GHOR_LOG` filters it); the security audit log
+/// (target `security`) apart, as JSON lines appended to `GHOR_SECURITY_LOG` when it is set.
+fn logging() -> anyhow::Result<()> {
+    use tracing_subscriber::filter::{filter_fn, Targets};
+    use tracing_subscriber::prelude::*;
+    let application = tracing_subscriber::EnvFilter::try_from_env("GHOR_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn,async_nats=warn".into());
+    let apart = std::env::var_os("GHOR_SECURITY_LOG").filter(|p| !p.is_empty()).map(PathBuf::from);
+    let security = match &apart {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("GHOR_SECURITY_LOG: cannot open {}", path.display()))?;
+            let only = Targets::new().with_target(ghor_server::security::TARGET, tracing::Level::INFO);
+            Some(tracing_subscriber::fmt::layer().json().with_writer(std::sync::Mutex::new(file)).with_filter(only))
+        }
+        None => None,
+    };
+    let kept_apart = apart.is_some();
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(filter_fn(move |m| !(kept_apart && m.target() == ghor_server::security::TARGET)))
+        .with_filter(application);
+    tracing_subscriber::registry().with(stderr).with(security).init();
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GHOR_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn,async_nats=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(e) = logging() {
+        eprintln!("error: {e:#}");
+        return std::process::ExitCode::FAILURE;
+    }
     match run(Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -395,6 +433,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Notify(n) => notify(n).await,
         Command::Token(t) => token(t).await,
         Command::Uitvraag(u) => uitvraag::run(u).await,
+        Command::Audit(a) => audit::run(a).await,
         Command::Oefening(OefeningCommand::Prepare { url, token }) => {
             eprintln!("de registratie van de werkelijkheid overnemen in de oefening…");
             let done = client::Client::new(&url, &token).post("/v1/oefening/prepare", &serde_json::json!({})).await?;
@@ -432,6 +471,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         fault_injection: s.fault_injection,
         notify: s.notify.settings(""),
         limits: s.limits.limits(),
+        tree_heads: s.signing.tree_heads()?,
         ..Settings::default()
     };
     run_until_stopped(s.listen, backbone, settings, |url, tasks| async move {
@@ -460,7 +500,11 @@ async fn project(p: Project) -> anyhow::Result<()> {
     if let Some(scope) = p.rebuild {
         return rebuild::run(&backbone, scope).await;
     }
-    let settings = Settings { roles: Roles { projector: true, ..Roles::NONE }, ..Settings::default() };
+    let settings = Settings {
+        roles: Roles { projector: true, ..Roles::NONE },
+        tree_heads: p.signing.tree_heads()?,
+        ..Settings::default()
+    };
     run_until_stopped(p.listen, backbone, settings, |_, _| async { Ok(()) }).await
 }
 
@@ -556,6 +600,7 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
             })?;
             let store = store.open().await?;
             let (secret, info) = issue(&*store, request, Utc::now()).await.map_err(|p| anyhow::anyhow!(p.detail))?;
+            ghor_server::security::token_issued(None, info.id, &info.name, info.role.as_str());
             eprintln!(
                 "token {} for {} ({}) valid until {}",
                 info.id,
@@ -586,6 +631,7 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
             if !store.revoke(id).await? {
                 anyhow::bail!("there is no token {id}; `ghor token list` shows them");
             }
+            ghor_server::security::token_revoked(None, id);
             eprintln!("revoked {id}");
             Ok(())
         }

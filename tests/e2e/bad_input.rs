@@ -13,7 +13,7 @@ use ghor_domain::{Role, Scope, Slug};
 use ghor_store::TokenInfo;
 use serde_json::{json, Value};
 
-use crate::harness::{event, ic_occupied, Ghor};
+use crate::harness::{event, ic_occupied, wait_for, Ghor};
 
 /// umcg's IC beds before every case: what a wrongly stored event would overwrite.
 const BASE_OPERATIONAL: u64 = 10;
@@ -211,6 +211,27 @@ async fn a_count_sent_as_a_string_is_a_422_on_that_field() {
     );
     let answer = refused("umcg", &e, 422, Some("data.operational"), "invalid type").await;
     assert_code(&answer, "not_a_number", json!({}));
+}
+
+/// JSON Schema's `integer` is any number without a fraction, however it is written: what
+/// the schema of a count allows is accepted, and stored as the plain whole number.
+#[tokio::test]
+async fn a_whole_count_in_any_spelling_is_accepted_as_its_schema_says() {
+    let ghor = super::start().await;
+    let text = beds_umcg().to_string();
+    let respelled =
+        text.replace(r#""operational":20"#, r#""operational":2e1"#).replace(r#""occupied":15"#, r#""occupied":15.0"#);
+    assert_ne!(text, respelled, "the counts were respelled");
+    let (status, body, _) = ghor.post_raw(Some("umcg"), "/v1/events", respelled.into_bytes()).await;
+    assert_eq!(status, 201, "{body}");
+    let seq = body["seq"].as_u64().expect("seq");
+    wait_for(async || ghor.get("im", "/v1/picture").await.1["seq"].as_u64() >= Some(seq)).await;
+    let ic = &umcg_location(&ghor).await["dimensions"]["beds"]["values"]["ic"]["data"];
+    assert_eq!(
+        (ic["operational"].clone(), ic["occupied"].clone()),
+        (json!(20), json!(15)),
+        "stored as whole numbers: {ic}"
+    );
 }
 
 #[tokio::test]

@@ -373,7 +373,7 @@ async fn await_checkpoint(pg: &Postgres, target: u64, projectors: &mut [&mut Pro
 // ---- the read model ----
 
 /// Runs one SQL query with psql; the rows, `|`-separated.
-async fn sql(database: &str, query: &str) -> String {
+pub(crate) async fn sql(database: &str, query: &str) -> String {
     let out = Command::new("psql")
         .args([database, "-XtAq", "-v", "ON_ERROR_STOP=1", "-c", query])
         .output()
@@ -405,7 +405,7 @@ fn show(v: Option<&Value>) -> String {
     v.map_or_else(|| "(absent)".to_owned(), Value::to_string)
 }
 
-fn assert_same(what: &str, found: Option<Value>, wanted: Option<Value>) {
+pub(crate) fn assert_same(what: &str, found: Option<Value>, wanted: Option<Value>) {
     if found != wanted {
         let why = match (&found, &wanted) {
             (Some(f), Some(w)) => difference("", f, w).unwrap_or_else(|| "(no difference found)".into()),

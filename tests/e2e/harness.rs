@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -69,6 +70,8 @@ pub struct Ghor {
     pub replicas: usize,
     /// Environment the server is started with (e.g. the notifier's settings).
     pub env: Vec<(String, String)>,
+    /// Where the server's standard error goes from its next start (the test's own when none).
+    pub stderr_to: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -157,6 +160,18 @@ impl Ghor {
         ghor
     }
 
+    /// On the production backbone with this database (e.g. on a PostgreSQL server of the
+    /// test's own, to crash and restart), with the default registry.
+    pub async fn start_on_database(database: TestDatabase) -> Ghor {
+        let nats = NatsServer::start();
+        let url = nats.url.clone();
+        let mut ghor =
+            Ghor::with_tokens_on(Backend::Production, Some(nats), Some(url), Vec::new(), Some(database)).await;
+        ghor.launch("127.0.0.1:0").await;
+        ghor.register_defaults().await;
+        ghor
+    }
+
     /// On a JetStream cluster, started as the README's production command says: every
     /// node's URL in `--nats`, three replicas; with the default registry.
     pub async fn start_on_cluster(cluster: NatsCluster) -> Ghor {
@@ -176,11 +191,22 @@ impl Ghor {
         nats_url: Option<String>,
         intake_accounts: Vec<String>,
     ) -> Ghor {
-        let dir = tempfile::tempdir().expect("tempdir");
         let database = match backend {
             Backend::Embedded => None,
             Backend::Production => Some(TestDatabase::create().await),
         };
+        Ghor::with_tokens_on(backend, nats, nats_url, intake_accounts, database).await
+    }
+
+    /// The same with the database given.
+    async fn with_tokens_on(
+        backend: Backend,
+        nats: Option<NatsServer>,
+        nats_url: Option<String>,
+        intake_accounts: Vec<String>,
+        database: Option<TestDatabase>,
+    ) -> Ghor {
+        let dir = tempfile::tempdir().expect("tempdir");
         let mut ghor = Ghor {
             url: String::new(),
             dir,
@@ -194,6 +220,7 @@ impl Ghor {
             cluster: None,
             replicas: 1,
             env: Vec::new(),
+            stderr_to: None,
             child: None,
         };
         for (name, args) in TOKENS {
@@ -236,12 +263,23 @@ impl Ghor {
             Some(url) => NatsLog::open(
                 connect(url).await.expect("nats"),
                 scope,
-                &StreamSettings { replicas: self.replicas, ..stream_settings() },
+                &StreamSettings {
+                    replicas: self.replicas,
+                    duplicate_window: self.duplicate_window(),
+                    ..stream_settings()
+                },
             )
             .await
             .expect("open the stream"),
             None => Embedded::open(self.dir.path()).await.expect("open store").log(scope).await.expect("log"),
         }
+    }
+
+    /// The log's duplicate window: the harness's, unless this server was started with
+    /// another (`GHOR_DUPLICATE_WINDOW`).
+    fn duplicate_window(&self) -> Duration {
+        let set = self.env.iter().find(|(k, _)| k == "GHOR_DUPLICATE_WINDOW").and_then(|(_, v)| v.parse().ok());
+        Duration::from_secs(set.unwrap_or(DUPLICATE_WINDOW_SECS))
     }
 
     /// How often the live log holds the event with this id.
@@ -285,7 +323,12 @@ impl Ghor {
             .env("GHOR_FAULT_INJECTION", "true")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(match &self.stderr_to {
+                Some(path) => Stdio::from(
+                    std::fs::OpenOptions::new().create(true).append(true).open(path).expect("the server's log file"),
+                ),
+                None => Stdio::inherit(),
+            })
             .kill_on_drop(true)
             .spawn()
             .expect("spawn ghor");
@@ -320,6 +363,7 @@ impl Ghor {
             cluster: None,
             replicas: self.replicas,
             env: self.env.clone(),
+            stderr_to: None,
             child: None,
         }
     }
@@ -350,6 +394,11 @@ impl Ghor {
     /// `/readyz`'s status.
     pub async fn ready(&self) -> u16 {
         self.http.get(format!("{}/readyz", self.url)).send().await.map_or(0, |r| r.status().as_u16())
+    }
+
+    /// The server process's id, while it runs (to read its memory from `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
     }
 
     pub async fn kill(&mut self) {
@@ -437,16 +486,33 @@ impl Ghor {
     }
 
     pub async fn stream(&self, token: &str, regions: &[&str], resume: Option<(&str, u64)>) -> Stream {
-        let (status, body) = self.post(token, "/v1/stream/ticket", &json!({})).await;
-        assert_eq!(status, 200, "{body}");
-        let ws_url = format!("{}/v1/stream", self.url.replace("http://", "ws://"));
-        let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.expect("websocket");
-        let mut hello = json!({ "type": "hello", "ticket": body["ticket"], "regions": regions });
+        let mut hello = json!({ "regions": regions });
         if let Some((epoch, seq)) = resume {
             hello["resume"] = json!({ "epoch": epoch, "seq": seq });
         }
-        ws.send(Message::Text(hello.to_string().into())).await.expect("hello");
-        Stream {
+        self.stream_with(token, hello).await
+    }
+
+    /// A stream whose hello says `hello` (regions, resume, focus, encoding) besides its ticket.
+    pub async fn stream_with(&self, token: &str, hello: Value) -> Stream {
+        self.try_stream_with(token, hello).await.unwrap_or_else(|e| panic!("open a stream: {e}"))
+    }
+
+    /// The same, or why the server could not be reached (it died or is not up yet).
+    pub async fn try_stream_with(&self, token: &str, mut hello: Value) -> Result<Stream, String> {
+        let ticket =
+            self.http.post(format!("{}/v1/stream/ticket", self.url)).bearer_auth(self.token(token)).json(&json!({}));
+        let response = ticket.send().await.map_err(|e| format!("ticket: {e}"))?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.map_err(|e| format!("ticket: {e}"))?;
+        assert_eq!(status, 200, "{body}");
+        let ws_url = format!("{}/v1/stream", self.url.replace("http://", "ws://"));
+        let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.map_err(|e| format!("websocket: {e}"))?;
+        hello["type"] = json!("hello");
+        hello["ticket"] = body["ticket"].clone();
+        ws.send(Message::Text(hello.to_string().into())).await.map_err(|e| format!("hello: {e}"))?;
+        let resumed = hello["resume"]["epoch"].as_str().zip(hello["resume"]["seq"].as_u64());
+        Ok(Stream {
             ws,
             epoch: String::new(),
             seq: 0,
@@ -454,8 +520,9 @@ impl Ghor {
             snapshots: Vec::new(),
             current: None,
             closed: None,
-            resumed: resume.map(|(e, s)| (e.to_owned(), s)),
-        }
+            resumed: resumed.map(|(e, s)| (e.to_owned(), s)),
+            compressed: 0,
+        })
     }
 }
 
@@ -486,16 +553,22 @@ pub struct Stores {
     pub notify: Arc<dyn NotifyStore>,
 }
 
-/// A client event with a fresh id and time now.
 /// Waits, up to [`DEADLINE`], until `done` holds.
-pub async fn wait_for(mut done: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
+pub async fn wait_for(done: impl AsyncFnMut() -> bool) {
+    wait_for_within(DEADLINE, "condition", done).await;
+}
+
+/// Waits, up to `limit`, until `done` holds (for conditions that take longer by nature,
+/// such as a thousand clients catching up); says `what` was not reached when it was not.
+pub async fn wait_for_within(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
     while !done().await {
-        assert!(tokio::time::Instant::now() < deadline, "condition not reached in time");
+        assert!(tokio::time::Instant::now() < deadline, "{what} not reached within {limit:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
+/// A client event with a fresh id and time now.
 pub fn event(source: &str, event_type: &str, subject: Option<&str>, data: Value) -> Value {
     let mut e = json!({
         "specversion": "1.0",
@@ -527,19 +600,30 @@ pub struct Stream {
     /// for a connection that broke without one).
     pub closed: Option<(u16, String)>,
     resumed: Option<(String, u64)>,
+    /// Messages that came gzip-compressed (binary frames).
+    pub compressed: usize,
 }
 
 impl Stream {
     /// The next message as JSON, within the deadline.
     pub async fn next(&mut self) -> Value {
+        self.try_next().await.expect("stream open")
+    }
+
+    /// The same, or `None` once the connection has ended (closed, reset, or its server
+    /// died); a connection that stays silent past the deadline fails.
+    pub async fn try_next(&mut self) -> Option<Value> {
         loop {
-            let message = tokio::time::timeout(DEADLINE, self.ws.next())
-                .await
-                .expect("a message in time")
-                .expect("stream open")
-                .expect("ws");
-            if let Message::Text(t) = message {
-                return serde_json::from_str(&t).expect("json");
+            let message = tokio::time::timeout(DEADLINE, self.ws.next()).await.expect("a message in time");
+            match message? {
+                Ok(Message::Text(t)) => return Some(serde_json::from_str(&t).expect("json")),
+                Ok(Message::Binary(gzip)) => {
+                    self.compressed += 1;
+                    let text = flate2::read::GzDecoder::new(&gzip[..]);
+                    return Some(serde_json::from_reader(text).expect("gzip of json"));
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => {}
             }
         }
     }

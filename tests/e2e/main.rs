@@ -6,11 +6,15 @@
 // The suite is compiled once per backend, on purpose.
 #![allow(clippy::duplicate_mod)]
 
+mod audit;
 mod cluster;
 mod demo;
 mod direct;
 mod embedded;
 mod faults;
+mod flood;
 mod gateways;
 mod harness;
+mod history;
 mod production;
+mod security;

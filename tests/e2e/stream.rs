@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::harness::ic_occupied;
+use crate::harness::{event, ic_occupied};
 
 #[tokio::test]
 async fn status_reported_over_http_arrives_as_chained_deltas() {
@@ -150,4 +150,156 @@ async fn stream_limits_are_set_per_deployment_and_a_full_server_says_when_to_ret
 
     rot.close().await;
     wait_for(async || tokio_tungstenite::connect_async(&ws_url).await.is_ok()).await;
+}
+
+/// A focus narrows the stream on the server: a bed board that asks for acute care and beds
+/// alone gets neither the nursing home nor the hospital's staffing, in the snapshot as in
+/// the deltas. A focus that names nothing, or something unknown, is refused naming it.
+#[tokio::test]
+async fn a_focus_narrows_the_stream_to_categories_and_dimensions() {
+    let ghor = super::start().await;
+    ghor.register(&[("zonnehuis", "zonnehuis", "verpleeg_verzorgingshuis", "VR01", 53.21, 6.56)]).await;
+    let staffing = |location: &str| {
+        let mut e = event(
+            &format!("/locations/{location}"),
+            "nl.ghor.staffing.reported.v1",
+            Some("verpleegkundige"),
+            json!({ "unfilled_shifts_24h": 6 }),
+        );
+        e["bron"] = json!("telefoon");
+        e
+    };
+    for location in ["umcg", "zonnehuis"] {
+        let (status, body) = ghor.post("im", "/v1/events", &staffing(location)).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let focus = json!({ "regions": ["VR01"], "categories": ["acuut"], "dimensions": ["beds"] });
+    let mut board = ghor.stream_with("rot", focus).await;
+    let mut everything = ghor.stream("rot", &["VR01"], None).await;
+    for client in [&mut board, &mut everything] {
+        let m = client.next().await;
+        assert_eq!(m["type"], "snapshot", "{m}");
+        client.apply(&m);
+    }
+    let unfocused = &everything.regions["VR01"];
+    assert!(unfocused["locations"]["zonnehuis"].is_object(), "{unfocused}");
+    assert!(
+        unfocused["alerts"]["umcg/staffing/verpleegkundige"].is_object(),
+        "six open shifts are critical: {unfocused}"
+    );
+    let view = &board.regions["VR01"];
+    assert!(view["locations"].get("zonnehuis").is_none(), "a nursing home is not acute care: {view}");
+    assert_eq!(view["locations"]["umcg"]["dimensions"], json!({}), "no staffing on a bed board: {view}");
+    assert!(view["alerts"].get("umcg/staffing/verpleegkundige").is_none(), "{view}");
+    assert_eq!(view["totals"], unfocused["totals"], "totals stay the region's");
+
+    // Deltas alike: beds arrive, the staffing reported between them does not (deltas come
+    // in log order, so it would have come before the second).
+    ghor.report_beds("umcg", "umcg", 20, 7).await;
+    let (status, body) = ghor.post("im", "/v1/events", &staffing("umcg")).await;
+    assert_eq!(status, 201, "{body}");
+    ghor.report_beds("umcg", "umcg", 20, 8).await;
+    board.until(|p| ic_occupied(&p["VR01"], "umcg") == Some(8)).await;
+    let view = &board.regions["VR01"];
+    assert_eq!(view["locations"]["umcg"]["dimensions"].as_object().map(|d| d.len()), Some(1), "{view}");
+    assert!(view["locations"].get("zonnehuis").is_none(), "{view}");
+
+    for (focus, field) in [
+        (json!({ "categories": [] }), "categories"),
+        (json!({ "dimensions": ["bedden"] }), "dimensions"),
+        (json!({ "categories": ["ziekenhuis"] }), "categories"),
+    ] {
+        let mut refused = ghor.stream_with("rot", focus.clone()).await;
+        let reply = refused.until_closed().await.expect("a refusal");
+        assert_eq!(reply["status"], 400, "{focus}: {reply}");
+        assert!(reply["detail"].as_str().is_some_and(|d| d.contains(field)), "{focus}: {reply}");
+    }
+}
+
+/// A page that says `"encoding": "gzip"` gets large messages as gzip in binary frames: the
+/// same snapshot, a fraction of the bytes. Small messages stay text.
+#[tokio::test]
+async fn a_client_that_takes_gzip_gets_the_same_snapshot_compressed() {
+    let ghor = super::start().await;
+    let homes: Vec<(String, f64)> = (0..60).map(|i| (format!("huis-{i:02}"), f64::from(i) / 1000.0)).collect();
+    let homes: Vec<_> = homes
+        .iter()
+        .map(|(id, d)| (id.as_str(), "zorggroep", "verpleeg_verzorgingshuis", "VR01", 53.0 + d, 6.5))
+        .collect();
+    ghor.register(&homes).await;
+    let mut plain = ghor.stream("rot", &["VR01"], None).await;
+    let mut packed = ghor.stream_with("rot", json!({ "regions": ["VR01"], "encoding": "gzip" })).await;
+    for client in [&mut plain, &mut packed] {
+        let m = client.next().await;
+        assert_eq!(m["type"], "snapshot", "{m}");
+        client.apply(&m);
+    }
+    assert_eq!(packed.compressed, 1, "the snapshot came compressed");
+    assert_eq!(plain.compressed, 0, "only to a client that asked");
+    assert_eq!(packed.regions, plain.regions);
+    assert_eq!(packed.regions["VR01"]["locations"].as_object().map(|l| l.len()), Some(62));
+
+    ghor.report_beds("umcg", "umcg", 20, 4).await;
+    packed.until(|p| ic_occupied(&p["VR01"], "umcg") == Some(4)).await;
+    assert_eq!(packed.compressed, 1, "a small delta stays text");
+}
+
+/// Heartbeats go both ways: the server pings, and a client that answers nothing (a page
+/// whose network went away, here one that stopped reading) is let go within seconds, its
+/// connection freed for the next.
+#[tokio::test]
+async fn a_client_that_answers_no_ping_is_freed_within_seconds() {
+    use crate::harness::Ghor;
+    let limits = [("GHOR_WEBSOCKETS_PER_TOKEN", "1".to_owned())];
+    let ghor = Ghor::start_with_env(super::BACKEND, &limits).await;
+    let mut silent = ghor.stream("rot", &["VR01"], None).await;
+    silent.until(|p| p["VR01"].is_object()).await;
+    let stopped = tokio::time::Instant::now();
+
+    // While it holds the token's one stream, the next is refused; then it is let go.
+    let deadline = stopped + std::time::Duration::from_secs(40);
+    loop {
+        let mut next = ghor.stream("rot", &["VR01"], None).await;
+        let m = next.next().await;
+        if m["type"] == "snapshot" {
+            break;
+        }
+        assert_eq!(m["status"], 429, "{m}");
+        assert!(tokio::time::Instant::now() < deadline, "a client that answers nothing was never let go");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let freed = stopped.elapsed();
+    assert!(freed.as_secs() >= 10, "let go after {freed:?}: before it could have missed a ping");
+    assert!(freed.as_secs() <= 25, "let go only after {freed:?}");
+    eprintln!("a client that answered nothing was let go after {freed:?}");
+}
+
+/// A client that was away gets what it missed merged into one delta; one that asks for
+/// `"merge": false` (a recorder) gets every delta on its own, chained, from the same point.
+#[tokio::test]
+async fn a_resumed_client_gets_what_it_missed_merged_unless_it_asks_for_every_delta() {
+    let ghor = super::start().await;
+    let mut dashboard = ghor.stream("rot", &["VR01"], None).await;
+    let m = dashboard.next().await;
+    dashboard.apply(&m);
+    let (epoch, seq) = (dashboard.epoch.clone(), dashboard.seq);
+    dashboard.close().await;
+    ghor.report_beds("umcg", "umcg", 20, 6).await;
+    ghor.report_beds("martini", "martini", 12, 12).await;
+    ghor.report_beds("umcg", "umcg", 20, 7).await;
+
+    for (merge, expected) in [(true, vec![(seq, seq + 3)]), (false, (seq..seq + 3).map(|s| (s, s + 1)).collect())] {
+        let hello = json!({ "regions": ["VR01"], "resume": { "epoch": epoch, "seq": seq }, "merge": merge });
+        let mut resumed = ghor.stream_with("rot", hello).await;
+        let mut deltas = Vec::new();
+        loop {
+            let m = resumed.next().await;
+            match m["type"].as_str() {
+                Some("delta") => deltas.push((m["from"].as_u64().unwrap_or(0), m["to"].as_u64().unwrap_or(0))),
+                Some("heartbeat") => break,
+                _ => panic!("merge {merge}: expected deltas, then a heartbeat: {m}"),
+            }
+        }
+        assert_eq!(deltas, expected, "merge {merge}: the deltas' (from, to]");
+    }
 }

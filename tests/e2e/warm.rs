@@ -11,7 +11,7 @@ use std::time::Duration;
 use ghor_domain::values::Point;
 use serde_json::{json, Value};
 
-use crate::harness::{event, Ghor, DEADLINE};
+use crate::harness::{event, wait_for, Ghor, DEADLINE};
 
 /// The centre and radius of the area asked: between Groningen and Leeuwarden, across the
 /// border of VR01 and VR02.
@@ -202,8 +202,12 @@ async fn an_uitvraag_across_two_regions_tracks_answers_and_calls_as_each_caller_
     uitvraag_until(&ghor, "im12", "westerkwartier", |b| b["uitvraag"]["closed"].is_string()).await;
     let late = event("/locations/mcl", "nl.ghor.not_affected.reported.v1", None, json!({}));
     assert_eq!(ghor.post("im12", "/v1/events", &late).await.0, 201, "the IM reports on mcl's behalf");
-    let (_, after) = ghor.get("im12", "/v1/picture/locations/mcl").await;
-    assert!(after["location"]["dimensions"]["not_affected"].is_object(), "the report itself is in: {after}");
+    // The report itself reaches the picture (a 201 says it is in the log, not yet folded).
+    wait_for(async || {
+        let (_, after) = ghor.get("im12", "/v1/picture/locations/mcl").await;
+        after["location"]["dimensions"]["not_affected"].is_object()
+    })
+    .await;
     let frozen = uitvraag_until(&ghor, "im12", "westerkwartier", |_| true).await;
     assert_eq!(state(&frozen, "mcl"), "open", "{frozen}");
 }

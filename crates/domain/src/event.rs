@@ -156,6 +156,12 @@ impl Submission {
         }
     }
 
+    /// A batch's items: a JSON array of events, each kept as its own bytes to be read by
+    /// [`Submission::from_slice`]; `None` when the bytes are not a JSON array.
+    pub fn batch_items(bytes: &[u8]) -> Option<Vec<&serde_json::value::RawValue>> {
+        serde_json::from_slice(bytes).ok()
+    }
+
     /// Accepts the submission: adds the server's stamp and checks `time` against receipt.
     pub fn accept(self, stamp: Stamp) -> Result<Event, FieldError> {
         let time = self.time.unwrap_or(stamp.received);

@@ -11,8 +11,14 @@
 //! - [`event_type`]: `event_types!`, one declaration per event type, and what a key or
 //!   a data type brings to it; the table itself is in [`payload`].
 //! - [`event`]: the CloudEvents envelope: strict parse, server stamp, stored form.
+//! - [`fuzzing`]: the properties the fuzz targets in `fuzz/` check.
 //! - [`json`]: reading a caller's JSON, refusing a key repeated in one object.
+//! - [`merkle`]: RFC 9162 Merkle trees over the log: roots, inclusion and consistency
+//!   proofs (tamper evidence).
+//! - [`patch`]: JSON Merge Patch (RFC 7396): the diff between two views, applying and
+//!   composing patches.
 //! - [`picture`]: [`Picture::apply`], the fold.
+//! - [`registry`]: the registry of locations as CSV, and the events that register it.
 //! - [`warm`]: the warm phase in the fold: uitvragen and handelingsperspectieven, whom
 //!   they address, who answered, was called, read.
 //! - [`condition`]: the alert conditions one may subscribe to, and which of them an
@@ -29,9 +35,13 @@ pub mod describe;
 pub mod error;
 pub mod event;
 pub mod event_type;
+pub mod fuzzing;
 pub mod json;
+pub mod merkle;
+pub mod patch;
 pub mod payload;
 pub mod picture;
+pub mod registry;
 pub mod rules;
 pub mod schema;
 pub mod values;

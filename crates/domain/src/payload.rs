@@ -485,6 +485,7 @@ pub struct IncidentData {
     pub state: IncidentState,
     /// GRIP level as decided by the competent authority; 0 for none.
     #[schemars(range(max = 5))]
+    #[serde(deserialize_with = "crate::values::whole_number")]
     pub grip: u8,
     pub area: Area,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -53,14 +53,39 @@ fn too_large(value: impl std::fmt::Display) -> Refusal {
 impl TryFrom<serde_json::Number> for Count {
     type Error = Refusal;
     fn try_from(n: serde_json::Number) -> Result<Self, Refusal> {
-        if let Some(v) = n.as_u64() {
-            return u32::try_from(v).map_err(|_| too_large(v)).and_then(Count::new);
+        match whole(&n) {
+            Some(v) if v < 0 => {
+                Err(Refusal::new(ErrorCode::Negative, format!("{n} is negative; counts are 0 or more")))
+            }
+            Some(v) => u32::try_from(v).map_err(|_| too_large(&n)).and_then(Count::new),
+            None => Err(not_whole(&n)),
         }
-        if n.as_i64().is_some_and(|v| v < 0) {
-            return Err(Refusal::new(ErrorCode::Negative, format!("{n} is negative; counts are 0 or more")));
-        }
-        Err(Refusal::new(ErrorCode::NotWhole, format!("{n} is not a whole number")))
     }
+}
+
+/// A JSON number's value when it is whole, in any spelling JSON Schema's `integer` allows:
+/// `42`, `42.0`, `1e2` and `-0` all are. Beyond `i128` it saturates, which every bound refuses.
+pub fn whole(n: &serde_json::Number) -> Option<i128> {
+    if let Some(v) = n.as_i64() {
+        return Some(v.into());
+    }
+    if let Some(v) = n.as_u64() {
+        return Some(v.into());
+    }
+    n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i128)
+}
+
+fn not_whole(n: &serde_json::Number) -> Refusal {
+    Refusal::new(ErrorCode::NotWhole, format!("{n} is not a whole number"))
+}
+
+/// Deserialises a plain integer field (`#[serde(deserialize_with = ...)]`) the way its
+/// schema's `integer` reads: any whole number, in any spelling, that fits the field.
+pub fn whole_number<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<T, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    let v = whole(&n).ok_or_else(|| not_whole(&n).to_serde())?;
+    T::try_from(v)
+        .map_err(|_| Refusal::new(ErrorCode::Malformed, format!("{n} is outside what this field holds")).to_serde())
 }
 
 impl From<Count> for u32 {
@@ -94,8 +119,8 @@ impl Percent {
 impl TryFrom<serde_json::Number> for Percent {
     type Error = Refusal;
     fn try_from(n: serde_json::Number) -> Result<Self, Refusal> {
-        match n.as_u64() {
-            Some(v) if v <= 100 => Ok(Percent(v as u32)),
+        match whole(&n) {
+            Some(v @ 0..=100) => Ok(Percent(v as u32)),
             _ => Err(Refusal::new(ErrorCode::NotAPercent, format!("{n} is not a whole percentage from 0 to 100"))),
         }
     }
@@ -383,6 +408,33 @@ mod tests {
         assert!(n("-1").expect_err("refused").to_string().contains("negative"));
         assert!(n("100001").expect_err("refused").to_string().contains("largest"));
         assert!(n("1.5").expect_err("refused").to_string().contains("whole"));
+        assert!(n("1e300").expect_err("refused").to_string().contains("largest"));
+        assert!(n("-1e2").expect_err("refused").to_string().contains("negative"));
+    }
+
+    /// JSON Schema's `integer` is any number with no fraction, however it is written; the
+    /// schemas say `integer`, so the API takes exactly those.
+    #[test]
+    fn whole_numbers_in_every_spelling_are_accepted() {
+        for (text, value) in [("42", 42), ("42.0", 42), ("1e2", 100), ("1E+2", 100), ("-0", 0), ("-0.0", 0), ("0.0", 0)]
+        {
+            assert_eq!(serde_json::from_str::<Count>(text).expect(text).get(), value, "{text}");
+        }
+        assert_eq!(serde_json::from_str::<Percent>("1e2").expect("1e2").get(), 100);
+        assert_eq!(serde_json::from_str::<Percent>("-0").expect("-0").get(), 0);
+        assert!(serde_json::from_str::<Percent>("100.5").is_err());
+
+        #[derive(Deserialize)]
+        struct Small {
+            #[serde(deserialize_with = "whole_number")]
+            n: u8,
+        }
+        let small = |text: &str| serde_json::from_str::<Small>(&format!("{{\"n\": {text}}}")).map(|s| s.n);
+        assert_eq!(small("3.0").expect("3.0"), 3);
+        assert_eq!(small("-0").expect("-0"), 0);
+        assert!(small("2.5").expect_err("refused").to_string().contains("not a whole number"));
+        assert!(small("256").expect_err("refused").to_string().contains("outside"));
+        assert!(small("-1").expect_err("refused").to_string().contains("outside"));
     }
 
     #[test]

@@ -773,14 +773,21 @@ function openSocket(ticket, gen) {
     return;
   }
   net.ws = ws;
+  ws.binaryType = 'blob';
   state.conn.lastMessageAt = Date.now(); // the silence watchdog also covers a hanging connect
   ws.onopen = () => {
     if (gen !== net.gen) return;
     ws.send(JSON.stringify(helloMessage(ticket)));
   };
+  // Large messages (snapshots, a catch-up) come gzip-compressed as binary frames; they are
+  // unpacked in order, so a delta never overtakes the snapshot it chains on.
+  let inOrder = Promise.resolve();
   ws.onmessage = (event) => {
     if (gen !== net.gen) return;
-    onStreamMessage(event.data);
+    const text = typeof event.data === 'string' ? event.data : gunzip(event.data);
+    inOrder = inOrder.then(() => text).then((t) => { if (gen === net.gen) onStreamMessage(t); }, () => {
+      if (gen === net.gen) ws.close(); // unreadable: start over, the resume gets us what we miss
+    });
   };
   ws.onclose = () => {
     if (gen !== net.gen) return;
@@ -790,8 +797,13 @@ function openSocket(ticket, gen) {
   ws.onerror = () => { /* onclose follows */ };
 }
 
+function gunzip(blob) {
+  return new Response(blob.stream().pipeThrough(new DecompressionStream('gzip'))).text();
+}
+
 function helloMessage(ticket) {
   const hello = { type: 'hello', ticket, regions: (state.me && state.me.regions) || [] };
+  if (typeof DecompressionStream === 'function') hello.encoding = 'gzip';
   if (state.epoch !== null && state.seq !== null) hello.resume = { epoch: state.epoch, seq: state.seq };
   return hello;
 }

@@ -2,21 +2,24 @@
 //! expiring, revocable), short-lived single-use websocket tickets, and per-token rate limits.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use ghor_domain::{RegionCode, Role, Scope, Slug};
 use ghor_store::{TokenInfo, TokenStore};
+use governor::clock::Clock as _;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::coalesce::Coalescer;
 use crate::gateway::visibility::Visibility;
 use crate::policy;
 use crate::problem::Problem;
+use ghor_store::coalesce::Coalescer;
 
 /// Prefix of every secret, so a leaked one is recognisable in logs and scanners.
 const SECRET_PREFIX: &str = "ghor_";
@@ -252,31 +255,58 @@ impl Tickets {
     }
 }
 
-/// A token bucket per token: `rate` requests per second, bursts up to `burst`.
+/// The rate limit per token (governor's GCRA): `rate` requests per second on average,
+/// bursts up to `burst`. Counted in tenths of a request, so that a batch item costs a tenth.
+/// Tokens not seen for longer than a full burst lasts are forgotten now and then, so the
+/// limiter's memory follows the tokens in use, not every token ever seen.
 pub struct RateLimiter {
-    rate: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<Uuid, (f64, Instant)>>,
+    limiter: governor::DefaultKeyedRateLimiter<Uuid>,
+    clock: governor::clock::DefaultClock,
+    /// The most one request may cost: a whole burst.
+    burst: NonZeroU32,
+    /// Decisions since the last clean-up.
+    since_clean: AtomicU32,
+}
+
+/// Tenths of a request per request.
+const TENTHS: f64 = 10.0;
+/// Decisions between two clean-ups of forgotten tokens.
+const CLEAN_EVERY: u32 = 4096;
+
+/// `requests` in tenths, at least one.
+fn cells(requests: f64) -> NonZeroU32 {
+    NonZeroU32::new((requests * TENTHS).ceil().clamp(1.0, f64::from(u32::MAX)) as u32).unwrap_or(NonZeroU32::MIN)
 }
 
 impl RateLimiter {
     pub fn new(rate: f64, burst: f64) -> Self {
-        RateLimiter { rate, burst, buckets: Mutex::new(HashMap::new()) }
+        let period = Duration::from_secs_f64(1.0 / (rate.max(0.001) * TENTHS));
+        let burst = cells(burst);
+        let quota = governor::Quota::with_period(period).unwrap_or(governor::Quota::per_second(NonZeroU32::MAX));
+        RateLimiter {
+            limiter: governor::RateLimiter::keyed(quota.allow_burst(burst)),
+            clock: governor::clock::DefaultClock::default(),
+            burst,
+            since_clean: AtomicU32::new(0),
+        }
     }
 
-    /// Takes `cost` requests' worth; on refusal, the seconds to wait.
+    /// Takes `cost` requests' worth (at most a whole burst); on refusal, the seconds to wait.
     pub fn take(&self, token: Uuid, cost: f64) -> Result<(), u64> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let (level, at) = buckets.entry(token).or_insert((self.burst, now));
-        *level = (*level + at.elapsed().as_secs_f64() * self.rate).min(self.burst);
-        *at = now;
-        if *level >= cost {
-            *level -= cost;
-            Ok(())
-        } else {
-            Err(((cost - *level) / self.rate).ceil().max(1.0) as u64)
+        if self.since_clean.fetch_add(1, Ordering::Relaxed) >= CLEAN_EVERY {
+            self.since_clean.store(0, Ordering::Relaxed);
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
         }
+        match self.limiter.check_key_n(&token, cells(cost).min(self.burst)) {
+            Ok(Err(not_until)) => Err(not_until.wait_time_from(self.clock.now()).as_secs_f64().ceil().max(1.0) as u64),
+            _ => Ok(()),
+        }
+    }
+
+    /// Tokens the limiter holds a state for.
+    pub fn tokens(&self) -> usize {
+        self.limiter.len()
     }
 }
 
@@ -431,5 +461,42 @@ impl Drop for ConnectionSlot {
                 open.tokens.remove(&self.token);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_gets_its_burst_then_waits_and_a_batch_costs_a_tenth_per_item() {
+        let limiter = RateLimiter::new(1.0, 3.0);
+        let token = Uuid::new_v4();
+        for _ in 0..3 {
+            assert_eq!(limiter.take(token, 1.0), Ok(()));
+        }
+        assert_eq!(limiter.take(token, 1.0), Err(1), "the fourth waits a second");
+        assert_eq!(limiter.take(Uuid::new_v4(), 1.0), Ok(()), "another token has its own");
+
+        let batcher = Uuid::new_v4();
+        assert_eq!(limiter.take(batcher, 25.0 / 10.0), Ok(()), "25 items cost 2.5 requests");
+        assert!(limiter.take(batcher, 1.0).is_err(), "then half a request is left");
+        assert!(limiter.take(Uuid::new_v4(), 500.0).is_ok(), "more than a burst costs a burst");
+    }
+
+    /// A flood of distinct tokens leaves no trace once each would be back at a full burst.
+    #[test]
+    fn the_limiter_forgets_tokens_it_no_longer_needs() {
+        // A burst refills in a microsecond, so every token is forgotten almost at once.
+        let limiter = RateLimiter::new(1e7, 1.0);
+        for _ in 0..10_000 {
+            limiter.take(Uuid::new_v4(), 1.0).expect("a fresh token passes");
+        }
+        assert!(limiter.tokens() <= CLEAN_EVERY as usize + 1, "{} held during the flood", limiter.tokens());
+        let one = Uuid::new_v4();
+        for _ in 0..=CLEAN_EVERY {
+            let _ = limiter.take(one, 1.0);
+        }
+        assert!(limiter.tokens() <= 2, "{} tokens still held", limiter.tokens());
     }
 }

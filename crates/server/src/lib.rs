@@ -25,12 +25,13 @@ pub mod projector;
 pub mod reader;
 pub mod web;
 
+pub mod audit;
 pub mod auth;
-pub mod coalesce;
 pub mod metrics;
 pub mod policy;
 pub mod problem;
 pub mod scheduler;
+pub mod security;
 pub mod shutdown;
 pub mod supervise;
 
@@ -43,7 +44,7 @@ use std::time::Duration;
 use ghor_domain::Scope;
 use ghor_store::nats::{Intake, IntakeSettings, NatsLog, StreamSettings};
 use ghor_store::postgres::Postgres;
-use ghor_store::{ContactStore, Embedded, EventLog, NotifyStore, ReadModel, TokenStore};
+use ghor_store::{AuditStore, ContactStore, Embedded, EventLog, NotifyStore, ReadModel, TokenStore};
 use tokio::net::TcpListener;
 
 use crate::gateway::Gateway;
@@ -63,6 +64,8 @@ pub struct Backbone {
     pub notify: Arc<dyn NotifyStore>,
     /// Intake streams of institution systems publishing on NATS (production only).
     pub intakes: BTreeMap<Scope, Arc<Intake>>,
+    /// The leaf hashes and signed tree heads over the log (tamper evidence).
+    pub audit: Arc<dyn AuditStore>,
 }
 
 impl Backbone {
@@ -73,15 +76,7 @@ impl Backbone {
         for scope in Scope::ALL {
             logs.insert(*scope, db.log(*scope).await?);
         }
-        let db = Arc::new(db);
-        Ok(Backbone {
-            logs,
-            read_model: db.clone(),
-            tokens: db.clone(),
-            contacts: db.clone(),
-            notify: db,
-            intakes: BTreeMap::new(),
-        })
+        Ok(Backbone::on(logs, Arc::new(db), BTreeMap::new()))
     }
 
     /// The production backbone: JetStream streams as the logs, PostgreSQL for the rest.
@@ -98,8 +93,23 @@ impl Backbone {
             logs.insert(*scope, NatsLog::open(client.clone(), *scope, streams).await?);
             intakes.insert(*scope, Arc::new(Intake::open(client.clone(), *scope, intake).await?));
         }
-        let db = Arc::new(Postgres::connect(database_url).await?);
-        Ok(Backbone { logs, read_model: db.clone(), tokens: db.clone(), contacts: db.clone(), notify: db, intakes })
+        Ok(Backbone::on(logs, Arc::new(Postgres::connect(database_url).await?), intakes))
+    }
+
+    /// These logs, with one database for every other store.
+    fn on<D>(logs: BTreeMap<Scope, Arc<dyn EventLog>>, db: Arc<D>, intakes: BTreeMap<Scope, Arc<Intake>>) -> Backbone
+    where
+        D: ReadModel + TokenStore + ContactStore + NotifyStore + AuditStore,
+    {
+        Backbone {
+            logs,
+            read_model: db.clone(),
+            tokens: db.clone(),
+            contacts: db.clone(),
+            notify: db.clone(),
+            audit: db,
+            intakes,
+        }
     }
 }
 
@@ -132,6 +142,15 @@ pub struct Limits {
     pub websockets_per_token: usize,
     /// Streams open at once over all tokens; more are refused with 503 and Retry-After.
     pub connections: usize,
+    /// How long a request's body may take to arrive whole.
+    pub body_read: Duration,
+}
+
+impl Limits {
+    /// Connections open at once: every stream, and room beside them for plain requests.
+    pub fn tcp_connections(&self) -> usize {
+        self.connections + 1024
+    }
 }
 
 impl Default for Limits {
@@ -144,6 +163,7 @@ impl Default for Limits {
             rate_burst: 200.0,
             websockets_per_token: 8,
             connections: 10_000,
+            body_read: Duration::from_secs(30),
         }
     }
 }
@@ -160,6 +180,9 @@ pub struct Settings {
     pub fault_injection: bool,
     /// How the notifier sends (when this process runs it).
     pub notify: notify::NotifySettings,
+    /// The audit key and how often a tree head is signed (where the projector runs); none:
+    /// no tree heads.
+    pub tree_heads: Option<(audit::AuditKey, Duration)>,
 }
 
 impl Default for Settings {
@@ -171,6 +194,7 @@ impl Default for Settings {
             roles: Roles::ALL,
             fault_injection: false,
             notify: notify::NotifySettings::default(),
+            tree_heads: None,
         }
     }
 }
@@ -223,9 +247,16 @@ pub async fn serve(
             scheduler::seed_thresholds(&**log).await?;
         }
         if roles.projector {
-            let (log, read_model, every, stop) =
+            let (l, read_model, every, stop) =
                 (log.clone(), backbone.read_model.clone(), settings.snapshot_every, shutdown.clone());
-            tasks.spawn("projector", move || projector::run(log.clone(), read_model.clone(), every, stop.clone()));
+            tasks.spawn("projector", move || projector::run(l.clone(), read_model.clone(), every, stop.clone()));
+            if let Some((key, every)) = &settings.tree_heads {
+                let (scope, log, store, key, every, stop) =
+                    (*scope, log.clone(), backbone.audit.clone(), key.clone(), *every, shutdown.clone());
+                tasks.spawn("tree_heads", move || {
+                    audit::sign_heads(scope, log.clone(), store.clone(), key.clone(), every, stop.clone())
+                });
+            }
         }
         if roles.notifier {
             let notifier = Arc::new(notify::Notifier::new(
@@ -279,12 +310,6 @@ pub async fn serve(
     });
     let addr = listener.local_addr()?;
     let app = web::router(state.clone(), roles, settings.fault_injection);
-    let mut stop = shutdown;
-    let http = tokio::spawn(async move {
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move { stop.recv().await });
-        if let Err(e) = server.await {
-            tracing::error!(error = %e, "HTTP server failed");
-        }
-    });
+    let http = tokio::spawn(web::listen::serve(listener, app, state.limits.tcp_connections(), shutdown));
     Ok(Running { addr, state, tasks, http })
 }

@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`ports`]: the event log, the read model, the token and contact stores (§5).
+//! - [`coalesce`]: many callers' lookups (or appends) in one round.
 //! - [`sqlite`]: the embedded default on one SQLite file through sqlx.
 //! - [`nats`]: the production log on NATS JetStream.
 //! - [`postgres`]: the production read model and stores on PostgreSQL.
@@ -11,6 +12,7 @@
 //! The last two are the test kit: built only with the `testing` feature (which the
 //! workspace's tests and benchmarks turn on), never into the `ghor` binary.
 
+pub mod coalesce;
 #[cfg(any(test, feature = "testing"))]
 pub mod contract;
 pub mod nats;

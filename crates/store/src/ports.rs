@@ -335,3 +335,42 @@ pub trait NotifyStore: Send + Sync + 'static {
     /// Deletes `owner`'s subscription `id`; false when it has none by that id.
     async fn remove_subscription(&self, scope: Scope, owner: Uuid, id: Uuid) -> StoreResult<bool>;
 }
+
+/// A signed tree head: the Merkle root (RFC 9162) of the first `size` archived events of a
+/// scope, signed with the deployment's audit key at `time`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeHead {
+    pub size: u64,
+    pub root: ghor_domain::merkle::Hash,
+    pub time: DateTime<Utc>,
+    /// The ed25519 public key that signed it.
+    pub public_key: [u8; 32],
+    /// The ed25519 signature.
+    pub signature: Vec<u8>,
+}
+
+/// What tamper evidence keeps beside the archive: every archived event's leaf hash in log
+/// order, and the signed tree heads over them.
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    /// Archived events after `after`, in log order, at most `max`: their seq and the stored
+    /// event as JSON (the embedded backend's log is its archive).
+    async fn archived_events(&self, scope: Scope, after: u64, max: usize) -> StoreResult<Vec<(u64, Value)>>;
+    /// The leaf hashes recorded so far, in log order.
+    async fn leaf_hashes(&self, scope: Scope) -> StoreResult<Vec<(u64, ghor_domain::merkle::Hash)>>;
+    /// Records new leaf hashes and the tree head that covers them, together.
+    async fn record_tree_head(
+        &self,
+        scope: Scope,
+        leaves: &[(u64, ghor_domain::merkle::Hash)],
+        head: &TreeHead,
+    ) -> StoreResult<()>;
+    /// Every tree head of a scope, smallest first.
+    async fn tree_heads(&self, scope: Scope) -> StoreResult<Vec<TreeHead>>;
+}
+
+/// A stored hash or key: exactly 32 bytes, or the store is damaged.
+pub(crate) fn fixed<const N: usize>(what: &str, bytes: Vec<u8>) -> StoreResult<[u8; N]> {
+    let len = bytes.len();
+    bytes.try_into().map_err(|_| StoreError::Internal(format!("a stored {what} has {len} bytes, not {N}")))
+}

@@ -634,6 +634,85 @@ fn oldest_first(rows: Vec<String>) -> StoreResult<Vec<Subscription>> {
     Ok(found)
 }
 
+#[async_trait]
+impl AuditStore for Postgres {
+    async fn archived_events(&self, scope: Scope, after: u64, max: usize) -> StoreResult<Vec<(u64, Value)>> {
+        let rows = sqlx::query(
+            "SELECT seq, body::text AS body FROM archive WHERE scope = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(scope.as_str())
+        .bind(after as i64)
+        .bind(max as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.get::<i64, _>("seq") as u64, parse(r.get::<&str, _>("body"))?))).collect()
+    }
+
+    async fn leaf_hashes(&self, scope: Scope) -> StoreResult<Vec<(u64, ghor_domain::merkle::Hash)>> {
+        let rows = sqlx::query("SELECT seq, hash FROM audit_leaves WHERE scope = $1 ORDER BY seq")
+            .bind(scope.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(|r| Ok((r.get::<i64, _>("seq") as u64, fixed("leaf hash", r.get("hash"))?))).collect()
+    }
+
+    async fn record_tree_head(
+        &self,
+        scope: Scope,
+        leaves: &[(u64, ghor_domain::merkle::Hash)],
+        head: &TreeHead,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in leaves.chunks(10_000) {
+            let seqs: Vec<i64> = chunk.iter().map(|(seq, _)| *seq as i64).collect();
+            let hashes: Vec<Vec<u8>> = chunk.iter().map(|(_, hash)| hash.to_vec()).collect();
+            sqlx::query(
+                "INSERT INTO audit_leaves (scope, seq, hash) SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[])
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(scope.as_str())
+            .bind(seqs)
+            .bind(hashes)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO tree_heads (scope, size, root, time, public_key, signature) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(scope.as_str())
+        .bind(head.size as i64)
+        .bind(head.root.to_vec())
+        .bind(head.time)
+        .bind(head.public_key.to_vec())
+        .bind(&head.signature)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn tree_heads(&self, scope: Scope) -> StoreResult<Vec<TreeHead>> {
+        let rows = sqlx::query(
+            "SELECT size, root, time, public_key, signature FROM tree_heads WHERE scope = $1 ORDER BY size",
+        )
+        .bind(scope.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(TreeHead {
+                    size: r.get::<i64, _>("size") as u64,
+                    root: fixed("tree root", r.get("root"))?,
+                    time: r.get("time"),
+                    public_key: fixed("public key", r.get("public_key"))?,
+                    signature: r.get("signature"),
+                })
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! The embedded default: every port on one SQLite file through sqlx, with in-process
-//! notification. One writer appends at a time (a mutex), so sequences are dense and the
-//! watch channel only ever moves forward.
+//! notification. One appender commits a round of appends at a time, so sequences are dense
+//! and the watch channel only ever moves forward.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -12,9 +12,10 @@ use ghor_domain::{Event, Picture, RegionCode, Scope, Slug};
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use tokio::sync::{watch, Mutex};
+use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::coalesce::Coalescer;
 use crate::ports::*;
 
 fn internal(e: impl std::fmt::Display) -> StoreError {
@@ -30,10 +31,16 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// Connections for everything but appends: WAL lets readers go side by side.
+const CONNECTIONS: u32 = 8;
+
 /// The embedded database: opens (or creates) the file and hands out the ports.
 #[derive(Clone)]
 pub struct Embedded {
     pool: SqlitePool,
+    /// The log's own connection: an append never waits for one behind token lookups, the
+    /// projector's commits or the readers of the log.
+    appends: SqlitePool,
 }
 
 impl Embedded {
@@ -46,9 +53,13 @@ impl Embedded {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        // A connection to a file does not go stale: no ping (a round trip to the connection's
+        // thread) before every use.
+        let pool_of = |connections| SqlitePoolOptions::new().max_connections(connections).test_before_acquire(false);
+        let pool = pool_of(CONNECTIONS).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(internal)?;
-        Ok(Embedded { pool })
+        let appends = pool_of(1).connect_with(options).await?;
+        Ok(Embedded { pool, appends })
     }
 
     /// The log of one scope, created with a fresh epoch the first time.
@@ -68,9 +79,15 @@ impl Embedded {
             .bind(scope.as_str())
             .fetch_one(&self.pool)
             .await?;
-        let (notify, _) = watch::channel(last as u64);
-        let (writer, notify) = (Arc::new(Mutex::new(())), Arc::new(notify));
-        Ok(Arc::new(SqliteLog { pool: self.pool.clone(), scope, epoch, writer, notify }))
+        let notify = Arc::new(watch::channel(last as u64).0);
+        let (pool, sender) = (self.appends.clone(), notify.clone());
+        // On a task of its own: a caller that goes away (an HTTP client hanging up) must not
+        // drop the transaction halfway.
+        let appender = Coalescer::new(move |events: Vec<Event>| {
+            let (pool, notify) = (pool.clone(), sender.clone());
+            async move { Ok(append(&pool, scope, &notify, &events).await) }
+        });
+        Ok(Arc::new(SqliteLog { pool: self.pool.clone(), scope, epoch, appender, notify }))
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -83,20 +100,19 @@ pub struct SqliteLog {
     pool: SqlitePool,
     scope: Scope,
     epoch: Uuid,
-    /// One appender at a time: dense sequences, and notifications in order.
-    writer: Arc<Mutex<()>>,
+    /// Appends one round at a time, each in one transaction: dense sequences, notifications
+    /// in order, and many reporters' events committed together.
+    appender: Coalescer<Event, StoreResult<Appended>>,
     notify: Arc<watch::Sender<u64>>,
 }
 
-/// Appends `events` in one transaction under the writer lock; see [`SqliteLog::append`].
+/// Appends `events` in one transaction; run by the log's appender only, one at a time.
 async fn append(
     pool: &SqlitePool,
     scope: Scope,
-    writer: &Mutex<()>,
     notify: &watch::Sender<u64>,
     events: &[Event],
 ) -> Vec<StoreResult<Appended>> {
-    let _writer = writer.lock().await;
     let result: StoreResult<Vec<StoreResult<Appended>>> = async {
         // IMMEDIATE: take the write lock before reading the last sequence, so a
         // concurrent read-model commit cannot invalidate the read (SQLITE_BUSY_SNAPSHOT).
@@ -175,13 +191,10 @@ impl EventLog for SqliteLog {
     }
 
     async fn append(&self, events: &[Event]) -> Vec<StoreResult<Appended>> {
-        // In a task of its own: a caller that goes away (an HTTP client hanging up) must not
-        // drop the transaction halfway, which would hand the pool a connection with a
-        // transaction still open and fail every append and commit after it.
-        let (pool, scope, writer, notify) = (self.pool.clone(), self.scope, self.writer.clone(), self.notify.clone());
-        let owned = events.to_vec();
-        let appended = tokio::spawn(async move { append(&pool, scope, &writer, &notify, &owned).await }).await;
-        appended.unwrap_or_else(|e| events.iter().map(|_| Err(internal(&e))).collect())
+        match self.appender.get(events.to_vec()).await {
+            Ok(appended) => appended,
+            Err(e) => events.iter().map(|_| Err(internal(&e))).collect(),
+        }
     }
 
     fn duplicate_window(&self) -> Option<std::time::Duration> {
@@ -713,4 +726,81 @@ fn oldest_first(rows: Vec<String>) -> StoreResult<Vec<Subscription>> {
         rows.iter().map(|r| serde_json::from_str(r).map_err(internal)).collect::<StoreResult<_>>()?;
     found.sort_by_key(|s| (s.created, s.id));
     Ok(found)
+}
+
+#[async_trait]
+impl AuditStore for Embedded {
+    async fn archived_events(&self, scope: Scope, after: u64, max: usize) -> StoreResult<Vec<(u64, Value)>> {
+        let rows = sqlx::query("SELECT seq, body FROM events WHERE scope = ? AND seq > ? ORDER BY seq LIMIT ?")
+            .bind(scope.as_str())
+            .bind(after as i64)
+            .bind(max as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let body = serde_json::from_str(r.get::<&str, _>("body")).map_err(internal)?;
+                Ok((r.get::<i64, _>("seq") as u64, body))
+            })
+            .collect()
+    }
+
+    async fn leaf_hashes(&self, scope: Scope) -> StoreResult<Vec<(u64, ghor_domain::merkle::Hash)>> {
+        let rows = sqlx::query("SELECT seq, hash FROM audit_leaves WHERE scope = ? ORDER BY seq")
+            .bind(scope.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(|r| Ok((r.get::<i64, _>("seq") as u64, fixed("leaf hash", r.get("hash"))?))).collect()
+    }
+
+    async fn record_tree_head(
+        &self,
+        scope: Scope,
+        leaves: &[(u64, ghor_domain::merkle::Hash)],
+        head: &TreeHead,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for (seq, hash) in leaves {
+            sqlx::query("INSERT INTO audit_leaves (scope, seq, hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(scope.as_str())
+                .bind(*seq as i64)
+                .bind(hash.to_vec())
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO tree_heads (scope, size, root, time, public_key, signature) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(scope.as_str())
+        .bind(head.size as i64)
+        .bind(head.root.to_vec())
+        .bind(head.time.to_rfc3339())
+        .bind(head.public_key.to_vec())
+        .bind(&head.signature)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn tree_heads(&self, scope: Scope) -> StoreResult<Vec<TreeHead>> {
+        let rows =
+            sqlx::query("SELECT size, root, time, public_key, signature FROM tree_heads WHERE scope = ? ORDER BY size")
+                .bind(scope.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|r| {
+                let time = chrono::DateTime::parse_from_rfc3339(r.get::<&str, _>("time")).map_err(internal)?;
+                Ok(TreeHead {
+                    size: r.get::<i64, _>("size") as u64,
+                    root: fixed("tree root", r.get("root"))?,
+                    time: time.into(),
+                    public_key: fixed("public key", r.get("public_key"))?,
+                    signature: r.get("signature"),
+                })
+            })
+            .collect()
+    }
 }

@@ -82,6 +82,31 @@ impl NatsServer {
         self.launch();
     }
 
+    /// Starts a stopped server again on the same port and store.
+    pub fn start_again(&mut self) {
+        if self.child.is_none() {
+            self.launch();
+        }
+    }
+
+    /// Freezes the server (SIGSTOP): its sockets stay open and nothing answers, as a node
+    /// behaves in a long GC pause or on an overloaded host.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, which: &str) {
+        if let Some(child) = &self.child {
+            let sent = Command::new("kill").args([which, &child.id().to_string()]).status();
+            assert!(sent.is_ok_and(|s| s.success()), "kill {which} nats-server {}", child.id());
+        }
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -98,15 +123,26 @@ impl Drop for NatsServer {
 
 /// A JetStream cluster of `nats-server`s on free ports, each with its own store, routed to
 /// each other on 127.0.0.1: what a production region runs (three nodes, streams with three
-/// replicas), small enough for a test to kill a node of.
+/// replicas, every write synced to disk before it is acknowledged), small enough for a test
+/// to kill a node of.
 pub struct NatsCluster {
     /// The nodes, named `n1`, `n2`, … in order.
     pub nodes: Vec<NatsServer>,
+    /// The nodes' shared configuration file.
+    _config: tempfile::TempDir,
 }
+
+/// What the command line cannot say: sync every write before acknowledging it, as DESIGN.md
+/// asks after Jepsen's NATS 2.12.1 analysis (lazy fsync loses acknowledged writes).
+const CLUSTER_CONFIG: &str = "jetstream { sync_interval: always }\n";
 
 impl NatsCluster {
     /// Starts `size` nodes and waits until every one of them listens for clients.
     pub fn start(size: usize) -> NatsCluster {
+        let config = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let file = config.path().join("nats.conf");
+        std::fs::write(&file, CLUSTER_CONFIG).unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
+        let file = file.display().to_string();
         let routes: Vec<u16> = (0..size).map(|_| free_port()).collect();
         let all_routes = routes.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
         let nodes = routes
@@ -114,13 +150,11 @@ impl NatsCluster {
             .enumerate()
             .map(|(i, route)| {
                 let (name, listen) = (format!("n{}", i + 1), format!("nats://127.0.0.1:{route}"));
-                NatsServer::start_on(
-                    free_port(),
-                    &["--server_name", &name, "--cluster_name", "ghor", "--cluster", &listen, "--routes", &all_routes],
-                )
+                let cluster = ["--cluster_name", "ghor", "--cluster", &listen, "--routes", &all_routes];
+                NatsServer::start_on(free_port(), &[&["-c", &file, "--server_name", &name][..], &cluster].concat())
             })
             .collect();
-        NatsCluster { nodes }
+        NatsCluster { nodes, _config: config }
     }
 
     /// Every node's client URL, comma-separated, as `ghor serve --nats` takes them.
@@ -150,7 +184,12 @@ fn admin_url() -> String {
 
 impl TestDatabase {
     pub async fn create() -> TestDatabase {
-        let admin_url = admin_url();
+        TestDatabase::create_on(&admin_url()).await
+    }
+
+    /// A fresh database on the server whose `postgres` database is at `admin_url`.
+    pub async fn create_on(admin_url: &str) -> TestDatabase {
+        let admin_url = admin_url.to_owned();
         let name = format!("ghor_test_{}", Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&admin_url)
             .await
@@ -177,5 +216,104 @@ impl Drop for TestDatabase {
             });
         })
         .join();
+    }
+}
+
+/// A PostgreSQL server of the test's own: a cluster made with `initdb` in a temporary
+/// directory, on a free port, trust authentication on 127.0.0.1. For tests that stop the
+/// database itself (as a crash or a restart does); others share the server at
+/// `GHOR_TEST_DATABASE_URL` through [`TestDatabase`].
+///
+/// The binaries come from `GHOR_PG_BIN`, or the newest `/usr/lib/postgresql/*/bin` (where
+/// Debian's `postgresql` package puts them), or the `PATH`. PostgreSQL refuses to run as
+/// root; as root, the server runs as the `postgres` user (which that package creates).
+pub struct PostgresServer {
+    /// The URL of its `postgres` database, as the superuser `postgres`.
+    pub admin_url: String,
+    port: u16,
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+fn postgres_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("GHOR_PG_BIN") {
+        return PathBuf::from(bin);
+    }
+    let versions = std::fs::read_dir("/usr/lib/postgresql").into_iter().flatten().flatten();
+    let newest = versions.filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok()).max();
+    newest.map(|v| PathBuf::from(format!("/usr/lib/postgresql/{v}/bin"))).unwrap_or_default()
+}
+
+fn running_as_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+impl PostgresServer {
+    /// Makes a new cluster and starts it.
+    pub fn start() -> PostgresServer {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let port = free_port();
+        let admin_url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+        let server = PostgresServer { admin_url, port, bin: postgres_bin(), dir };
+        if running_as_root() {
+            let chown = Command::new("chown").args(["-R", "postgres"]).arg(server.dir.path()).status();
+            assert!(chown.is_ok_and(|s| s.success()), "chown the cluster's directory to the postgres user");
+        }
+        let data = server.data().display().to_string();
+        server.run("initdb", &["-D", &data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
+        server.start_again();
+        server
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs one of PostgreSQL's programs (as the `postgres` user when this is root).
+    fn run(&self, program: &str, args: &[&str]) {
+        let path = self.bin.join(program);
+        let mut command = if running_as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let out = command.args(args).current_dir(self.dir.path()).output().unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} ({e}); install PostgreSQL's server (Debian: postgresql) or set GHOR_PG_BIN",
+                path.display()
+            )
+        });
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Stops the server as a crash would: no checkpoint, every connection cut (`pg_ctl stop
+    /// -m immediate`); it recovers from its WAL when started again.
+    pub fn crash(&self) {
+        self.run("pg_ctl", &["-D", &self.data().display().to_string(), "stop", "-m", "immediate", "-w"]);
+    }
+
+    /// Starts the server and waits until it takes connections.
+    pub fn start_again(&self) {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log").display().to_string();
+        self.run("pg_ctl", &["-D", &self.data().display().to_string(), "-o", &options, "-l", &log, "-w", "start"]);
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        let data = self.data().display().to_string();
+        let _ = std::panic::catch_unwind(|| self.run("pg_ctl", &["-D", &data, "stop", "-m", "immediate"]));
     }
 }

@@ -3,7 +3,7 @@
 //! history of them for clients that resume. Websocket sessions live in [`session`].
 
 pub mod feed;
-pub mod patch;
+pub mod focus;
 pub mod session;
 pub mod visibility;
 
@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use ghor_domain::patch;
 use ghor_domain::picture::Touched;
 use ghor_domain::view::Changed;
 use ghor_domain::{DecodeError, Picture, RegionCode, RegionView, Scope, Views};
@@ -30,8 +31,11 @@ use crate::supervise::Tasks;
 use feed::AlertFeed;
 use visibility::Visibility;
 
-/// Deltas kept for resumes.
+/// Deltas kept for resumes and for clients that fell behind: at most this many, and at most
+/// this much of their changes written as JSON (the byte bound holds when reports carry long
+/// texts; the history is the only queue clients have).
 const HISTORY: usize = 4096;
+const HISTORY_BYTES: usize = 32 << 20;
 /// Batches up to this size are folded one event at a time, so that every gateway that is
 /// live has a history boundary at every sequence and a client can resume on any of them.
 /// Larger batches (catching up) become one delta each.
@@ -46,14 +50,23 @@ pub struct Delta {
     /// False when the changes were not worked out: no client was connected while the
     /// gateway caught up with a large batch. A resume across it gets a snapshot.
     pub patched: bool,
-    /// The changes as each subscription (regions, visibility) sees them, written as JSON
-    /// once for all its clients; `None`: nothing in it for them.
-    pub seen_as: Mutex<HashMap<Subscription, Option<Arc<str>>>>,
+    /// About how many bytes the changes take as JSON.
+    weight: usize,
+    /// The changes as each subscription sees them, written once for all its clients;
+    /// `None`: nothing in it for them.
+    pub seen_as: Mutex<HashMap<Subscription, Option<Arc<session::Seen>>>>,
 }
 
-/// What a client asked to see and how it may see it: clients alike in both get the same
-/// deltas.
-pub type Subscription = (Vec<RegionCode>, Visibility);
+/// What a client asked to see and how it may see it: clients alike in all of it get the
+/// same messages.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Subscription {
+    pub regions: Vec<RegionCode>,
+    pub visibility: Visibility,
+    pub focus: focus::Focus,
+    /// Whether deltas the client has not taken yet are merged into one message.
+    pub merge: bool,
+}
 
 /// What the gateway has folded so far.
 pub struct Folded {
@@ -70,7 +83,14 @@ pub struct Folded {
     /// implies the views are not behind).
     json: BTreeMap<RegionCode, Value>,
     json_current: bool,
-    history: VecDeque<Arc<Delta>>,
+    history: History,
+    /// Snapshots written at `seq`, by subscription and reason: after a restart every page
+    /// reconnects at once, and each subscription's snapshot is written (and compressed) once.
+    pub snapshots: Mutex<HashMap<(Subscription, &'static str), Arc<session::Written>>>,
+    /// What clients that fell behind are sent to catch up to `seq`, by subscription, where
+    /// their chain ends and where their look back starts: those that fell behind together
+    /// are sent the same messages, merged and written once.
+    pub catch_ups: Mutex<HashMap<(Subscription, u64, u64), session::Slot>>,
     /// An event this build cannot read yet (a newer version): folding waits at it.
     pub held_back: Option<(u64, String)>,
     pub alert_feed: AlertFeed,
@@ -141,10 +161,10 @@ impl Folded {
             self.json_current = false;
         }
         let seen_as = Mutex::default();
-        self.history.push_back(Arc::new(Delta { from, to: self.seq, changes, patched, seen_as }));
-        while self.history.len() > HISTORY {
-            self.history.pop_front();
-        }
+        self.snapshots.get_mut().unwrap_or_else(|poison| poison.into_inner()).clear();
+        self.catch_ups.get_mut().unwrap_or_else(|poison| poison.into_inner()).clear();
+        let weight = changes.values().map(patch::weight).sum();
+        self.history.push(Delta { from, to: self.seq, changes, patched, weight, seen_as });
     }
 
     /// The deltas after `seq`, when the history still reaches back to it.
@@ -152,9 +172,33 @@ impl Folded {
         if seq == self.seq {
             return Some(Vec::new());
         }
-        let start = self.history.partition_point(|d| d.from < seq);
-        let complete = self.history.get(start)?.from == seq && self.history.range(start..).all(|d| d.patched);
-        complete.then(|| self.history.range(start..).cloned().collect())
+        self.history.since(seq)
+    }
+}
+
+/// The deltas kept, oldest first, within [`HISTORY`] and [`HISTORY_BYTES`].
+#[derive(Default)]
+struct History {
+    deltas: VecDeque<Arc<Delta>>,
+    weight: usize,
+}
+
+impl History {
+    fn push(&mut self, delta: Delta) {
+        self.weight += delta.weight;
+        self.deltas.push_back(Arc::new(delta));
+        while self.deltas.len() > HISTORY || (self.weight > HISTORY_BYTES && self.deltas.len() > 1) {
+            if let Some(oldest) = self.deltas.pop_front() {
+                self.weight -= oldest.weight;
+            }
+        }
+    }
+
+    /// The deltas after `seq`, when they reach back to it unbroken.
+    fn since(&self, seq: u64) -> Option<Vec<Arc<Delta>>> {
+        let start = self.deltas.partition_point(|d| d.from < seq);
+        let complete = self.deltas.get(start)?.from == seq && self.deltas.range(start..).all(|d| d.patched);
+        complete.then(|| self.deltas.range(start..).cloned().collect())
     }
 }
 
@@ -223,7 +267,9 @@ impl Gateway {
             views_behind: Touched::default(),
             json: BTreeMap::new(),
             json_current: false,
-            history: VecDeque::new(),
+            history: History::default(),
+            snapshots: Mutex::default(),
+            catch_ups: Mutex::default(),
             held_back: None,
             alert_feed,
         };
@@ -372,13 +418,21 @@ impl Gateway {
             if self.state().held_back.is_some() {
                 continue; // until a newer ghor takes over
             }
-            let batch: Vec<Decoded> = batch.into_iter().map(Decoded::of).collect();
-            if batch.len() <= PER_EVENT {
-                for entry in batch {
-                    self.fold(vec![entry]);
+            // Off the runtime's workers: the fold waits for the sessions' read locks, and
+            // the requests on a worker would wait with it.
+            let gateway = self.clone();
+            let folded = tokio::task::spawn_blocking(move || {
+                let batch: Vec<Decoded> = batch.into_iter().map(Decoded::of).collect();
+                if batch.len() <= PER_EVENT {
+                    for entry in batch {
+                        gateway.fold(vec![entry]);
+                    }
+                } else if !batch.is_empty() {
+                    gateway.fold(batch);
                 }
-            } else if !batch.is_empty() {
-                self.fold(batch);
+            });
+            if let Err(e) = folded.await {
+                return Err(StoreError::Internal(format!("the fold failed: {e}")));
             }
         }
     }
@@ -526,4 +580,38 @@ fn prune(patch: &mut Map<String, Value>) {
         }
         _ => true,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delta(from: u64, text: &str) -> Delta {
+        let changes = BTreeMap::from([(RegionCode::try_from("VR01").expect("a region"), Value::from(text))]);
+        let weight = changes.values().map(patch::weight).sum();
+        Delta { from, to: from + 1, changes, patched: true, weight, seen_as: Mutex::default() }
+    }
+
+    #[test]
+    fn the_history_keeps_as_many_deltas_as_it_may_count_and_hold() {
+        let mut history = History::default();
+        for from in 0..HISTORY as u64 + 10 {
+            history.push(delta(from, "klein"));
+        }
+        assert_eq!(history.deltas.len(), HISTORY, "bounded by count");
+        assert!(history.since(9).is_none(), "the oldest are gone");
+        assert_eq!(history.since(10).map(|d| d.len()), Some(HISTORY));
+
+        // Long texts: bounded by bytes long before the count.
+        let long = "x".repeat(1 << 20);
+        for from in HISTORY as u64 + 10..HISTORY as u64 + 60 {
+            history.push(delta(from, &long));
+        }
+        assert!(history.weight <= HISTORY_BYTES, "{} bytes kept", history.weight);
+        assert_eq!(history.weight, history.deltas.iter().map(|d| d.weight).sum::<usize>());
+        let last = HISTORY as u64 + 59;
+        assert_eq!(history.since(last).map(|d| d.len()), Some(1), "the newest is kept");
+        assert!(history.since(last - 40).is_none(), "forty long ones do not fit");
+        assert_eq!(history.since(last - 30).map(|d| d.len()), Some(31), "thirty-one do");
+    }
 }

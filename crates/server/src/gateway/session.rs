@@ -1,24 +1,36 @@
-//! The websocket protocol of §6, generic over any sink and stream of text messages so it
-//! can be tested with channels. The client's first message presents its ticket and its
-//! filters (and optionally where to resume); the server answers with a snapshot or the
-//! missing deltas, then chained deltas and heartbeats. Never a silent gap.
+//! The websocket protocol of §6, over any sink and stream of websocket messages. The
+//! client's first message presents its ticket and its filters (and optionally where to
+//! resume); the server answers with a snapshot or the missing deltas, then chained deltas
+//! and heartbeats. Never a silent gap.
+//!
+//! A session holds no queue of its own: it takes what happened since it last looked from
+//! the gateway's shared history whenever the client can take more. A client that keeps up
+//! gets each delta at once, one that is behind gets what it missed merged, and one behind
+//! the whole history gets a snapshot with the reason. What is written for one client is
+//! written once for every client alike ([`Written`]).
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use axum::extract::ws::{Message, Utf8Bytes};
+use bytes::Bytes;
 use chrono::Utc;
-use futures::{Sink, SinkExt, Stream, StreamExt};
+use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt};
+use ghor_domain::vocab::{Category, Dimension};
 use ghor_domain::RegionCode;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::patch;
-use super::visibility::Visibility;
-use super::{Currency, Delta, Gateway};
+use super::focus::Focus;
+use super::{Currency, Delta, Gateway, Subscription};
 use crate::auth::Caller;
 use crate::policy::{self, Action};
 use crate::shutdown::Shutdown;
+use ghor_domain::patch;
 
 /// How long a client may take to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,6 +38,14 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HEARTBEAT: Duration = Duration::from_secs(10);
 /// A client that cannot take a message within this time is disconnected.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the server pings; every websocket client answers by itself (browsers too).
+const PING: Duration = Duration::from_secs(5);
+/// A client heard nothing from (no pong, no message) for this long is gone: its connection
+/// is freed instead of waiting for TCP to notice, which can take many minutes.
+const SILENT_AFTER: Duration = Duration::from_secs(15);
+/// Messages from this size on go gzip-compressed to clients that asked for it: snapshots,
+/// and what a client that fell behind missed.
+const GZIP_FROM: usize = 8 * 1024;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,41 +57,113 @@ struct Hello {
     regions: Option<Vec<RegionCode>>,
     #[serde(default)]
     resume: Option<Resume>,
+    /// Only locations of these categories.
+    #[serde(default)]
+    categories: Option<BTreeSet<Category>>,
+    /// Only these dimensions of each location.
+    #[serde(default)]
+    dimensions: Option<BTreeSet<Dimension>>,
+    /// `gzip`: large messages come as binary frames holding the gzip of their JSON text.
+    #[serde(default)]
+    encoding: Encoding,
+    /// `false`: every delta as it was folded, never merged with the next (for recorders;
+    /// a client behind the whole history still gets a snapshot).
+    #[serde(default = "merged_by_default")]
+    merge: bool,
+}
+
+fn merged_by_default() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Encoding {
+    #[default]
+    Json,
+    Gzip,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Resume {
     epoch: Uuid,
+    #[serde(deserialize_with = "ghor_domain::values::whole_number")]
     seq: u64,
 }
 
-/// One client's subscription: which regions, seen how.
+/// One client: who, what it follows, and whether it takes large messages compressed.
 struct Client {
     caller: Caller,
-    regions: Vec<RegionCode>,
-    visibility: Visibility,
+    subscription: Subscription,
+    gzip: bool,
+}
+
+/// A message written once for every client alike: its text, and for clients that take
+/// gzip, when it is large, compressed once.
+#[derive(Debug)]
+pub struct Written {
+    text: Utf8Bytes,
+    gzip: OnceLock<Option<Bytes>>,
+}
+
+impl Written {
+    fn new(text: String) -> Arc<Written> {
+        Arc::new(Written { text: text.into(), gzip: OnceLock::new() })
+    }
+
+    /// The frame for a client: binary gzip when it asked and the message is large.
+    fn frame(&self, gzip: bool) -> Message {
+        if gzip && self.text.len() >= GZIP_FROM {
+            if let Some(compressed) = self.gzip.get_or_init(|| compress(self.text.as_bytes())) {
+                return Message::Binary(compressed.clone());
+            }
+        }
+        Message::Text(self.text.clone())
+    }
+}
+
+fn compress(text: &[u8]) -> Option<Bytes> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(text.len() / 4), flate2::Compression::default());
+    encoder.write_all(text).ok()?;
+    encoder.finish().ok().map(Bytes::from)
+}
+
+/// One delta as one subscription sees it, worked out once: its changes, to merge with
+/// others, and written as JSON; and the message for the first of its clients to take it on
+/// its own, chained from where that client's chain ended (`from`). A client whose chain
+/// ends elsewhere (an earlier delta held nothing for it) gets the same changes chained from
+/// there.
+#[derive(Debug)]
+pub struct Seen {
+    /// An object: region code → merge patch.
+    patch: Value,
+    changes: Box<str>,
+    message: OnceLock<(u64, Arc<Written>)>,
 }
 
 /// The heartbeat carries the chain on: the client is complete up to `seq`.
-fn heartbeat(epoch: Uuid, seq: u64) -> String {
-    json!({ "type": "heartbeat", "epoch": epoch, "seq": seq, "time": Utc::now() }).to_string()
+fn heartbeat(epoch: Uuid, seq: u64) -> Message {
+    text(json!({ "type": "heartbeat", "epoch": epoch, "seq": seq, "time": Utc::now() }))
+}
+
+fn text(message: Value) -> Message {
+    Message::Text(message.to_string().into())
 }
 
 /// Whether the picture the client holds follows the log: `current: false` with `since`
 /// when the gateway has not heard from the log since then (the page then says the picture
 /// is not current instead of "live"; the deltas resume where they stopped).
-fn status(currency: Currency) -> String {
-    match currency {
+fn status(currency: Currency) -> Message {
+    text(match currency {
         Currency::Current => json!({ "type": "status", "current": true }),
         Currency::NotCurrent { since } => json!({ "type": "status", "current": false, "since": since }),
-    }
-    .to_string()
+    })
 }
 
 /// An error message; the server closes after sending it.
-pub fn error(status: u16, title: &str, detail: &str) -> String {
-    json!({ "type": "error", "status": status, "title": title, "detail": detail }).to_string()
+pub fn error(status: u16, title: &str, detail: &str) -> Message {
+    text(json!({ "type": "error", "status": status, "title": title, "detail": detail }))
 }
 
 /// How the server ends a session: the code and reason of the close frame that the edge
@@ -85,7 +177,7 @@ pub struct Close {
 /// A session refused or ended by the server: the error message, then the close frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    pub message: String,
+    pub message: Message,
     pub close: Close,
 }
 
@@ -101,29 +193,48 @@ pub fn refuse(status: u16, title: &str, detail: &str) -> Refusal {
     Refusal { message: error(status, title, detail), close: Close { code, reason: title.to_owned() } }
 }
 
-/// Waits for the client's first message; tells a silent client why it is dropped (and
+/// Waits for the client's first text message; tells a silent client why it is dropped (and
 /// returns how to close), or returns `Err(None)` when the client went away.
 pub async fn hello<S, R>(rx: &mut R, tx: &mut S) -> Result<String, Option<Close>>
 where
-    S: Sink<String> + Unpin,
-    R: Stream<Item = String> + Unpin,
+    S: Sink<Message> + Unpin,
+    R: Stream<Item = Message> + Unpin,
 {
-    match tokio::time::timeout(HELLO_TIMEOUT, rx.next()).await {
+    let first_text = async {
+        loop {
+            match rx.next().await {
+                Some(Message::Text(text)) => return Some(text.to_string()),
+                Some(_) => continue, // pings and pongs; a binary hello is not one
+                None => return None,
+            }
+        }
+    };
+    match tokio::time::timeout(HELLO_TIMEOUT, first_text).await {
         Ok(Some(text)) => Ok(text),
         Ok(None) => Err(None),
         Err(_) => {
             let refusal = refuse(408, "No hello", "Send {\"type\":\"hello\",\"ticket\":...} first, within 10 seconds.");
-            let _ = tx.send(refusal.message).await;
+            let _ = send(tx, refusal.message).await;
             Err(Some(refusal.close))
         }
     }
 }
 
 fn parse_hello(hello: &str) -> Result<Hello, Refusal> {
-    let hello: Hello = serde_json::from_str(hello).map_err(|e| {
-        let e = ghor_domain::error::brief(&e.to_string(), ghor_domain::error::MAX_REASON_CHARS);
-        refuse(400, "Bad hello", &format!("The first message must be {{\"type\":\"hello\",\"ticket\":...}}: {e}"))
-    })?;
+    let hello: Hello =
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(hello)).map_err(|e| {
+            // Named by where it went wrong, so that `categories[0]` says which value is unknown.
+            let at = match e.path().to_string() {
+                path if path == "." => String::new(),
+                path => format!("`{path}`: "),
+            };
+            let e = ghor_domain::error::brief(&e.into_inner().to_string(), ghor_domain::error::MAX_REASON_CHARS);
+            refuse(
+                400,
+                "Bad hello",
+                &format!("The first message must be {{\"type\":\"hello\",\"ticket\":...}}: {at}{e}"),
+            )
+        })?;
     if hello.kind != "hello" {
         return Err(refuse(400, "Bad hello", "The first message must have \"type\": \"hello\"."));
     }
@@ -156,16 +267,13 @@ pub async fn run<S, R>(
     ended: impl std::future::Future<Output = String>,
 ) -> Option<Close>
 where
-    S: Sink<String> + Unpin,
-    R: Stream<Item = String> + Unpin,
+    S: Sink<Message> + Unpin,
+    R: Stream<Item = Message> + Unpin,
 {
     tokio::pin!(ended);
     let (client, resume) = match subscription(&gateway, caller, hello) {
         Ok(c) => c,
-        Err(refusal) => {
-            let _ = tx.send(refusal.message).await;
-            return Some(refusal.close);
-        }
+        Err(refusal) => return refused(&mut tx, refusal).await,
     };
     let _connected = gateway.connected();
     if let Some(r) = resume {
@@ -182,29 +290,24 @@ where
         let st = gateway.state();
         let missing = resume.filter(|r| r.epoch == st.epoch).and_then(|r| Some((r.seq, st.deltas_since(r.seq)?)));
         let first = match missing {
-            Some((seq, missing)) => Ok(chained(&client, &st, seq, &missing).0),
+            Some((seq, missing)) => Ok(chained(&client, &st, seq, &missing)),
             None => {
                 let reason = match resume {
                     None => "initial",
                     Some(r) if r.epoch != st.epoch => "epoch_changed",
                     Some(_) => "resume_unavailable",
                 };
-                snapshot(&client, &st, reason).map(|m| vec![m])
+                snapshot(&client, &st, reason).map(|m| Next::Ready((Arc::new(vec![m]), st.seq)))
             }
         };
         (first, st.seq)
     };
     let first = match first {
-        Ok(messages) => messages,
-        Err(refusal) => {
-            let _ = tx.send(refusal.message).await;
-            return Some(refusal.close);
-        }
+        Ok(next) => next.written().0,
+        Err(refusal) => return refused(&mut tx, refusal).await,
     };
-    for message in first {
-        if !send(&mut tx, message).await {
-            return None;
-        }
+    if !send_all(&mut tx, first.iter().map(|m| m.frame(client.gzip))).await {
+        return None;
     }
     // Then tell it at once that it is complete up to `last`: a resume that missed nothing
     // would otherwise hear nothing until the first heartbeat. From here on, `sent_upto` is
@@ -223,38 +326,33 @@ where
 
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.tick().await;
+    let mut ping = tokio::time::interval(PING);
+    ping.tick().await;
+    let mut heard = Instant::now();
     loop {
         tokio::select! {
             moved = positions.changed() => {
                 if moved.is_err() { return None; }
                 // Whatever happened since `last`, merged; a client slower than the whole
                 // history gets a fresh snapshot and its chain restarts there.
-                let messages = {
+                let next = {
                     let st = gateway.state();
-                    let messages = match st.deltas_since(last) {
-                        Some(pending) => {
-                            let (messages, upto) = chained(&client, &st, sent_upto, &pending);
-                            sent_upto = upto;
-                            Ok(messages)
-                        }
-                        None => {
-                            sent_upto = st.seq;
-                            snapshot(&client, &st, "lagged").map(|m| vec![m])
-                        }
+                    let next = match st.deltas_since(last) {
+                        Some(pending) => Ok(chained(&client, &st, sent_upto, &pending)),
+                        None => snapshot(&client, &st, "lagged").map(|m| Next::Ready((Arc::new(vec![m]), st.seq))),
                     };
                     last = st.seq;
-                    messages
+                    next
                 };
-                let messages = match messages {
-                    Ok(messages) => messages,
-                    Err(refusal) => {
-                        let _ = tx.send(refusal.message).await;
-                        return Some(refusal.close);
+                let messages = match next {
+                    Ok(next) => {
+                        let (messages, upto) = next.written();
+                        sent_upto = upto;
+                        messages
                     }
+                    Err(refusal) => return refused(&mut tx, refusal).await,
                 };
-                for message in messages {
-                    if !send(&mut tx, message).await { return None; }
-                }
+                if !send_all(&mut tx, messages.iter().map(|m| m.frame(client.gzip))).await { return None; }
             }
             changed = currency.changed() => {
                 if changed.is_err() { return None; }
@@ -265,21 +363,35 @@ where
                 sent_upto = last;
                 if !send(&mut tx, heartbeat(gateway.epoch(), last)).await { return None; }
             }
+            _ = ping.tick() => {
+                // A pong that arrived while this session was busy sending counts as heard.
+                while let Some(incoming) = rx.next().now_or_never() {
+                    incoming.as_ref()?;
+                    heard = Instant::now();
+                }
+                if heard.elapsed() >= SILENT_AFTER {
+                    let detail = format!("Nothing heard from this client for {} s; reconnect with resume.", SILENT_AFTER.as_secs());
+                    return refused(&mut tx, refuse(408, "Client silent", &detail)).await;
+                }
+                if !send(&mut tx, Message::Ping(Bytes::new())).await { return None; }
+            }
             incoming = rx.next() => {
                 incoming.as_ref()?;
+                heard = Instant::now();
             }
-            reason = &mut ended => {
-                let refusal = refuse(401, "Token no longer valid", &reason);
-                let _ = tx.send(refusal.message).await;
-                return Some(refusal.close);
-            }
+            reason = &mut ended => return refused(&mut tx, refuse(401, "Token no longer valid", &reason)).await,
             _ = shutdown.recv() => {
                 let refusal = refuse(503, "Server stopping", "Reconnect with resume; nothing will be missed.");
-                let _ = tx.send(refusal.message).await;
-                return Some(refusal.close);
+                return refused(&mut tx, refusal).await;
             }
         }
     }
+}
+
+/// Sends a refusal's message and says how to close.
+async fn refused<S: Sink<Message> + Unpin>(tx: &mut S, refusal: Refusal) -> Option<Close> {
+    let _ = send(tx, refusal.message).await;
+    Some(refusal.close)
 }
 
 fn subscription(gateway: &Gateway, caller: Caller, hello: &str) -> Result<(Client, Option<Resume>), Refusal> {
@@ -298,103 +410,161 @@ fn subscription(gateway: &Gateway, caller: Caller, hello: &str) -> Result<(Clien
         }
         _ => caller.regions(),
     };
-    let visibility = caller.visibility();
-    Ok((Client { caller, regions, visibility }, hello.resume))
+    let focus = Focus { categories: hello.categories, dimensions: hello.dimensions };
+    if let Some(field) = focus.problem() {
+        return Err(refuse(400, "Bad hello", &format!("`{field}` names nothing: name at least one, or leave it out.")));
+    }
+    let subscription = Subscription { regions, visibility: caller.visibility(), focus, merge: hello.merge };
+    Ok((Client { caller, subscription, gzip: hello.encoding == Encoding::Gzip }, hello.resume))
 }
 
-/// The snapshot message for this client; a refusal when a view cannot be written (logged
-/// where it failed), so that no client is ever sent a `null` picture.
-fn snapshot(client: &Client, st: &super::Folded, reason: &str) -> Result<String, Refusal> {
+/// The snapshot message for this client, written once per subscription, reason and
+/// sequence; a refusal when a view cannot be written (logged where it failed), so that no
+/// client is ever sent a `null` picture.
+fn snapshot(client: &Client, st: &super::Folded, reason: &'static str) -> Result<Arc<Written>, Refusal> {
+    let key = (client.subscription.clone(), reason);
+    let written = st.snapshots.lock().unwrap_or_else(|poison| poison.into_inner()).get(&key).cloned();
+    if let Some(written) = written {
+        return Ok(written);
+    }
     let mut regions = Map::new();
-    for r in &client.regions {
+    for r in &client.subscription.regions {
         let mut view = st.region_json(*r).map_err(|e| {
             tracing::error!(region = %r, error = %e, "a view cannot be written as JSON; the snapshot is refused");
             refuse(500, "Picture unavailable", "The server could not write the picture; reconnect in a moment.")
         })?;
-        client.visibility.filter(st, *r, &mut view);
+        narrow(&client.subscription, st, *r, &mut view);
         regions.insert(r.to_string(), view);
     }
-    Ok(json!({
-        "type": "snapshot",
-        "epoch": st.epoch,
-        "seq": st.seq,
-        "reason": reason,
-        "scope": client.caller.scope(),
-        "regions": regions,
-    })
-    .to_string())
+    let written = Written::new(
+        json!({
+            "type": "snapshot",
+            "epoch": st.epoch,
+            "seq": st.seq,
+            "reason": reason,
+            "scope": client.caller.scope(),
+            "regions": regions,
+        })
+        .to_string(),
+    );
+    st.snapshots.lock().unwrap_or_else(|poison| poison.into_inner()).insert(key, written.clone());
+    Ok(written)
+}
+
+/// A region's view or patch as the subscription may and wants to see it.
+fn narrow(subscription: &Subscription, st: &super::Folded, region: RegionCode, view: &mut Value) {
+    subscription.visibility.filter(st, region, view);
+    subscription.focus.filter(&st.picture, view);
 }
 
 /// The deltas as messages for this client, chained from `from`: consecutive deltas are
-/// merged into one message while merge patches can say so. Returns the messages and
-/// where the client's chain then ends (`from` when nothing concerned it). A client that
-/// keeps up gets one delta at a time, written once for every client that sees it alike.
-fn chained(client: &Client, st: &super::Folded, from: u64, deltas: &[Arc<Delta>]) -> (Vec<String>, u64) {
-    let epoch = st.epoch;
-    if let [d] = deltas {
-        return match shared(client, st, d) {
-            Some(changes) => (vec![delta_message(epoch, from, d.to, &changes)], d.to),
-            None => (Vec::new(), from),
-        };
+/// merged into one message while merge patches can say so (unless the client asked for
+/// each one). A client that keeps up gets one delta at a time, written once for every
+/// client that sees it alike; clients that fell behind together get the same messages.
+fn chained(client: &Client, st: &super::Folded, from: u64, deltas: &[Arc<Delta>]) -> Next {
+    let (Some(first), true) = (deltas.first(), deltas.len() > 1 && client.subscription.merge) else {
+        let (mut messages, mut upto) = (Vec::new(), from);
+        for d in deltas {
+            if let Some(message) = shared(client, st, upto, d) {
+                messages.push(message);
+                upto = d.to;
+            }
+        }
+        return Next::Ready((Arc::new(messages), upto));
+    };
+    let key = (client.subscription.clone(), from, first.from);
+    let slot = st.catch_ups.lock().unwrap_or_else(|poison| poison.into_inner()).entry(key).or_default().clone();
+    let seen = deltas.iter().map(|d| (d.to, seen(client, st, d))).collect();
+    Next::Merge { epoch: st.epoch, from, seen, slot }
+}
+
+/// Messages and where the chain then ends: what [`chained`] sends a client.
+pub type CatchUp = (Arc<Vec<Arc<Written>>>, u64);
+
+/// A catch-up worked out by the first of the clients that fell behind together, for all.
+pub type Slot = Arc<OnceLock<CatchUp>>;
+
+/// What a client is sent next. Merging what a client missed takes long, and the fold waits
+/// for the state's lock meanwhile: it is done after the lock is released, from the deltas
+/// as the client's subscription sees them, once for all clients that fell behind together.
+enum Next {
+    Ready(CatchUp),
+    Merge { epoch: Uuid, from: u64, seen: Vec<(u64, Option<Arc<Seen>>)>, slot: Slot },
+}
+
+impl Next {
+    fn written(self) -> CatchUp {
+        match self {
+            Next::Ready(catch_up) => catch_up,
+            Next::Merge { epoch, from, seen, slot } => slot.get_or_init(|| merged(epoch, from, &seen)).clone(),
+        }
     }
+}
+
+/// Deltas (where each ends, and what the client sees of it) merged into as few messages,
+/// chained from `from`, as merge patches allow.
+fn merged(epoch: Uuid, from: u64, deltas: &[(u64, Option<Arc<Seen>>)]) -> CatchUp {
     let mut messages = Vec::new();
-    let mut start = from;
+    let (mut start, mut end) = (from, from);
     let mut merged: Map<String, Value> = Map::new();
-    let mut end = from;
-    for d in deltas {
-        let changes = seen_by(client, st, d);
-        if changes.is_empty() {
-            end = d.to;
-            continue;
-        }
-        let fits = changes.iter().all(|(r, p)| merged.get(r).is_none_or(|m| patch::composable(m, p)));
-        if !fits {
-            messages.push(delta_message(epoch, start, end, &Value::Object(std::mem::take(&mut merged)).to_string()));
-            start = end;
-        }
-        for (r, p) in changes {
-            match merged.get_mut(&r) {
-                Some(m) => patch::compose(m, &p),
-                None => {
-                    merged.insert(r, p);
+    for (to, seen) in deltas {
+        if let Some(Value::Object(changes)) = seen.as_ref().map(|seen| &seen.patch) {
+            let fits = changes.iter().all(|(r, p)| merged.get(r).is_none_or(|m| patch::composable(m, p)));
+            if !fits {
+                let changes = Value::Object(std::mem::take(&mut merged)).to_string();
+                messages.push(Written::new(delta_message(epoch, start, end, &changes)));
+                start = end;
+            }
+            for (r, p) in changes {
+                match merged.get_mut(r) {
+                    Some(m) => patch::compose(m, p),
+                    None => {
+                        merged.insert(r.clone(), p.clone());
+                    }
                 }
             }
         }
-        end = d.to;
+        end = *to;
     }
     if merged.is_empty() {
-        return (messages, start);
+        return (Arc::new(messages), start);
     }
-    messages.push(delta_message(epoch, start, end, &Value::Object(merged).to_string()));
-    (messages, end)
+    messages.push(Written::new(delta_message(epoch, start, end, &Value::Object(merged).to_string())));
+    (Arc::new(messages), end)
 }
 
-/// A delta's changes as this client's subscription sees them.
-fn seen_by(client: &Client, st: &super::Folded, d: &Delta) -> Map<String, Value> {
-    let mut changes = Map::new();
-    for r in &client.regions {
+/// A delta as this client's subscription sees it, worked out once per subscription;
+/// `None` when there is nothing in it for them.
+fn seen(client: &Client, st: &super::Folded, d: &Delta) -> Option<Arc<Seen>> {
+    let mut seen_as = d.seen_as.lock().unwrap_or_else(|poison| poison.into_inner());
+    if let Some(seen) = seen_as.get(&client.subscription) {
+        return seen.clone();
+    }
+    let mut patch = Map::new();
+    for r in &client.subscription.regions {
         if let Some(p) = d.changes.get(r) {
             let mut p = p.clone();
-            client.visibility.filter(st, *r, &mut p);
+            narrow(&client.subscription, st, *r, &mut p);
             if p.as_object().is_none_or(|o| !o.is_empty()) {
-                changes.insert(r.to_string(), p);
+                patch.insert(r.to_string(), p);
             }
         }
     }
-    changes
+    let seen = (!patch.is_empty()).then(|| {
+        let patch = Value::Object(patch);
+        Arc::new(Seen { changes: patch.to_string().into(), patch, message: OnceLock::new() })
+    });
+    seen_as.insert(client.subscription.clone(), seen.clone());
+    seen
 }
 
-/// [`seen_by`] written as JSON, once per subscription and delta.
-fn shared(client: &Client, st: &super::Folded, d: &Delta) -> Option<Arc<str>> {
-    let key = (client.regions.clone(), client.visibility.clone());
-    let mut seen_as = d.seen_as.lock().unwrap_or_else(|poison| poison.into_inner());
-    seen_as
-        .entry(key)
-        .or_insert_with(|| {
-            let changes = seen_by(client, st, d);
-            (!changes.is_empty()).then(|| Value::Object(changes).to_string().into())
-        })
-        .clone()
+/// One delta as a message for this client, chained from `from`: written once for every
+/// client of the subscription whose chain ends there too.
+fn shared(client: &Client, st: &super::Folded, from: u64, d: &Delta) -> Option<Arc<Written>> {
+    let seen = seen(client, st, d)?;
+    let write = |from| Written::new(delta_message(st.epoch, from, d.to, &seen.changes));
+    let (first_from, message) = seen.message.get_or_init(|| (from, write(from)));
+    Some(if *first_from == from { message.clone() } else { write(from) })
 }
 
 /// A delta message around changes already written as JSON.
@@ -402,6 +572,18 @@ fn delta_message(epoch: Uuid, from: u64, to: u64, changes: &str) -> String {
     format!(r#"{{"type":"delta","epoch":"{epoch}","from":{from},"to":{to},"changes":{changes}}}"#)
 }
 
-async fn send<S: Sink<String> + Unpin>(tx: &mut S, message: String) -> bool {
+async fn send<S: Sink<Message> + Unpin>(tx: &mut S, message: Message) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, tx.send(message)).await, Ok(Ok(())))
+}
+
+/// Sends messages written out together (a client that takes every delta on its own and fell
+/// behind gets many): each may take up to [`SEND_TIMEOUT`], and they go out in as few writes
+/// as the socket's buffer allows.
+async fn send_all<S: Sink<Message> + Unpin>(tx: &mut S, messages: impl Iterator<Item = Message>) -> bool {
+    for message in messages {
+        if !matches!(tokio::time::timeout(SEND_TIMEOUT, tx.feed(message)).await, Ok(Ok(()))) {
+            return false;
+        }
+    }
+    matches!(tokio::time::timeout(SEND_TIMEOUT, tx.flush()).await, Ok(Ok(())))
 }

@@ -20,9 +20,9 @@ use ghor_store::{Appended, EventLog, ReadModel, StoreError};
 use serde::Serialize;
 
 use crate::auth::Caller;
-use crate::coalesce::Coalescer;
 use crate::policy::{self, Action};
 use crate::problem::Problem;
+use ghor_store::coalesce::Coalescer;
 use registrations::Registrations;
 
 /// What happened to one accepted event.
@@ -126,6 +126,10 @@ impl Ingest {
         }
         let appended = if events.is_empty() { Vec::new() } else { log.append(&events).await };
         for ((i, id, source, time_given), (outcome, event)) in fresh.into_iter().zip(appended.into_iter().zip(events)) {
+            let registry = matches!(event.payload.family(), "organisation" | "location");
+            if registry && matches!(outcome, Ok(Appended::Stored { .. })) {
+                crate::security::registry_changed(caller, event.payload.event_type(), &source);
+            }
             match outcome {
                 Ok(Appended::Duplicate { seq }) => repeats.push((i, id, source, event, time_given, seq)),
                 outcome => {

@@ -24,6 +24,7 @@ use crate::auth::{issue, Caller, TokenRequest};
 use crate::ingest::Receipt;
 use crate::policy::{self, Action, Capability, TokenTarget};
 use crate::problem::Problem;
+use crate::security;
 
 /// Who the caller is and what the policy lets it do: `may` (capabilities), the `bron` it
 /// may claim and the roles whose tokens it may `mint`; the page shows what these allow.
@@ -84,7 +85,7 @@ pub async fn post_batch(
     media_type(&headers, EVENT_BATCH)?;
     let bytes = body_bytes(body, state.limits.batch_bytes)?;
     // Each item is read from its own bytes (see `Submission::from_slice`).
-    let Ok(items) = serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(&bytes) else {
+    let Some(items) = Submission::batch_items(&bytes) else {
         Problem::from_json(&bytes)?;
         return Err(Problem::bad_request("batch-not-array", "A batch is a JSON array of events."));
     };
@@ -392,6 +393,7 @@ pub async fn contacts(
     let l = registered(&state, &caller, &id)?;
     policy::decide(&caller, &Action::ReadContacts { region: l.region, organisation: &l.organisation })?;
     let contacts = state.backbone.contacts.contacts(caller.scope(), &l.slug).await?;
+    security::contacts_read(&caller, l.slug.as_str());
     let within = verify_within_days(&state, &caller, l.region)?;
     Ok(Json(json!({ "location": l.slug, "contacts": contacts, "verify_within_days": within })))
 }
@@ -448,6 +450,7 @@ pub async fn contacts_overview(
         );
     }
     let region = only.or_else(|| caller.regions().into_iter().next());
+    security::contacts_read(&caller, &region.map_or_else(|| "every region".to_owned(), |r| format!("overview of {r}")));
     let within = region.map(|r| verify_within_days(&state, &caller, r)).transpose()?;
     Ok(Json(json!({ "verify_within_days": within, "locations": locations })))
 }
@@ -486,6 +489,7 @@ pub async fn set_contacts(
         }
     }
     state.backbone.contacts.set_contacts(caller.scope(), &slug, &contacts).await?;
+    security::registry_changed(&caller, "contacts", slug.as_str());
     Ok(Json(json!({ "location": slug, "contacts": contacts })))
 }
 
@@ -620,6 +624,7 @@ pub async fn create_token(
     )?;
     check(&request)?;
     let (secret, info) = issue(&*state.backbone.tokens, request, Utc::now()).await?;
+    security::token_issued(Some(&caller), info.id, &info.name, info.role.as_str());
     Ok((StatusCode::CREATED, Json(json!({ "token": secret, "info": info }))).into_response())
 }
 
@@ -646,5 +651,6 @@ pub async fn revoke_token(
     let found = tokens.iter().find(|t| t.id == id).ok_or_else(|| Problem::not_found("No such token."))?;
     policy::decide(&caller, &Action::RevokeToken(target(found)))?;
     state.backbone.tokens.revoke(id).await?;
+    security::token_revoked(Some(&caller), id);
     Ok(StatusCode::NO_CONTENT)
 }

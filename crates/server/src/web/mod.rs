@@ -4,6 +4,7 @@
 
 mod api;
 mod faults;
+pub mod listen;
 mod oefening;
 mod page;
 mod stream;
@@ -14,7 +15,7 @@ pub mod webhooks;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::header::{self, AUTHORIZATION};
 use axum::http::request::Parts;
@@ -32,6 +33,7 @@ use crate::gateway::Gateway;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::problem::{Challenge, Problem};
+use crate::security;
 use crate::shutdown::Shutdown;
 use crate::{Backbone, Limits, Roles};
 
@@ -63,6 +65,7 @@ impl AppState {
 pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Router {
     let single = state.limits.body_bytes;
     let batch = state.limits.batch_bytes;
+    let body_read = state.limits.body_read;
     let mut router = Router::new()
         .route("/healthz", get(page::healthz))
         .route("/readyz", get(page::readyz))
@@ -116,7 +119,9 @@ pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Rout
         .fallback(page::not_found)
         .method_not_allowed_fallback(page::method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::map_request(move |request| listen::body_deadline(body_read, request)))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(security::watch))
         .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(log_failure))
 }
 
@@ -159,8 +164,14 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             if problem.challenge.is_some() && header.is_some_and(|h| h.starts_with("Bearer ")) {
                 problem.challenge = Some(Challenge::InvalidToken);
             }
+            if problem.status == 401 {
+                security::authentication_failed(parts.method.as_str(), parts.uri.path(), &problem.detail);
+            }
             problem
         })?;
+        if let Some(who) = parts.extensions.get::<security::Who>() {
+            who.known(&caller);
+        }
         state.rate.take(caller.token.id, 1.0).map_err(|wait| {
             Problem::too_many(
                 format!(
@@ -177,6 +188,13 @@ impl FromRequestParts<Arc<AppState>> for Caller {
 /// Reads a body; an oversized one becomes problem+json.
 pub fn body_bytes(body: Result<axum::body::Bytes, BytesRejection>, limit: usize) -> Result<axum::body::Bytes, Problem> {
     body.map_err(|e| match e {
+        // Not the length limit: the body stopped coming (see `listen::body_deadline`).
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::UnknownBodyError(_)) => Problem::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "body-too-slow",
+            "The body did not arrive in time",
+            "The request's body did not arrive whole in time. Send it again (with the same ids: nothing is stored twice).",
+        ),
         BytesRejection::FailedToBufferBody(_) => Problem::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
             "body-too-large",

@@ -29,6 +29,9 @@ const SERVER_FULL: &str = "This server has as many streams open as it takes; try
 /// Seconds a refused client waits before it tries again.
 const FULL_RETRY_AFTER: u64 = 5;
 
+/// How long a client gets to take the close frame.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What a client sends is small (a hello, now and then a pong): a read buffer of its size,
 /// not the 128 KiB default, which every connection would hold and zero on every read.
 const READ_BUFFER: usize = 4 * 1024;
@@ -51,7 +54,9 @@ pub async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -
 }
 
 /// The runtime the websocket sessions run on, apart from the one that takes reports; none
-/// (and the sessions share the one runtime) when its threads cannot be started.
+/// (and the sessions share the one runtime) when its threads cannot be started. Its
+/// threads yield to the rest when the cores are busy (nice 9): a report is answered first,
+/// and pages that fall behind meanwhile catch up with what they missed merged.
 fn fanout() -> Option<&'static tokio::runtime::Runtime> {
     static FANOUT: std::sync::OnceLock<Option<tokio::runtime::Runtime>> = std::sync::OnceLock::new();
     FANOUT
@@ -60,6 +65,7 @@ fn fanout() -> Option<&'static tokio::runtime::Runtime> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(threads)
                 .thread_name("ghor-fanout")
+                .on_thread_start(yield_to_ingest)
                 .enable_all()
                 .build();
             runtime
@@ -69,37 +75,42 @@ fn fanout() -> Option<&'static tokio::runtime::Runtime> {
         .as_ref()
 }
 
+/// Lowers the calling thread's priority to nice 9 (on this scale 23 of 99); lowering one's
+/// own priority needs no privilege.
+fn yield_to_ingest() {
+    use thread_priority::{set_current_thread_priority, ThreadPriority, ThreadPriorityValue};
+    let lower = ThreadPriorityValue::try_from(23u8).map(ThreadPriority::Crossplatform);
+    if let Err(e) =
+        lower.map_err(|e| e.to_owned()).and_then(|p| set_current_thread_priority(p).map_err(|e| e.to_string()))
+    {
+        tracing::warn!(error = %e, "the websocket sessions run at the same priority as the reports");
+    }
+}
+
 async fn serve(state: Arc<AppState>, socket: WebSocket) {
-    let (sink, stream) = socket.split();
-    // The session speaks text; `close` reaches past this adapter for the close frame.
-    let mut tx = sink.with(|text: String| std::future::ready(Ok::<_, axum::Error>(Message::Text(text.into()))));
+    let (mut tx, stream) = socket.split();
+    // Everything the client sends until it closes; a read error ends it alike.
     let mut rx = Box::pin(
         stream
-            .filter_map(|m| async move {
-                match m {
-                    Ok(Message::Text(t)) => Some(t.to_string()),
-                    Ok(Message::Close(_)) | Err(_) => Some(String::from("\u{0}close")),
-                    _ => None,
-                }
-            })
-            .take_while(|t| std::future::ready(t != "\u{0}close")),
+            .take_while(|m| std::future::ready(matches!(m, Ok(m) if !matches!(m, Message::Close(_)))))
+            .filter_map(|m| std::future::ready(m.ok())),
     );
     let hello = match session::hello(&mut rx, &mut tx).await {
         Ok(hello) => hello,
-        Err(how) => return close(tx.get_mut(), how).await,
+        Err(how) => return close(&mut tx, how).await,
     };
     let admitted = admit(&state, &hello).await;
     let (caller, slot, gateway) = match admitted {
         Ok(x) => x,
         Err(refusal) => {
             let _ = tx.send(refusal.message).await;
-            return close(tx.get_mut(), Some(refusal.close)).await;
+            return close(&mut tx, Some(refusal.close)).await;
         }
     };
     state.metrics.websocket_clients.inc();
     let how = session::run(gateway, caller, &hello, &mut tx, rx, state.shutdown.clone(), slot.ended()).await;
     state.metrics.websocket_clients.dec();
-    close(tx.get_mut(), how).await;
+    close(&mut tx, how).await;
 }
 
 /// The caller a hello's ticket admits, its connection slot and its scope's gateway; or why not.
@@ -128,9 +139,11 @@ async fn admit(state: &AppState, hello: &str) -> Result<(Caller, ConnectionSlot,
     Ok((caller, slot, gateway))
 }
 
-/// Sends the close frame of a session the server ends (none when the client went away).
+/// Sends the close frame of a session the server ends (none when the client went away),
+/// giving up on a client that does not take it: the connection is freed either way.
 async fn close<S: futures::Sink<Message> + Unpin>(sink: &mut S, how: Option<Close>) {
     if let Some(Close { code, reason }) = how {
-        let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+        let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(frame)).await;
     }
 }

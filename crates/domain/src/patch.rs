@@ -33,6 +33,17 @@ pub fn diff(old: &Value, new: &Value) -> Option<Value> {
     }
 }
 
+/// About how many bytes a value takes as JSON (keys and strings by their length, other
+/// values by a few bytes): what the gateway's history counts.
+pub fn weight(value: &Value) -> usize {
+    match value {
+        Value::Object(members) => 2 + members.iter().map(|(k, v)| k.len() + 4 + weight(v)).sum::<usize>(),
+        Value::Array(items) => 2 + items.iter().map(|v| weight(v) + 1).sum::<usize>(),
+        Value::String(s) => s.len() + 2,
+        _ => 8,
+    }
+}
+
 /// Applies `patch` to `target` in place.
 pub fn apply(target: &mut Value, patch: &Value) {
     let Value::Object(p) = patch else {
@@ -54,15 +65,17 @@ pub fn apply(target: &mut Value, patch: &Value) {
 }
 
 /// Whether one merge patch can say what `first` then `second` say. It cannot when
-/// `first` removes a key that `second` brings back as an object: merged into the old
-/// value, the combined patch would resurrect the removed fields.
+/// `first` removes or replaces a value (a key, or the whole) that `second` makes an object
+/// again: an object patch merges into what was there before `first`, so the combined
+/// patch would bring back the old value's fields.
 pub fn composable(first: &Value, second: &Value) -> bool {
     match (first, second) {
         (Value::Object(f), Value::Object(s)) => s.iter().all(|(k, sv)| match (f.get(k), sv) {
-            (Some(Value::Null), Value::Object(_)) => false,
             (Some(fv @ Value::Object(_)), Value::Object(_)) => composable(fv, sv),
+            (Some(_), Value::Object(_)) => false,
             _ => true,
         }),
+        (_, Value::Object(_)) => false,
         _ => true,
     }
 }
@@ -75,8 +88,6 @@ pub fn compose(first: &mut Value, second: &Value) {
             for (k, sv) in s {
                 match f.get_mut(k) {
                     Some(fv @ Value::Object(_)) if sv.is_object() => compose(fv, sv),
-                    // `first` replaced it with a scalar: `second` applies to that whole value.
-                    Some(fv) if sv.is_object() => apply(fv, sv),
                     _ => {
                         f.insert(k.clone(), sv.clone());
                     }
@@ -108,7 +119,7 @@ mod tests {
     fn composed_patches_equal_applying_both() {
         let v0 = json!({"a": {"x": 1}, "b": 2, "d": [1]});
         let v1 = json!({"a": {"x": 2}, "b": 3, "c": {"y": 1}, "d": 5});
-        let v2 = json!({"a": {"z": 9}, "b": 3, "c": {"y": 2, "w": 1}, "d": {"q": 1}});
+        let v2 = json!({"a": {"z": 9}, "b": 3, "c": {"y": 2, "w": 1}, "d": [2]});
         let mut p = diff(&v0, &v1).unwrap_or_default();
         let second = diff(&v1, &v2).unwrap_or_default();
         assert!(composable(&p, &second));
@@ -126,5 +137,19 @@ mod tests {
         let first = diff(&v0, &v1).unwrap_or_default();
         let second = diff(&v1, &v2).unwrap_or_default();
         assert!(!composable(&first, &second));
+    }
+
+    /// Found by the merge-patch fuzz target: a value replaced by a scalar, then made an
+    /// object again, at a key or as the whole.
+    #[test]
+    fn replaced_then_made_an_object_again_is_not_composable() {
+        for (v0, v1, v2) in [
+            (json!({"k": {"a": "y"}}), json!({"k": "y"}), json!({"k": {}})),
+            (json!({"a": "y"}), json!("y"), json!({})),
+        ] {
+            let first = diff(&v0, &v1).unwrap_or_default();
+            let second = diff(&v1, &v2).unwrap_or_default();
+            assert!(!composable(&first, &second), "{v0} → {v1} → {v2}");
+        }
     }
 }

@@ -1,10 +1,11 @@
 //! Many callers' lookups, one query: while a lookup is in flight, the lookups that arrive
 //! meanwhile wait and go together in the next one. A caller alone waits for nothing extra;
-//! under load the store answers one query per round instead of one per request.
+//! under load the store answers one query per round instead of one per request. The
+//! embedded log appends this way too: one transaction per round, as JetStream acks a batch.
 
 use std::future::Future;
 
-use ghor_store::{StoreError, StoreResult};
+use crate::{StoreError, StoreResult};
 use tokio::sync::{mpsc, oneshot};
 
 /// Keys gathered into one lookup at most.
