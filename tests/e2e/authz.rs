@@ -165,6 +165,8 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
     let location = |who: &str| Some(event(&format!("/locations/authz-{who}"), "nl.ghor.location.registered.v1", None,
         json!({ "name": "Huisartsenpost Noord", "organisation": "authz", "type": "ziekenhuis", "region": "VR01", "point": { "lat": 53.21, "lon": 6.56 } })));
     let acknowledged = |_: &str| Some(event("/regions/VR01", "nl.ghor.alert.acknowledged.v1", Some("umcg/beds/ic"), json!({ "note": "gebeld met de crisiscoördinator" })));
+    // Shares nothing, so that it changes nothing the other rows see.
+    let agreement = |_: &str| Some(event("/regions/VR01", "nl.ghor.agreement.recorded.v1", Some("umcg"), json!({ "location_level": {} })));
     let threshold = |_: &str| Some(event("/regions/VR01", "nl.ghor.threshold.set.v1", Some("beds_free_attention"), json!({ "value": 3 })));
     let contacts = |_: &str| Some(json!({ "contacts": [{ "role": "crisiscoordinator", "name": "J. de Vries", "phone_24_7": "+31 50 000 0000", "verified_on": "2026-10-01" }] }));
     let webhooks = |_: &str| Some(json!({ "webhooks": [{ "url": "https://zis.umcg.example/ghor", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }] }));
@@ -206,6 +208,7 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
         row("register location",    M::POST, "/v1/events", location,     move |c| allow(c, Action::RegisterLocation { region: vr01, registered_in: None, bron: Bron::Api }, 201)),
         row("acknowledge alert",    M::POST, "/v1/events", acknowledged, move |c| allow(c, Action::Acknowledge { region: vr01, bron: Bron::Api }, 201)),
         row("set threshold",        M::POST, "/v1/events", threshold,    move |c| allow(c, Action::SetThreshold { region: vr01, bron: Bron::Api }, 201)),
+        row("sharing agreement",    M::POST, "/v1/events", agreement,    move |c| allow(c, Action::RecordAgreement { region: vr01, bron: Bron::Api }, 201)),
         row("uitvraag in VR01",     M::POST, "/v1/events", uitvraag,     move |c| allow(c, Action::AskAndAdvise { region: vr01, bron: Bron::Api }, 201)),
         row("call recorded",        M::POST, "/v1/events", call,         move |c| allow(c, Action::AskAndAdvise { region: vr01, bron: Bron::Api }, 201)),
         row("handelingsperspectief", M::POST, "/v1/events", advice,      move |c| allow(c, Action::AskAndAdvise { region: vr01, bron: Bron::Api }, 201)),
@@ -653,6 +656,113 @@ async fn deltas_to_an_institution_leave_out_other_organisations() {
         umcg.regions["VR01"]["totals"]
     );
     umcg.close().await;
+}
+
+/// umcg's agreement for VR01, as the netwerkfunctionaris records it.
+async fn agree(ghor: &Ghor, location_level: Value) -> u64 {
+    let agreement = event(
+        "/regions/VR01",
+        "nl.ghor.agreement.recorded.v1",
+        Some("umcg"),
+        json!({ "location_level": location_level, "reference": "Convenant informatiedeling 2026" }),
+    );
+    let (status, body) = ghor.post("netwerk", "/v1/events", &agreement).await;
+    assert_eq!(status, 201, "the netwerkfunctionaris records the agreement: {body}");
+    body["seq"].as_u64().expect("seq")
+}
+
+/// A staffing report of umcg: what its agreement keeps from ketenpartners.
+async fn report_staffing_umcg(ghor: &Ghor, unfilled: u32) -> u64 {
+    let staffing = event(
+        "/locations/umcg",
+        "nl.ghor.staffing.reported.v1",
+        Some("ic_verpleegkundige"),
+        json!({ "unfilled_shifts_24h": unfilled, "critical": true }),
+    );
+    let (status, body) = ghor.post("umcg", "/v1/events", &staffing).await;
+    assert_eq!(status, 201, "{body}");
+    body["seq"].as_u64().expect("seq")
+}
+
+/// Waits until the gateway has folded up to `seq`.
+async fn folded(ghor: &Ghor, seq: u64) {
+    crate::harness::wait_for(async || ghor.get("im", "/v1/picture").await.1["seq"].as_u64() >= Some(seq)).await;
+}
+
+/// An institution's agreement, recorded by the netwerkfunctionaris (seed 004: which
+/// information is and is not shared), shows umcg's beds to ketenpartners at location level
+/// and keeps its staffing from them: over HTTP (region, picture, location, history, alert
+/// feed) and the websocket (the change itself, then deltas), while bestuur, whom it does not
+/// name, still sees aggregates only and the ROT everything. Withdrawn, it closes again.
+#[tokio::test]
+async fn an_agreement_shares_beds_with_ketenpartners_and_keeps_staffing_from_them() {
+    let ghor = reported().await;
+    let staffing = report_staffing_umcg(&ghor, 4).await;
+    folded(&ghor, staffing).await;
+    let mut keten = ghor.stream("keten", &["VR01"], None).await;
+    keten.until(|p| p["VR01"].is_object()).await;
+    assert_eq!(location_ids(&keten.regions["VR01"]), Vec::<String>::new(), "no agreement yet: no location");
+
+    let agreed = agree(&ghor, json!({ "ketenpartner": ["beds"] })).await;
+    folded(&ghor, agreed).await;
+    keten.until(|p| ic_occupied(&p["VR01"], "umcg") == Some(4)).await;
+    let seen = |view: &Value, what: &str| {
+        let umcg = &view["locations"]["umcg"];
+        assert_eq!(location_ids(view), vec!["umcg".to_owned()], "{what}: umcg alone, martini agreed nothing: {view}");
+        assert_eq!(umcg["name"], "Locatie umcg", "{what}: named: {umcg}");
+        let dimensions: Vec<&String> = umcg["dimensions"].as_object().map(|d| d.keys().collect()).unwrap_or_default();
+        assert_eq!(dimensions, vec!["beds"], "{what}: beds, not staffing: {umcg}");
+        assert!(umcg.get("last_report").is_none(), "{what}: not when it last reported: {umcg}");
+        assert_eq!(umcg["shared"]["ketenpartner"], json!(["beds"]), "{what}: what was agreed: {umcg}");
+    };
+    seen(&keten.regions["VR01"], "the stream, as the agreement changed");
+
+    // Deltas: a staffing report does not reach the ketenpartner, a beds report does.
+    report_staffing_umcg(&ghor, 6).await;
+    ghor.report_beds("umcg", "umcg", 10, 5).await;
+    keten.until(|p| ic_occupied(&p["VR01"], "umcg") == Some(5)).await;
+    seen(&keten.regions["VR01"], "the stream, after a staffing and a beds report");
+
+    // HTTP alike.
+    seen(&region_view(&ghor, "keten", "VR01").await, "GET region");
+    let (status, picture) = ghor.get("keten", "/v1/picture").await;
+    assert_eq!(status, 200, "{picture}");
+    seen(&picture["regions"]["VR01"]["view"], "GET picture");
+    let ages = &picture["regions"]["VR01"]["staleness"]["locations"]["umcg"];
+    assert!(ages["dimension_age_seconds"]["beds"].is_number(), "the age of the beds: {ages}");
+    assert!(ages["dimension_age_seconds"].get("staffing").is_none() && ages.get("age_seconds").is_none(), "{ages}");
+    let (status, detail) = ghor.get("keten", "/v1/picture/locations/umcg").await;
+    assert_eq!(status, 200, "the ketenpartner may open umcg: {detail}");
+    let dimensions: Vec<&String> =
+        detail["location"]["dimensions"].as_object().map(|d| d.keys().collect()).unwrap_or_default();
+    assert_eq!(dimensions, vec!["beds"], "{detail}");
+    assert!(detail.get("contacts").is_none(), "never contacts: {detail}");
+    let (status, history) = ghor.get("keten", "/v1/picture/locations/umcg/history?limit=100").await;
+    assert_eq!(status, 200, "{history}");
+    let types: std::collections::BTreeSet<&str> =
+        history["changes"].as_array().expect("changes").iter().filter_map(|c| c["type"].as_str()).collect();
+    assert_eq!(types, ["nl.ghor.beds.reported.v1"].into(), "the history of the beds alone: {history}");
+    let (status, _) = ghor.get("keten", "/v1/picture/locations/martini").await;
+    assert_eq!(status, 403, "martini agreed nothing");
+    let (status, feed) = ghor.get("keten", "/v1/picture/regions/VR01/alerts").await;
+    assert_eq!(status, 200, "{feed}");
+    let feed = feed["feed"].as_array().expect("feed");
+    assert!(
+        feed.iter().all(|a| !a["id"].as_str().unwrap_or_default().contains("staffing")),
+        "no staffing alert: {feed:?}"
+    );
+
+    // Bestuur is not named: aggregates only. The ROT sees all, staffing too.
+    assert_eq!(location_ids(&region_view(&ghor, "bestuur", "VR01").await), Vec::<String>::new());
+    assert_eq!(ghor.get("bestuur", "/v1/picture/locations/umcg").await.0, 403);
+    assert!(region_view(&ghor, "rot", "VR01").await["locations"]["umcg"]["dimensions"]["staffing"].is_object());
+
+    // Withdrawn: umcg leaves the ketenpartner's stream and is closed to it again.
+    let withdrawn = agree(&ghor, json!({})).await;
+    folded(&ghor, withdrawn).await;
+    keten.until(|p| location_ids(&p["VR01"]).is_empty()).await;
+    assert_eq!(ghor.get("keten", "/v1/picture/locations/umcg").await.0, 403);
+    keten.close().await;
 }
 
 #[tokio::test]

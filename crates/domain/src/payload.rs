@@ -1,6 +1,8 @@
 //! What an event says: the typed `data` of every event type, and the mapping between the
 //! CloudEvents wire form (`type`, `subject`, `data`) and [`Payload`].
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -478,6 +480,19 @@ pub struct OrganisationInfo {
     pub name: ShortText,
 }
 
+/// What an organisation agreed to share of its locations in a region (seed 004: "welke
+/// informatie wel en niet gedeeld mag worden"), recorded by the region's
+/// netwerkfunctionaris. Per audience, the dimensions it may see at location level; an
+/// audience not named sees the region's aggregates only. Each agreement replaces the last.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementData {
+    pub location_level: BTreeMap<Audience, BTreeSet<Dimension>>,
+    /// The covenant or arrangement it rests on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ShortText>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentData {
@@ -662,6 +677,7 @@ pub enum Payload {
     IntakeRejected(IntakeRejectedData),
     LocationRegistered(LocationInfo),
     OrganisationRegistered { organisation: Slug, info: OrganisationInfo },
+    AgreementRecorded { organisation: Slug, data: AgreementData },
     Incident { incident: Slug, opened: bool, data: IncidentData },
     ThresholdSet { key: ThresholdKey, data: ThresholdData },
     AlertAcknowledged { alert: ShortText, data: AcknowledgedData },
@@ -803,6 +819,10 @@ event_types! {
         label: "Organisatie geregistreerd", "Organisation registered",
         source: Region, key: Slug, data: OrganisationInfo, older: [],
     } => { Payload::OrganisationRegistered { organisation: key, info: data } };
+    AgreementRecorded("agreement", "recorded", 1) {
+        label: "Afspraak over delen vastgelegd", "Sharing agreement recorded",
+        source: Region, key: Slug, data: AgreementData, older: [],
+    } => { Payload::AgreementRecorded { organisation: key, data } };
     IncidentOpened("incident", "opened", 1) {
         label: "Incident geopend", "Incident opened",
         source: Region, key: Slug, data: IncidentData, older: [],
@@ -1027,6 +1047,7 @@ impl EventData for LocationInfo {
     }
 }
 impl EventData<Slug> for OrganisationInfo {}
+impl EventData<Slug> for AgreementData {}
 impl EventData<Slug> for IncidentData {
     fn check(&self, _: &Slug) -> Result<(), DecodeError> {
         if self.grip > 5 {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::event::{Event, Source};
 use crate::payload::*;
 use crate::values::{RegionCode, ShortText, Slug};
-use crate::vocab::{Bron, Dimension, IncidentState, ThresholdKey};
+use crate::vocab::{Audience, Bron, Dimension, IncidentState, ThresholdKey};
 use crate::warm::{about_uitvraag, note_delivery, AdviceState, Deliveries, Delivery, UitvraagState};
 
 /// An observation: a value with its provenance (when observed, by whom, from which source).
@@ -153,6 +153,9 @@ impl Touched {
 pub struct Picture {
     pub locations: BTreeMap<Slug, LocationState>,
     pub organisations: BTreeMap<Slug, Observation<OrganisationInfo>>,
+    /// What each organisation agreed to share of its locations in a region.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub agreements: BTreeMap<RegionCode, BTreeMap<Slug, Observation<AgreementData>>>,
     /// Incidents with the region that reported them.
     pub incidents: BTreeMap<Slug, Observation<(RegionCode, IncidentData)>>,
     /// When each incident was first observed active: the earliest such observation, so
@@ -224,6 +227,12 @@ impl Picture {
             Payload::OrganisationRegistered { organisation, info } => {
                 if region.is_some() {
                     keep_newest_in(&mut self.organisations, organisation.clone(), Observation::of(event, info.clone()))
+                }
+            }
+            Payload::AgreementRecorded { organisation, data } => {
+                if let Some(region) = region {
+                    let agreements = self.agreements.entry(region).or_default();
+                    keep_newest_in(agreements, organisation.clone(), Observation::of(event, data.clone()))
                 }
             }
             Payload::Incident { incident, data, .. } => {
@@ -352,8 +361,12 @@ impl Picture {
                 touched.regions.extend(self.regions());
                 touched.regions.extend(incident_before);
             }
-            // The organisation's name shows beside each of its locations.
-            (_, Payload::OrganisationRegistered { organisation, .. }) => {
+            // The organisation's name shows beside each of its locations, and what it
+            // agreed to share is in each of their views.
+            (
+                _,
+                Payload::OrganisationRegistered { organisation, .. } | Payload::AgreementRecorded { organisation, .. },
+            ) => {
                 touched.regions.insert(region);
                 touched.regions.extend(
                     self.locations
@@ -379,6 +392,19 @@ impl Picture {
                 | Payload::Notification { .. },
             ) => touched.regions.extend([region_before, region, event.stamp.region]),
         }
+    }
+
+    /// The dimensions of `location` that `audience` may see at location level, as its
+    /// organisation agreed for the region it lies in; empty without an agreement.
+    pub fn shared_with(&self, location: &Slug, audience: Audience) -> BTreeSet<Dimension> {
+        let Some(info) = self.locations.get(location).and_then(|l| l.info.as_ref()) else { return BTreeSet::new() };
+        let agreement = self.agreement(info.value.region, &info.value.organisation);
+        agreement.and_then(|a| a.location_level.get(&audience)).cloned().unwrap_or_default()
+    }
+
+    /// What `organisation` agreed to share of its locations in `region`.
+    pub fn agreement(&self, region: RegionCode, organisation: &Slug) -> Option<&AgreementData> {
+        self.agreements.get(&region).and_then(|a| a.get(organisation)).map(|a| &a.value)
     }
 
     /// The threshold in force in a region.

@@ -61,6 +61,10 @@ pub struct LocationView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<Rejected>,
     pub dimensions: BTreeMap<Dimension, DimensionView>,
+    /// What its organisation agreed to share of it at location level, per audience (those
+    /// not named see aggregates only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shared: BTreeMap<Audience, BTreeSet<Dimension>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -469,6 +473,10 @@ impl Picture {
                 reason: r.value.reason.as_str().to_owned(),
             }),
             dimensions,
+            shared: self
+                .agreement(info.region, &info.organisation)
+                .map(|a| a.location_level.clone())
+                .unwrap_or_default(),
         }
     }
 }

@@ -515,6 +515,28 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Who sees a location's detail only as far as its organisation agreed (§7): everyone
+    /// else sees all of it (GHOR roles) or none of it.
+    Audience {
+        Institution = "institution", "Andere zorginstellingen", "Other care institutions";
+        Ketenpartner = "ketenpartner", "Ketenpartners", "Chain partners";
+        Bestuur = "bestuur", "Bestuur", "Board";
+    }
+}
+
+impl Audience {
+    /// The audience a role's holders belong to, if they see by agreement.
+    pub fn of(role: Role) -> Option<Audience> {
+        match role {
+            Role::Institution => Some(Audience::Institution),
+            Role::Ketenpartner => Some(Audience::Ketenpartner),
+            Role::Bestuur => Some(Audience::Bestuur),
+            _ => None,
+        }
+    }
+}
+
+vocabulary! {
     /// Functional contact roles of a location (§3.1); personal data, kept out of the log.
     ContactRole {
         Crisiscoordinator = "crisiscoordinator", "Crisiscoördinator", "Crisis coordinator";
@@ -616,6 +638,7 @@ served!(
     Theme,
     ThresholdKey,
     Role,
+    Audience,
     ContactRole,
     CallOutcome,
     AnswerState,

@@ -975,6 +975,12 @@ mod properties {
             region: usize,
             alert: usize,
         },
+        /// What an organisation shares, with whom.
+        Agreement {
+            region: usize,
+            loc: usize,
+            shares: usize,
+        },
         Incident {
             active: bool,
             radius_km: u32,
@@ -1005,6 +1011,7 @@ mod properties {
 
     fn spec() -> impl Strategy<Value = Spec> {
         let l = 0..LOCS.len();
+        let l2 = l.clone();
         prop_oneof![
             4 => (l.clone(), 0..2usize, 0..6u32, 0..7u32).prop_map(|(loc, key, operational, occupied)| Spec::Beds { loc, key, operational, occupied }),
             2 => (l.clone(), 0..30u32, 0..5u32).prop_map(|(loc, on_hand, daily_use)| Spec::Supplies { loc, on_hand, daily_use }),
@@ -1018,6 +1025,7 @@ mod properties {
             1 => (0..REGIONS.len(), 0..3usize, 0..8u32).prop_map(|(region, key, value)| Spec::Threshold { region, key, value }),
             2 => (0..REGIONS.len(), 0..ALERTS.len()).prop_map(|(region, alert)| Spec::Acknowledge { region, alert }),
             1 => (any::<bool>(), 1..40u32).prop_map(|(active, radius_km)| Spec::Incident { active, radius_km }),
+            1 => (0..REGIONS.len(), l2, 0..3usize).prop_map(|(region, loc, shares)| Spec::Agreement { region, loc, shares }),
         ]
     }
 
@@ -1122,6 +1130,19 @@ mod properties {
                     "threshold.set",
                     Some(["beds_free_attention", "beds_free_critical", "supply_days_attention"][*key].into()),
                     json!({ "value": value }),
+                ),
+                Spec::Agreement { region, loc, shares } => (
+                    format!("/regions/{}", REGIONS[*region]),
+                    "agreement.recorded",
+                    Some(location(LOCS[*loc]).organisation.into()),
+                    {
+                        let choices = [
+                            json!({}),
+                            json!({ "ketenpartner": ["beds"] }),
+                            json!({ "ketenpartner": ["beds", "utility"], "bestuur": ["supplies"] }),
+                        ];
+                        json!({ "location_level": choices[*shares].clone() })
+                    },
                 ),
                 Spec::Acknowledge { region, alert } => (
                     format!("/regions/{}", REGIONS[*region]),

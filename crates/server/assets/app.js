@@ -29,6 +29,18 @@ function mode() {
 
 function show(id, visible) { $(id).hidden = !visible; }
 
+/**
+ * For those who see aggregates or their own organisation: the locations of other
+ * organisations that agreed to share some of their dimensions with this token's audience
+ * (the server sends only those dimensions), per region.
+ */
+function sharedByAgreement(regions) {
+  const other = ([, l]) => l.organisation !== state.me.organisation;
+  return regions
+    .map(([code, v]) => [code, { ...v, locations: Object.fromEntries(Object.entries(v.locations || {}).filter(other)) }])
+    .filter(([, v]) => Object.keys(v.locations).length > 0);
+}
+
 function renderPage() {
   const regions = shownRegions();
   const views = regions.map(([, v]) => v);
@@ -47,23 +59,26 @@ function renderPage() {
     return;
   }
 
+  const agreed = m === 'locations' ? [] : sharedByAgreement(regions);
   show('own', m === 'own');
   show('role-note', m !== 'locations');
-  $('role-note').textContent = m === 'aggregate' ? aggregateNote() : m === 'own' ? t('ownNote') : '';
+  $('role-note').textContent = [m === 'aggregate' ? aggregateNote() : m === 'own' ? t('ownNote') : '',
+    agreed.length ? t('agreedNote') : ''].filter(Boolean).join(' ');
   if (m === 'own') renderOwn(regions);
 
   renderTotals(views, m === 'own' ? 'chainTotals' : null, m === 'locations');
   renderAlerts(regions);
   renderIncidents(regions);
 
-  show('map-section', m !== 'aggregate' || regions.some(([, v]) => Object.keys(v.incidents || {}).length));
+  show('map-section', m !== 'aggregate' || agreed.length > 0 || regions.some(([, v]) => Object.keys(v.incidents || {}).length));
   if (!$('map-section').hidden) renderMap(regions, renderNow);
   show('regions-section', national);
   if (national) renderRegionsTable(regions);
   if (m === 'locations') renderDesk();
   else $('desk').hidden = true;
-  show('locations-section', m === 'locations');
+  show('locations-section', m === 'locations' || agreed.length > 0);
   if (m === 'locations') renderLocations(regions);
+  else if (agreed.length) renderLocations(agreed);
   show('states-section', m === 'aggregate');
   if (m === 'aggregate') renderStatesTable(regions);
   renderSubscriptions();

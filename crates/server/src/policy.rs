@@ -34,7 +34,7 @@
 
 use std::fmt;
 
-use ghor_domain::vocab::Bron;
+use ghor_domain::vocab::{Audience, Bron};
 use ghor_domain::{RegionCode, Role, Scope, Slug};
 use serde::Serialize;
 
@@ -278,6 +278,11 @@ pub enum Action<'a> {
         region: RegionCode,
         bron: Bron,
     },
+    /// What an organisation agreed to share of its locations in `region`.
+    RecordAgreement {
+        region: RegionCode,
+        bron: Bron,
+    },
     ManageIncidents {
         region: RegionCode,
         bron: Bron,
@@ -389,14 +394,10 @@ pub fn in_regions(caller: &Caller, region: RegionCode) -> bool {
 /// (aggregates only).
 pub fn visibility(caller: &Caller) -> Visibility {
     if may(caller, Capability::ReadLocations) {
-        Visibility::Full
-    } else if let Some(organisation) =
-        caller.token.organisation.as_ref().filter(|_| may(caller, Capability::ReadOwnLocations))
-    {
-        Visibility::Organisation(organisation.clone())
-    } else {
-        Visibility::Aggregate
+        return Visibility::Full;
     }
+    let own = caller.token.organisation.clone().filter(|_| may(caller, Capability::ReadOwnLocations));
+    Visibility::Agreed { own, audience: Audience::of(caller.role()) }
 }
 
 /// Decides whether `caller` may do `action`; the refusal names the field it concerns.
@@ -477,6 +478,9 @@ pub fn decide(caller: &Caller, action: &Action<'_>) -> Result<(), Denied> {
         }
         Action::RegisterOrganisation { region, bron } => {
             region_write(caller, Register, region, bron, "nl.ghor.organisation.registered.v1")
+        }
+        Action::RecordAgreement { region, bron } => {
+            region_write(caller, Register, region, bron, "nl.ghor.agreement.recorded.v1")
         }
         Action::ManageIncidents { region, bron } => region_write(caller, ManageIncidents, region, bron, "incident"),
         Action::AskAndAdvise { region, bron } => {

@@ -1,6 +1,10 @@
 //! What a caller may see of a region's view (§7): every location, its own organisation's,
-//! or aggregates only. Which of these a caller gets is [`crate::policy::visibility`]'s
-//! word (from the role table); this applies it alike to views and to patches of them.
+//! or aggregates only, and beside those, of other locations the dimensions their
+//! organisation agreed to share with the caller's audience (other institutions,
+//! ketenpartners, bestuur), named but without when they last reported. Which of these a
+//! caller gets is [`crate::policy::visibility`]'s word (from the role table); this applies
+//! it alike to views and to patches of them. When an agreement changes, a patch carries
+//! each of the organisation's locations whole, as the caller may see it now.
 //!
 //! Aggregates shown to those who see no locations never name one: the location behind a
 //! minimum is left out, and a figure over fewer locations than the region's
@@ -14,7 +18,7 @@
 use std::collections::BTreeSet;
 
 use ghor_domain::view::Totals;
-use ghor_domain::vocab::ThresholdKey;
+use ghor_domain::vocab::{Audience, Dimension, ThresholdKey};
 use ghor_domain::{Picture, RegionCode, Slug};
 use serde_json::{json, Map, Value};
 
@@ -44,28 +48,32 @@ const FIGURE_FIELDS: [&str; 10] =
 pub enum Visibility {
     /// Location level.
     Full,
-    /// Totals, region-wide alerts and incidents only.
-    Aggregate,
-    /// Aggregates plus the locations of this organisation.
-    Organisation(Slug),
+    /// Totals, region-wide alerts and incidents; the locations of `own` organisation whole;
+    /// of every other location the dimensions its organisation agreed to share with
+    /// `audience`, and nothing else of it.
+    Agreed { own: Option<Slug>, audience: Option<Audience> },
 }
+
+/// What a location's view says beside its dimensions that one who sees it by agreement
+/// does not see: when it last reported, and what of its own system was refused say
+/// something of every dimension.
+const NOT_SHARED: [&str; 3] = ["last_report", "overdue_since", "rejected"];
 
 impl Visibility {
     /// May this caller see the detail of a location of `organisation`?
     pub fn sees_organisation(&self, organisation: &Slug) -> bool {
         match self {
             Visibility::Full => true,
-            Visibility::Aggregate => false,
-            Visibility::Organisation(own) => own == organisation,
+            Visibility::Agreed { own, .. } => own.as_ref() == Some(organisation),
         }
     }
 
-    /// May this caller see this location's detail?
+    /// May this caller see this location's detail, whole?
     pub fn sees_location(&self, picture: &Picture, location: &str) -> bool {
         match self {
             Visibility::Full => true,
-            Visibility::Aggregate => false,
-            Visibility::Organisation(_) => Slug::try_from(location)
+            Visibility::Agreed { own: None, .. } => false,
+            Visibility::Agreed { own: Some(_), .. } => Slug::try_from(location)
                 .ok()
                 .and_then(|id| picture.locations.get(&id))
                 .and_then(|l| l.info.as_ref())
@@ -73,11 +81,26 @@ impl Visibility {
         }
     }
 
-    /// May this caller see this alert? Alert ids start with the location id, or with the
-    /// region code for the region's own.
+    /// The dimensions of a location this caller sees by its organisation's agreement (of a
+    /// location it sees whole: none, it needs no agreement).
+    pub fn shared(&self, picture: &Picture, location: &str) -> BTreeSet<Dimension> {
+        match (self, Slug::try_from(location)) {
+            (Visibility::Agreed { audience: Some(audience), .. }, Ok(id)) if !self.sees_location(picture, location) => {
+                picture.shared_with(&id, *audience)
+            }
+            _ => BTreeSet::new(),
+        }
+    }
+
+    /// May this caller see this alert? Alert ids are `location/dimension/key`,
+    /// `location/what`, or start with the region code for the region's own.
     pub fn sees_alert(&self, picture: &Picture, id: &str) -> bool {
-        let owner = id.split('/').next().unwrap_or_default();
-        owner.starts_with("VR") || self.sees_location(picture, owner)
+        let mut parts = id.split('/');
+        let owner = parts.next().unwrap_or_default();
+        owner.starts_with("VR")
+            || self.sees_location(picture, owner)
+            || Dimension::parse(parts.next().unwrap_or_default())
+                .is_some_and(|d| self.shared(picture, owner).contains(&d))
     }
 
     /// Trims a view of `region` (or a merge patch of one) in place; `st` is the folded
@@ -90,8 +113,34 @@ impl Visibility {
         let Some(obj) = view.as_object_mut() else {
             return;
         };
+        let whole = obj.contains_key("region");
         if let Some(Value::Object(locations)) = obj.get_mut("locations") {
-            locations.retain(|id, _| self.sees_location(picture, id));
+            let current = (!whole).then(|| st.region_view(region));
+            locations.retain(|id, location| {
+                if self.sees_location(picture, id) {
+                    return true;
+                }
+                let shared = self.shared(picture, id);
+                match &current {
+                    None => shared_part(location, &shared, false),
+                    Some(current) => match Slug::try_from(id.as_str())
+                        .ok()
+                        .and_then(|id| current.locations.get(&id))
+                        .map(serde_json::to_value)
+                    {
+                        // The agreement changed: what the caller sees of it now, whole.
+                        Some(Ok(now)) if location.get("shared").is_some() => {
+                            *location = now;
+                            shared_part(location, &shared, true) || {
+                                *location = Value::Null;
+                                true
+                            }
+                        }
+                        _ if location.is_null() => true,
+                        _ => shared_part(location, &shared, false),
+                    },
+                }
+            });
         }
         if let Some(Value::Object(alerts)) = obj.get_mut("alerts") {
             alerts.retain(|id, _| self.sees_alert(picture, id));
@@ -110,7 +159,6 @@ impl Visibility {
         if let Some(Value::Object(entries)) = obj.get_mut("handelingsperspectieven") {
             self.filter_warm(picture, entries, |id| picture.handelingsperspectieven.get(id).map(|a| &a.addressed));
         }
-        let whole = obj.contains_key("region");
         if !whole && !obj.contains_key("totals") && !obj.contains_key("thresholds") {
             return;
         }
@@ -154,6 +202,53 @@ impl Visibility {
             }
         }
     }
+}
+
+impl Visibility {
+    /// Trims a region's staleness (`{"locations": {id: ...}}`) alike: of a location seen by
+    /// agreement only the shared dimensions' ages, not when it last reported at all.
+    pub fn filter_staleness(&self, picture: &Picture, staleness: &mut Value) {
+        let Some(Value::Object(locations)) = staleness.get_mut("locations") else { return };
+        locations.retain(|id, location| {
+            if self.sees_location(picture, id) {
+                return true;
+            }
+            let shared = self.shared(picture, id);
+            let Some(obj) = location.as_object_mut().filter(|_| !shared.is_empty()) else { return false };
+            obj.remove("age_seconds");
+            let is_shared = |d: &Value| d.as_str().and_then(Dimension::parse).is_some_and(|d| shared.contains(&d));
+            if let Some(Value::Array(stale)) = obj.get_mut("stale") {
+                stale.retain(is_shared);
+            }
+            if let Some(Value::Object(ages)) = obj.get_mut("dimension_age_seconds") {
+                ages.retain(|d, _| is_shared(&Value::from(d.as_str())));
+            }
+            true
+        });
+    }
+}
+
+/// Trims a location's view (or a patch of one) to the `shared` dimensions and what names
+/// the location; with `removing`, a patch that also removes every other dimension and what
+/// is not shared. False when nothing of it is shared.
+pub fn shared_part(location: &mut Value, shared: &BTreeSet<Dimension>, removing: bool) -> bool {
+    let Some(obj) = location.as_object_mut().filter(|_| !shared.is_empty()) else { return false };
+    for field in NOT_SHARED {
+        if removing {
+            obj.insert(field.into(), Value::Null);
+        } else {
+            obj.remove(field);
+        }
+    }
+    if let Some(Value::Object(dimensions)) = obj.get_mut("dimensions") {
+        dimensions.retain(|d, _| Dimension::parse(d).is_some_and(|d| shared.contains(&d)));
+        if removing {
+            for d in Dimension::ALL.iter().filter(|d| !shared.contains(d)) {
+                dimensions.insert(d.as_str().to_owned(), Value::Null);
+            }
+        }
+    }
+    true
 }
 
 /// The totals as a caller who sees no locations may see them.

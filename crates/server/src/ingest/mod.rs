@@ -305,6 +305,7 @@ pub fn authorise(
             let region = *region;
             let action = match payload {
                 Payload::OrganisationRegistered { .. } => Action::RegisterOrganisation { region, bron },
+                Payload::AgreementRecorded { .. } => Action::RecordAgreement { region, bron },
                 Payload::Incident { .. } => Action::ManageIncidents { region, bron },
                 Payload::AlertAcknowledged { .. } => Action::Acknowledge { region, bron },
                 Payload::ThresholdSet { .. } => Action::SetThreshold { region, bron },

@@ -2,6 +2,7 @@
 //! contacts, the quarantine, and manage tokens. Every endpoint asks the policy
 //! ([`crate::policy::decide`]) about the object it touches, from the caller's token alone.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use ghor_domain::error::ErrorCode;
-use ghor_domain::vocab::{ContactRole, ThresholdKey};
+use ghor_domain::vocab::{ContactRole, Dimension, ThresholdKey};
 use ghor_domain::{FieldError, RegionCode, Role, Scope, Slug, Submission};
 use ghor_store::{Appended, Contact, Filter};
 use serde::Deserialize;
@@ -21,6 +22,7 @@ use serde_json::{json, Value};
 
 use super::{body_bytes, json_body, media_type, AppState, EVENT, EVENT_BATCH};
 use crate::auth::{issue, Caller, TokenRequest};
+use crate::gateway::visibility;
 use crate::ingest::Receipt;
 use crate::policy::{self, Action, Capability, TokenTarget};
 use crate::problem::Problem;
@@ -174,9 +176,7 @@ fn region_json(state: &AppState, caller: &Caller, region: RegionCode) -> Result<
     let mut view = serde_json::to_value(&view).map_err(Problem::internal)?;
     visibility.filter(&st, region, &mut view);
     let mut staleness = serde_json::to_value(&staleness).map_err(Problem::internal)?;
-    if let Some(Value::Object(locations)) = staleness.get_mut("locations") {
-        locations.retain(|id, _| visibility.sees_location(&st.picture, id));
-    }
+    visibility.filter_staleness(&st.picture, &mut staleness);
     Ok(json!({ "view": view, "staleness": staleness }))
 }
 
@@ -252,11 +252,21 @@ fn registered(state: &AppState, caller: &Caller, id: &str) -> Result<Registered,
     Ok(Registered { organisation: info.value.organisation.clone(), slug, region })
 }
 
-/// The location's registration, once the policy lets the caller see its detail.
-fn visible_location(state: &AppState, caller: &Caller, id: &str) -> Result<(Slug, RegionCode), Problem> {
-    let l = registered(state, caller, id)?;
-    policy::decide(caller, &Action::ReadLocation { region: l.region, organisation: &l.organisation })?;
-    Ok((l.slug, l.region))
+/// How much of a registered location the caller sees: whole (`None`, the policy's word),
+/// or (`Some`) the dimensions its organisation agreed to share with the caller's audience.
+/// Neither: the policy's refusal.
+fn sight(state: &AppState, caller: &Caller, l: &Registered) -> Result<Option<BTreeSet<Dimension>>, Problem> {
+    let denied = match policy::decide(caller, &Action::ReadLocation { region: l.region, organisation: &l.organisation })
+    {
+        Ok(()) => return Ok(None),
+        Err(denied) => denied,
+    };
+    let gateway = state.gateway(caller.scope())?;
+    let shared = caller.visibility().shared(&gateway.state().picture, l.slug.as_str());
+    if shared.is_empty() || policy::decide(caller, &Action::ReadPicture { region: l.region }).is_err() {
+        return Err(denied.into());
+    }
+    Ok(Some(shared))
 }
 
 pub async fn location(
@@ -265,17 +275,25 @@ pub async fn location(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
     let l = registered(&state, &caller, &id)?;
-    policy::decide(&caller, &Action::ReadLocation { region: l.region, organisation: &l.organisation })?;
-    let contacts_shown =
-        policy::decide(&caller, &Action::ReadContacts { region: l.region, organisation: &l.organisation }).is_ok();
+    let sight = sight(&state, &caller, &l)?;
+    let contacts_shown = sight.is_none()
+        && policy::decide(&caller, &Action::ReadContacts { region: l.region, organisation: &l.organisation }).is_ok();
     let (slug, region) = (l.slug, l.region);
-    let (location, staleness, epoch, seq) = {
+    let (mut location, mut staleness, epoch, seq) = {
         let gateway = state.gateway(caller.scope())?;
         let st = gateway.state();
         let view = st.region_view(region);
         let staleness = view.staleness(Utc::now()).locations.remove(&slug);
-        (view.locations.get(&slug).cloned(), staleness, st.epoch, st.seq)
+        let location = serde_json::to_value(view.locations.get(&slug)).map_err(Problem::internal)?;
+        (location, serde_json::to_value(staleness).map_err(Problem::internal)?, st.epoch, st.seq)
     };
+    if let Some(shared) = &sight {
+        visibility::shared_part(&mut location, shared, false);
+        let mut only = json!({ "locations": { slug.as_str(): staleness } });
+        let gateway = state.gateway(caller.scope())?;
+        caller.visibility().filter_staleness(&gateway.state().picture, &mut only);
+        staleness = only["locations"][slug.as_str()].take();
+    }
     let mut body = json!({ "id": slug, "region": region, "epoch": epoch, "seq": seq, "now": Utc::now(), "location": location, "staleness": staleness });
     if contacts_shown {
         body["contacts"] = serde_json::to_value(state.backbone.contacts.contacts(caller.scope(), &slug).await?)
@@ -307,7 +325,9 @@ pub async fn location_history(
         let e = FieldError::new("limit", ErrorCode::OutOfRange, &format!("give 1 to {HISTORY_LIMIT_MAX}"));
         return Err(Problem::invalid(e.with("min", 1).with("max", HISTORY_LIMIT_MAX)));
     }
-    let (slug, _) = visible_location(&state, &caller, &id)?;
+    let l = registered(&state, &caller, &id)?;
+    let sight = sight(&state, &caller, &l)?;
+    let slug = l.slug;
     let log = state
         .backbone
         .logs
@@ -328,7 +348,17 @@ pub async fn location_history(
     entries.reverse();
     entries.extend(older);
     entries.truncate(limit);
-    let changes: Vec<Value> = entries.iter().map(|e| change(e.seq, &e.json())).collect();
+    // Seen by agreement: the reports of the shared dimensions alone.
+    let shown = |body: &Value| {
+        let dimension = || body["type"].as_str().and_then(|t| t.split('.').nth(2)).and_then(Dimension::parse);
+        sight.as_ref().is_none_or(|shared| dimension().is_some_and(|d| shared.contains(&d)))
+    };
+    let changes: Vec<Value> = entries
+        .iter()
+        .map(|e| (e.seq, e.json()))
+        .filter(|(_, body)| shown(body))
+        .map(|(seq, body)| change(seq, &body))
+        .collect();
     Ok(Json(json!({ "location": slug, "seq": seq, "changes": changes })))
 }
 
