@@ -288,14 +288,17 @@ impl Door {
     /// A ticket (one per connection), the upgrade and the hello, resuming where asked.
     async fn open(&self, resume: Option<(&str, u64)>) -> Result<Ws, String> {
         let _turn = self.connecting.acquire().await.map_err(|e| e.to_string())?;
-        let response = self
-            .http
-            .post(format!("{}/v1/stream/ticket", self.url))
-            .bearer_auth(&self.token)
-            .json(&json!({}))
-            .send()
-            .await
-            .map_err(|e| format!("ticket: {e}"))?;
+        // As the page does: a request that found its kept-alive connection closed by the
+        // server at that moment (idle connections are let go after the header read
+        // timeout) is sent again, once.
+        let ticket = || {
+            self.http.post(format!("{}/v1/stream/ticket", self.url)).bearer_auth(&self.token).json(&json!({})).send()
+        };
+        let response = match ticket().await {
+            Err(e) if e.is_request() || e.is_connect() => ticket().await,
+            answer => answer,
+        }
+        .map_err(|e| format!("ticket: {e}"))?;
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         if status != 200 {

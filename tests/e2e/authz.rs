@@ -712,7 +712,11 @@ async fn an_agreement_shares_beds_with_ketenpartners_and_keeps_staffing_from_the
         assert_eq!(umcg["name"], "Locatie umcg", "{what}: named: {umcg}");
         let dimensions: Vec<&String> = umcg["dimensions"].as_object().map(|d| d.keys().collect()).unwrap_or_default();
         assert_eq!(dimensions, vec!["beds"], "{what}: beds, not staffing: {umcg}");
-        assert!(umcg.get("last_report").is_none(), "{what}: not when it last reported: {umcg}");
+        let beds_time = &umcg["dimensions"]["beds"]["values"]["ic"]["time"];
+        assert_eq!(
+            &umcg["last_report"], beds_time,
+            "{what}: last reported as far as the beds say, not the staffing: {umcg}"
+        );
         assert_eq!(umcg["shared"]["ketenpartner"], json!(["beds"]), "{what}: what was agreed: {umcg}");
     };
     seen(&keten.regions["VR01"], "the stream, as the agreement changed");

@@ -166,14 +166,83 @@ pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// Looks tokens up by their secret's hash, concurrent requests together.
-pub type TokenLookup = Coalescer<String, Option<TokenInfo>>;
+/// Looks tokens up by their secret's hash, concurrent requests together, and remembers
+/// the tokens it found: while the token store cannot be reached (PostgreSQL restarting),
+/// a token it has seen still admits its holder, so institutions go on reporting into the
+/// log. The store is asked first every time it answers, so a revocation counts at once;
+/// and while it is down no token can be revoked anyway. Expiry is checked on every request.
+pub struct TokenLookup {
+    lookup: Coalescer<String, Option<TokenInfo>>,
+    known: Mutex<Known>,
+}
+
+#[derive(Default)]
+struct Known {
+    tokens: HashMap<String, (TokenInfo, Instant)>,
+    /// When the store last failed to answer: for a moment after, it is not asked again.
+    failed: Option<Instant>,
+}
+
+/// Tokens remembered at most (a flood of real tokens forgets the oldest).
+const KNOWN_MOST: usize = 100_000;
+/// How long after a failure the store is not asked (a cut network would make each request
+/// wait for the pool's timeout).
+const RETRY_STORE_AFTER: Duration = Duration::from_secs(1);
 
 pub fn token_lookup(store: Arc<dyn TokenStore>) -> TokenLookup {
-    Coalescer::new(move |hashes: Vec<String>| {
+    let lookup = Coalescer::new(move |hashes: Vec<String>| {
         let store = store.clone();
         async move { store.by_hashes(&hashes).await }
-    })
+    });
+    TokenLookup { lookup, known: Mutex::default() }
+}
+
+impl TokenLookup {
+    /// The token whose secret has this hash, if any.
+    pub async fn get(&self, hash: String) -> ghor_store::StoreResult<Option<TokenInfo>> {
+        let (remembered, recently_failed) = {
+            let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+            let remembered = known.tokens.get(&hash).map(|(info, _)| info.clone());
+            (remembered, known.failed.is_some_and(|at| at.elapsed() < RETRY_STORE_AFTER))
+        };
+        if let (Some(info), true) = (&remembered, recently_failed) {
+            return Ok(Some(info.clone()));
+        }
+        let found = self.lookup.get(vec![hash.clone()]).await.map(|mut found| found.pop().flatten());
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        match found {
+            Ok(found) => {
+                known.failed = None;
+                match &found {
+                    Some(info) => {
+                        if known.tokens.len() >= KNOWN_MOST {
+                            forget_oldest(&mut known.tokens);
+                        }
+                        known.tokens.insert(hash, (info.clone(), Instant::now()));
+                    }
+                    None => {
+                        known.tokens.remove(&hash);
+                    }
+                }
+                Ok(found)
+            }
+            Err(e) => {
+                if known.failed.is_none() {
+                    tracing::warn!(error = %e, "the token store cannot be reached; admitting the tokens seen before");
+                }
+                known.failed = Some(Instant::now());
+                remembered.map(Some).ok_or(e)
+            }
+        }
+    }
+}
+
+/// Forgets the older half of the remembered tokens.
+fn forget_oldest(tokens: &mut HashMap<String, (TokenInfo, Instant)>) {
+    let mut seen: Vec<Instant> = tokens.values().map(|(_, at)| *at).collect();
+    seen.sort_unstable();
+    let median = seen[seen.len() / 2];
+    tokens.retain(|_, (_, at)| *at >= median);
 }
 
 /// Checks an `Authorization` header value.
@@ -192,7 +261,7 @@ pub async fn authenticate(
         .map(str::trim)
         .filter(|s| s.starts_with(SECRET_PREFIX))
         .ok_or_else(|| Problem::unauthorized("The Authorization header must read `Bearer ghor_…`."))?;
-    let info = tokens.get(vec![hash(secret)]).await?.pop().flatten().ok_or_else(|| {
+    let info = tokens.get(hash(secret)).await?.ok_or_else(|| {
         Problem::unauthorized("This token is not known. Check that it was copied whole, or ask for a new one.")
     })?;
     if let Some(reason) = invalid(&info, now) {

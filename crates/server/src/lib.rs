@@ -147,7 +147,8 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Connections open at once: every stream, and room beside them for plain requests.
+    /// Connections open at once for plain requests (a stream, once upgraded, counts under
+    /// [`Limits::connections`] alone): as many as streams, and 1,024 more.
     pub fn tcp_connections(&self) -> usize {
         self.connections + 1024
     }

@@ -1,7 +1,7 @@
 //! What a caller may see of a region's view (§7): every location, its own organisation's,
 //! or aggregates only, and beside those, of other locations the dimensions their
 //! organisation agreed to share with the caller's audience (other institutions,
-//! ketenpartners, bestuur), named but without when they last reported. Which of these a
+//! ketenpartners, bestuur), named, and last reported as far as those dimensions say. Which of these a
 //! caller gets is [`crate::policy::visibility`]'s word (from the role table); this applies
 //! it alike to views and to patches of them. When an agreement changes, a patch carries
 //! each of the organisation's locations whole, as the caller may see it now.
@@ -17,6 +17,7 @@
 
 use std::collections::BTreeSet;
 
+use chrono::{DateTime, Utc};
 use ghor_domain::view::Totals;
 use ghor_domain::vocab::{Audience, Dimension, ThresholdKey};
 use ghor_domain::{Picture, RegionCode, Slug};
@@ -55,9 +56,9 @@ pub enum Visibility {
 }
 
 /// What a location's view says beside its dimensions that one who sees it by agreement
-/// does not see: when it last reported, and what of its own system was refused say
+/// does not see: whether it is late, and what of its own system was refused, say
 /// something of every dimension.
-const NOT_SHARED: [&str; 3] = ["last_report", "overdue_since", "rejected"];
+const NOT_SHARED: [&str; 2] = ["overdue_since", "rejected"];
 
 impl Visibility {
     /// May this caller see the detail of a location of `organisation`?
@@ -117,29 +118,37 @@ impl Visibility {
         if let Some(Value::Object(locations)) = obj.get_mut("locations") {
             let current = (!whole).then(|| st.region_view(region));
             locations.retain(|id, location| {
-                if self.sees_location(picture, id) {
+                if self.sees_location(picture, id) || location.is_null() {
                     return true;
                 }
                 let shared = self.shared(picture, id);
-                match &current {
-                    None => shared_part(location, &shared, false),
-                    Some(current) => match Slug::try_from(id.as_str())
-                        .ok()
-                        .and_then(|id| current.locations.get(&id))
-                        .map(serde_json::to_value)
-                    {
-                        // The agreement changed: what the caller sees of it now, whole.
-                        Some(Ok(now)) if location.get("shared").is_some() => {
-                            *location = now;
-                            shared_part(location, &shared, true) || {
-                                *location = Value::Null;
-                                true
-                            }
-                        }
-                        _ if location.is_null() => true,
-                        _ => shared_part(location, &shared, false),
-                    },
+                let changed = current.is_some() && location.get("shared").is_some();
+                if shared.is_empty() {
+                    // No longer shared with this caller: gone from what it sees.
+                    *location = Value::Null;
+                    return changed;
                 }
+                let full = match &current {
+                    None => location.clone(),
+                    Some(current) => {
+                        let now = Slug::try_from(id.as_str()).ok().and_then(|id| current.locations.get(&id));
+                        match now.map(serde_json::to_value) {
+                            Some(Ok(full)) => full,
+                            _ => return false,
+                        }
+                    }
+                };
+                let part = match (changed, whole) {
+                    // The agreement changed: what the caller sees of it now, whole.
+                    (true, _) => {
+                        *location = full.clone();
+                        Part::Replacing
+                    }
+                    (false, true) => Part::Whole,
+                    (false, false) => Part::Patch,
+                };
+                shared_part(location, &full, &shared, part);
+                true
             });
         }
         if let Some(Value::Object(alerts)) = obj.get_mut("alerts") {
@@ -228,27 +237,59 @@ impl Visibility {
     }
 }
 
+/// What [`shared_part`] trims: a location's view, a patch of one, or a patch that replaces
+/// what a client holds of it (removing all it may no longer see).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Whole,
+    Patch,
+    Replacing,
+}
+
 /// Trims a location's view (or a patch of one) to the `shared` dimensions and what names
-/// the location; with `removing`, a patch that also removes every other dimension and what
-/// is not shared. False when nothing of it is shared.
-pub fn shared_part(location: &mut Value, shared: &BTreeSet<Dimension>, removing: bool) -> bool {
-    let Some(obj) = location.as_object_mut().filter(|_| !shared.is_empty()) else { return false };
+/// the location. When it last reported is told as far as the shared dimensions say (from
+/// `full`, the location's whole view now), never from the others.
+pub fn shared_part(location: &mut Value, full: &Value, shared: &BTreeSet<Dimension>, part: Part) {
+    let Some(obj) = location.as_object_mut() else { return };
     for field in NOT_SHARED {
-        if removing {
+        if part == Part::Replacing {
             obj.insert(field.into(), Value::Null);
         } else {
             obj.remove(field);
         }
     }
+    let mut touched = false;
     if let Some(Value::Object(dimensions)) = obj.get_mut("dimensions") {
         dimensions.retain(|d, _| Dimension::parse(d).is_some_and(|d| shared.contains(&d)));
-        if removing {
+        touched = !dimensions.is_empty();
+        if part == Part::Replacing {
             for d in Dimension::ALL.iter().filter(|d| !shared.contains(d)) {
                 dimensions.insert(d.as_str().to_owned(), Value::Null);
             }
         }
     }
-    true
+    obj.remove("last_report");
+    if part != Part::Patch || touched {
+        match (newest_report(full, shared), part) {
+            (Some(newest), _) => {
+                obj.insert("last_report".into(), json!(newest));
+            }
+            (None, Part::Whole) => {}
+            (None, _) => {
+                obj.insert("last_report".into(), Value::Null);
+            }
+        }
+    }
+}
+
+/// The time of the newest value of the `shared` dimensions in a location's view.
+fn newest_report(full: &Value, shared: &BTreeSet<Dimension>) -> Option<DateTime<Utc>> {
+    shared
+        .iter()
+        .filter_map(|d| full["dimensions"][d.as_str()]["values"].as_object())
+        .flat_map(|values| values.values())
+        .filter_map(|v| v["time"].as_str()?.parse::<DateTime<Utc>>().ok())
+        .max()
 }
 
 /// The totals as a caller who sees no locations may see them.

@@ -288,7 +288,8 @@ pub async fn location(
         (location, serde_json::to_value(staleness).map_err(Problem::internal)?, st.epoch, st.seq)
     };
     if let Some(shared) = &sight {
-        visibility::shared_part(&mut location, shared, false);
+        let full = location.clone();
+        visibility::shared_part(&mut location, &full, shared, visibility::Part::Whole);
         let mut only = json!({ "locations": { slug.as_str(): staleness } });
         let gateway = state.gateway(caller.scope())?;
         caller.visibility().filter_staleness(&gateway.state().picture, &mut only);
