@@ -703,6 +703,7 @@ async fn an_agreement_shares_beds_with_ketenpartners_and_keeps_staffing_from_the
     keten.until(|p| p["VR01"].is_object()).await;
     assert_eq!(location_ids(&keten.regions["VR01"]), Vec::<String>::new(), "no agreement yet: no location");
 
+    assert_eq!(ghor.get("keten", "/v1/me").await.1["audience"], "ketenpartner", "the page learns whose share it sees");
     let agreed = agree(&ghor, json!({ "ketenpartner": ["beds"] })).await;
     folded(&ghor, agreed).await;
     keten.until(|p| ic_occupied(&p["VR01"], "umcg") == Some(4)).await;

@@ -32,10 +32,11 @@ function show(id, visible) { $(id).hidden = !visible; }
 /**
  * For those who see aggregates or their own organisation: the locations of other
  * organisations that agreed to share some of their dimensions with this token's audience
- * (the server sends only those dimensions), per region.
+ * (`/v1/me` names it; the server sends only those dimensions), per region.
  */
 function sharedByAgreement(regions) {
-  const other = ([, l]) => l.organisation !== state.me.organisation;
+  const audience = state.me.audience;
+  const other = ([, l]) => l.organisation !== state.me.organisation && (l.shared?.[audience] || []).length > 0;
   return regions
     .map(([code, v]) => [code, { ...v, locations: Object.fromEntries(Object.entries(v.locations || {}).filter(other)) }])
     .filter(([, v]) => Object.keys(v.locations).length > 0);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use ghor_domain::{RegionCode, Role, Scope, Slug};
-use ghor_store::{TokenInfo, TokenStore};
+use ghor_store::{StoreError, TokenInfo, TokenStore};
 use governor::clock::Clock as _;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -169,8 +169,9 @@ pub fn hash(secret: &str) -> String {
 /// Looks tokens up by their secret's hash, concurrent requests together, and remembers
 /// the tokens it found: while the token store cannot be reached (PostgreSQL restarting),
 /// a token it has seen still admits its holder, so institutions go on reporting into the
-/// log. The store is asked first every time it answers, so a revocation counts at once;
-/// and while it is down no token can be revoked anyway. Expiry is checked on every request.
+/// log. The store is asked first whenever it answers (within half a second, for a token
+/// seen before), so a revocation counts at once; and while it is down no token can be
+/// revoked anyway. Expiry is checked on every request.
 pub struct TokenLookup {
     lookup: Coalescer<String, Option<TokenInfo>>,
     known: Mutex<Known>,
@@ -188,6 +189,8 @@ const KNOWN_MOST: usize = 100_000;
 /// How long after a failure the store is not asked (a cut network would make each request
 /// wait for the pool's timeout).
 const RETRY_STORE_AFTER: Duration = Duration::from_secs(1);
+/// How long a request with a token seen before waits for the store.
+const STORE_PATIENCE: Duration = Duration::from_millis(500);
 
 pub fn token_lookup(store: Arc<dyn TokenStore>) -> TokenLookup {
     let lookup = Coalescer::new(move |hashes: Vec<String>| {
@@ -208,7 +211,16 @@ impl TokenLookup {
         if let (Some(info), true) = (&remembered, recently_failed) {
             return Ok(Some(info.clone()));
         }
-        let found = self.lookup.get(vec![hash.clone()]).await.map(|mut found| found.pop().flatten());
+        let lookup = self.lookup.get(vec![hash.clone()]);
+        let found = match &remembered {
+            // A database that is restarting can take seconds to refuse; a token seen before
+            // does not wait for it.
+            Some(_) => tokio::time::timeout(STORE_PATIENCE, lookup)
+                .await
+                .unwrap_or_else(|_| Err(StoreError::Unavailable("the token store did not answer in time".into()))),
+            None => lookup.await,
+        }
+        .map(|mut found| found.pop().flatten());
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         match found {
             Ok(found) => {

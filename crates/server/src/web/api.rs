@@ -29,10 +29,16 @@ use crate::problem::Problem;
 use crate::security;
 
 /// Who the caller is and what the policy lets it do: `may` (capabilities), the `bron` it
-/// may claim and the roles whose tokens it may `mint`; the page shows what these allow.
+/// may claim, the roles whose tokens it may `mint`, and the `audience` whose share of other
+/// locations it sees by agreement; the page shows what these allow.
 pub async fn me(caller: Caller) -> Json<Value> {
     let t = &caller.token;
+    let audience = match caller.visibility() {
+        visibility::Visibility::Agreed { audience, .. } => audience,
+        visibility::Visibility::Full => None,
+    };
     Json(json!({
+        "audience": audience,
         "actor": t.name,
         "role": t.role,
         "regions": caller.regions(),
