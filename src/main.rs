@@ -171,6 +171,32 @@ impl LimitArgs {
     }
 }
 
+/// Signing in with the region's identity provider (OpenID Connect).
+#[derive(Args)]
+struct OidcArgs {
+    /// The identity provider's issuer URL; people then sign in there (authorization code
+    /// with PKCE), its `ghor_role`, `ghor_regions`, `ghor_national` and `ghor_organisation`
+    /// claims saying what they may do. Needs --public-url for the redirect back.
+    #[arg(long, env = "GHOR_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_client_secret"])]
+    oidc_issuer: Option<String>,
+    /// ghor's client id at the identity provider.
+    #[arg(long, env = "GHOR_OIDC_CLIENT_ID")]
+    oidc_client_id: Option<String>,
+    /// ghor's client secret at the identity provider.
+    #[arg(long, env = "GHOR_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    oidc_client_secret: Option<String>,
+}
+
+impl OidcArgs {
+    fn settings(&self) -> Option<ghor_server::web::signin::OidcSettings> {
+        Some(ghor_server::web::signin::OidcSettings {
+            issuer: self.oidc_issuer.clone()?,
+            client_id: self.oidc_client_id.clone()?,
+            client_secret: self.oidc_client_secret.clone()?,
+        })
+    }
+}
+
 #[derive(Args)]
 struct Role_ {
     #[arg(long, env = "GHOR_LISTEN", default_value = "127.0.0.1:8080")]
@@ -179,6 +205,11 @@ struct Role_ {
     backend: Backend,
     #[command(flatten)]
     limits: LimitArgs,
+    /// Where the page is as browsers reach it (the gateway's sign-in returns there).
+    #[arg(long, env = "GHOR_PUBLIC_URL")]
+    public_url: Option<String>,
+    #[command(flatten)]
+    oidc: OidcArgs,
     #[arg(long, env = "GHOR_OVERDUE_EVERY", default_value_t = 60)]
     overdue_every: u64,
 }
@@ -200,8 +231,9 @@ struct Project {
 /// How notifications leave ghor.
 #[derive(Args)]
 struct NotifyArgs {
-    /// Where the page is, for the deep links in notifications (default: `serve`'s own
-    /// address; http://localhost:8080 for `ghor notify`).
+    /// Where the page is as browsers reach it: the deep links in notifications point there,
+    /// and the identity provider sends people back there (default: `serve`'s own address;
+    /// http://localhost:8080 for `ghor notify`).
     #[arg(long, env = "GHOR_PUBLIC_URL")]
     public_url: Option<String>,
     /// The SMTP relay: smtp://host:25 (plain, a local relay), smtp://host:587?tls=required
@@ -282,6 +314,8 @@ struct Serve {
     limits: LimitArgs,
     #[command(flatten)]
     signing: audit::Signing,
+    #[command(flatten)]
+    oidc: OidcArgs,
 }
 
 #[derive(Subcommand)]
@@ -472,6 +506,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         notify: s.notify.settings(""),
         limits: s.limits.limits(),
         tree_heads: s.signing.tree_heads()?,
+        oidc: s.oidc.settings(),
         ..Settings::default()
     };
     run_until_stopped(s.listen, backbone, settings, |url, tasks| async move {
@@ -489,6 +524,11 @@ async fn role(r: Role_, roles: Roles) -> anyhow::Result<()> {
         overdue_every: std::time::Duration::from_secs(r.overdue_every.max(1)),
         roles,
         limits: r.limits.limits(),
+        notify: ghor_server::notify::NotifySettings {
+            public_url: r.public_url.clone().unwrap_or_default(),
+            ..Default::default()
+        },
+        oidc: r.oidc.settings(),
         ..Settings::default()
     };
     run_until_stopped(r.listen, r.backend.open().await?, settings, |_, _| async { Ok(()) }).await

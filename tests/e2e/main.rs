@@ -18,3 +18,4 @@ mod harness;
 mod history;
 mod production;
 mod security;
+mod signin;

@@ -120,7 +120,7 @@ pub type Params = Map<String, Value>;
 /// `subject`, `time`), `code` what is wrong (the page words it from the catalogue with
 /// `params`), `reason` the same in English words a reporter can act on (for API callers and
 /// logs; it may quote what was sent).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct FieldError {
     pub field: String,
     pub code: ErrorCode,

@@ -23,7 +23,11 @@ pub fn all() -> Vec<(String, String)> {
 }
 
 fn generator() -> SchemaGenerator {
-    SchemaSettings::draft2020_12().into_generator()
+    // A set a client sends may name an item twice (serde reads it once): not `uniqueItems`.
+    let accepts_repeats = schemars::transform::RecursiveTransform(|schema: &mut schemars::Schema| {
+        schema.remove("uniqueItems");
+    });
+    SchemaSettings::draft2020_12().with_transform(accepts_repeats).into_generator()
 }
 
 fn root<T: JsonSchema>(id: &str) -> Value {
@@ -89,4 +93,58 @@ pub fn event_schema(event_type: EventType) -> Value {
         schema["$defs"] = Value::Object(defs);
     }
     schema
+}
+
+/// Any event a client sends: one of the event types, each by its name among the shared
+/// schemas of the document being generated (OpenAPI's `components/schemas`).
+pub struct AnyEvent;
+
+impl JsonSchema for AnyEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Event".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> schemars::Schema {
+        let path = generator.settings().definitions_path.to_string();
+        let mut one_of = Vec::new();
+        for event_type in EventType::ALL {
+            let mut schema = event_schema(*event_type);
+            let defs = schema.as_object_mut().and_then(|o| {
+                o.remove("$schema");
+                o.remove("$id");
+                o.remove("$defs")
+            });
+            let definitions = generator.definitions_mut();
+            if let Some(Value::Object(defs)) = defs {
+                for (name, mut def) in defs {
+                    rebase_refs(&mut def, &path);
+                    definitions.insert(name, def);
+                }
+            }
+            rebase_refs(&mut schema, &path);
+            definitions.insert(event_type.name().to_owned(), schema);
+            one_of.push(json!({ "$ref": format!("{path}{}", event_type.name()) }));
+        }
+        schemars::json_schema!({ "oneOf": one_of })
+    }
+}
+
+/// Points a schema's references to its own `$defs` at `path` instead.
+fn rebase_refs(schema: &mut Value, path: &str) {
+    match schema {
+        Value::Object(o) => {
+            for (key, v) in o.iter_mut() {
+                match v {
+                    Value::String(r) if key == "$ref" => {
+                        if let Some(name) = r.strip_prefix("#/$defs/") {
+                            *r = format!("{path}{name}");
+                        }
+                    }
+                    v => rebase_refs(v, path),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|v| rebase_refs(v, path)),
+        _ => {}
+    }
 }

@@ -117,7 +117,9 @@ pub struct Capacity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SupplyMinimum {
     pub days: f64,
-    pub location: Slug,
+    /// The location with the fewest days; not named to one who sees no locations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Slug>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -132,12 +134,18 @@ pub struct Totals {
     pub locations: u32,
     pub reporting: u32,
     pub not_reporting: u32,
+    #[schemars(with = "BTreeMap<BedType, OrWithheld<Capacity>>")]
     pub beds: BTreeMap<BedType, Capacity>,
+    #[schemars(with = "BTreeMap<TreatmentPlace, OrWithheld<Capacity>>")]
     pub treatment_places: BTreeMap<TreatmentPlace, Capacity>,
+    #[schemars(with = "BTreeMap<Triage, OrWithheld<u32>>")]
     pub casualty_reception: BTreeMap<Triage, u32>,
+    #[schemars(with = "BTreeMap<AcuteFunction, OrWithheld<u32>>")]
     pub acute_function_stops: BTreeMap<AcuteFunction, u32>,
     /// Locations per state, per dimension.
+    #[schemars(with = "BTreeMap<Dimension, BTreeMap<State, OrWithheld<u32>>>")]
     pub states: BTreeMap<Dimension, BTreeMap<State, u32>>,
+    #[schemars(with = "BTreeMap<Supply, OrWithheld<SupplyMinimum>>")]
     pub min_supply_days: BTreeMap<Supply, SupplyMinimum>,
     /// How many locations each figure is over, by `{field}/{key}` (`beds/ic`,
     /// `min_supply_days/ffp2`, `unfilled_shifts_24h`): a figure over fewer locations than
@@ -145,11 +153,17 @@ pub struct Totals {
     /// see no locations.
     #[serde(default)]
     pub contributors: BTreeMap<String, u32>,
+    #[schemars(with = "OrWithheld<u32>")]
     pub supplies_under_line: u32,
+    #[schemars(with = "OrWithheld<u32>")]
     pub on_backup_power: u32,
+    #[schemars(with = "OrWithheld<u32>")]
     pub utilities_down: u32,
+    #[schemars(with = "OrWithheld<u32>")]
     pub unfilled_shifts_24h: u32,
+    #[schemars(with = "OrWithheld<u32>")]
     pub open_help_requests: u32,
+    #[schemars(with = "BTreeMap<CareType, OrWithheld<NeedAndCapacity>>")]
     pub relocation: BTreeMap<CareType, NeedAndCapacity>,
     pub active_incidents: u32,
     pub max_grip: u8,
@@ -158,6 +172,22 @@ pub struct Totals {
     /// ([`Rules::totals_levels`]): the page shows these and computes none.
     #[serde(default)]
     pub levels: BTreeMap<String, State>,
+}
+
+/// A figure of the totals, or in its place the marker that withholds it from one who sees
+/// no locations, when fewer locations than the region's minimum are behind it (§7): the
+/// shape a figure has in a view, as the schemas say.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // a schema only
+enum OrWithheld<T> {
+    Figure(T),
+    Withheld {
+        #[schemars(extend("const" = true))]
+        withheld: bool,
+        /// `fewer_than_{n}_locations`.
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -532,9 +562,10 @@ fn totals(
                 Status::Supplies { key, data } => {
                     if let Some(days) = data.days() {
                         let days = (days * 10.0).floor() / 10.0;
-                        let m = t.min_supply_days.entry(*key).or_insert(SupplyMinimum { days, location: id.clone() });
+                        let m =
+                            t.min_supply_days.entry(*key).or_insert(SupplyMinimum { days, location: Some(id.clone()) });
                         if days < m.days {
-                            *m = SupplyMinimum { days, location: id.clone() };
+                            *m = SupplyMinimum { days, location: Some(id.clone()) };
                         }
                     }
                 }

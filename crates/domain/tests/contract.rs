@@ -1,9 +1,7 @@
 //! The event contract as a client sees it: the sample of every event type is accepted and
 //! stored without loss, bad input is refused with the field and a reason a reporter can act
-//! on, and the JSON Schemas in `proto/` match the code.
-//!
-//! Regenerate the schemas after a deliberate contract change with
-//! `GHOR_BLESS=1 cargo test -p ghor-domain --test contract`.
+//! on, and the JSON Schemas say what a client must send (that `proto/` holds them as the code
+//! makes them, `crates/server/tests/proto.rs` checks).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -407,53 +405,6 @@ fn a_cause_on_a_utility_that_is_not_ict_is_refused() {
 }
 
 // ---------- (c) schemas ----------
-
-fn proto_dir() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../proto")).to_path_buf()
-}
-
-#[test]
-fn the_schemas_in_proto_match_the_code() {
-    let proto = proto_dir();
-    let generated = ghor_domain::schema::all();
-    let bless = std::env::var("GHOR_BLESS").is_ok_and(|v| v == "1");
-    let mut drift = Vec::new();
-    for (path, text) in &generated {
-        let file = proto.join(path);
-        let on_disk = std::fs::read_to_string(&file).ok();
-        if on_disk.as_deref() == Some(text.as_str()) {
-            continue;
-        }
-        if bless {
-            std::fs::create_dir_all(file.parent().expect("schema files live in a folder"))
-                .expect("can create proto folder");
-            std::fs::write(&file, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", file.display()));
-        } else {
-            drift.push(if on_disk.is_some() { format!("{path} (differs)") } else { format!("{path} (missing)") });
-        }
-    }
-    assert!(
-        drift.is_empty(),
-        "proto/ is out of date with the code; regenerate with GHOR_BLESS=1 cargo test -p ghor-domain --test contract:\n  {}",
-        drift.join("\n  ")
-    );
-
-    // Files in the generated folders that the code no longer produces.
-    let known: Vec<&str> = generated.iter().map(|(p, _)| p.as_str()).collect();
-    let mut stale = Vec::new();
-    for folder in ["events", "stream"] {
-        let Ok(entries) = std::fs::read_dir(proto.join(folder)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let rel = format!("{folder}/{}", entry.file_name().to_string_lossy());
-            if rel.ends_with(".json") && !known.contains(&rel.as_str()) {
-                stale.push(rel);
-            }
-        }
-    }
-    assert!(stale.is_empty(), "schemas in proto/ that the code no longer generates; remove them: {stale:?}");
-}
 
 #[test]
 fn there_is_one_event_schema_per_event_type_and_each_names_its_type() {

@@ -16,6 +16,7 @@
 //!   reminder rounds of uitvragen).
 //! - [`supervise`]: every long-running task held, watched and restarted with backoff.
 //! - [`policy`]: who may do what (§7), the one place that says so.
+//! - [`contract`]: the contracts as documents (`proto/`): schemas, OpenAPI, AsyncAPI.
 //! - [`auth`], [`problem`], [`metrics`], [`shutdown`], [`coalesce`]: plumbing.
 
 pub mod gateway;
@@ -27,6 +28,7 @@ pub mod web;
 
 pub mod audit;
 pub mod auth;
+pub mod contract;
 pub mod metrics;
 pub mod policy;
 pub mod problem;
@@ -184,6 +186,8 @@ pub struct Settings {
     /// The audit key and how often a tree head is signed (where the projector runs); none:
     /// no tree heads.
     pub tree_heads: Option<(audit::AuditKey, Duration)>,
+    /// The identity provider people sign in with (where the gateway runs); none: tokens only.
+    pub oidc: Option<web::signin::OidcSettings>,
 }
 
 impl Default for Settings {
@@ -196,6 +200,7 @@ impl Default for Settings {
             fault_injection: false,
             notify: notify::NotifySettings::default(),
             tree_heads: None,
+            oidc: None,
         }
     }
 }
@@ -296,6 +301,10 @@ pub async fn serve(
             tasks.spawn("intake", move || ingest::intake::run(ingest.clone(), intake.clone(), scope, stop.clone()));
         }
     }
+    let signin = match settings.oidc {
+        Some(oidc) if roles.gateway => Some(web::signin::SignIn::new(oidc, &settings.notify.public_url)?),
+        _ => None,
+    };
     let state = Arc::new(AppState {
         ingest,
         tokens: auth::token_lookup(backbone.tokens.clone()),
@@ -308,6 +317,7 @@ pub async fn serve(
         limits: settings.limits,
         metrics,
         shutdown: shutdown.clone(),
+        signin,
     });
     let addr = listener.local_addr()?;
     let app = web::router(state.clone(), roles, settings.fault_injection);

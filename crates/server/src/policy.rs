@@ -43,7 +43,7 @@ use crate::gateway::visibility::Visibility;
 use crate::problem::Problem;
 
 /// What a role may do; the wire names are what `/v1/me` lists under `may`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Capability {
     /// The picture of its regions, in aggregate at least.

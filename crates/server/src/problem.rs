@@ -8,14 +8,16 @@ use ghor_domain::error::{brief, ErrorCode, MAX_REASON_CHARS};
 use ghor_domain::FieldError;
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// An answer that is not the one asked for, as `application/problem+json` (RFC 9457):
+/// `type` the stable code, `errors` each field the caller got wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
     pub status: u16,
     pub detail: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     #[serde(skip)]
     pub retry_after: Option<u64>,

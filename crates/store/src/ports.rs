@@ -34,7 +34,7 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The outcome of appending one event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Appended {
     Stored {
@@ -175,7 +175,7 @@ impl Archived {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Quarantined {
     pub seq: u64,
     pub location: Option<Slug>,
@@ -210,7 +210,7 @@ pub trait ReadModel: Send + Sync + 'static {
 }
 
 /// A bearer token's holder and what it may do. The secret itself is never stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenInfo {
     pub id: Uuid,
     /// Who holds it (person or system), recorded as `actor` on what it writes.
@@ -241,19 +241,27 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn revoke(&self, id: Uuid) -> StoreResult<bool>;
 }
 
+/// An email address as ghor takes one: no space or control character, a non-empty local
+/// part, and a domain with a dot inside it.
+pub const EMAIL_PATTERN: &str = r"^[^\s\x00-\x1f\x7f-\x9f]+@[^\s\x00-\x1f\x7f-\x9f@.][^\s\x00-\x1f\x7f-\x9f@]*\.[^\s\x00-\x1f\x7f-\x9f@]*[^\s\x00-\x1f\x7f-\x9f@.]$";
+
 /// A functional contact of a location: personal data, visible to GHOR roles only.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     pub role: ContactRole,
+    #[schemars(length(min = 1, max = 100), regex(pattern = r"\S"))]
     pub name: String,
     /// Reachable day and night.
+    #[schemars(length(min = 1, max = 40), regex(pattern = r"\S"))]
     pub phone_24_7: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 200))]
     pub fallback: Option<String>,
     /// Where the notifier emails what concerns this role (an uitvraag, a reminder,
     /// handelingsperspectief); none: this contact gets no email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 254), regex(pattern = EMAIL_PATTERN))]
     pub email: Option<String>,
     /// When someone last checked this contact still holds.
     pub verified_on: NaiveDate,
@@ -275,13 +283,22 @@ pub trait ContactStore: Send + Sync + 'static {
 /// An endpoint of an organisation's own system that the notifier posts signed CloudEvents
 /// to (Standard Webhooks). The secret signs them; it is kept here, never in the log, and
 /// never answered once set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Webhook {
+    /// An http or https URL with a host (and no password in it).
+    #[schemars(length(max = 2000), regex(pattern = WEBHOOK_URL_PATTERN))]
     pub url: String,
-    /// `whsec_` and the base64 of the key's bytes.
+    /// `whsec_` and the base64 of the key's bytes: 24 to 64 of them (Standard Webhooks).
+    #[schemars(regex(pattern = WEBHOOK_SECRET_PATTERN))]
     pub secret: String,
 }
+
+/// The URLs a webhook takes, as a JSON Schema pattern.
+pub const WEBHOOK_URL_PATTERN: &str =
+    r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,4})?(?:[/?#]\S*)?$";
+/// `whsec_` and canonical base64 of 24 to 64 bytes, as a JSON Schema pattern.
+pub const WEBHOOK_SECRET_PATTERN: &str = r"^whsec_(?:(?:[A-Za-z0-9+/]{4}){8,20}(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?|(?:[A-Za-z0-9+/]{4}){21}(?:[A-Za-z0-9+/][AQgw]==)?)$";
 
 /// A GHOR user's subscription to an alert kind in one region (issue 9), owned by the token
 /// that made it; its channels are personal data and secrets, so it is kept beside the log.

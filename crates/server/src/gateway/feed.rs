@@ -12,14 +12,14 @@ use serde::Serialize;
 /// How many changes a region's feed keeps.
 const KEPT: usize = 200;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     Raised,
     Cleared,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FeedEntry {
     pub change: Change,
     /// Raised: since when the condition holds; cleared: when the gateway folded its end.

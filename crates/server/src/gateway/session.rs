@@ -9,7 +9,7 @@
 //! the whole history gets a snapshot with the reason. What is written for one client is
 //! written once for every client alike ([`Written`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -20,8 +20,9 @@ use chrono::Utc;
 use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use ghor_domain::vocab::{Category, Dimension};
 use ghor_domain::RegionCode;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -47,10 +48,12 @@ const SILENT_AFTER: Duration = Duration::from_secs(15);
 /// and what a client that fell behind missed.
 const GZIP_FROM: usize = 8 * 1024;
 
-#[derive(Debug, Deserialize)]
+/// The client's first message: its ticket, and what it follows.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Hello {
+pub struct Hello {
     #[serde(rename = "type")]
+    #[schemars(extend("const" = "hello"))]
     kind: String,
     ticket: String,
     #[serde(default)]
@@ -76,7 +79,7 @@ fn merged_by_default() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum Encoding {
     #[default]
@@ -84,12 +87,79 @@ enum Encoding {
     Gzip,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+/// Where the client's picture stands: it gets what it misses since, or a snapshot.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Resume {
     epoch: Uuid,
     #[serde(deserialize_with = "ghor_domain::values::whole_number")]
     seq: u64,
+}
+
+/// The picture whole, of the regions followed, as the client may see them: after its
+/// hello (`initial`), or when it cannot go on from where it stood (`epoch_changed`,
+/// `resume_unavailable`, `lagged`).
+#[derive(Serialize, JsonSchema)]
+#[serde(tag = "type", rename = "snapshot")]
+pub struct Snapshot<'a> {
+    epoch: Uuid,
+    seq: u64,
+    #[schemars(with = "SnapshotReason")]
+    reason: &'a str,
+    scope: ghor_domain::Scope,
+    #[schemars(with = "BTreeMap<RegionCode, ghor_domain::RegionView>")]
+    regions: Map<String, Value>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // a schema only: the reasons `snapshot` is called with
+enum SnapshotReason {
+    Initial,
+    EpochChanged,
+    ResumeUnavailable,
+    Lagged,
+}
+
+/// What changed from `from` to `to` (exclusive, inclusive): per region a JSON merge patch
+/// (RFC 7396) of the view the client holds. Applied in order, the chain is unbroken: each
+/// delta's `from` is the `to` of the one before (or the snapshot's `seq`).
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename = "delta")]
+pub struct DeltaMessage {
+    epoch: Uuid,
+    from: u64,
+    to: u64,
+    #[schemars(with = "BTreeMap<RegionCode, serde_json::Map<String, Value>>")]
+    changes: Value,
+}
+
+/// The chain goes on: the client is complete up to `seq` (every 10 s without a delta).
+#[derive(Serialize, JsonSchema)]
+#[serde(tag = "type", rename = "heartbeat")]
+pub struct Heartbeat {
+    epoch: Uuid,
+    seq: u64,
+    time: chrono::DateTime<Utc>,
+}
+
+/// Whether the picture follows the log: `current: false` with `since` when the gateway has
+/// not heard from the log since then.
+#[derive(Serialize, JsonSchema)]
+#[serde(tag = "type", rename = "status")]
+pub struct Status {
+    current: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    since: Option<chrono::DateTime<Utc>>,
+}
+
+/// Why the server ends the session; the close frame follows.
+#[derive(Serialize, JsonSchema)]
+#[serde(tag = "type", rename = "error")]
+pub struct Error<'a> {
+    status: u16,
+    title: &'a str,
+    detail: &'a str,
 }
 
 /// One client: who, what it follows, and whether it takes large messages compressed.
@@ -144,26 +214,28 @@ pub struct Seen {
 
 /// The heartbeat carries the chain on: the client is complete up to `seq`.
 fn heartbeat(epoch: Uuid, seq: u64) -> Message {
-    text(json!({ "type": "heartbeat", "epoch": epoch, "seq": seq, "time": Utc::now() }))
+    text(&Heartbeat { epoch, seq, time: Utc::now() })
 }
 
-fn text(message: Value) -> Message {
-    Message::Text(message.to_string().into())
+/// A message as a text frame. What it holds is JSON already (values, strings, numbers), so
+/// writing it cannot fail.
+fn text(message: &impl Serialize) -> Message {
+    Message::Text(serde_json::to_string(message).unwrap_or_default().into())
 }
 
 /// Whether the picture the client holds follows the log: `current: false` with `since`
 /// when the gateway has not heard from the log since then (the page then says the picture
 /// is not current instead of "live"; the deltas resume where they stopped).
 fn status(currency: Currency) -> Message {
-    text(match currency {
-        Currency::Current => json!({ "type": "status", "current": true }),
-        Currency::NotCurrent { since } => json!({ "type": "status", "current": false, "since": since }),
+    text(&match currency {
+        Currency::Current => Status { current: true, since: None },
+        Currency::NotCurrent { since } => Status { current: false, since: Some(since) },
     })
 }
 
 /// An error message; the server closes after sending it.
 pub fn error(status: u16, title: &str, detail: &str) -> Message {
-    text(json!({ "type": "error", "status": status, "title": title, "detail": detail }))
+    text(&Error { status, title, detail })
 }
 
 /// How the server ends a session: the code and reason of the close frame that the edge
@@ -436,17 +508,8 @@ fn snapshot(client: &Client, st: &super::Folded, reason: &'static str) -> Result
         narrow(&client.subscription, st, *r, &mut view);
         regions.insert(r.to_string(), view);
     }
-    let written = Written::new(
-        json!({
-            "type": "snapshot",
-            "epoch": st.epoch,
-            "seq": st.seq,
-            "reason": reason,
-            "scope": client.caller.scope(),
-            "regions": regions,
-        })
-        .to_string(),
-    );
+    let snapshot = Snapshot { epoch: st.epoch, seq: st.seq, reason, scope: client.caller.scope(), regions };
+    let written = Written::new(serde_json::to_string(&snapshot).unwrap_or_default());
     st.snapshots.lock().unwrap_or_else(|poison| poison.into_inner()).insert(key, written.clone());
     Ok(written)
 }

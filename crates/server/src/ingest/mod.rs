@@ -26,7 +26,7 @@ use ghor_store::coalesce::Coalescer;
 use registrations::Registrations;
 
 /// What happened to one accepted event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Receipt {
     pub id: uuid::Uuid,
     pub source: String,

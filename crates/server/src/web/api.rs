@@ -2,26 +2,31 @@
 //! contacts, the quarantine, and manage tokens. Every endpoint asks the policy
 //! ([`crate::policy::decide`]) about the object it touches, from the caller's token alone.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, NoContent, Response};
 use axum::Json;
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
 use ghor_domain::error::ErrorCode;
-use ghor_domain::vocab::{ContactRole, Dimension, ThresholdKey};
+use ghor_domain::payload::LocationInfo;
+use ghor_domain::schema::AnyEvent;
+use ghor_domain::view::{IncidentView, LocationStaleness, LocationView, RegionView, Staleness};
+use ghor_domain::vocab::{Audience, Bron, Category, ContactRole, Dimension, ThresholdKey};
 use ghor_domain::{FieldError, RegionCode, Role, Scope, Slug, Submission};
-use ghor_store::{Appended, Contact, Filter};
-use serde::Deserialize;
+use ghor_store::{Appended, Contact, Filter, Quarantined, TokenInfo};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{body_bytes, json_body, media_type, AppState, EVENT, EVENT_BATCH};
+use super::openapi::{Batch, Body, Created, Holds, LocationPath, RegionPath, UuidPath};
+use super::AppState;
 use crate::auth::{issue, Caller, TokenRequest};
+use crate::gateway::feed::FeedEntry;
 use crate::gateway::visibility;
 use crate::ingest::Receipt;
 use crate::policy::{self, Action, Capability, TokenTarget};
@@ -31,37 +36,52 @@ use crate::security;
 /// Who the caller is and what the policy lets it do: `may` (capabilities), the `bron` it
 /// may claim, the roles whose tokens it may `mint`, and the `audience` whose share of other
 /// locations it sees by agreement; the page shows what these allow.
-pub async fn me(caller: Caller) -> Json<Value> {
+pub async fn me(caller: Caller) -> Json<Me> {
     let t = &caller.token;
     let audience = match caller.visibility() {
         visibility::Visibility::Agreed { audience, .. } => audience,
         visibility::Visibility::Full => None,
     };
-    Json(json!({
-        "audience": audience,
-        "actor": t.name,
-        "role": t.role,
-        "regions": caller.regions(),
-        "national": t.regions.is_empty(),
-        "organisation": t.organisation,
-        "scope": t.scope,
-        "expires": t.expires,
-        "may": policy::capabilities(&caller),
-        "bron": policy::bron(&caller),
-        "mints": policy::mintable(&caller),
-    }))
+    Json(Me {
+        audience,
+        actor: t.name.clone(),
+        role: t.role,
+        regions: caller.regions(),
+        national: t.regions.is_empty(),
+        organisation: t.organisation.clone(),
+        scope: t.scope,
+        expires: t.expires,
+        may: policy::capabilities(&caller),
+        bron: policy::bron(&caller),
+        mints: policy::mintable(&caller),
+    })
+}
+
+/// The caller as the policy sees it.
+#[derive(Serialize, JsonSchema)]
+pub struct Me {
+    audience: Option<Audience>,
+    /// The token's holder, recorded as `actor` on what it writes.
+    actor: String,
+    role: Role,
+    regions: Vec<RegionCode>,
+    national: bool,
+    organisation: Option<Slug>,
+    scope: Scope,
+    expires: DateTime<Utc>,
+    may: &'static [Capability],
+    bron: &'static [Bron],
+    mints: Vec<Role>,
 }
 
 pub async fn post_event(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+    body: Body<AnyEvent>,
+) -> Result<Receipted, Problem> {
     let started = Instant::now();
     let result = async {
-        media_type(&headers, EVENT)?;
-        let bytes = body_bytes(body, state.limits.body_bytes)?;
+        let bytes = body.bytes(state.limits.body_bytes)?;
         let submission = Submission::from_slice(&bytes);
         if submission.is_err() && Problem::from_json(&bytes)?.is_array() {
             return Err(Problem::bad_request(
@@ -74,24 +94,48 @@ pub async fn post_event(
     .await;
     state.metrics.ingest_seconds.with_label_values(&["single"]).observe(started.elapsed().as_secs_f64());
     state.metrics.ingest_events.with_label_values(&[outcome(&result)]).inc();
-    match result {
-        Ok(receipt) if matches!(receipt.appended, Appended::Stored { .. }) => {
-            (StatusCode::CREATED, Json(receipt)).into_response()
-        }
-        Ok(receipt) => Json(receipt).into_response(),
-        Err(p) => p.into_response(),
+    result.map(Receipted)
+}
+
+/// An accepted event's receipt: 201 when it was stored now, 200 when the same (source, id)
+/// already was (a retry), with the sequence it holds in the log either way.
+pub struct Receipted(Receipt);
+
+impl IntoResponse for Receipted {
+    fn into_response(self) -> Response {
+        let status = match self.0.appended {
+            Appended::Stored { .. } => StatusCode::CREATED,
+            Appended::Duplicate { .. } => StatusCode::OK,
+        };
+        (status, Json(self.0)).into_response()
+    }
+}
+
+impl aide::OperationOutput for Receipted {
+    type Inner = Receipt;
+
+    fn inferred_responses(
+        ctx: &mut aide::generate::GenContext,
+        operation: &mut aide::openapi::Operation,
+    ) -> Vec<(Option<aide::openapi::StatusCode>, aide::openapi::Response)> {
+        let Some(receipt) = Json::<Receipt>::operation_response(ctx, operation) else { return Vec::new() };
+        [(201, "Stored."), (200, "Already stored: a retry of the same (source, id); nothing was stored twice.")]
+            .into_iter()
+            .map(|(status, description)| {
+                let response = aide::openapi::Response { description: description.into(), ..receipt.clone() };
+                (Some(aide::openapi::StatusCode::Code(status)), response)
+            })
+            .collect()
     }
 }
 
 pub async fn post_batch(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body<Batch>,
 ) -> Result<Json<BatchAnswer>, Problem> {
     let started = Instant::now();
-    media_type(&headers, EVENT_BATCH)?;
-    let bytes = body_bytes(body, state.limits.batch_bytes)?;
+    let bytes = body.bytes(state.limits.batch_bytes)?;
     // Each item is read from its own bytes (see `Submission::from_slice`).
     let Some(items) = Submission::batch_items(&bytes) else {
         Problem::from_json(&bytes)?;
@@ -148,13 +192,13 @@ fn outcome(result: &Result<Receipt, Problem>) -> &'static str {
 }
 
 /// The answer to a batch: a result per item, in the order given.
-#[derive(serde::Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct BatchAnswer {
     results: Vec<BatchItem>,
 }
 
 /// One item's result in a batch answer.
-#[derive(serde::Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(untagged)]
 enum BatchItem {
     /// As [`Receipt`] serialises, with the index.
@@ -172,8 +216,18 @@ enum BatchItem {
     },
 }
 
-/// A region's view and staleness as this caller may see it.
-fn region_json(state: &AppState, caller: &Caller, region: RegionCode) -> Result<Value, Problem> {
+/// A region's view and staleness as the caller may see them: the visibility filter
+/// leaves out what its role and the agreements withhold, so the shapes are those of the
+/// types named, less that.
+#[derive(Serialize, JsonSchema)]
+pub struct RegionPicture {
+    #[schemars(with = "RegionView")]
+    view: Value,
+    #[schemars(with = "Staleness")]
+    staleness: Value,
+}
+
+fn region_picture(state: &AppState, caller: &Caller, region: RegionCode) -> Result<RegionPicture, Problem> {
     let gateway = state.gateway(caller.scope())?;
     let st = gateway.state();
     let view = st.region_view(region);
@@ -183,23 +237,40 @@ fn region_json(state: &AppState, caller: &Caller, region: RegionCode) -> Result<
     visibility.filter(&st, region, &mut view);
     let mut staleness = serde_json::to_value(&staleness).map_err(Problem::internal)?;
     visibility.filter_staleness(&st.picture, &mut staleness);
-    Ok(json!({ "view": view, "staleness": staleness }))
+    Ok(RegionPicture { view, staleness })
 }
 
-fn position(state: &AppState, scope: Scope) -> Result<(uuid::Uuid, u64), Problem> {
+/// Where in the log an answer stands: the epoch and the last sequence folded.
+#[derive(Serialize, JsonSchema)]
+pub struct Position {
+    epoch: uuid::Uuid,
+    seq: u64,
+    now: DateTime<Utc>,
+}
+
+fn position(state: &AppState, scope: Scope) -> Result<Position, Problem> {
     let gateway = state.gateway(scope)?;
     let st = gateway.state();
-    Ok((st.epoch, st.seq))
+    Ok(Position { epoch: st.epoch, seq: st.seq, now: Utc::now() })
 }
 
-pub async fn picture(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
-    let (epoch, seq) = position(&state, caller.scope())?;
-    let mut regions = serde_json::Map::new();
+/// The picture of every region the caller may read.
+#[derive(Serialize, JsonSchema)]
+pub struct WholePicture {
+    #[serde(flatten)]
+    position: Position,
+    scope: Scope,
+    regions: BTreeMap<RegionCode, RegionPicture>,
+}
+
+pub async fn picture(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<WholePicture>, Problem> {
+    let position = position(&state, caller.scope())?;
+    let mut regions = BTreeMap::new();
     for region in caller.regions() {
         policy::decide(&caller, &Action::ReadPicture { region })?;
-        regions.insert(region.to_string(), region_json(&state, &caller, region)?);
+        regions.insert(region, region_picture(&state, &caller, region)?);
     }
-    Ok(Json(json!({ "epoch": epoch, "seq": seq, "scope": caller.scope(), "now": Utc::now(), "regions": regions })))
+    Ok(Json(WholePicture { position, scope: caller.scope(), regions }))
 }
 
 /// The region a path names, once the caller may read its picture.
@@ -209,18 +280,23 @@ fn readable_region(caller: &Caller, region: &str) -> Result<RegionCode, Problem>
     Ok(region)
 }
 
+/// One region's picture.
+#[derive(Serialize, JsonSchema)]
+pub struct OneRegion {
+    #[serde(flatten)]
+    position: Position,
+    #[serde(flatten)]
+    picture: RegionPicture,
+}
+
 pub async fn region(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(region): Path<String>,
-) -> Result<Json<Value>, Problem> {
+    Path(RegionPath { region }): Path<RegionPath>,
+) -> Result<Json<OneRegion>, Problem> {
     let region = readable_region(&caller, &region)?;
-    let (epoch, seq) = position(&state, caller.scope())?;
-    let mut body = region_json(&state, &caller, region)?;
-    body["epoch"] = json!(epoch);
-    body["seq"] = json!(seq);
-    body["now"] = json!(Utc::now());
-    Ok(Json(body))
+    let position = position(&state, caller.scope())?;
+    Ok(Json(OneRegion { position, picture: region_picture(&state, &caller, region)? }))
 }
 
 /// A region's raised/cleared alert feed, newest first, as far as the caller may see the
@@ -228,15 +304,22 @@ pub async fn region(
 pub async fn alert_feed(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(region): Path<String>,
-) -> Result<Json<Value>, Problem> {
+    Path(RegionPath { region }): Path<RegionPath>,
+) -> Result<Json<AlertFeed>, Problem> {
     let region = readable_region(&caller, &region)?;
     let gateway = state.gateway(caller.scope())?;
     let st = gateway.state();
     let visibility = caller.visibility();
     let feed: Vec<_> =
-        st.alert_feed.of(region).into_iter().filter(|e| visibility.sees_alert(&st.picture, &e.id)).collect();
-    Ok(Json(json!({ "region": region, "feed": feed })))
+        st.alert_feed.of(region).into_iter().filter(|e| visibility.sees_alert(&st.picture, &e.id)).cloned().collect();
+    Ok(Json(AlertFeed { region, feed }))
+}
+
+/// A region's raised and cleared alerts, newest first.
+#[derive(Serialize, JsonSchema)]
+pub struct AlertFeed {
+    region: RegionCode,
+    feed: Vec<FeedEntry>,
 }
 
 /// A registered location of the caller's scope: its id, region and organisation.
@@ -275,23 +358,40 @@ fn sight(state: &AppState, caller: &Caller, l: &Registered) -> Result<Option<BTr
     Ok(Some(shared))
 }
 
+/// A location as the caller may see it: whole, or (seen by agreement) its shared
+/// dimensions alone; its contacts only when the caller may read them.
+#[derive(Serialize, JsonSchema)]
+pub struct OneLocation {
+    id: Slug,
+    region: RegionCode,
+    #[serde(flatten)]
+    position: Position,
+    #[schemars(with = "Option<LocationView>")]
+    location: Value,
+    #[schemars(with = "Option<LocationStaleness>")]
+    staleness: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contacts: Option<Vec<Contact>>,
+}
+
 pub async fn location(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, Problem> {
+    Path(LocationPath { location: id }): Path<LocationPath>,
+) -> Result<Json<OneLocation>, Problem> {
     let l = registered(&state, &caller, &id)?;
     let sight = sight(&state, &caller, &l)?;
     let contacts_shown = sight.is_none()
         && policy::decide(&caller, &Action::ReadContacts { region: l.region, organisation: &l.organisation }).is_ok();
     let (slug, region) = (l.slug, l.region);
-    let (mut location, mut staleness, epoch, seq) = {
+    let (mut location, mut staleness, position) = {
         let gateway = state.gateway(caller.scope())?;
         let st = gateway.state();
         let view = st.region_view(region);
         let staleness = view.staleness(Utc::now()).locations.remove(&slug);
         let location = serde_json::to_value(view.locations.get(&slug)).map_err(Problem::internal)?;
-        (location, serde_json::to_value(staleness).map_err(Problem::internal)?, st.epoch, st.seq)
+        let position = Position { epoch: st.epoch, seq: st.seq, now: Utc::now() };
+        (location, serde_json::to_value(staleness).map_err(Problem::internal)?, position)
     };
     if let Some(shared) = &sight {
         let full = location.clone();
@@ -301,30 +401,59 @@ pub async fn location(
         caller.visibility().filter_staleness(&gateway.state().picture, &mut only);
         staleness = only["locations"][slug.as_str()].take();
     }
-    let mut body = json!({ "id": slug, "region": region, "epoch": epoch, "seq": seq, "now": Utc::now(), "location": location, "staleness": staleness });
-    if contacts_shown {
-        body["contacts"] = serde_json::to_value(state.backbone.contacts.contacts(caller.scope(), &slug).await?)
-            .map_err(Problem::internal)?;
-    }
-    Ok(Json(body))
+    let contacts =
+        if contacts_shown { Some(state.backbone.contacts.contacts(caller.scope(), &slug).await?) } else { None };
+    Ok(Json(OneLocation { id: slug, region, position, location, staleness, contacts }))
 }
 
 /// The most events a location's history answers with.
 const HISTORY_LIMIT_MAX: usize = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
+    /// How many events, newest first (default 20).
+    #[schemars(range(min = 1, max = HISTORY_LIMIT_MAX))]
     limit: Option<usize>,
+}
+
+/// A location's recent events, newest first, and the sequence the log was read to.
+#[derive(Serialize, JsonSchema)]
+pub struct History {
+    location: Slug,
+    seq: u64,
+    changes: Vec<Change>,
+}
+
+/// What a history shows of one stored event.
+#[derive(Serialize, Deserialize, JsonSchema)]
+pub struct Change {
+    #[serde(default)]
+    seq: u64,
+    id: uuid::Uuid,
+    #[serde(rename = "type")]
+    event_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+    time: DateTime<Utc>,
+    received: DateTime<Utc>,
+    actor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bron: Option<Bron>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bevestigd: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    prognose: Option<String>,
+    data: Value,
 }
 
 /// A location's recent events (newest first), as the caller may see the location itself.
 pub async fn location_history(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(LocationPath { location: id }): Path<LocationPath>,
     query: Result<Query<HistoryQuery>, QueryRejection>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<History>, Problem> {
     let Query(query) =
         query.map_err(|e| Problem::invalid(FieldError::new("limit", ErrorCode::Malformed, &e.body_text())))?;
     let limit = query.limit.unwrap_or(20);
@@ -360,27 +489,34 @@ pub async fn location_history(
         let dimension = || body["type"].as_str().and_then(|t| t.split('.').nth(2)).and_then(Dimension::parse);
         sight.as_ref().is_none_or(|shared| dimension().is_some_and(|d| shared.contains(&d)))
     };
-    let changes: Vec<Value> = entries
+    let changes = entries
         .iter()
         .map(|e| (e.seq, e.json()))
         .filter(|(_, body)| shown(body))
-        .map(|(seq, body)| change(seq, &body))
-        .collect();
-    Ok(Json(json!({ "location": slug, "seq": seq, "changes": changes })))
+        .map(|(seq, body)| {
+            let change = serde_json::from_value::<Change>(body).map_err(Problem::internal)?;
+            Ok(Change { seq, ..change })
+        })
+        .collect::<Result<_, Problem>>()?;
+    Ok(Json(History { location: slug, seq, changes }))
 }
 
-/// What a history shows of one stored event.
-fn change(seq: u64, body: &Value) -> Value {
-    let mut change = json!({ "seq": seq });
-    for field in ["id", "type", "subject", "time", "received", "actor", "bron", "bevestigd", "prognose", "data"] {
-        if let Some(v) = body.get(field) {
-            change[field] = v.clone();
-        }
-    }
-    change
+/// The registered locations the caller may read.
+#[derive(Serialize, JsonSchema)]
+pub struct Registry {
+    locations: Vec<Registration>,
 }
 
-pub async fn registry_locations(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
+/// A location as registered, with its id and category.
+#[derive(Serialize, JsonSchema)]
+pub struct Registration {
+    id: Slug,
+    category: Category,
+    #[serde(flatten)]
+    info: LocationInfo,
+}
+
+pub async fn registry_locations(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Registry>, Problem> {
     let gateway = state.gateway(caller.scope())?;
     let st = gateway.state();
     let locations = st
@@ -392,18 +528,25 @@ pub async fn registry_locations(State(state): State<Arc<AppState>>, caller: Call
             let (region, organisation) = (info.value.region, &info.value.organisation);
             policy::decide(&caller, &Action::ReadLocation { region, organisation }).is_ok()
         })
-        .map(|(id, info)| {
-            let mut v = serde_json::to_value(&info.value).map_err(Problem::internal)?;
-            v["id"] = json!(id);
-            v["category"] = json!(info.value.location_type.category());
-            Ok(v)
+        .map(|(id, info)| Registration {
+            id: id.clone(),
+            category: info.value.location_type.category(),
+            info: info.value.clone(),
         })
-        .collect::<Result<Vec<Value>, Problem>>()?;
-    Ok(Json(json!({ "locations": locations })))
+        .collect();
+    Ok(Json(Registry { locations }))
+}
+
+/// Incidents of the caller's regions, by id (of those in its area that have not reported,
+/// only the locations the caller sees).
+#[derive(Serialize, JsonSchema)]
+pub struct Incidents {
+    #[schemars(with = "BTreeMap<Slug, IncidentView>")]
+    incidents: serde_json::Map<String, Value>,
 }
 
 /// Incidents of the caller's regions, with their state, GRIP and area.
-pub async fn incidents(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
+pub async fn incidents(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Incidents>, Problem> {
     let gateway = state.gateway(caller.scope())?;
     let st = gateway.state();
     let mut incidents = serde_json::Map::new();
@@ -419,20 +562,29 @@ pub async fn incidents(State(state): State<Arc<AppState>>, caller: Caller) -> Re
             }
         }
     }
-    Ok(Json(json!({ "incidents": incidents })))
+    Ok(Json(Incidents { incidents }))
+}
+
+/// A location's contacts; answering a read, the age they may reach before they are checked again.
+#[derive(Serialize, JsonSchema)]
+pub struct LocationContacts {
+    location: Slug,
+    contacts: Vec<Contact>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify_within_days: Option<u32>,
 }
 
 pub async fn contacts(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, Problem> {
+    Path(LocationPath { location: id }): Path<LocationPath>,
+) -> Result<Json<LocationContacts>, Problem> {
     let l = registered(&state, &caller, &id)?;
     policy::decide(&caller, &Action::ReadContacts { region: l.region, organisation: &l.organisation })?;
     let contacts = state.backbone.contacts.contacts(caller.scope(), &l.slug).await?;
     security::contacts_read(&caller, l.slug.as_str());
     let within = verify_within_days(&state, &caller, l.region)?;
-    Ok(Json(json!({ "location": l.slug, "contacts": contacts, "verify_within_days": within })))
+    Ok(Json(LocationContacts { location: l.slug, contacts, verify_within_days: Some(within) }))
 }
 
 /// Days after which a contact's `verified_on` is too old: the region's threshold.
@@ -440,9 +592,25 @@ fn verify_within_days(state: &AppState, caller: &Caller, region: RegionCode) -> 
     Ok(state.gateway(caller.scope())?.state().picture.threshold(region, ThresholdKey::ContactVerifiedDays))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub struct ContactsQuery {
+    /// Only this region's locations (default: every region of the caller).
+    #[schemars(with = "Option<RegionCode>")]
     region: Option<String>,
+}
+
+/// Per location, how many contacts it has and whether the oldest check is too old.
+#[derive(Serialize, JsonSchema)]
+pub struct ContactsOverview {
+    verify_within_days: Option<u32>,
+    locations: BTreeMap<Slug, ContactsChecked>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct ContactsChecked {
+    contacts: usize,
+    oldest_verified_on: Option<NaiveDate>,
+    stale: bool,
 }
 
 /// Per location of the caller's regions (or `?region=`) whose contacts it may read: how
@@ -452,7 +620,7 @@ pub async fn contacts_overview(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     query: Result<Query<ContactsQuery>, QueryRejection>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<ContactsOverview>, Problem> {
     if !policy::may(&caller, Capability::ReadContacts) {
         return Err(Problem::forbidden(None, "This token may not read contacts."));
     }
@@ -476,37 +644,46 @@ pub async fn contacts_overview(
             .collect()
     };
     let today = Utc::now().date_naive();
-    let mut locations = serde_json::Map::new();
-    for (id, within) in &registered {
-        let contacts = state.backbone.contacts.contacts(caller.scope(), id).await?;
+    let mut locations = BTreeMap::new();
+    for (id, within) in registered {
+        let contacts = state.backbone.contacts.contacts(caller.scope(), &id).await?;
         let oldest = contacts.iter().map(|c| c.verified_on).min();
-        let stale = oldest.is_some_and(|d| (today - d).num_days() > i64::from(*within));
-        locations.insert(
-            id.to_string(),
-            json!({ "contacts": contacts.len(), "oldest_verified_on": oldest, "stale": stale }),
-        );
+        let stale = oldest.is_some_and(|d| (today - d).num_days() > i64::from(within));
+        locations.insert(id, ContactsChecked { contacts: contacts.len(), oldest_verified_on: oldest, stale });
     }
     let region = only.or_else(|| caller.regions().into_iter().next());
     security::contacts_read(&caller, &region.map_or_else(|| "every region".to_owned(), |r| format!("overview of {r}")));
     let within = region.map(|r| verify_within_days(&state, &caller, r)).transpose()?;
-    Ok(Json(json!({ "verify_within_days": within, "locations": locations })))
+    Ok(Json(ContactsOverview { verify_within_days: within, locations }))
 }
+
+/// A location's contacts, all of them: what is sent replaces what was kept.
+#[derive(JsonSchema)]
+pub struct NewContacts {
+    #[schemars(length(max = MAX_CONTACTS))]
+    #[allow(dead_code)] // read by `set_contacts` from the JSON, field by field
+    contacts: Vec<Contact>,
+}
+
+impl Holds for NewContacts {}
+
+/// The most contacts a location keeps: three per role.
+const MAX_CONTACTS: usize = ContactRole::ALL.len() * 3;
 
 pub async fn set_contacts(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, Problem> {
+    Path(LocationPath { location: id }): Path<LocationPath>,
+    body: Body<NewContacts>,
+) -> Result<Json<LocationContacts>, Problem> {
     let l = registered(&state, &caller, &id)?;
     policy::decide(&caller, &Action::WriteContacts { region: l.region, organisation: &l.organisation })?;
     let slug = l.slug;
-    let body = json_body(&headers, body, state.limits.body_bytes)?;
+    let body = body.json(state.limits.body_bytes)?;
     let contacts: Vec<Contact> = parse_json(body.get("contacts").cloned().unwrap_or(Value::Null), "contacts")?;
-    if contacts.len() > ContactRole::ALL.len() * 3 {
+    if contacts.len() > MAX_CONTACTS {
         let e = FieldError::new("contacts", ErrorCode::TooMany, "too many contacts for one location");
-        return Err(Problem::invalid(e.with("max", ContactRole::ALL.len() * 3)));
+        return Err(Problem::invalid(e.with("max", MAX_CONTACTS)));
     }
     for (i, c) in contacts.iter().enumerate() {
         for (field, value, max) in [("name", &c.name, 100), ("phone_24_7", &c.phone_24_7, 40)] {
@@ -527,7 +704,7 @@ pub async fn set_contacts(
     }
     state.backbone.contacts.set_contacts(caller.scope(), &slug, &contacts).await?;
     security::registry_changed(&caller, "contacts", slug.as_str());
-    Ok(Json(json!({ "location": slug, "contacts": contacts })))
+    Ok(Json(LocationContacts { location: slug, contacts, verify_within_days: None }))
 }
 
 /// The longest email address SMTP carries (RFC 5321's path limit less its brackets).
@@ -561,7 +738,13 @@ fn parse_json<T: serde::de::DeserializeOwned>(value: Value, root: &str) -> Resul
 const QUARANTINE_SCAN: usize = 1000;
 const QUARANTINE_SHOWN: usize = 100;
 
-pub async fn quarantine(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
+/// The newest events ingest accepted but the fold refused, of the caller's regions.
+#[derive(Serialize, JsonSchema)]
+pub struct Quarantine {
+    quarantined: Vec<Quarantined>,
+}
+
+pub async fn quarantine(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Quarantine>, Problem> {
     policy::decide(&caller, &Action::ReadQuarantine)?;
     let items = state.backbone.read_model.quarantine(caller.scope(), QUARANTINE_SCAN).await?;
     // Each item as the region ingest stamped it with: a caller sees its own regions' only.
@@ -573,12 +756,15 @@ pub async fn quarantine(State(state): State<Arc<AppState>>, caller: Caller) -> R
         .filter(|q| policy::decide(&caller, &Action::ReadQuarantined { region: region(q) }).is_ok())
         .take(QUARANTINE_SHOWN)
         .collect();
-    Ok(Json(json!({ "quarantined": visible })))
+    Ok(Json(Quarantine { quarantined: visible }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A token to create: for whom, with which role, where (regions, or every region), for an
+/// institution which organisation, in which scope and for how long.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    #[schemars(length(min = 1, max = 100), regex(pattern = r"\S"))]
     name: String,
     role: Role,
     #[serde(default)]
@@ -591,8 +777,11 @@ pub struct NewToken {
     #[serde(default = "live")]
     scope: Scope,
     #[serde(default = "default_valid_days")]
+    #[schemars(range(min = 1, max = 800))]
     valid_days: i64,
 }
+
+impl Holds for NewToken {}
 
 fn live() -> Scope {
     Scope::Live
@@ -626,13 +815,19 @@ fn target(token: &ghor_store::TokenInfo) -> TokenTarget<'_> {
     TokenTarget { role: token.role, regions: &token.regions, scope: token.scope, organisation_regions: &[] }
 }
 
+/// A new token: its secret, shown this once, and what was stored.
+#[derive(Serialize, JsonSchema)]
+pub struct NewTokenAnswer {
+    token: String,
+    info: TokenInfo,
+}
+
 pub async fn create_token(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, Problem> {
-    let body = json_body(&headers, body, state.limits.body_bytes)?;
+    body: Body<NewToken>,
+) -> Result<Created<NewTokenAnswer>, Problem> {
+    let body = body.json(state.limits.body_bytes)?;
     let new: NewToken = parse_json(body, "body")?;
     let check = |request: &TokenRequest| request.check().map_err(Problem::invalid);
     let request = TokenRequest {
@@ -662,10 +857,16 @@ pub async fn create_token(
     check(&request)?;
     let (secret, info) = issue(&*state.backbone.tokens, request, Utc::now()).await?;
     security::token_issued(Some(&caller), info.id, &info.name, info.role.as_str());
-    Ok((StatusCode::CREATED, Json(json!({ "token": secret, "info": info }))).into_response())
+    Ok(Created(NewTokenAnswer { token: secret, info }))
 }
 
-pub async fn list_tokens(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
+/// The tokens the caller may see (never their secrets).
+#[derive(Serialize, JsonSchema)]
+pub struct Tokens {
+    tokens: Vec<TokenInfo>,
+}
+
+pub async fn list_tokens(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Tokens>, Problem> {
     policy::decide(&caller, &Action::ListTokens)?;
     let tokens: Vec<_> = state
         .backbone
@@ -675,19 +876,19 @@ pub async fn list_tokens(State(state): State<Arc<AppState>>, caller: Caller) -> 
         .into_iter()
         .filter(|t| policy::decide(&caller, &Action::SeeToken(target(t))).is_ok())
         .collect();
-    Ok(Json(json!({ "tokens": tokens })))
+    Ok(Json(Tokens { tokens }))
 }
 
 pub async fn revoke_token(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
+    Path(UuidPath { id }): Path<UuidPath>,
+) -> Result<NoContent, Problem> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| Problem::not_found("No such token."))?;
     let tokens = state.backbone.tokens.list().await?;
     let found = tokens.iter().find(|t| t.id == id).ok_or_else(|| Problem::not_found("No such token."))?;
     policy::decide(&caller, &Action::RevokeToken(target(found)))?;
     state.backbone.tokens.revoke(id).await?;
     security::token_revoked(Some(&caller), id);
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }

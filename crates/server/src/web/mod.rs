@@ -6,7 +6,9 @@ mod api;
 mod faults;
 pub mod listen;
 mod oefening;
+pub mod openapi;
 mod page;
+pub mod signin;
 mod stream;
 pub mod subscriptions;
 mod warm;
@@ -15,13 +17,15 @@ pub mod webhooks;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use aide::axum::routing::{delete, get, post};
+use aide::axum::ApiRouter;
+use aide::openapi::OpenApi;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::header::{self, AUTHORIZATION};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
 use ghor_domain::Scope;
@@ -52,6 +56,8 @@ pub struct AppState {
     pub limits: Limits,
     pub metrics: Metrics,
     pub shutdown: Shutdown,
+    /// Signing in with the region's identity provider, when configured.
+    pub signin: Option<signin::SignIn>,
 }
 
 impl AppState {
@@ -60,62 +66,82 @@ impl AppState {
     }
 }
 
-/// The routes of the roles this process runs; health, readiness and metrics always; the
-/// fault switches only when `fault_injection` is on (tests).
-pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Router {
-    let single = state.limits.body_bytes;
-    let batch = state.limits.batch_bytes;
-    let body_read = state.limits.body_read;
-    let mut router = Router::new()
-        .route("/healthz", get(page::healthz))
-        .route("/readyz", get(page::readyz))
-        .route("/metrics", get(page::metrics))
-        .route("/v1/vocabulary", get(page::vocabulary))
-        .route("/v1/domain", get(page::domain))
-        .route("/v1/me", get(api::me));
+/// The routes of the roles this process runs, each with its part of the OpenAPI document
+/// (`api`); health and readiness always; the fault switches only when `fault_injection` is
+/// on (tests).
+fn routes(limits: &Limits, roles: Roles, fault_injection: bool, api: &mut OpenApi) -> Router<Arc<AppState>> {
+    let single = DefaultBodyLimit::max(limits.body_bytes);
+    let batch = DefaultBodyLimit::max(limits.batch_bytes);
+    openapi::prepare();
+    let mut router = ApiRouter::new()
+        .api_route("/healthz", get(page::healthz))
+        .api_route("/readyz", get(page::readyz))
+        .route("/metrics", axum::routing::get(page::metrics))
+        .route("/v1/openapi.json", axum::routing::get(page::openapi))
+        .api_route("/v1/vocabulary", get(page::vocabulary))
+        .api_route("/v1/domain", get(page::domain))
+        .api_route("/v1/me", get(api::me))
+        .api_route("/v1/auth", get(signin::config));
     if roles.ingest {
         router = router
-            .route("/v1/events", post(api::post_event).layer(DefaultBodyLimit::max(single)))
-            .route("/v1/events/batch", post(api::post_batch).layer(DefaultBodyLimit::max(batch)));
+            .api_route("/v1/events", post(api::post_event).layer(single.clone()))
+            .api_route("/v1/events/batch", post(api::post_batch).layer(batch));
     }
     if roles.gateway {
         router = router
-            .route("/", get(page::index))
-            .route("/assets/{file}", get(page::asset))
-            .route("/v1/picture", get(api::picture))
-            .route("/v1/picture/regions/{region}", get(api::region))
-            .route("/v1/picture/regions/{region}/alerts", get(api::alert_feed))
-            .route("/v1/picture/locations/{location}", get(api::location))
-            .route("/v1/picture/locations/{location}/history", get(api::location_history))
-            .route("/v1/registry/locations", get(api::registry_locations))
-            .route("/v1/incidents", get(api::incidents))
-            .route("/v1/uitvragen", get(warm::list))
-            .route("/v1/uitvragen/{id}", get(warm::one))
-            .route("/v1/registry/contacts", get(api::contacts_overview))
-            .route("/v1/oefening/prepare", post(oefening::prepare))
-            .route(
+            .route("/", axum::routing::get(page::index))
+            .route("/auth/login", axum::routing::get(signin::login))
+            .route("/auth/callback", axum::routing::get(signin::callback))
+            .route("/auth/logout", axum::routing::post(signin::logout))
+            .route("/assets/{file}", axum::routing::get(page::asset))
+            .api_route("/v1/picture", get(api::picture))
+            .api_route("/v1/picture/regions/{region}", get(api::region))
+            .api_route("/v1/picture/regions/{region}/alerts", get(api::alert_feed))
+            .api_route("/v1/picture/locations/{location}", get(api::location))
+            .api_route("/v1/picture/locations/{location}/history", get(api::location_history))
+            .api_route("/v1/registry/locations", get(api::registry_locations))
+            .api_route("/v1/incidents", get(api::incidents))
+            .api_route("/v1/uitvragen", get(warm::list))
+            .api_route("/v1/uitvragen/{id}", get(warm::one))
+            .api_route("/v1/registry/contacts", get(api::contacts_overview))
+            .api_route("/v1/oefening/prepare", post(oefening::prepare))
+            .api_route(
                 "/v1/registry/locations/{location}/contacts",
-                get(api::contacts).put(api::set_contacts).layer(DefaultBodyLimit::max(single)),
+                get(api::contacts).put(api::set_contacts).layer(single.clone()),
             )
-            .route(
+            .api_route(
                 "/v1/registry/organisations/{organisation}/webhooks",
-                get(webhooks::get).put(webhooks::put).layer(DefaultBodyLimit::max(single)),
+                get(webhooks::get).put(webhooks::put).layer(single.clone()),
             )
-            .route(
-                "/v1/subscriptions",
-                get(subscriptions::list).post(subscriptions::create).layer(DefaultBodyLimit::max(single)),
-            )
-            .route("/v1/subscriptions/{id}", axum::routing::delete(subscriptions::delete))
-            .route("/v1/quarantine", get(api::quarantine))
-            .route("/v1/tokens", post(api::create_token).get(api::list_tokens).layer(DefaultBodyLimit::max(single)))
-            .route("/v1/tokens/{id}", axum::routing::delete(api::revoke_token))
-            .route("/v1/stream/ticket", post(stream::ticket))
-            .route("/v1/stream", get(stream::upgrade));
+            .api_route("/v1/subscriptions", get(subscriptions::list).post(subscriptions::create).layer(single.clone()))
+            .api_route("/v1/subscriptions/{id}", delete(subscriptions::delete))
+            .api_route("/v1/quarantine", get(api::quarantine))
+            .api_route("/v1/tokens", post(api::create_token).get(api::list_tokens).layer(single))
+            .api_route("/v1/tokens/{id}", delete(api::revoke_token))
+            .api_route("/v1/stream/ticket", post(stream::ticket))
+            .api_route("/v1/stream", get(stream::upgrade));
         if fault_injection {
-            router = router.route("/v1/faults/gateway-follower", post(faults::stop_gateway_follower));
+            router = router.route("/v1/faults/gateway-follower", axum::routing::post(faults::stop_gateway_follower));
         }
     }
+    router.finish_api(api)
+}
+
+/// The OpenAPI document of every endpoint ghor has (whichever roles a process runs).
+pub fn openapi_document() -> OpenApi {
+    let mut api = openapi::frame();
+    let _only_the_document = routes(&Limits::default(), Roles::ALL, false, &mut api);
+    api
+}
+
+/// The routes of the roles this process runs, answering its own OpenAPI document at
+/// `/v1/openapi.json`.
+pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Router {
+    let body_read = state.limits.body_read;
+    let mut api = openapi::frame();
+    let router = routes(&state.limits, roles, fault_injection, &mut api);
     router
+        .layer(axum::Extension(Arc::new(api)))
         .fallback(page::not_found)
         .method_not_allowed_fallback(page::method_not_allowed)
         .with_state(state)
@@ -158,7 +184,14 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Caller, Problem> {
+        // A bearer token, or a page's session (signed in with the identity provider).
+        let session = signin::cookie(&parts.headers, signin::SESSION).map(|secret| format!("Bearer {secret}"));
         let header = parts.headers.get(AUTHORIZATION).and_then(|h| h.to_str().ok());
+        let by_cookie = header.is_none() && session.is_some();
+        let header = header.or(session.as_deref());
+        if by_cookie && !parts.method.is_safe() {
+            signin::check_csrf(&parts.headers)?;
+        }
         let caller = authenticate(&state.tokens, header, Utc::now()).await.map_err(|mut problem| {
             // RFC 6750 §3.1: a bearer token was presented, and it is no (longer a) good one.
             if problem.challenge.is_some() && header.is_some_and(|h| h.starts_with("Bearer ")) {

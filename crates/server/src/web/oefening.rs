@@ -21,7 +21,7 @@ use ghor_store::Appended;
 /// rights, each live registration of its regions that the exercise does not hold yet; the
 /// live event's id is kept, so a repeat within the log's duplicate window is a duplicate,
 /// and one that already holds an equal registration is skipped.
-pub async fn prepare(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
+pub async fn prepare(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Prepared>, Problem> {
     if caller.scope() != Scope::Oefening {
         return Err(Problem::conflict(
             "scope",
@@ -44,7 +44,16 @@ pub async fn prepare(State(state): State<Arc<AppState>>, caller: Caller) -> Resu
             }
         }
     }
-    Ok(Json(json!({ "organisations": stored[0], "locations": stored[1], "already": already })))
+    Ok(Json(Prepared { organisations: stored[0], locations: stored[1], already }))
+}
+
+/// How many organisations and locations were copied into the exercise, and how many it
+/// already held.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Prepared {
+    organisations: usize,
+    locations: usize,
+    already: usize,
 }
 
 /// The registration events of `regions` the exercise lacks: organisations first, so each

@@ -101,6 +101,11 @@ fn content_type_of(file: &str) -> Option<&'static str> {
     }
 }
 
+/// This process's OpenAPI document (see [`super::openapi`]).
+pub async fn openapi(axum::Extension(api): axum::Extension<Arc<aide::openapi::OpenApi>>) -> Response {
+    Json(&*api).into_response()
+}
+
 pub async fn healthz() -> &'static str {
     "ok"
 }
@@ -110,33 +115,31 @@ const LOG_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2)
 
 /// Ready when every scope's log answers, and every scope's gateway follows it, has folded it
 /// as far as it reached at start, and holds nothing back.
-pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, Problem> {
     for (scope, log) in &state.backbone.logs {
         // Asked now, not remembered: a log without a leader (an election, no quorum) takes
         // neither reports nor reads, whatever this process did last.
         let reached = tokio::time::timeout(LOG_PROBE_TIMEOUT, log.probe()).await;
         if !matches!(reached, Ok(Ok(_))) {
-            return Problem::unavailable(format!("the {scope} log cannot be reached"), 2).into_response();
+            return Err(Problem::unavailable(format!("the {scope} log cannot be reached"), 2));
         }
     }
     for (scope, gateway) in &state.gateways {
         if let Some((seq, t)) = &gateway.state().held_back {
-            return Problem::unavailable(format!("event {seq} of type {t} needs a newer ghor"), 30).into_response();
+            return Err(Problem::unavailable(format!("event {seq} of type {t} needs a newer ghor"), 30));
         }
         if let Currency::NotCurrent { since } = *gateway.currency().borrow() {
-            return Problem::unavailable(
+            return Err(Problem::unavailable(
                 format!("the {scope} picture has not followed the log since {}", since.to_rfc3339()),
                 1,
-            )
-            .into_response();
+            ));
         }
         if !gateway.warmed_up() {
             let folded = gateway.state().seq;
-            return Problem::unavailable(format!("still folding the {scope} log (at sequence {folded})"), 1)
-                .into_response();
+            return Err(Problem::unavailable(format!("still folding the {scope} log (at sequence {folded})"), 1));
         }
     }
-    (StatusCode::OK, "ready").into_response()
+    Ok("ready")
 }
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {

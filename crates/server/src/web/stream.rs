@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use chrono::Utc;
 use futures::{SinkExt, StreamExt};
-use serde_json::{json, Value};
 
 use super::AppState;
 use crate::auth::{still_valid, Caller, ConnectionSlot, Full, TICKET_LIFETIME};
@@ -18,10 +18,19 @@ use crate::gateway::session::{self, Close, Refusal};
 use crate::gateway::Gateway;
 use crate::problem::Problem;
 
-pub async fn ticket(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
+/// A one-time ticket for the live stream: its hello presents it (a page's websocket
+/// cannot send an Authorization header).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Ticket {
+    ticket: String,
+    /// Seconds it stays valid.
+    expires_in: u64,
+}
+
+pub async fn ticket(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Ticket>, Problem> {
     state.gateway(caller.scope())?;
     let ticket = state.tickets.issue(caller);
-    Ok(Json(json!({ "ticket": ticket, "expires_in": TICKET_LIFETIME.as_secs() })))
+    Ok(Json(Ticket { ticket, expires_in: TICKET_LIFETIME.as_secs() }))
 }
 
 /// What a new stream is told when the server takes no more (`--max-connections`).
@@ -36,12 +45,19 @@ const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// not the 128 KiB default, which every connection would hold and zero on every read.
 const READ_BUFFER: usize = 4 * 1024;
 
-pub async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(state): State<Arc<AppState>>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, Problem> {
+    let ws = ws.map_err(|e| {
+        let detail = format!("{} Open /v1/stream as a websocket (see asyncapi.json).", e.body_text());
+        Problem::new(e.status(), "not-a-websocket", "This is the live stream's websocket", detail)
+    })?;
     if state.connections.total() >= state.limits.connections {
-        return Problem::unavailable(SERVER_FULL, FULL_RETRY_AFTER).into_response();
+        return Err(Problem::unavailable(SERVER_FULL, FULL_RETRY_AFTER));
     }
     let sessions = state.sessions.clone();
-    ws.max_message_size(64 * 1024).read_buffer_size(READ_BUFFER).on_upgrade(move |socket| {
+    Ok(ws.max_message_size(64 * 1024).read_buffer_size(READ_BUFFER).on_upgrade(move |socket| {
         // On threads of their own: however many pages are open, a report and its answer
         // never wait in the same queue as their sessions.
         sessions.track_future(async move {
@@ -50,7 +66,7 @@ pub async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -
                 None => serve(state, socket).await,
             }
         })
-    })
+    }))
 }
 
 /// The runtime the websocket sessions run on, apart from the one that takes reports; none

@@ -6,23 +6,24 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::response::NoContent;
 use axum::Json;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use ghor_domain::error::ErrorCode;
 use ghor_domain::vocab::SubscriptionKind;
 use ghor_domain::{FieldError, RegionCode};
-use ghor_store::{Subscription, Webhook};
+use ghor_store::{Subscription, Webhook, EMAIL_PATTERN};
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::api::{email_fault, EMAIL_MAX};
-use super::webhooks::check_endpoint;
-use super::{json_body, AppState};
+use super::openapi::{Body, Created, Holds, UuidPath};
+use super::webhooks::{check_endpoint, Shown};
+use super::AppState;
 use crate::auth::Caller;
 use crate::policy::{self, Action};
 use crate::problem::Problem;
@@ -34,52 +35,101 @@ const VALUE_RANGE: (u32, u32) = (1, 100_000);
 /// The fields a new subscription has.
 const FIELDS: &[&str] = &["region", "kind", "value", "email", "webhook"];
 
-/// A subscription as answered: its webhook's URL, never its secret.
-fn shown(s: &Subscription) -> Value {
-    json!({
-        "id": s.id,
-        "region": s.region,
-        "kind": s.kind,
-        "value": s.value,
-        "email": s.email,
-        "webhook": s.webhook.as_ref().map(|w| json!({ "url": w.url, "secret_set": !w.secret.is_empty() })),
-        "created": s.created,
-    })
+/// A new subscription: the region, the kind of alert (`ic_free_below` with its `value`),
+/// and where to tell it: an email address, a webhook, or both.
+#[derive(JsonSchema)]
+#[schemars(
+    deny_unknown_fields,
+    extend("anyOf" = [{ "required": ["email"] }, { "required": ["webhook"] }]),
+    extend("if" = { "properties": { "kind": { "const": "ic_free_below" } } }),
+    extend("then" = { "required": ["value"], "properties": { "value": { "type": "integer" } } }),
+    extend("else" = { "properties": { "value": { "type": "null" } } })
+)]
+#[allow(dead_code)] // read by `parse`, field by field, each mistake named
+pub struct NewSubscription {
+    region: RegionCode,
+    kind: SubscriptionKind,
+    #[schemars(range(min = VALUE_RANGE.0, max = VALUE_RANGE.1))]
+    value: Option<u32>,
+    #[schemars(length(max = EMAIL_MAX), regex(pattern = EMAIL_PATTERN))]
+    email: Option<String>,
+    webhook: Option<Webhook>,
 }
 
-pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
+impl Holds for NewSubscription {}
+
+/// A subscription as answered: its webhook's URL, never its secret.
+#[derive(Serialize, JsonSchema)]
+pub struct ShownSubscription {
+    id: Uuid,
+    region: RegionCode,
+    kind: SubscriptionKind,
+    value: Option<u32>,
+    email: Option<String>,
+    webhook: Option<Shown>,
+    created: DateTime<Utc>,
+}
+
+impl ShownSubscription {
+    fn of(s: &Subscription) -> ShownSubscription {
+        ShownSubscription {
+            id: s.id,
+            region: s.region,
+            kind: s.kind,
+            value: s.value,
+            email: s.email.clone(),
+            webhook: s.webhook.as_ref().map(Shown::of),
+            created: s.created,
+        }
+    }
+}
+
+pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Subscriptions>, Problem> {
     policy::decide(&caller, &Action::OwnSubscriptions)?;
     let mine = state.backbone.notify.subscriptions_of(caller.scope(), caller.token.id).await?;
-    Ok(Json(json!({ "subscriptions": mine.iter().map(shown).collect::<Vec<_>>(), "max": MAX_PER_TOKEN })))
+    Ok(Json(Subscriptions { subscriptions: mine.iter().map(ShownSubscription::of).collect(), max: MAX_PER_TOKEN }))
+}
+
+/// The caller's subscriptions, and how many it may hold.
+#[derive(Serialize, JsonSchema)]
+pub struct Subscriptions {
+    subscriptions: Vec<ShownSubscription>,
+    max: usize,
+}
+
+/// A subscription made.
+#[derive(Serialize, JsonSchema)]
+pub struct Made {
+    id: Uuid,
+    subscription: ShownSubscription,
 }
 
 pub async fn create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Value>), Problem> {
+    body: Body<NewSubscription>,
+) -> Result<Created<Made>, Problem> {
     policy::decide(&caller, &Action::OwnSubscriptions)?;
-    let body = json_body(&headers, body, state.limits.body_bytes)?;
+    let body = body.json(state.limits.body_bytes)?;
     let subscription = parse(&caller, body)?;
     policy::decide(&caller, &Action::Subscribe { region: subscription.region })?;
     if !state.backbone.notify.add_subscription(caller.scope(), &subscription, MAX_PER_TOKEN).await? {
         let e = FieldError::new("subscriptions", ErrorCode::TooMany, "this token holds the most subscriptions it may");
         return Err(Problem::invalid(e.with("max", MAX_PER_TOKEN)));
     }
-    Ok((StatusCode::CREATED, Json(json!({ "id": subscription.id, "subscription": shown(&subscription) }))))
+    Ok(Created(Made { id: subscription.id, subscription: ShownSubscription::of(&subscription) }))
 }
 
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
+    Path(UuidPath { id }): Path<UuidPath>,
+) -> Result<NoContent, Problem> {
     policy::decide(&caller, &Action::OwnSubscriptions)?;
     let missing = || Problem::not_found(format!("This token has no subscription {id:?}."));
     let uuid = Uuid::parse_str(&id).map_err(|_| missing())?;
     if state.backbone.notify.remove_subscription(caller.scope(), caller.token.id, uuid).await? {
-        Ok(StatusCode::NO_CONTENT)
+        Ok(NoContent)
     } else {
         Err(missing())
     }

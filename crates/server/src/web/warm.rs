@@ -8,12 +8,16 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use ghor_domain::picture::LocationState;
-use ghor_domain::warm::{call_order, UitvraagState};
+use ghor_domain::vocab::{AnswerState, LocationType};
+use ghor_domain::warm::{call_order, CallView, UitvraagState, UitvraagView};
 use ghor_domain::{Picture, RegionCode, Slug};
-use serde_json::{json, Value};
+use ghor_store::Contact;
+use schemars::JsonSchema;
+use serde::Serialize;
 
+use super::openapi::SlugPath;
 use super::AppState;
 use crate::auth::Caller;
 use crate::gateway::visibility::Visibility;
@@ -42,7 +46,7 @@ fn may_read_contacts(caller: &Caller, picture: &Picture, id: &Slug) -> bool {
 
 /// Uitvragen that address a location the caller sees, newest first, each with what the
 /// caller sees of it.
-pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, Problem> {
+pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Uitvragen>, Problem> {
     let gateway = state.gateway(caller.scope())?;
     let st = gateway.state();
     let mut shown: Vec<(&Slug, &UitvraagState)> = st
@@ -52,19 +56,57 @@ pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> Result<
         .filter(|(_, u)| u.addressed.iter().any(|l| sees(&caller, &st.picture, l)))
         .collect();
     shown.sort_by_key(|(_, u)| std::cmp::Reverse(u.opened.time));
-    let uitvragen = shown
-        .into_iter()
-        .map(|(id, u)| Ok(json!({ "id": id, "uitvraag": seen(&caller, &st.picture, u)? })))
-        .collect::<Result<Vec<Value>, Problem>>()?;
-    Ok(Json(json!({ "now": Utc::now(), "uitvragen": uitvragen })))
+    let uitvragen =
+        shown.into_iter().map(|(id, u)| Listed { id: id.clone(), uitvraag: seen(&caller, &st.picture, u) }).collect();
+    Ok(Json(Uitvragen { now: Utc::now(), uitvragen }))
+}
+
+/// The uitvragen the caller sees, newest first.
+#[derive(Serialize, JsonSchema)]
+pub struct Uitvragen {
+    now: DateTime<Utc>,
+    uitvragen: Vec<Listed>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct Listed {
+    id: Slug,
+    uitvraag: UitvraagView,
+}
+
+/// One uitvraag, with those to call in the order to call them.
+#[derive(Serialize, JsonSchema)]
+pub struct OneUitvraag {
+    id: Slug,
+    now: DateTime<Utc>,
+    uitvraag: UitvraagView,
+    call_list: Vec<ToCall>,
+}
+
+/// A location on the call list: who it is, when it last reported anything, how it
+/// answered, the calls made, and its 24/7 contacts where the caller may read them.
+#[derive(Serialize, JsonSchema)]
+pub struct ToCall {
+    id: Slug,
+    name: Option<String>,
+    organisation: Option<Slug>,
+    #[serde(rename = "type")]
+    location_type: Option<LocationType>,
+    region: Option<RegionCode>,
+    municipality: Option<String>,
+    last_report: Option<DateTime<Utc>>,
+    state: Option<AnswerState>,
+    calls: Vec<CallView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contacts: Option<Vec<Contact>>,
 }
 
 /// One uitvraag as the caller may see it, with its call list.
 pub async fn one(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, Problem> {
+    Path(SlugPath { id }): Path<SlugPath>,
+) -> Result<Json<OneUitvraag>, Problem> {
     let missing = || Problem::not_found(format!("No uitvraag {id:?} concerns a location this token may see."));
     let slug = Slug::try_from(id.as_str()).map_err(|_| missing())?;
     // What the call list needs, taken while the picture is held; contacts are read after.
@@ -74,46 +116,48 @@ pub async fn one(
         let picture = &st.picture;
         let u = picture.uitvragen.get(&slug).filter(|u| u.addressed.iter().any(|l| sees(&caller, picture, l)));
         let u = u.ok_or_else(missing)?;
-        let order: Vec<(Slug, bool, Value)> = call_order(u, &picture.locations, |l| sees(&caller, picture, l))
+        let uitvraag = seen(&caller, picture, u);
+        let order: Vec<(ToCall, bool)> = call_order(u, &picture.locations, |l| sees(&caller, picture, l))
             .into_iter()
-            .map(|l| (l.clone(), may_read_contacts(&caller, picture, l), called_location(picture.locations.get(l))))
+            .map(|l| (to_call(l, picture.locations.get(l), &uitvraag), may_read_contacts(&caller, picture, l)))
             .collect();
-        (seen(&caller, picture, u)?, order)
+        (uitvraag, order)
     };
     let mut call_list = Vec::with_capacity(order.len());
-    for (location, contacts, mut entry) in order {
-        entry["id"] = json!(location);
-        let addressed = &uitvraag["locations"][location.as_str()];
-        entry["state"] = addressed["state"].clone();
-        entry["calls"] = addressed.get("calls").cloned().unwrap_or_else(|| json!([]));
+    for (mut entry, contacts) in order {
         if contacts {
-            entry["contacts"] = json!(state.backbone.contacts.contacts(caller.scope(), &location).await?);
+            entry.contacts = Some(state.backbone.contacts.contacts(caller.scope(), &entry.id).await?);
         }
         call_list.push(entry);
     }
-    Ok(Json(json!({ "id": slug, "now": Utc::now(), "uitvraag": uitvraag, "call_list": call_list })))
+    Ok(Json(OneUitvraag { id: slug, now: Utc::now(), uitvraag, call_list }))
 }
 
 /// An uitvraag with the addressed locations the caller sees; counts only for those who see
 /// every location (they would tell others how the rest answered).
-fn seen(caller: &Caller, picture: &Picture, u: &UitvraagState) -> Result<Value, Problem> {
+fn seen(caller: &Caller, picture: &Picture, u: &UitvraagState) -> UitvraagView {
     let mut view = u.view(|l| sees(caller, picture, l));
     if policy::visibility(caller) != Visibility::Full {
         view.counts.clear();
     }
-    serde_json::to_value(view).map_err(Problem::internal)
+    view
 }
 
-/// What the call list says of a location besides its answer: who it is and when it last
-/// reported anything.
-fn called_location(location: Option<&LocationState>) -> Value {
+/// What the call list says of a location: who it is, when it last reported anything, and
+/// its answer so far.
+fn to_call(id: &Slug, location: Option<&LocationState>, uitvraag: &UitvraagView) -> ToCall {
     let info = location.and_then(|l| l.info.as_ref()).map(|i| &i.value);
-    json!({
-        "name": info.map(|i| i.name.as_str()),
-        "organisation": info.map(|i| &i.organisation),
-        "type": info.map(|i| i.location_type),
-        "region": location.and_then(LocationState::region),
-        "municipality": info.and_then(|i| i.municipality.as_ref()).map(|m| m.as_str()),
-        "last_report": location.and_then(LocationState::last_report),
-    })
+    let addressed = uitvraag.locations.get(id);
+    ToCall {
+        id: id.clone(),
+        name: info.map(|i| i.name.as_str().to_owned()),
+        organisation: info.map(|i| i.organisation.clone()),
+        location_type: info.map(|i| i.location_type),
+        region: location.and_then(LocationState::region),
+        municipality: info.and_then(|i| i.municipality.as_ref()).map(|m| m.as_str().to_owned()),
+        last_report: location.and_then(LocationState::last_report),
+        state: addressed.map(|a| a.state),
+        calls: addressed.map(|a| a.calls.clone()).unwrap_or_default(),
+        contacts: None,
+    }
 }

@@ -6,19 +6,17 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use base64::Engine;
 use ghor_domain::error::ErrorCode;
 use ghor_domain::{FieldError, RegionCode, Slug};
 use ghor_store::Webhook;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-use super::{json_body, AppState};
+use super::openapi::{Body, Holds, OrganisationPath};
+use super::AppState;
 use crate::auth::Caller;
 use crate::policy::{self, Action};
 use crate::problem::Problem;
@@ -60,42 +58,66 @@ fn organisation_regions(
 }
 
 /// An endpoint as answered: its URL, never its secret.
-fn shown(webhooks: &[Webhook]) -> Value {
-    webhooks.iter().map(|w| json!({ "url": w.url, "secret_set": !w.secret.is_empty() })).collect()
+#[derive(Serialize, JsonSchema)]
+pub struct Shown {
+    url: String,
+    secret_set: bool,
+}
+
+impl Shown {
+    pub(super) fn of(w: &Webhook) -> Shown {
+        Shown { url: w.url.clone(), secret_set: !w.secret.is_empty() }
+    }
+}
+
+/// An organisation's endpoints.
+#[derive(Serialize, JsonSchema)]
+pub struct Endpoints {
+    organisation: Slug,
+    webhooks: Vec<Shown>,
+}
+
+impl Endpoints {
+    fn of(organisation: Slug, webhooks: &[Webhook]) -> Json<Endpoints> {
+        Json(Endpoints { organisation, webhooks: webhooks.iter().map(Shown::of).collect() })
+    }
 }
 
 pub async fn get(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(organisation): Path<String>,
-) -> Result<Json<Value>, Problem> {
+    Path(OrganisationPath { organisation }): Path<OrganisationPath>,
+) -> Result<Json<Endpoints>, Problem> {
     let org = organisation_regions(&state, &caller, &organisation, |region, organisation| Action::ReadContacts {
         region,
         organisation,
     })?;
     let webhooks = state.backbone.notify.webhooks(caller.scope(), &org).await?;
-    Ok(Json(json!({ "organisation": org, "webhooks": shown(&webhooks) })))
+    Ok(Endpoints::of(org, &webhooks))
 }
 
-#[derive(Deserialize)]
+/// An organisation's endpoints, all of them: what is sent replaces what was kept.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Endpoints {
+pub struct NewEndpoints {
+    #[schemars(length(max = MAX_ENDPOINTS))]
     webhooks: Vec<Webhook>,
 }
+
+impl Holds for NewEndpoints {}
 
 pub async fn put(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(organisation): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, Problem> {
+    Path(OrganisationPath { organisation }): Path<OrganisationPath>,
+    body: Body<NewEndpoints>,
+) -> Result<Json<Endpoints>, Problem> {
     let org = organisation_regions(&state, &caller, &organisation, |region, organisation| Action::WriteContacts {
         region,
         organisation,
     })?;
-    let body = json_body(&headers, body, state.limits.body_bytes)?;
-    let Endpoints { webhooks } = serde_json::from_value(body)
+    let body = body.json(state.limits.body_bytes)?;
+    let NewEndpoints { webhooks } = serde_json::from_value(body)
         .map_err(|e| Problem::invalid(FieldError::from_serde("webhooks", &e.to_string())))?;
     if webhooks.len() > MAX_ENDPOINTS {
         let e = FieldError::new("webhooks", ErrorCode::TooMany, "too many endpoints for one organisation");
@@ -105,7 +127,7 @@ pub async fn put(
         check_endpoint(w, &format!("webhooks[{i}]"))?;
     }
     state.backbone.notify.set_webhooks(caller.scope(), &org, &webhooks).await?;
-    Ok(Json(json!({ "organisation": org, "webhooks": shown(&webhooks) })))
+    Ok(Endpoints::of(org, &webhooks))
 }
 
 /// An endpoint's URL and secret, or the problem naming `{field}.url` or `{field}.secret`.
