@@ -185,7 +185,17 @@ struct OidcArgs {
     /// ghor's client secret at the identity provider.
     #[arg(long, env = "GHOR_OIDC_CLIENT_SECRET", hide_env_values = true)]
     oidc_client_secret: Option<String>,
+    /// The claim that lists someone's groups at the identity provider.
+    #[arg(long, env = "GHOR_OIDC_GROUPS_CLAIM", default_value = "groups")]
+    oidc_groups_claim: String,
+    /// The rights of a group's members when the provider sends no `ghor` claims:
+    /// GROUP=ROLE:VR01,VR02 (GROUP=admin:national; GROUP=institution:VR01:organisation).
+    /// Repeat it; of the groups someone is in, the one given first counts.
+    #[arg(long = "oidc-group", value_parser = clap::value_parser!(GroupRights))]
+    oidc_groups: Vec<GroupRights>,
 }
+
+use ghor_server::web::signin::GroupRights;
 
 impl OidcArgs {
     fn settings(&self) -> Option<ghor_server::web::signin::OidcSettings> {
@@ -193,6 +203,8 @@ impl OidcArgs {
             issuer: self.oidc_issuer.clone()?,
             client_id: self.oidc_client_id.clone()?,
             client_secret: self.oidc_client_secret.clone()?,
+            groups_claim: self.oidc_groups_claim.clone(),
+            groups: self.oidc_groups.clone(),
         })
     }
 }

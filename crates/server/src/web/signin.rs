@@ -1,7 +1,7 @@
 //! Signing in with the region's identity provider: OpenID Connect, authorization code
-//! with PKCE (S256), state and nonce. The provider says who someone is, and in its `ghor`
-//! claims their role, regions and organisation (the provider's administrators grant
-//! those); ghor then issues a session token for them like any other token (kept hashed,
+//! with PKCE (S256), state and nonce. The provider says who someone is, and what they may
+//! do in ghor: in its `ghor` claims (role, regions, organisation), or by the groups they
+//! are in, each mapped to rights by ghor's configuration (`--oidc-group`); ghor then issues a session token for them like any other token (kept hashed,
 //! revocable, in the security log) and keeps it in an HttpOnly cookie. A request that
 //! comes with that cookie and changes something must also carry the page's CSRF token
 //! (`X-CSRF-Token`, the double submit of the `ghor_csrf` cookie); SameSite=Strict keeps
@@ -60,6 +60,50 @@ pub struct OidcSettings {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: String,
+    /// The claim that lists someone's groups (`groups` for Keycloak and Entra ID).
+    pub groups_claim: String,
+    /// The rights of each group's members; of the groups someone is in, the one given first
+    /// counts.
+    pub groups: Vec<GroupRights>,
+}
+
+/// A group at the identity provider and the rights its members get in ghor, written
+/// `GROUP=ROLE:REGION,REGION` (`GROUP=admin:national`; for institution staff
+/// `GROUP=institution:VR01:umcg`, the organisation last).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRights {
+    pub group: String,
+    pub role: Role,
+    pub regions: Vec<RegionCode>,
+    pub national: bool,
+    pub organisation: Option<Slug>,
+}
+
+impl FromStr for GroupRights {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<GroupRights, String> {
+        let form = "write GROUP=ROLE:VR01,VR02 (GROUP=admin:national; GROUP=institution:VR01:organisation)";
+        let (group, rights) = s.rsplit_once('=').ok_or_else(|| format!("{s:?} has no '=': {form}"))?;
+        let mut parts = rights.split(':');
+        let role = parts.next().unwrap_or_default();
+        let role = Role::parse(role).ok_or_else(|| format!("{role:?} is no role; one of {}", Role::expected()))?;
+        let regions = parts.next().ok_or_else(|| format!("{s:?} names no regions: {form}"))?;
+        let national = regions == "national";
+        let regions = if national {
+            Vec::new()
+        } else {
+            regions
+                .split(',')
+                .map(|r| RegionCode::try_from(r.trim()).map_err(|e| e.to_string()))
+                .collect::<Result<_, _>>()?
+        };
+        let organisation = parts.next().map(Slug::try_from).transpose().map_err(|e| e.to_string())?;
+        if group.is_empty() || parts.next().is_some() {
+            return Err(format!("{s:?}: {form}"));
+        }
+        Ok(GroupRights { group: group.to_owned(), role, regions, national, organisation })
+    }
 }
 
 /// The client as discovery made it: authorization endpoint set, token and userinfo as the
@@ -90,6 +134,20 @@ struct GhorClaims {
     name: Option<String>,
     preferred_username: Option<String>,
     email: Option<String>,
+    /// The rest, the groups claim among them.
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
+}
+
+impl GhorClaims {
+    /// The groups the claim named `claim` lists (an array, or one group as a string).
+    fn groups(&self, claim: &str) -> Vec<&str> {
+        match self.other.get(claim) {
+            Some(serde_json::Value::Array(groups)) => groups.iter().filter_map(|g| g.as_str()).collect(),
+            Some(serde_json::Value::String(group)) => vec![group.as_str()],
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl AdditionalClaims for GhorClaims {}
@@ -378,7 +436,7 @@ async fn session_for(
         Failure::Invalid
     })?;
     let subject = claims.subject().as_str().to_owned();
-    let request = rights(claims.additional_claims(), &subject).ok_or_else(|| {
+    let request = rights(&signin.settings, claims.additional_claims(), &subject).ok_or_else(|| {
         tracing::info!(%subject, "an account without (valid) ghor claims tried to sign in");
         Failure::NoRole
     })?;
@@ -394,12 +452,23 @@ async fn session_for(
     Ok((secret, pending.next))
 }
 
-/// The session token the claims ask for; none when they name no valid role or region.
-fn rights(claims: &GhorClaims, subject: &str) -> Option<TokenRequest> {
-    let role = Role::parse(claims.ghor_role.as_deref()?)?;
-    let regions =
-        claims.ghor_regions.iter().map(|r| RegionCode::try_from(r.as_str()).ok()).collect::<Option<Vec<_>>>()?;
-    let organisation = claims.ghor_organisation.as_deref().map(Slug::try_from).transpose().ok()?;
+/// The session token the claims ask for: by the `ghor` claims when they name a role, else
+/// by the first group mapping (in the order given) whose group the person is in; none when
+/// neither gives valid rights.
+fn rights(settings: &OidcSettings, claims: &GhorClaims, subject: &str) -> Option<TokenRequest> {
+    let (role, regions, national, organisation) = match &claims.ghor_role {
+        Some(role) => (
+            Role::parse(role)?,
+            claims.ghor_regions.iter().map(|r| RegionCode::try_from(r.as_str()).ok()).collect::<Option<Vec<_>>>()?,
+            claims.ghor_national,
+            claims.ghor_organisation.as_deref().map(Slug::try_from).transpose().ok()?,
+        ),
+        None => {
+            let groups = claims.groups(&settings.groups_claim);
+            let g = settings.groups.iter().find(|g| groups.contains(&g.group.as_str()))?;
+            (g.role, g.regions.clone(), g.national, g.organisation.clone())
+        }
+    };
     let name = [&claims.name, &claims.preferred_username, &claims.email]
         .into_iter()
         .flatten()
@@ -409,7 +478,7 @@ fn rights(claims: &GhorClaims, subject: &str) -> Option<TokenRequest> {
         name: name.chars().take(100).collect(),
         role,
         regions,
-        national: claims.ghor_national,
+        national,
         organisation,
         scope: policy::bound_scope(role).unwrap_or(ghor_domain::Scope::Live),
         valid_for: chrono::Duration::hours(SESSION_HOURS),
@@ -431,4 +500,71 @@ pub async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
     cookies.append(SET_COOKIE, signin.cookie(SESSION, "", "/", "Strict", true, 0));
     cookies.append(SET_COOKIE, signin.cookie(CSRF, "", "/", "Strict", false, 0));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(groups: &[&str]) -> OidcSettings {
+        OidcSettings {
+            issuer: "http://idp.example".into(),
+            client_id: "ghor".into(),
+            client_secret: "s".into(),
+            groups_claim: "groups".into(),
+            groups: groups.iter().map(|g| g.parse().expect("a group mapping")).collect(),
+        }
+    }
+
+    fn claims(json: serde_json::Value) -> GhorClaims {
+        serde_json::from_value(json).expect("claims")
+    }
+
+    #[test]
+    fn a_group_mapping_is_read_or_refused_with_the_form_to_write() {
+        let rot: GroupRights = "/GHOR/ROT Groningen=rot:VR01,VR02".parse().expect("valid");
+        assert_eq!(
+            (rot.group.as_str(), rot.role, rot.regions.len(), rot.national),
+            ("/GHOR/ROT Groningen", Role::Rot, 2, false)
+        );
+        let admin: GroupRights = "ghor-beheer=admin:national".parse().expect("valid");
+        assert!(admin.national && admin.regions.is_empty());
+        let staff: GroupRights = "umcg-crisis=institution:VR01:umcg".parse().expect("valid");
+        assert_eq!(staff.organisation.as_ref().map(Slug::as_str), Some("umcg"));
+        for wrong in [
+            "rot:VR01",
+            "g=chef:VR01",
+            "g=rot",
+            "g=rot:VR99",
+            "g=institution:VR01:UMCG!",
+            "=rot:VR01",
+            "g=rot:VR01:a:b",
+        ] {
+            let error = wrong.parse::<GroupRights>().expect_err(wrong);
+            assert!(!error.is_empty(), "{wrong}");
+        }
+    }
+
+    #[test]
+    fn the_ghor_claims_count_first_then_the_first_group_someone_is_in() {
+        let s = settings(&["vic=rot:VR03", "im-noord=informatiemanager:VR01,VR02"]);
+        let by_claims =
+            claims(serde_json::json!({ "ghor_role": "bestuur", "ghor_regions": ["VR01"], "groups": ["vic"] }));
+        let r = rights(&s, &by_claims, "sub").expect("rights");
+        assert_eq!((r.role, r.regions.len()), (Role::Bestuur, 1));
+        let by_group = claims(serde_json::json!({ "name": "Ilse IM", "groups": ["other", "im-noord"] }));
+        let r = rights(&s, &by_group, "sub").expect("rights");
+        assert_eq!((r.role, r.name.as_str()), (Role::Informatiemanager, "Ilse IM"));
+        // In two groups: the mapping given first counts.
+        let both = claims(serde_json::json!({ "groups": ["im-noord", "vic"] }));
+        assert_eq!(rights(&s, &both, "sub").map(|r| r.role), Some(Role::Rot));
+        let one_group = claims(serde_json::json!({ "groups": "vic" }));
+        assert_eq!(rights(&s, &one_group, "sub").map(|r| r.role), Some(Role::Rot));
+        // No claim, no group of ours, or a claim that names nothing valid: no rights at all.
+        assert!(rights(&s, &claims(serde_json::json!({ "groups": ["other"] })), "sub").is_none());
+        assert!(rights(&s, &claims(serde_json::json!({ "ghor_role": "chef", "groups": ["vic"] })), "sub").is_none());
+        assert!(
+            rights(&s, &claims(serde_json::json!({ "ghor_role": "rot", "ghor_regions": ["VR99"] })), "sub").is_none()
+        );
+    }
 }
