@@ -53,8 +53,9 @@ fn location(n: usize) -> String {
 
 /// The locations lie in a grid over Groningen (VR01) and Fryslân (VR02).
 fn registration(n: usize) -> Value {
-    let region = if n % 2 == 0 { "VR01" } else { "VR02" };
-    let (lat, lon) = (52.9 + (n % 40) as f64 * 0.01, if n % 2 == 0 { 6.3 } else { 5.7 } + (n / 40) as f64 * 0.005);
+    let region = if n.is_multiple_of(2) { "VR01" } else { "VR02" };
+    let (lat, lon) =
+        (52.9 + (n % 40) as f64 * 0.01, if n.is_multiple_of(2) { 6.3 } else { 5.7 } + (n / 40) as f64 * 0.005);
     json!({
         "specversion": "1.0", "id": uuid::Uuid::now_v7().to_string(), "source": format!("/locations/{}", location(n)),
         "type": "nl.ghor.location.registered.v1", "time": chrono::Utc::now().to_rfc3339(),
@@ -112,7 +113,7 @@ impl Round {
         }
         let mut institutions = Vec::new();
         for n in (0..PAGES).chain([LOCATIONS - 1]) {
-            let region = if n % 2 == 0 { "VR01" } else { "VR02" };
+            let region = if n.is_multiple_of(2) { "VR01" } else { "VR02" };
             let args =
                 ["--role", "institution", "--name", &location(n), "--organisation", &location(n), "--region", region];
             institutions.push(token(args.iter().map(|s| (*s).to_owned()).collect()).await?);

@@ -1,10 +1,13 @@
 // ghor — shared core of the live page: texts and their NL/EN switch, the vocabulary,
-// formatting, DOM helpers, the token (from #token= or the sign-in form), authorised API
-// calls with problem+json errors, and the live stream (ticket, hello with resume,
-// snapshot + chained JSON Merge Patch deltas, heartbeats, reconnect with backoff).
+// formatting, DOM helpers, signing in (a token from #token= or the sign-in form, or the
+// session cookie of the organisation account, OpenID Connect, with its CSRF header),
+// authorised API calls with problem+json errors, and the live stream (ticket, hello with
+// resume, snapshot + chained JSON Merge Patch deltas, heartbeats, reconnect with backoff).
 // Every other module builds on these helpers; none copies them.
 
-const API = { me: '/v1/me', domain: '/v1/domain', ticket: '/v1/stream/ticket', stream: '/v1/stream' };
+const API = { me: '/v1/me', domain: '/v1/domain', ticket: '/v1/stream/ticket', stream: '/v1/stream', auth: '/v1/auth', logout: '/auth/logout' };
+/** The cookie that holds the session's CSRF token (readable by the page, sent back as a header). */
+const CSRF_COOKIE = 'ghor_csrf';
 const KEYS = { token: 'ghor.token', lang: 'ghor.lang', region: 'ghor.region', font: 'ghor.fontsize', big: 'ghor.bigscreen' };
 const STALE_MS = 30000;          // no message for this long: the connection is dead
 const BACKOFF_MIN_MS = 500;
@@ -48,6 +51,18 @@ export const TEXT = {
     accessDenied: 'Dit toegangstoken geeft geen toegang tot deze pagina. Vraag de GHOR om de juiste rechten.',
     tokenRefused: 'Dit toegangstoken is onbekend, verlopen of ingetrokken. Controleer of u het hele token heeft geplakt, of vraag de GHOR om een nieuw token.',
     signedOut: 'U bent afgemeld.',
+    oidcLogin: 'Aanmelden met uw organisatie-account',
+    oidcHint: 'U meldt zich aan bij uw eigen organisatie en komt daarna hier terug.',
+    tokenAlternative: 'Of plak een toegangstoken',
+    signinDenied: 'Het aanmelden is geweigerd of afgebroken. Probeer het opnieuw; lukt het niet, vraag dan de functioneel beheerder van uw GHOR om hulp.',
+    signinExpired: 'Het aanmelden duurde te lang of is onderbroken. Probeer het opnieuw.',
+    signinUnavailable: 'De aanmeldservice van uw organisatie is nu niet bereikbaar. Probeer het over enkele minuten opnieuw, of meld u aan met een toegangstoken.',
+    signinNoRole: 'Uw account heeft (nog) geen toegang tot ghor. Vraag de functioneel beheerder van uw GHOR om toegang.',
+    signinInvalid: 'Het antwoord van de aanmeldservice kon niet worden gecontroleerd. Probeer het opnieuw; blijft dit gebeuren, meld het dan bij de functioneel beheerder van uw GHOR.',
+    signinFailed: 'Het aanmelden is niet gelukt. Probeer het opnieuw.',
+    sessionRefused: 'Uw sessie is verlopen of beëindigd. Meld u opnieuw aan.',
+    sessionDenied: 'Uw account geeft geen toegang tot deze pagina. Vraag de functioneel beheerder van uw GHOR om de juiste rechten.',
+    logoutFailed: 'Afmelden is niet gelukt; u bent nog aangemeld. Probeer het opnieuw.',
     connConnecting: 'Verbinden…',
     connLive: 'Live',
     connReconnecting: 'Opnieuw verbinden…',
@@ -124,6 +139,18 @@ export const TEXT = {
     accessDenied: 'This access token gives no access to this page. Ask the GHOR for the right permissions.',
     tokenRefused: 'This access token is unknown, expired or revoked. Check that you pasted the whole token, or ask the GHOR for a new one.',
     signedOut: 'You are signed out.',
+    oidcLogin: 'Sign in with your organisation account',
+    oidcHint: 'You sign in at your own organisation and then come back here.',
+    tokenAlternative: 'Or paste an access token',
+    signinDenied: 'Signing in was refused or cancelled. Try again; if it keeps failing, ask your GHOR\'s application manager for help.',
+    signinExpired: 'Signing in took too long or was interrupted. Try again.',
+    signinUnavailable: 'Your organisation\'s sign-in service cannot be reached right now. Try again in a few minutes, or sign in with an access token.',
+    signinNoRole: 'Your account has no access to ghor (yet). Ask your GHOR\'s application manager (functioneel beheerder) for access.',
+    signinInvalid: 'The sign-in service\'s answer could not be verified. Try again; if it keeps happening, report it to your GHOR\'s application manager.',
+    signinFailed: 'Signing in did not succeed. Try again.',
+    sessionRefused: 'Your session has expired or was ended. Sign in again.',
+    sessionDenied: 'Your account gives no access to this page. Ask your GHOR\'s application manager for the right permissions.',
+    logoutFailed: 'Signing out did not succeed; you are still signed in. Try again.',
     connConnecting: 'Connecting…',
     connLive: 'Live',
     connReconnecting: 'Reconnecting…',
@@ -190,6 +217,8 @@ export const TEXT = {
 export const state = {
   lang: 'nl',
   token: null,
+  session: false,           // signed in by the session cookie (OpenID Connect), not a token
+  oidc: undefined,          // GET /v1/auth's `oidc`: { login } when offered, null when not, undefined until known
   me: null,                 // GET /v1/me
   vocab: null,              // GET /v1/domain: vocabularies, dimensions and their fields, error catalogue, levels
   regions: {},              // region code -> RegionView, as the stream says
@@ -375,7 +404,7 @@ async function bodyOf(res) {
  * RFC 9457 problem (with `errors[]`). Network failure resolves to status 0.
  */
 export async function api(method, url, body) {
-  const headers = authHeaders();
+  const headers = authHeaders(method);
   const options = { method, headers };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -412,8 +441,8 @@ export function postEvents(list) {
 /** What to tell the user about a refused or failed call, in the chosen language. */
 export function problemText(answer) {
   if (answer.status === 0) return t('networkDown');
-  if (answer.status === 401) return t('needSignIn');
-  if (answer.status === 403) return t('forbiddenAction');
+  if (answer.status === 401) return t(state.session ? 'needSignInSession' : 'needSignIn');
+  if (answer.status === 403) return t(state.session ? 'forbiddenActionSession' : 'forbiddenAction');
   if (answer.status === 429) return t('tooMany');
   if (answer.status >= 500) return t('serverFault');
   const p = answer.body || {};
@@ -532,10 +561,24 @@ function mergePatch(target, patch) {
   return result;
 }
 
-/** Moves `#token=…` into sessionStorage and drops the fragment; true when a token was taken. */
+/** What the server's `#signin-error=<code>` (a failed sign-in with the organisation account) says, as text keys. */
+const SIGNIN_ERRORS = {
+  denied: 'signinDenied', expired: 'signinExpired', unavailable: 'signinUnavailable', 'no-role': 'signinNoRole', invalid: 'signinInvalid',
+};
+
+/**
+ * Moves `#token=…` into sessionStorage and drops the fragment; true when a token was taken.
+ * `#signin-error=<code>` is dropped the same way, its text key kept for the sign-in form.
+ */
 function takeTokenFromHash() {
   if (!location.hash || location.hash.length < 2) return false;
   const params = new URLSearchParams(location.hash.slice(1));
+  if (params.has('signin-error')) {
+    const code = params.get('signin-error');
+    history.replaceState(history.state, '', location.pathname + location.search);
+    signinError = Object.hasOwn(SIGNIN_ERRORS, code) ? SIGNIN_ERRORS[code] : 'signinFailed';
+    return false;
+  }
   if (!params.has('token')) return false;
   const token = params.get('token');
   history.replaceState(history.state, '', location.pathname + location.search);
@@ -547,7 +590,10 @@ function takeTokenFromHash() {
 /** A token link opened in a tab that already shows the page: switch to that token. */
 function onHashChange() {
   const previous = state.token;
-  if (!takeTokenFromHash()) return;
+  if (!takeTokenFromHash()) {
+    if (signinError && !state.me) showLogin('');
+    return;
+  }
   const token = storage.get('sessionStorage', KEYS.token);
   if (token === previous) return;
   signOut('');
@@ -557,27 +603,69 @@ function onHashChange() {
 
 /** The sign-in form's error as a text key, so that it follows the language switch. */
 let loginError = '';
+/** A failed sign-in with the organisation account (`#signin-error=`), for the next sign-in form. */
+let signinError = '';
+/** The errors about a pasted token, shown beside it; the others go above the whole form. */
+const TOKEN_ERRORS = new Set(['tokenEmpty', 'tokenRefused', 'accessDenied']);
 
+function setText(node, text) { if (node.textContent !== text) node.textContent = text; }
+
+/** The sign-in form: its messages, and the button of the organisation account when the server offers it. */
 function renderLoginError() {
-  const text = loginError ? t(loginError) : '';
-  if ($('login-error').textContent !== text) $('login-error').textContent = text;
+  const tokenError = TOKEN_ERRORS.has(loginError);
+  setText($('login-error'), loginError && tokenError ? t(loginError) : '');
+  const status = $('signin-status');
+  setText(status, loginError && !tokenError ? t(loginError) : '');
+  status.hidden = !loginError || tokenError;
+  status.dataset.kind = loginError === 'signedOut' ? 'info' : 'error';
+  const oidc = isObject(state.oidc) && typeof state.oidc.login === 'string' ? state.oidc : null;
+  $('oidc').hidden = !oidc;
+  if (oidc) {
+    // Back to this address (a deep link's query included) once signed in.
+    const href = `${oidc.login}${oidc.login.includes('?') ? '&' : '?'}next=${encodeURIComponent(location.pathname + location.search)}`;
+    if ($('oidc-login').getAttribute('href') !== href) $('oidc-login').setAttribute('href', href);
+  }
 }
 
-/** Shows the sign-in form, with the error of text key `errorKey` (none when empty). */
+/** Asks the server (once) whether it offers signing in with the organisation account. */
+let authInfoLoading = false;
+async function loadAuthInfo() {
+  if (state.oidc !== undefined || authInfoLoading) return;
+  authInfoLoading = true;
+  try {
+    const res = await request(API.auth, { headers: { Accept: 'application/json' } });
+    const body = res.ok ? await bodyOf(res) : null;
+    state.oidc = isObject(body) && isObject(body.oidc) ? body.oidc : null;
+  } catch (e) {
+    authInfoLoading = false;
+    setTimeout(loadAuthInfo, 5000); // server unreachable: the token form works meanwhile
+    return;
+  }
+  authInfoLoading = false;
+  renderLoginError();
+  // The button is the way in now: focus it unless the user already started on the token.
+  const input = $('token-input');
+  if (!$('login').hidden && !$('oidc').hidden && document.activeElement === input && !input.value) $('oidc-login').focus();
+}
+
+/** Shows the sign-in form, with the error of text key `errorKey` (none when empty; else a pending `#signin-error`). */
 function showLogin(errorKey) {
   state.token = null;
+  state.session = false;
   state.me = null;
   document.body.classList.add('logged-out');
   document.body.classList.remove('oefening');
   $('exercise-banner').hidden = true;
   $('app').hidden = true;
   $('login').hidden = false;
-  loginError = errorKey || '';
+  loginError = errorKey || signinError;
+  signinError = '';
+  loadAuthInfo();
   renderLoginError();
   setMessage(null);
   const input = $('token-input');
   input.value = '';
-  input.focus();
+  ($('oidc').hidden ? input : $('oidc-login')).focus();
 }
 
 function onLoginSubmit(event) {
@@ -607,9 +695,33 @@ function signOut(errorKey) {
   showLogin(errorKey);
 }
 
-/** Why a token was refused, as a text key: unknown, expired or revoked (401), or not allowed here (403). */
+/** Why a token (or the session) was refused, as a text key: unknown, expired or revoked (401), or not allowed here (403). */
 function refusalKey(status) {
+  if (state.session) return status === 401 ? 'sessionRefused' : 'sessionDenied';
   return status === 401 ? 'tokenRefused' : 'accessDenied';
+}
+
+/** Signing out: a session is ended on the server first (its cookies cleared there); a token is just forgotten. */
+async function onLogout() {
+  if (state.session) {
+    const answer = await api('POST', API.logout);
+    if (answer.status === 0 || answer.status >= 500 || answer.status === 403) { setMessage('logoutFailed'); return; }
+  }
+  signOut('signedOut');
+}
+
+/** Whether the page is signed in, by a token or by the session cookie. */
+function signedIn() {
+  return !!(state.token || state.session);
+}
+
+/** The session's CSRF token, from the cookie the server set for the page to read. */
+function csrfToken() {
+  for (const part of document.cookie.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === CSRF_COOKIE) return part.slice(eq + 1).trim();
+  }
+  return '';
 }
 
 async function problemDetail(res) {
@@ -627,8 +739,15 @@ function request(url, options) {
   return fetch(url, Object.assign({ signal: timeout, credentials: 'same-origin', cache: 'no-store' }, options));
 }
 
-function authHeaders() {
-  return { Authorization: `Bearer ${state.token}`, Accept: 'application/json' };
+/**
+ * The headers that say who calls: the token; or, signed in by the session cookie (sent by
+ * the browser itself), the CSRF token on every call that changes something.
+ */
+function authHeaders(method = 'GET') {
+  if (state.token) return { Authorization: `Bearer ${state.token}`, Accept: 'application/json' };
+  const headers = { Accept: 'application/json' };
+  if (state.session && !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase())) headers['X-CSRF-Token'] = csrfToken();
+  return headers;
 }
 
 /** Shows (or with null hides) a problem under the header; kept as key + args to follow the language. */
@@ -657,20 +776,26 @@ async function loadVocabulary() {
   }
 }
 
-/** Reads the token, asks who we are, then opens the stream. */
+/**
+ * Reads the token, asks who we are, then opens the stream. Without a token it asks with
+ * the session cookie (if any): signed in as that session, or the sign-in form.
+ */
+let startGen = 0;
 async function start() {
   clearTimeout(net.meTimer);
+  const gen = ++startGen;
   const token = storage.get('sessionStorage', KEYS.token);
-  if (!token) { showLogin(''); return; }
-  state.token = token;
+  state.token = token || null;
+  state.session = !token;
   let res;
   try {
     res = await request(API.me, { headers: authHeaders() });
   } catch (e) {
-    retryStart();
+    if (gen === startGen) retryStart();
     return;
   }
-  if (state.token !== token) return;
+  if (gen !== startGen) return;
+  if (!token && res.status === 401) { showLogin(''); return; } // no session: sign in
   if (res.status === 401 || res.status === 403) { signOut(refusalKey(res.status)); return; }
   if (!res.ok) { retryStart(); return; }
   const me = await res.json().catch(() => null);
@@ -730,7 +855,7 @@ function markLost(at) {
 }
 
 function scheduleReconnect() {
-  if (!state.token || net.reconnectTimer) return;
+  if (!signedIn() || net.reconnectTimer) return;
   const delay = backoffDelay(state.conn.attempt++);
   net.reconnectTimer = setTimeout(() => { net.reconnectTimer = null; connect(); }, delay);
 }
@@ -745,11 +870,11 @@ function reconnect(lostAt) {
 
 async function connect() {
   stopStream();
-  if (!state.token || !state.me) return;
+  if (!signedIn() || !state.me) return;
   const gen = net.gen;
   let ticket;
   try {
-    const res = await request(API.ticket, { method: 'POST', headers: authHeaders() });
+    const res = await request(API.ticket, { method: 'POST', headers: authHeaders('POST') });
     if (gen !== net.gen) return;
     if (res.status === 401 || res.status === 403) { signOut(refusalKey(res.status)); return; }
     if (!res.ok) throw new Error(await problemDetail(res));
@@ -1079,7 +1204,7 @@ export function setBigScreen(on) {
 function bindControls() {
   window.addEventListener('hashchange', onHashChange);
   $('login-form').addEventListener('submit', onLoginSubmit);
-  $('logout').addEventListener('click', () => signOut('signedOut'));
+  $('logout').addEventListener('click', onLogout);
   $('lang').addEventListener('click', () => setLang(state.lang === 'nl' ? 'en' : 'nl'));
   $('font-smaller').addEventListener('click', () => setFontSize(currentFontSize() - 2));
   $('font-larger').addEventListener('click', () => setFontSize(currentFontSize() + 2));
@@ -1089,7 +1214,7 @@ function bindControls() {
 
 function tick() {
   const now = Date.now();
-  if (state.token && state.me) {
+  if (signedIn() && state.me) {
     checkSilence(now);
     renderConnection();
     updateAges(now);
@@ -1129,7 +1254,9 @@ addTexts({
     allRegions: (n) => `Alle regio's (${n}) — landelijk beeld`,
     networkDown: 'De server is niet bereikbaar. Controleer de verbinding en probeer het opnieuw.',
     needSignIn: 'Uw toegangstoken is niet (meer) geldig. Meld u opnieuw aan.',
+    needSignInSession: 'Uw sessie is verlopen of beëindigd. Meld u opnieuw aan.',
     forbiddenAction: 'Dit mag uw toegangstoken niet. Vraag de GHOR om de juiste rechten.',
+    forbiddenActionSession: 'Dit mag uw account niet. Vraag de functioneel beheerder van uw GHOR om de juiste rechten.',
     tooMany: 'Te veel verzoeken achter elkaar. Wacht enkele seconden en probeer het opnieuw.',
     serverFault: 'Er ging iets mis op de server. Probeer het opnieuw; er gaat niets dubbel.',
     bigscreen: 'Groot scherm',
@@ -1139,7 +1266,9 @@ addTexts({
     allRegions: (n) => `All regions (${n}) — national picture`,
     networkDown: 'The server cannot be reached. Check the connection and try again.',
     needSignIn: 'Your access token is not (or no longer) valid. Sign in again.',
+    needSignInSession: 'Your session has expired or was ended. Sign in again.',
     forbiddenAction: 'Your access token may not do this. Ask the GHOR for the right permissions.',
+    forbiddenActionSession: 'Your account may not do this. Ask your GHOR\'s application manager for the right permissions.',
     tooMany: 'Too many requests in a row. Wait a few seconds and try again.',
     serverFault: 'Something went wrong on the server. Try again; nothing is stored twice.',
     bigscreen: 'Big screen',

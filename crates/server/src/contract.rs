@@ -1,6 +1,6 @@
 //! The contracts as documents, as `proto/` holds them: the JSON Schema of every event type
 //! and of the picture's view (`ghor_domain::schema`), the OpenAPI document of the HTTP API
-//! ([`crate::web::openapi`]), and here the AsyncAPI 3 document of the live stream's
+//! ([`crate::web::openapi`]), and here the AsyncAPI 3.1 document of the live stream's
 //! messages (`gateway::session`) and of the NATS subjects (`ghor_store::nats`). Every
 //! schema in them comes from the Rust types the code reads and writes.
 
@@ -22,7 +22,7 @@ pub fn documents() -> Vec<(String, String)> {
     documents
 }
 
-/// The AsyncAPI 3 document: the websocket `/v1/stream` and the NATS subjects.
+/// The AsyncAPI 3.1 document: the websocket `/v1/stream` and the NATS subjects.
 pub fn asyncapi() -> Value {
     let mut generator =
         SchemaSettings::draft2020_12().with(|s| s.definitions_path = "#/components/schemas/".into()).into_generator();
@@ -76,7 +76,7 @@ pub fn asyncapi() -> Value {
         .map(|m| json!({ "$ref": format!("#/channels/stream/messages/{m}") }))
         .into();
     json!({
-        "asyncapi": "3.0.0",
+        "asyncapi": "3.1.0",
         "info": {
             "title": "ghor: the live stream and the log",
             "version": env!("CARGO_PKG_VERSION"),

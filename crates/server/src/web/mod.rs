@@ -84,7 +84,7 @@ fn routes(limits: &Limits, roles: Roles, fault_injection: bool, api: &mut OpenAp
         .api_route("/v1/auth", get(signin::config));
     if roles.ingest {
         router = router
-            .api_route("/v1/events", post(api::post_event).layer(single.clone()))
+            .api_route("/v1/events", post(api::post_event).layer(single))
             .api_route("/v1/events/batch", post(api::post_batch).layer(batch));
     }
     if roles.gateway {
@@ -107,13 +107,13 @@ fn routes(limits: &Limits, roles: Roles, fault_injection: bool, api: &mut OpenAp
             .api_route("/v1/oefening/prepare", post(oefening::prepare))
             .api_route(
                 "/v1/registry/locations/{location}/contacts",
-                get(api::contacts).put(api::set_contacts).layer(single.clone()),
+                get(api::contacts).put(api::set_contacts).layer(single),
             )
             .api_route(
                 "/v1/registry/organisations/{organisation}/webhooks",
-                get(webhooks::get).put(webhooks::put).layer(single.clone()),
+                get(webhooks::get).put(webhooks::put).layer(single),
             )
-            .api_route("/v1/subscriptions", get(subscriptions::list).post(subscriptions::create).layer(single.clone()))
+            .api_route("/v1/subscriptions", get(subscriptions::list).post(subscriptions::create).layer(single))
             .api_route("/v1/subscriptions/{id}", delete(subscriptions::delete))
             .api_route("/v1/quarantine", get(api::quarantine))
             .api_route("/v1/tokens", post(api::create_token).get(api::list_tokens).layer(single))

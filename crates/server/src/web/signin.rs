@@ -131,9 +131,6 @@ struct GhorClaims {
     #[serde(default)]
     ghor_national: bool,
     ghor_organisation: Option<String>,
-    name: Option<String>,
-    preferred_username: Option<String>,
-    email: Option<String>,
     /// The rest, the groups claim among them.
     #[serde(flatten)]
     other: serde_json::Map<String, serde_json::Value>,
@@ -436,7 +433,17 @@ async fn session_for(
         Failure::Invalid
     })?;
     let subject = claims.subject().as_str().to_owned();
-    let request = rights(&signin.settings, claims.additional_claims(), &subject).ok_or_else(|| {
+    // Who it is, by the first standard claim that names them.
+    let name = [
+        claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
+        claims.preferred_username().map(|u| u.as_str()),
+        claims.email().map(|e| e.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|n| !n.trim().is_empty())
+    .unwrap_or(&subject);
+    let request = rights(&signin.settings, claims.additional_claims(), name).ok_or_else(|| {
         tracing::info!(%subject, "an account without (valid) ghor claims tried to sign in");
         Failure::NoRole
     })?;
@@ -449,13 +456,13 @@ async fn session_for(
         }
     })?;
     security::token_issued(None, info.id, &info.name, info.role.as_str());
-    Ok((secret, pending.next))
+    Ok((secret, local(Some(pending.next))))
 }
 
 /// The session token the claims ask for: by the `ghor` claims when they name a role, else
 /// by the first group mapping (in the order given) whose group the person is in; none when
 /// neither gives valid rights.
-fn rights(settings: &OidcSettings, claims: &GhorClaims, subject: &str) -> Option<TokenRequest> {
+fn rights(settings: &OidcSettings, claims: &GhorClaims, name: &str) -> Option<TokenRequest> {
     let (role, regions, national, organisation) = match &claims.ghor_role {
         Some(role) => (
             Role::parse(role)?,
@@ -469,11 +476,6 @@ fn rights(settings: &OidcSettings, claims: &GhorClaims, subject: &str) -> Option
             (g.role, g.regions.clone(), g.national, g.organisation.clone())
         }
     };
-    let name = [&claims.name, &claims.preferred_username, &claims.email]
-        .into_iter()
-        .flatten()
-        .find(|n| !n.trim().is_empty())
-        .map_or(subject, |n| n.as_str());
     Some(TokenRequest {
         name: name.chars().take(100).collect(),
         role,
@@ -552,8 +554,8 @@ mod tests {
             claims(serde_json::json!({ "ghor_role": "bestuur", "ghor_regions": ["VR01"], "groups": ["vic"] }));
         let r = rights(&s, &by_claims, "sub").expect("rights");
         assert_eq!((r.role, r.regions.len()), (Role::Bestuur, 1));
-        let by_group = claims(serde_json::json!({ "name": "Ilse IM", "groups": ["other", "im-noord"] }));
-        let r = rights(&s, &by_group, "sub").expect("rights");
+        let by_group = claims(serde_json::json!({ "groups": ["other", "im-noord"] }));
+        let r = rights(&s, &by_group, "Ilse IM").expect("rights");
         assert_eq!((r.role, r.name.as_str()), (Role::Informatiemanager, "Ilse IM"));
         // In two groups: the mapping given first counts.
         let both = claims(serde_json::json!({ "groups": ["im-noord", "vic"] }));
