@@ -50,6 +50,9 @@ const LOGIN: &str = "ghor_login";
 const LOGIN_SECONDS: u32 = 600;
 /// How long a session lasts; then the provider is asked again.
 const SESSION_HOURS: i64 = 12;
+/// How long the provider's discovery document and signing keys are kept before they are
+/// fetched again.
+const DISCOVERY_FRESH: std::time::Duration = std::time::Duration::from_secs(3600);
 /// How long the provider gets to answer.
 const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -112,14 +115,15 @@ type Discovered =
     CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
 /// Signing in: the settings, where the provider sends people back, and the provider's
-/// client once discovered (asked again after a failure).
+/// client once discovered, with when (asked again after a failure, and when older than
+/// [`DISCOVERY_FRESH`], so that the provider's new signing keys are found).
 pub struct SignIn {
     settings: OidcSettings,
     redirect: RedirectUrl,
     /// Cookies only over https when the page is (a loopback test runs over http).
     secure: bool,
     http: openidconnect::reqwest::Client,
-    discovered: tokio::sync::Mutex<Option<Arc<Discovered>>>,
+    discovered: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Discovered>)>>,
 }
 
 /// What the provider says of someone's rights in ghor.
@@ -194,7 +198,7 @@ impl SignIn {
 
     async fn client(&self) -> Result<Arc<Discovered>, Failure> {
         let mut discovered = self.discovered.lock().await;
-        if let Some(client) = discovered.as_ref() {
+        if let Some((_, client)) = discovered.as_ref().filter(|(when, _)| when.elapsed() < DISCOVERY_FRESH) {
             return Ok(client.clone());
         }
         let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|_| Failure::Unavailable)?;
@@ -209,7 +213,7 @@ impl SignIn {
         )
         .set_redirect_uri(self.redirect.clone());
         let client = Arc::new(client);
-        *discovered = Some(client.clone());
+        *discovered = Some((std::time::Instant::now(), client.clone()));
         Ok(client)
     }
 
@@ -428,10 +432,16 @@ async fn session_for(
         )?;
     let id_token = answer.extra_fields().id_token().ok_or(Failure::Invalid)?;
     let id_token = GhorIdToken::from_str(&id_token.to_string()).map_err(|_| Failure::Invalid)?;
-    let claims = id_token.claims(&client.id_token_verifier(), &Nonce::new(pending.nonce)).map_err(|e| {
-        tracing::warn!(error = %chain(&e), "the identity provider's ID token does not verify");
-        Failure::Invalid
-    })?;
+    let verifier = client.id_token_verifier();
+    let claims = match id_token.claims(&verifier, &Nonce::new(pending.nonce)) {
+        Ok(claims) => claims,
+        Err(e) => {
+            tracing::warn!(error = %chain(&e), "the identity provider's ID token does not verify");
+            // Perhaps signed with a key the provider rotated in: the next sign-in asks again.
+            *signin.discovered.lock().await = None;
+            return Err(Failure::Invalid);
+        }
+    };
     let subject = claims.subject().as_str().to_owned();
     // Who it is, by the first standard claim that names them.
     let name = [
