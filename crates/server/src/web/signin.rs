@@ -57,7 +57,7 @@ const DISCOVERY_FRESH: std::time::Duration = std::time::Duration::from_secs(3600
 const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The identity provider ghor signs people in with.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OidcSettings {
     /// The issuer; its discovery document is at `{issuer}/.well-known/openid-configuration`.
     pub issuer: String,
@@ -68,6 +68,19 @@ pub struct OidcSettings {
     /// The rights of each group's members; of the groups someone is in, the one given first
     /// counts.
     pub groups: Vec<GroupRights>,
+}
+
+/// Written without the client secret, which no log line may hold.
+impl std::fmt::Debug for OidcSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"…")
+            .field("groups_claim", &self.groups_claim)
+            .field("groups", &self.groups)
+            .finish()
+    }
 }
 
 /// A group at the identity provider and the rights its members get in ghor, written
