@@ -29,7 +29,6 @@ use axum::response::Response;
 use axum::Router;
 use chrono::Utc;
 use ghor_domain::Scope;
-use serde_json::Value;
 use tower_http::classify::ServerErrorsFailureClass;
 
 use crate::auth::{authenticate, Caller, Connections, RateLimiter, Tickets, TokenLookup};
@@ -236,17 +235,6 @@ pub fn body_bytes(body: Result<axum::body::Bytes, BytesRejection>, limit: usize)
         ),
         e => Problem::bad_request("unreadable-body", e.body_text()),
     })
-}
-
-/// Reads a JSON body sent as `application/json`; another media type, malformed JSON and
-/// oversized bodies become problem+json.
-pub fn json_body(
-    headers: &HeaderMap,
-    body: Result<axum::body::Bytes, BytesRejection>,
-    limit: usize,
-) -> Result<Value, Problem> {
-    media_type(headers, JSON)?;
-    Problem::from_json(&body_bytes(body, limit)?)
 }
 
 /// Plain JSON.

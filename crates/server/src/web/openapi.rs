@@ -111,9 +111,8 @@ impl OperationInput for Caller {
             (403, "The token's role, region, scope or organisation does not allow this."),
             (429, "The token sent more than its rate; Retry-After says when to go on."),
         ]
-        .into_iter()
         .map(|(status, description)| (Some(StatusCode::Code(status)), problem_response(ctx, description)))
-        .collect()
+        .into()
     }
 }
 
@@ -181,9 +180,8 @@ impl<T: Holds> OperationInput for Body<T> {
             (415, "The body was sent as another media type than the ones it is read as."),
             (422, "A field is wrong: `errors` names each one, with a stable code and the reason."),
         ]
-        .into_iter()
         .map(|(status, description)| (Some(StatusCode::Code(status)), problem_response(ctx, description)))
-        .collect()
+        .into()
     }
 }
 
