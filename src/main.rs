@@ -5,6 +5,7 @@ mod client;
 mod demo;
 mod rebuild;
 mod registry;
+mod replay;
 mod sim;
 mod uitvraag;
 
@@ -59,6 +60,8 @@ enum Command {
     /// Ask an area (uitvraag), follow the answers and the call list, record calls, close.
     #[command(subcommand)]
     Uitvraag(uitvraag::Command),
+    /// A region's picture at a past moment: as known then, or as observed (--observed).
+    Replay(replay::Replay),
     /// Prepare an exercise.
     #[command(subcommand)]
     Oefening(OefeningCommand),
@@ -236,6 +239,10 @@ struct Project {
     /// Rebuild the read model of a scope from sequence 1, with progress, then exit.
     #[arg(long, value_parser = parse_scope)]
     rebuild: Option<Scope>,
+    /// Events between snapshots of the whole picture: a restart folds at most this many, and
+    /// looking back at a moment folds at most this many after the nearest snapshot.
+    #[arg(long, env = "GHOR_SNAPSHOT_EVERY", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    snapshot_every: u64,
     #[command(flatten)]
     signing: audit::Signing,
 }
@@ -317,6 +324,10 @@ struct Serve {
     /// Seconds between overdue checks.
     #[arg(long, env = "GHOR_OVERDUE_EVERY", default_value_t = 60)]
     overdue_every: u64,
+    /// Events between snapshots of the whole picture: a restart folds at most this many, and
+    /// looking back at a moment folds at most this many after the nearest snapshot.
+    #[arg(long, env = "GHOR_SNAPSHOT_EVERY", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    snapshot_every: u64,
     /// Test-only: mount the admin switches that break parts on purpose.
     #[arg(long, env = "GHOR_FAULT_INJECTION", hide = true)]
     fault_injection: bool,
@@ -479,6 +490,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Notify(n) => notify(n).await,
         Command::Token(t) => token(t).await,
         Command::Uitvraag(u) => uitvraag::run(u).await,
+        Command::Replay(r) => replay::run(r).await,
         Command::Audit(a) => audit::run(a).await,
         Command::Oefening(OefeningCommand::Prepare { url, token }) => {
             eprintln!("de registratie van de werkelijkheid overnemen in de oefening…");
@@ -519,6 +531,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         limits: s.limits.limits(),
         tree_heads: s.signing.tree_heads()?,
         oidc: s.oidc.settings(),
+        snapshot_every: s.snapshot_every,
         ..Settings::default()
     };
     run_until_stopped(s.listen, backbone, settings, |url, tasks| async move {
@@ -555,6 +568,7 @@ async fn project(p: Project) -> anyhow::Result<()> {
     let settings = Settings {
         roles: Roles { projector: true, ..Roles::NONE },
         tree_heads: p.signing.tree_heads()?,
+        snapshot_every: p.snapshot_every,
         ..Settings::default()
     };
     run_until_stopped(p.listen, backbone, settings, |_, _| async { Ok(()) }).await

@@ -520,7 +520,7 @@ async fn assert_archived_once(
 
 /// The newest snapshot of a read model: (sequence, picture).
 async fn newest_snapshot(label: &str, pg: &Postgres, log: &dyn EventLog) -> (u64, Picture) {
-    pg.latest_snapshot(SCOPE, log.epoch())
+    pg.snapshot(SCOPE, log.epoch(), u64::MAX)
         .await
         .expect("snapshot")
         .unwrap_or_else(|| panic!("{label}: the projector wrote no snapshot"))

@@ -12,6 +12,10 @@ pub async fn bare() -> Ghor {
     Ghor::bare_on(BACKEND).await
 }
 
+pub async fn start_with_env(env: &[(&str, String)]) -> Ghor {
+    Ghor::start_with_env(BACKEND, env).await
+}
+
 #[path = "authz.rs"]
 mod authz;
 #[path = "bad_input.rs"]
@@ -20,6 +24,8 @@ mod bad_input;
 mod holes;
 #[path = "notify.rs"]
 mod notify;
+#[path = "past.rs"]
+mod past;
 #[path = "picture.rs"]
 mod picture;
 #[path = "screens.rs"]

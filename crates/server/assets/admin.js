@@ -33,7 +33,7 @@ addTexts({
     noIncidentsAtAll: 'Geen incidenten in deze regio.',
     closedIncidents: (n) => `Afgesloten incidenten (${n})`,
     incidentSince: (hm) => `sinds ${hm}`,
-    reportedBy: (r) => `door ${r}`,
+    incidentReportedBy: (r) => `door ${r}`,
     areaRegions: (list) => `regio's ${list}`,
     areaMunicipalities: (list) => `gemeenten ${list}`,
     areaCircle: (km, lat, lon) => `cirkel ${km} km rond ${lat}, ${lon}`,
@@ -84,7 +84,7 @@ addTexts({
     colActions: 'Acties',
     verifyRule: (n) => `Contacten moeten elke ${n} dagen gecontroleerd worden; wat langer geleden is, staat gemarkeerd.`,
     staleCount: (n) => (n === 1 ? '1 locatie met contacten die gecontroleerd moeten worden' : `${fmtNum(n)} locaties met contacten die gecontroleerd moeten worden`),
-    contactsNone: 'geen contacten',
+    registryContactsNone: 'geen contacten',
     contactsN: (n) => (n === 1 ? '1 contact' : `${fmtNum(n)} contacten`),
     oldestVerified: (d) => `oudste controle ${d}`,
     needsCheck: 'Controle nodig',
@@ -162,7 +162,7 @@ addTexts({
     noIncidentsAtAll: 'No incidents in this region.',
     closedIncidents: (n) => `Closed incidents (${n})`,
     incidentSince: (hm) => `since ${hm}`,
-    reportedBy: (r) => `by ${r}`,
+    incidentReportedBy: (r) => `by ${r}`,
     areaRegions: (list) => `regions ${list}`,
     areaMunicipalities: (list) => `municipalities ${list}`,
     areaCircle: (km, lat, lon) => `circle of ${km} km around ${lat}, ${lon}`,
@@ -211,7 +211,7 @@ addTexts({
     colActions: 'Actions',
     verifyRule: (n) => `Contacts must be checked every ${n} days; those checked longer ago are flagged.`,
     staleCount: (n) => (n === 1 ? '1 location with contacts to check' : `${fmtNum(n)} locations with contacts to check`),
-    contactsNone: 'no contacts',
+    registryContactsNone: 'no contacts',
     contactsN: (n) => (n === 1 ? '1 contact' : `${fmtNum(n)} contacts`),
     oldestVerified: (d) => `oldest check ${d}`,
     needsCheck: 'Check needed',
@@ -461,7 +461,7 @@ function incidentItem(id, i) {
       el('strong', { class: 'incident-name' }, i.name || id),
       el('span', {}, el('span', { class: 'pill' }, label('IncidentState', i.state)), el('span', { class: 'pill grip' }, t('grip', num(i.grip))),
         i.theme ? el('span', { class: 'meta' }, label('Theme', i.theme)) : null)),
-    el('div', { class: 'meta' }, t('incidentSince', fmtClock(i.time)), ' ', liveAge(i.time), i.reported_by ? ` · ${t('reportedBy', i.reported_by)}` : ''),
+    el('div', { class: 'meta' }, t('incidentSince', fmtClock(i.time)), ' ', liveAge(i.time), i.reported_by ? ` · ${t('incidentReportedBy', i.reported_by)}` : ''),
     el('div', { class: 'meta area-text' }, areaText(i.area)),
     i.handelingsperspectief ? el('div', { class: 'perspective' }, i.handelingsperspectief) : null,
     el('div', { class: 'one-click' }, edit, closeControl));
@@ -725,7 +725,7 @@ function contactsCell(l) {
   if (!s) return el('td', { class: 'contacts-cell', 'data-contacts': 'unknown' }, el('span', { class: 'meta' }, admin.contacts ? t('contactsLoading') : t('contactsUnknown')));
   const stale = s.stale || isStale(s.oldest_verified_on);
   return el('td', { class: 'contacts-cell', 'data-contacts': num(s.contacts), 'data-stale': stale ? 'true' : null },
-    s.contacts ? t('contactsN', num(s.contacts)) : el('span', { class: 'meta' }, t('contactsNone')),
+    s.contacts ? t('contactsN', num(s.contacts)) : el('span', { class: 'meta' }, t('registryContactsNone')),
     s.oldest_verified_on ? el('div', { class: 'meta' }, t('oldestVerified', fmtDate(s.oldest_verified_on)), ` (${t('daysAgo', daysSince(s.oldest_verified_on))})`) : null,
     stale ? el('div', {}, staleFlag()) : null);
 }
@@ -957,7 +957,7 @@ function verifiedNote(date) {
 }
 
 function contactsList(contacts) {
-  if (!contacts.length) return el('p', { class: 'meta' }, t('contactsNone'));
+  if (!contacts.length) return el('p', { class: 'meta' }, t('registryContactsNone'));
   return el('ul', { class: 'contacts list' }, contacts.map((c) => el('li', { 'data-contact-role': c.role, 'data-stale': isStale(c.verified_on) ? 'true' : null },
     el('strong', {}, label('ContactRole', c.role)), ': ', c.name, ' · ', el('a', { href: `tel:${String(c.phone_24_7).replace(/[^+\d]/g, '')}`, class: 'tel' }, c.phone_24_7),
     c.fallback ? ` · ${c.fallback}` : '', c.email ? ` · ${c.email}` : '',

@@ -3,8 +3,10 @@
 // acknowledges it (an event in the log, so every desk falls silent) or this user silences
 // the page for five minutes. Only for those who may acknowledge: a wall screen stays quiet.
 // Browsers play sound only after a click on the page; until then the banner asks for one.
+// While the page looks back at a past moment the alarm follows the live alerts still, and
+// says it is about now.
 
-import { $, t, el, addTexts, may, fmtClock } from './core.js';
+import { $, t, el, addTexts, may, fmtClock, state } from './core.js';
 
 addTexts({
   nl: {
@@ -15,6 +17,7 @@ addTexts({
     alarmUnmute: 'Geluid weer aan',
     alarmBlocked: 'Geluid toestaan',
     alarmBlockedWhy: 'De browser speelt pas geluid na een klik op de pagina.',
+    alarmLive: 'Nu, live:',
   },
   en: {
     alarmOn: (n) => n === 1 ? 'Sound signal: 1 critical alert awaits acknowledgement.'
@@ -24,6 +27,7 @@ addTexts({
     alarmUnmute: 'Sound on again',
     alarmBlocked: 'Allow sound',
     alarmBlockedWhy: 'The browser plays sound only after a click on the page.',
+    alarmLive: 'Now, live:',
   },
 });
 
@@ -81,6 +85,7 @@ function render() {
     return b;
   };
   const parts = [el('span', { class: 'alarm-text' },
+    state.past ? el('strong', { class: 'alarm-live' }, `${t('alarmLive')} `) : null,
     muted ? t('alarmMuted', alarm.waiting, fmtClock(new Date(mutedUntil))) : t('alarmOn', alarm.waiting))];
   if (blocked) {
     parts.push(el('span', { class: 'meta' }, t('alarmBlockedWhy')),

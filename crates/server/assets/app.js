@@ -3,7 +3,8 @@
 // location (with a national view for tokens of several regions); for a token that reads
 // its own organisation's locations those with the report form, and the chain in
 // aggregate; aggregates with the reason why for everyone else. With "Groot scherm" on,
-// the wall screen (wall.js) instead of the working page.
+// the wall screen (wall.js) instead of the working page. Looking back (lookback.js), the
+// picture of the moment chosen instead of the live one, and none of what acts on now.
 
 import { $, t, state, on, init, shownRegions, renderNow, may, ALL_REGIONS, bigScreen } from './core.js';
 import {
@@ -19,6 +20,7 @@ import { uitvragen } from './warm.js';
 import { renderSubscriptions, resetSubscriptions } from './subscriptions.js';
 import { renderAdmin } from './admin.js';
 import { renderWall, wallRegions } from './wall.js';
+import { renderLookback } from './lookback.js';
 
 /** How this token sees the picture, as its capabilities say. */
 function mode() {
@@ -43,6 +45,10 @@ function sharedByAgreement(regions) {
 }
 
 function renderPage() {
+  const m = mode();
+  // Which picture: live, or a past moment's (the page stands still until it is there).
+  if (!renderLookback(m)) return;
+  const past = !!state.past;
   const regions = shownRegions();
   const views = regions.map(([, v]) => v);
   $('waiting').hidden = regions.length > 0;
@@ -51,7 +57,6 @@ function renderPage() {
   const national = state.region === ALL_REGIONS;
   const [code, view] = regions[0];
   $('region-title').textContent = national ? t('allRegions', regions.length) : `${view.name || code} (${code})`;
-  const m = mode();
   document.body.dataset.mode = m;
 
   if (bigScreen()) {
@@ -75,15 +80,21 @@ function renderPage() {
   if (!$('map-section').hidden) renderMap(regions, renderNow);
   show('regions-section', national);
   if (national) renderRegionsTable(regions);
-  if (m === 'locations') renderDesk();
+  // The desk, subscriptions and Beheer act on now: not in a past picture.
+  if (m === 'locations' && !past) renderDesk();
   else $('desk').hidden = true;
   show('locations-section', m === 'locations' || agreed.length > 0);
   if (m === 'locations') renderLocations(regions);
   else if (agreed.length) renderLocations(agreed);
   show('states-section', m === 'aggregate');
   if (m === 'aggregate') renderStatesTable(regions);
-  renderSubscriptions();
-  renderAdmin();
+  if (past) {
+    $('subscriptions').hidden = true;
+    $('admin').hidden = true;
+  } else {
+    renderSubscriptions();
+    renderAdmin();
+  }
 
   openDeepLink();
 }

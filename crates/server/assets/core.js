@@ -2,7 +2,9 @@
 // formatting, DOM helpers, signing in (a token from #token= or the sign-in form, or the
 // session cookie of the organisation account, OpenID Connect, with its CSRF header),
 // authorised API calls with problem+json errors, and the live stream (ticket, hello with
-// resume, snapshot + chained JSON Merge Patch deltas, heartbeats, reconnect with backoff).
+// resume, snapshot + chained JSON Merge Patch deltas, heartbeats, reconnect with backoff),
+// and which picture the page shows: the live one, or in look-back mode (lookback.js) the
+// one of a past moment, while the live one is kept up to date behind it.
 // Every other module builds on these helpers; none copies them.
 
 const API = { me: '/v1/me', domain: '/v1/domain', ticket: '/v1/stream/ticket', stream: '/v1/stream', auth: '/v1/auth', logout: '/auth/logout' };
@@ -227,6 +229,10 @@ export const state = {
   seq: null,                // last seq applied (snapshot seq or delta `to`)
   lastUpdate: null,         // Date the last snapshot/delta was applied
   message: null,            // non-auth problem shown under the header
+  // Terugkijken (lookback.js): the picture of a past moment the page shows instead of the
+  // live one, { at (ms), clock, key, regions: code -> RegionView, seq, heldBack }; null
+  // when live. The stream keeps `regions` current behind it.
+  past: null,
   conn: {
     live: false,            // a message arrived on the current socket
     startedAt: Date.now(),  // when we began (re)connecting without ever being live
@@ -329,6 +335,28 @@ function fmtAge(ms) {
   return `${Math.floor(hours / 24)} d`;
 }
 
+/** A moment in words, "di 1 dec 14:00" (the year too when it is not this year's). */
+export function fmtMoment(ms) {
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) return '–';
+  const options = { weekday: 'short', day: 'numeric', month: 'short' };
+  if (d.getFullYear() !== new Date().getFullYear()) options.year = 'numeric';
+  const parts = new Intl.DateTimeFormat(locale(), options).formatToParts(d);
+  const part = (type) => ((parts.find((p) => p.type === type) || {}).value || '').replace(/\.$/, '');
+  const date = ['weekday', 'day', 'month', 'year'].map(part).filter(Boolean).join(' ');
+  return `${date} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** A moment as the API takes it: RFC 3339 in UTC, whole seconds. */
+export function isoTime(ms) {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Which clock a past picture is read on, in words: "zoals toen bekend" / "zoals waargenomen". */
+export function clockWords(clock) {
+  return t(clock === 'observed' ? 'clockObserved' : 'clockKnown');
+}
+
 function fmtDays(days) {
   const rounded = Math.round(days * 10) / 10;
   return `${intl().days.format(rounded)} d`;
@@ -380,7 +408,15 @@ export function showDialog(dialog) {
   }, { once: true });
 }
 
-/** Refreshes every live age on the page from the browser clock. */
+/**
+ * The moment the picture on the page is of, in ms: now, or the past moment shown in
+ * look-back mode. Ages, staleness and "te laat" are counted to it.
+ */
+export function pictureNow() {
+  return state.past ? state.past.at : Date.now();
+}
+
+/** Refreshes every age on the page, counted to the moment the picture is of. */
 function updateAges(now) {
   for (const span of document.querySelectorAll('.age[data-time]')) {
     const age = now - Number(span.dataset.time);
@@ -412,9 +448,54 @@ export async function api(method, url, body) {
   }
   try {
     const res = await request(url, options);
-    return { ok: res.ok, status: res.status, body: await bodyOf(res) };
+    const retryAfter = Number(res.headers.get('Retry-After'));
+    return { ok: res.ok, status: res.status, body: await bodyOf(res), retryAfter: retryAfter > 0 ? retryAfter : null };
   } catch (e) {
     return { ok: false, status: 0, body: null };
+  }
+}
+
+/**
+ * GETs with at most one request on its way, the latest asked for next: a slider or a
+ * player asks for moment after moment, and of those asked for while one is on its way only
+ * the last is fetched after it (latest wins; the ones between are dropped).
+ * `onAnswer(job, answer, superseded)` gets each answer; `superseded` when a newer one waits.
+ */
+export class LatestRequest {
+  constructor(onAnswer) {
+    this.onAnswer = onAnswer;
+    this.busy = null;  // the URL on its way
+    this.next = null;  // { url, job } to fetch after it
+    this.gen = 0;      // answers of an older generation are dropped (cancel)
+  }
+
+  /** Asks for `url`; `job` says what its answer is for. */
+  want(url, job) {
+    this.next = { url, job }; // MUTATION: no waiting
+    this.run();
+  }
+
+  /** Drops what waits, and ignores the answer on its way. */
+  cancel() {
+    this.next = null;
+    this.gen++;
+  }
+
+  /** Whether a request is on its way or waiting. */
+  get loading() {
+    return !!(this.busy || this.next);
+  }
+
+  async run() {
+    while (this.next) {
+      const { url, job } = this.next;
+      this.next = null;
+      this.busy = url;
+      const gen = this.gen;
+      const answer = await api('GET', url);
+      this.busy = null;
+      if (gen === this.gen) this.onAnswer(job, answer, !!this.next);
+    }
   }
 }
 
@@ -687,6 +768,7 @@ function signOut(errorKey) {
   stopStream();
   clearTimeout(net.meTimer);
   state.regions = {};
+  state.past = null;
   state.epoch = null;
   state.seq = null;
   state.lastUpdate = null;
@@ -1056,7 +1138,7 @@ function render() {
   renderHeader();
   if (!state.me) return;
   for (const hook of hooks.render) hook();
-  updateAges(Date.now());
+  updateAges(pictureNow());
 }
 
 function applyStaticTexts() {
@@ -1123,8 +1205,20 @@ export function selectedCode() {
   return state.region;
 }
 
-/** [code, view] of every region shown now: the selected one, or all in the national view. */
+/**
+ * [code, view] of every region shown now: the selected one, or all in the national view;
+ * of the past moment in look-back mode (lookback.js fetched them for this selection).
+ */
 export function shownRegions() {
+  const source = state.regions; // MUTATION
+  const code = selectedCode();
+  if (!code) return [];
+  if (code === ALL_REGIONS) return regionCodes().filter((c) => has(source, c)).map((c) => [c, source[c]]);
+  return has(source, code) ? [[code, source[code]]] : [];
+}
+
+/** [code, view] of the regions selected, live, also in look-back mode (the alarm follows them). */
+export function liveRegions() {
   const code = selectedCode();
   if (!code) return [];
   if (code === ALL_REGIONS) return regionCodes().map((c) => [c, state.regions[c]]);
@@ -1217,7 +1311,7 @@ function tick() {
   if (signedIn() && state.me) {
     checkSilence(now);
     renderConnection();
-    updateAges(now);
+    updateAges(pictureNow());
     for (const hook of hooks.tick) hook(now);
   }
 }
@@ -1260,6 +1354,8 @@ addTexts({
     tooMany: 'Te veel verzoeken achter elkaar. Wacht enkele seconden en probeer het opnieuw.',
     serverFault: 'Er ging iets mis op de server. Probeer het opnieuw; er gaat niets dubbel.',
     bigscreen: 'Groot scherm',
+    clockKnown: 'zoals toen bekend',
+    clockObserved: 'zoals waargenomen',
   },
   en: {
     exerciseShort: 'EXERCISE',
@@ -1272,5 +1368,7 @@ addTexts({
     tooMany: 'Too many requests in a row. Wait a few seconds and try again.',
     serverFault: 'Something went wrong on the server. Try again; nothing is stored twice.',
     bigscreen: 'Big screen',
+    clockKnown: 'as known then',
+    clockObserved: 'as observed',
   },
 });

@@ -4,12 +4,13 @@
 // place and held still under the pointer), the alerts as things to act on (where, what,
 // the value, the rule; kritiek first; acknowledged ones apart, with who and when) and
 // their raised/cleared feed, incidents, the national table of regions, and for
-// aggregate-only roles the count of locations per state instead of locations.
+// aggregate-only roles the count of locations per state instead of locations. Of a past
+// moment too (lookback.js): then nothing is acknowledged, and the feed ends at the moment.
 
 import {
   $, t, el, has, num, isObject, fmtNum, fmtClock, parseTime, label, keyLabel, byOrder, orderIndex, compareText, badge,
   addTexts, state, on, selectRegion, postEvent, problemText, may, ALL_REGIONS, severity, worstState,
-  statesWorstFirst, eventType, ICON, api,
+  statesWorstFirst, eventType, ICON, api, pictureNow, liveRegions,
 } from './core.js';
 import {
   totalsTiles, sumTotals, alertParts, alertWhat, withheld, summaryLines, openHelpRequests, helpHeading,
@@ -246,6 +247,20 @@ function hoverTracker(node, onLeave) {
 let rerender = () => {};
 export function setRerender(fn) { rerender = fn; }
 
+/**
+ * Forgets the rows and alerts drawn, so that the next render draws them anew: the page
+ * switched between the live picture and a past one, which are no changes to light up, nor
+ * an order to hold under the pointer.
+ */
+export function forgetRows() {
+  worklist.rows.clear();
+  worklist.groups.clear();
+  worklist.order = [];
+  worklist.force = true;
+  alertList.items.clear();
+  alertList.order = [];
+}
+
 // ---------------------------------------------------------------- tiles
 
 /** The tiles that filter the table: pressed, the table shows what they count. */
@@ -392,7 +407,7 @@ function alertItem(entry) {
   if (a.acknowledged) {
     const { by, at } = acknowledgement(id, a);
     ack = el('div', { class: 'ack' }, `✓ ${t('wlAcknowledgedBy', by, at ? fmtClock(at, true) : null)}`);
-  } else if (mayAck && !entry.cleared) {
+  } else if (mayAck && !entry.cleared && !state.past) {
     ack = el('button', { type: 'button', class: 'small', 'data-ack': id, 'data-focus': `ack:${id}`,
       'aria-label': t('acknowledgeAria', what), disabled: acking.has(id) },
     acking.has(id) ? t('acknowledging') : t('acknowledge'));
@@ -421,7 +436,8 @@ function alertSignature(entry) {
   const dv = loc && a.dimension ? (loc.dimensions || {})[a.dimension] : null;
   const value = dv && dv.values ? dv.values[a.key || '-'] : null;
   return JSON.stringify([state.lang, a, value && value.data, loc && [loc.name, loc.overdue_since, loc.rejected],
-    acking.has(id), ackedHere.get(id) || null, entry.cleared || false, may('acknowledge'), view.thresholds && a.threshold ? view.thresholds[a.threshold] : null]);
+    acking.has(id), ackedHere.get(id) || null, entry.cleared || false, may('acknowledge'), view.thresholds && a.threshold ? view.thresholds[a.threshold] : null,
+    !!state.past]);
 }
 
 /**
@@ -434,7 +450,9 @@ export function renderAlerts(views, explicit) {
   const list = $('alerts');
   if (!alertList.hover) alertList.hover = hoverTracker(list, () => renderAlertsNow(false));
   const all = views.flatMap(([code, view]) => Object.entries(view.alerts || {}).map(([id, a]) => ({ code, view, id, a })));
-  updateAlarm(all.map(({ a }) => a));
+  // The alarm is about now, also while looking back: a critical alert waiting is never missed.
+  updateAlarm(state.past ? liveRegions().flatMap(([, view]) => Object.values((view && view.alerts) || {})) : all.map(({ a }) => a));
+  if (state.past) $('ack-status').hidden = true;
   const open = all.filter((x) => !x.a.acknowledged);
   const acked = all.filter((x) => x.a.acknowledged);
   const newest = (x, y) => parseTime(y.a.since) - parseTime(x.a.since) || x.id.localeCompare(y.id);
@@ -503,7 +521,8 @@ export function renderAlerts(views, explicit) {
   if (note.textContent !== noteText) note.textContent = noteText;
 
   const shown = new Set(views.map(([c]) => c));
-  const entries = feed.filter((f) => shown.has(f.region)).slice(0, 30).map((f) => el('li', { 'data-feed': f.kind, 'data-alert': f.id },
+  const until = state.past ? state.past.at : Infinity; // a past picture's feed ends at its moment
+  const entries = feed.filter((f) => shown.has(f.region) && f.at <= until).slice(0, 30).map((f) => el('li', { 'data-feed': f.kind, 'data-alert': f.id },
     el('span', { class: `feed-kind ${f.kind}` }, f.kind === 'raised' ? `▲ ${t('raised')}` : `▼ ${t('cleared')}`), ' ',
     el('span', { class: 'meta' }, fmtClock(f.at, true)), ' ', badge(f.alert.state), ' ', f.what));
   $('alert-feed').replaceChildren(...(entries.length ? entries : [el('li', { class: 'empty' }, t('feedEmpty'))]));
@@ -532,7 +551,7 @@ export function renderIncidents(views) {
 // ---------------------------------------------------------------- locations: state, values, filters
 
 /** The worst state over a location's dimensions; `verouderd` when overdue or a value is too old. */
-export function locationState(loc, now = Date.now()) {
+export function locationState(loc, now = pictureNow()) {
   if (loc.overdue_since) return 'verouderd';
   const worst = worstState(Object.values(loc.dimensions || {}).map((dv) => dv.state));
   if (worst !== 'kritiek' && worst !== 'aandacht' && isStale(loc, now)) return 'verouderd';
@@ -1123,9 +1142,9 @@ export function renderLocations(views) {
   const cols = shownColumns(available);
   const wide = filters.quick ? QUICK[filters.quick].wide || null : null;
 
-  // The header, drawn again only when the columns, the sort or the language change (all
-  // rows with it: the user changed what the table shows).
-  const headSig = JSON.stringify([state.lang, cols, sort, wide]);
+  // The header, drawn again only when the columns, the sort or the language change, or the
+  // vocabulary (its labels) arrives (all rows with it: the user changed what the table shows).
+  const headSig = JSON.stringify([state.lang, !!state.vocab, cols, sort, wide]);
   if (headSig !== worklist.headSig) {
     worklist.headSig = headSig;
     worklist.rows.clear();

@@ -3,10 +3,12 @@
 // GET /v1/picture/locations/{id}/history); and for GHOR roles only the 24/7 contacts (the
 // contacts endpoint refuses everyone else, so other roles never ask). The informatiemanager
 // can open the report form from here to report on the location's behalf (bron: telefoon).
+// While the page looks back (lookback.js) the panel shows the location at the same moment
+// and clock (GET /v1/picture/locations/{id}?at=&clock=), and the changes up to it.
 
 import {
   $, t, el, has, num, fmtClock, parseTime, label, keyLabel, keyType, byOrder, badge, addTexts, state, on, api,
-  problemText, showDialog, may, ICON,
+  problemText, showDialog, may, ICON, isObject, LatestRequest, isoTime, fmtMoment, clockWords,
 } from './core.js';
 import { summaryLines, keyWords } from './picture.js';
 import { openReport, mayReportFor, reportsOwn } from './report.js';
@@ -41,6 +43,13 @@ addTexts({
     rejectedIntake: (r) => `Laatste bericht van het eigen systeem geweigerd: ${r}`,
     evRegistered: 'Locatie geregistreerd', evOverdue: 'Melding te laat', evRetracted: 'Waarneming ingetrokken',
     evRejected: 'Bericht van eigen systeem geweigerd',
+    detailPast: (when, clock) => `Terugkijken: zo stond deze locatie er ${when} voor (${clock}).`,
+    detailPastLoading: (when) => `Het beeld van deze locatie op ${when} wordt geladen…`,
+    detailPastFailed: (why) => `Het beeld van deze locatie op dit moment kon niet worden geladen. ${why}`,
+    detailPastMissing: 'Deze locatie stond op dit moment nog niet in ghor, of is niet zichtbaar voor uw rol.',
+    historyPast: 'Wijzigingen tot dit moment',
+    historyPastScope: 'Wat tot dit moment gemeld was, uit de nieuwste gebeurtenissen van het logboek.',
+    historyPastEmpty: 'Geen wijzigingen tot dit moment gevonden.',
   },
   en: {
     close: 'Close',
@@ -71,6 +80,13 @@ addTexts({
     rejectedIntake: (r) => `Last message of its own system refused: ${r}`,
     evRegistered: 'Location registered', evOverdue: 'Report overdue', evRetracted: 'Observation retracted',
     evRejected: 'Message of its own system refused',
+    detailPast: (when, clock) => `Looking back: this is how this location stood at ${when} (${clock}).`,
+    detailPastLoading: (when) => `Loading the picture of this location at ${when}…`,
+    detailPastFailed: (why) => `The picture of this location at this moment could not be loaded. ${why}`,
+    detailPastMissing: 'This location was not in ghor yet at this moment, or is not visible to your role.',
+    historyPast: 'Changes up to this moment',
+    historyPastScope: 'What had been reported up to this moment, from the newest events of the log.',
+    historyPastEmpty: 'No changes found up to this moment.',
   },
 });
 
@@ -80,11 +96,26 @@ const OTHER_EVENTS = {
   'intake.rejected': 'evRejected',
 };
 
-/** The open panel: which location, and what was fetched for it. */
-const open = { id: null, region: null, lastReport: undefined, history: null, historyError: null, contacts: null, contactsError: null };
+/** The most changes the panel lists; looking back it asks for more, to keep those up to the moment. */
+const HISTORY_SHOWN = 15;
+const HISTORY_PAST = 100;
+
+/**
+ * The open panel: which location, and what was fetched for it. Looking back, `past` is the
+ * location at a moment ({ key, at, clock, seq, loc }), `pastWanted` the moment asked for.
+ */
+const open = {
+  id: null, region: null, lastReport: undefined, history: null, historyError: null, contacts: null, contactsError: null,
+  past: null, pastWanted: null, pastError: null,
+};
+
+/** The location at the moment the page shows: one request on its way, the latest moment next. */
+const pastFetch = new LatestRequest(onPastAnswer);
 
 export function openDetail(id, region) {
-  Object.assign(open, { id, region, lastReport: undefined, history: null, historyError: null, contacts: null, contactsError: null });
+  pastFetch.cancel();
+  Object.assign(open, { id, region, lastReport: undefined, history: null, historyError: null, contacts: null, contactsError: null,
+    past: null, pastWanted: null, pastError: null });
   const dialog = $('detail');
   renderDetail();
   showDialog(dialog);
@@ -93,10 +124,41 @@ export function openDetail(id, region) {
 
 function closeDetail() {
   open.id = null;
+  pastFetch.cancel();
+}
+
+/** The key of the moment the page shows, for the open location. */
+function pastKey() {
+  return state.past && open.id ? `${open.id}|${state.past.at}|${state.past.clock}` : null;
+}
+
+/** Asks for the open location at the moment the page shows, unless it is there or asked for. */
+function wantPast() {
+  const key = pastKey();
+  if (!key || (open.past && open.past.key === key) || open.pastWanted === key) return;
+  open.pastWanted = key;
+  const { at, clock } = state.past;
+  pastFetch.want(`/v1/picture/locations/${encodeURIComponent(open.id)}?at=${encodeURIComponent(isoTime(at))}&clock=${encodeURIComponent(clock)}`,
+    { key, id: open.id, at, clock });
+}
+
+function onPastAnswer(job, answer, superseded) {
+  if (job.id !== open.id) return;
+  if (answer.ok && isObject(answer.body)) {
+    const body = answer.body;
+    open.past = { key: job.key, at: job.at, clock: job.clock, seq: body.seq, loc: isObject(body.location) ? body.location : null };
+    open.pastError = null;
+  } else if (!superseded) {
+    open.pastError = problemText(answer);
+    // Still indexing after a start: asked again once the server said it may be ready.
+    if (answer.status === 503) setTimeout(() => { if (open.pastWanted === job.key) { open.pastWanted = null; renderDetail(); } }, (answer.retryAfter || 2) * 1000);
+  }
+  renderDetail();
 }
 
 async function loadHistory(id) {
-  const answer = await api('GET', `/v1/picture/locations/${encodeURIComponent(id)}/history?limit=15`);
+  const limit = state.past ? HISTORY_PAST : HISTORY_SHOWN;
+  const answer = await api('GET', `/v1/picture/locations/${encodeURIComponent(id)}/history?limit=${limit}`);
   if (open.id !== id) return;
   open.history = answer.ok ? answer.body.changes : null;
   open.historyError = answer.ok ? null : problemText(answer);
@@ -111,16 +173,28 @@ async function loadContacts(id) {
   renderDetail();
 }
 
+/** The region's view the panel goes by: the live one, or the past moment's. */
+function regionView() {
+  const regions = state.past ? state.past.regions : state.regions;
+  return has(regions, open.region) ? regions[open.region] : null;
+}
+
 /** An incident by its name, as the region's view holds it. */
 function incidentName(id) {
-  const view = state.regions[open.region];
+  const view = regionView();
   const incident = view && view.incidents && view.incidents[id];
   return incident && incident.name ? incident.name : id;
 }
 
-function currentLocation() {
+function liveLocation() {
   const view = state.regions[open.region];
   return view && has(view.locations, open.id) ? view.locations[open.id] : null;
+}
+
+/** The location as the panel shows it: live, or at the moment looked back to (once fetched). */
+function currentLocation() {
+  if (state.past) return open.past ? open.past.loc : null;
+  return liveLocation();
 }
 
 function valueRow(dim, key, v, loc) {
@@ -136,11 +210,21 @@ function valueRow(dim, key, v, loc) {
     el('td', { class: 'actor' }, v.actor || '–'));
 }
 
+/** The changes listed: the newest, or looking back the newest up to the moment by its clock. */
+function historyShown() {
+  const p = state.past && open.past;
+  const upTo = !p ? () => true
+    : p.clock === 'observed' ? (c) => parseTime(c.time) <= p.at
+      : (c) => typeof p.seq === 'number' && c.seq <= p.seq;
+  return open.history.filter(upTo).slice(0, HISTORY_SHOWN);
+}
+
 function historyList() {
   if (open.historyError) return el('p', { class: 'error' }, t('historyFailed', open.historyError));
   if (!open.history) return el('p', { class: 'meta' }, t('historyLoading'));
-  if (!open.history.length) return el('p', { class: 'meta' }, t('historyEmpty'));
-  return el('ol', { class: 'history' }, open.history.map((c) => {
+  const changes = historyShown();
+  if (!changes.length) return el('p', { class: 'meta' }, t(state.past ? 'historyPastEmpty' : 'historyEmpty'));
+  return el('ol', { class: 'history' }, changes.map((c) => {
     const m = /^nl\.ghor\.([a-z_]+)\.([a-z_]+)\.v\d+$/.exec(c.type || '') || [];
     const dim = m[1];
     const other = OTHER_EVENTS[`${m[1]}.${m[2]}`];
@@ -170,22 +254,44 @@ function contactsSection() {
   return el('section', { id: 'detail-contacts' }, el('h3', {}, t('contacts')), body);
 }
 
+/** Looking back: which moment the panel shows, and whether a newer one is on its way. */
+function pastNote() {
+  if (!state.past) return null;
+  const p = open.past;
+  const loading = !p || p.key !== pastKey();
+  return el('p', { class: 'lb-detail-note', id: 'detail-past', 'data-at': p ? p.at : null },
+    el('span', { 'aria-hidden': 'true' }, '◷ '),
+    p ? t('detailPast', fmtMoment(p.at), clockWords(p.clock)) : t('detailPastLoading', fmtMoment(state.past.at)),
+    p && loading && !open.pastError ? el('span', { class: 'meta' }, ` ${t('lbLoading', fmtMoment(state.past.at))}`) : null);
+}
+
 export function renderDetail() {
   if (!open.id) return;
+  if (state.past) wantPast();
+  else if (open.past || open.pastWanted) {
+    pastFetch.cancel();
+    Object.assign(open, { past: null, pastWanted: null, pastError: null });
+  }
   const loc = currentLocation();
-  $('detail-title').textContent = loc ? loc.name : open.id;
+  const named = loc || liveLocation();
+  $('detail-title').textContent = named ? named.name : open.id;
   if (!loc) {
-    $('detail-body').replaceChildren(el('p', { class: 'note' }, t('detailGone')));
+    const why = !state.past ? t('detailGone')
+      : open.pastError ? t('detailPastFailed', open.pastError)
+        : open.past ? t('detailPastMissing') : null;
+    $('detail-body').replaceChildren(...[pastNote(), why ? el('p', { class: open.pastError ? 'error' : 'note' }, why) : null].filter(Boolean));
     return;
   }
   // A new report: fetch the recent changes again.
-  if (open.lastReport !== (loc.last_report || null)) {
-    open.lastReport = loc.last_report || null;
+  const reportKey = `${state.past ? 'past' : 'live'}|${loc.last_report || ''}`;
+  if (open.lastReport !== reportKey) {
+    open.lastReport = reportKey;
     loadHistory(open.id);
   }
   const rows = byOrder('Dimension', Object.entries(loc.dimensions || {})).flatMap(([dim, dv]) =>
     byOrder(keyType(dim) || 'Dimension', Object.entries(dv.values || {})).map(([key, v]) => valueRow(dim, key, v, loc)));
-  const report = mayReportFor(loc)
+  // A report is about now: not offered in a past picture.
+  const report = mayReportFor(loc) && !state.past
     ? el('button', { type: 'button', id: 'detail-report', 'data-focus': `detail-report:${open.id}` }, reportsOwn() ? t('reportOwn') : t('reportOnBehalf'))
     : null;
   if (report) report.addEventListener('click', () => { const { id, region } = open; $('detail').close(); openReport(id, region); });
@@ -195,6 +301,8 @@ export function renderDetail() {
     el('dt', {}, t('lastReport')), el('dd', {}, loc.last_report ? [fmtClock(loc.last_report), ' ', el('span', { class: 'age inline', 'data-time': parseTime(loc.last_report), 'data-oldest': parseTime(loc.last_report) })] : t('neverReported')),
     loc.incidents && loc.incidents.length ? [el('dt', {}, t('detailIncidents')), el('dd', {}, loc.incidents.map((i) => incidentName(i)).join(', '))] : null);
   $('detail-body').replaceChildren(...[
+    pastNote(),
+    open.pastError ? el('p', { class: 'error' }, t('detailPastFailed', open.pastError)) : null,
     facts,
     el('p', { class: 'meta' }, t('detailInterval', num(loc.interval_minutes))),
     loc.overdue_since ? el('p', { class: 'tag-overdue' }, `${ICON.verouderd} ${t('overdue', fmtClock(loc.overdue_since))}`) : null,
@@ -205,7 +313,8 @@ export function renderDetail() {
       el('thead', {}, el('tr', {}, [t('dimensionCol'), t('filterState'), t('observed'), t('bron'), t('reportedBy')].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, rows))) : el('p', { class: 'meta' }, t('noValues')),
     contactsSection(),
-    el('section', { id: 'detail-history' }, el('h3', {}, t('history')), el('p', { class: 'meta' }, t('historyScope')), historyList()),
+    el('section', { id: 'detail-history' }, el('h3', {}, t(state.past ? 'historyPast' : 'history')),
+      el('p', { class: 'meta' }, t(state.past ? 'historyPastScope' : 'historyScope')), historyList()),
   ].filter(Boolean));
 }
 

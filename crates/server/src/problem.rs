@@ -70,6 +70,13 @@ impl Problem {
         p
     }
 
+    /// A query parameter ghor cannot read; `error` says which and why.
+    pub fn invalid_parameter(error: FieldError) -> Problem {
+        let mut p = Problem::bad_request("invalid-parameter", error.to_string());
+        p.errors.push(error);
+        p
+    }
+
     pub fn bad_request(kind: &str, detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::BAD_REQUEST, kind, "The request cannot be read", detail)
     }

@@ -53,8 +53,7 @@ async fn restore(
     scope: Scope,
 ) -> Result<(u64, u64, Picture), StoreError> {
     let checkpoint = read_model.checkpoint(scope).await?;
-    let (mut seq, mut picture) =
-        read_model.latest_snapshot(scope, log.epoch()).await?.filter(|(s, _)| *s <= checkpoint).unwrap_or_default();
+    let (mut seq, mut picture) = read_model.snapshot(scope, log.epoch(), checkpoint).await?.unwrap_or_default();
     let snapshot_seq = seq;
     while seq < checkpoint {
         let entries = log.read(seq, BATCH.min((checkpoint - seq) as usize)).await?;

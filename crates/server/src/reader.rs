@@ -23,7 +23,7 @@ const AHEAD: usize = 2;
 /// Where a folder starts: the newest snapshot of this epoch (or the beginning), once the
 /// log is known to still hold everything after it.
 pub async fn starting_point(log: &dyn EventLog, read_model: &dyn ReadModel) -> Result<(u64, Picture), StoreError> {
-    let (seq, picture) = read_model.latest_snapshot(log.scope(), log.epoch()).await?.unwrap_or_default();
+    let (seq, picture) = read_model.snapshot(log.scope(), log.epoch(), u64::MAX).await?.unwrap_or_default();
     let first = log.first_seq().await?;
     if first > seq + 1 {
         return Err(StoreError::Internal(format!(

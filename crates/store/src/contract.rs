@@ -193,9 +193,9 @@ pub async fn read_model(store: Arc<dyn ReadModel>, epoch: Uuid, archives: bool) 
     assert_eq!(store.location(scope, &umcg).await.expect("location"), Some(json!({"name": "UMCG"})));
     assert_eq!(store.region(scope, region("VR01")).await.expect("region"), Some(json!({"totals": {"locations": 1}})));
     assert_eq!(store.quarantine(scope, 10).await.expect("quarantine").len(), 1);
-    assert_eq!(store.latest_snapshot(scope, epoch).await.expect("snapshot"), Some((5, picture)));
+    assert_eq!(store.snapshot(scope, epoch, u64::MAX).await.expect("snapshot"), Some((5, picture.clone())));
     assert_eq!(
-        store.latest_snapshot(scope, Uuid::new_v4()).await.expect("snapshot"),
+        store.snapshot(scope, Uuid::new_v4(), u64::MAX).await.expect("snapshot"),
         None,
         "snapshots belong to one epoch"
     );
@@ -233,11 +233,19 @@ pub async fn read_model(store: Arc<dyn ReadModel>, epoch: Uuid, archives: bool) 
     assert_eq!(store.checkpoint(scope).await.expect("checkpoint"), 6);
     assert_eq!(store.checkpoint(Scope::Live).await.expect("checkpoint"), 0, "scopes have their own checkpoint");
 
+    // Looking back starts from the nearest snapshot before the moment, so older ones stay.
+    let later =
+        ProjectionBatch { after: 6, upto: 9, snapshot: Some(Arc::new(Picture::default())), ..Default::default() };
+    store.commit(scope, epoch, &later).await.expect("commit a second snapshot");
+    assert_eq!(store.snapshot(scope, epoch, u64::MAX).await.expect("snapshot").map(|(s, _)| s), Some(9));
+    assert_eq!(store.snapshot(scope, epoch, 8).await.expect("snapshot"), Some((5, picture)), "the one before");
+    assert_eq!(store.snapshot(scope, epoch, 4).await.expect("snapshot"), None, "none before the first");
+
     // A rebuild empties the read model; the projector that was running is fenced out.
     store.reset(scope).await.expect("reset");
     assert_eq!(store.checkpoint(scope).await.expect("checkpoint"), 0);
     assert_eq!(store.location(scope, &umcg).await.expect("location"), None);
-    assert_eq!(store.latest_snapshot(scope, epoch).await.expect("snapshot"), None);
+    assert_eq!(store.snapshot(scope, epoch, u64::MAX).await.expect("snapshot"), None);
     let old = ProjectionBatch { after: 6, upto: 7, ..Default::default() };
     assert!(matches!(store.commit(scope, epoch, &old).await, Err(StoreError::Fenced { expected: 6, found: 0 })));
 }

@@ -183,6 +183,11 @@ pub struct Quarantined {
     pub body: Value,
 }
 
+/// Snapshots kept per scope and epoch, newest first: a projector starts from the newest,
+/// and looking back at any moment starts from the nearest one before it (one every
+/// `snapshot_every` events, so 1,000 reach back over ten million events by default).
+pub const SNAPSHOTS_KEPT: i64 = 1000;
+
 /// The read model: the picture as others query it, the projector's checkpoint, snapshots.
 #[async_trait]
 pub trait ReadModel: Send + Sync + 'static {
@@ -190,8 +195,9 @@ pub trait ReadModel: Send + Sync + 'static {
     async fn checkpoint(&self, scope: Scope) -> StoreResult<u64>;
     /// Writes a batch atomically; `Fenced` when the checkpoint is no longer `batch.after`.
     async fn commit(&self, scope: Scope, epoch: Uuid, batch: &ProjectionBatch) -> StoreResult<()>;
-    /// The newest snapshot: (sequence, picture).
-    async fn latest_snapshot(&self, scope: Scope, epoch: Uuid) -> StoreResult<Option<(u64, Picture)>>;
+    /// The newest snapshot at or before sequence `upto` (`u64::MAX`: the newest of all):
+    /// (sequence, picture).
+    async fn snapshot(&self, scope: Scope, epoch: Uuid, upto: u64) -> StoreResult<Option<(u64, Picture)>>;
     async fn region(&self, scope: Scope, region: RegionCode) -> StoreResult<Option<Value>>;
     async fn location(&self, scope: Scope, id: &Slug) -> StoreResult<Option<Value>>;
     async fn quarantine(&self, scope: Scope, limit: usize) -> StoreResult<Vec<Quarantined>>;

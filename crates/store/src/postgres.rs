@@ -21,8 +21,6 @@ use crate::ports::*;
 const MAX_CONNECTIONS: u32 = 16;
 /// How long a caller waits for a connection before the store reports itself unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Snapshots kept per scope: enough to start from, not a second log.
-const SNAPSHOTS_KEPT: i64 = 3;
 
 fn internal(e: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(e.to_string())
@@ -274,7 +272,7 @@ impl ReadModel for Postgres {
             .bind(json)
             .execute(&mut *tx)
             .await?;
-            // Keep the newest few of this epoch. Snapshots of another epoch can never be
+            // Keep the newest of this epoch. Snapshots of another epoch can never be
             // started from again (sequences are only comparable within one epoch), and
             // ranking them by sequence beside this epoch's would prune the wrong ones.
             sqlx::query(
@@ -298,13 +296,14 @@ impl ReadModel for Postgres {
         Ok(())
     }
 
-    async fn latest_snapshot(&self, scope: Scope, epoch: Uuid) -> StoreResult<Option<(u64, Picture)>> {
+    async fn snapshot(&self, scope: Scope, epoch: Uuid, upto: u64) -> StoreResult<Option<(u64, Picture)>> {
         let row = sqlx::query(
-            "SELECT seq, picture::text AS picture FROM snapshots WHERE scope = $1 AND epoch = $2
+            "SELECT seq, picture::text AS picture FROM snapshots WHERE scope = $1 AND epoch = $2 AND seq <= $3
              ORDER BY seq DESC LIMIT 1",
         )
         .bind(scope.as_str())
         .bind(epoch)
+        .bind(i64::try_from(upto).unwrap_or(i64::MAX))
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| Ok((row.get::<i64, _>("seq") as u64, parse(row.get::<&str, _>("picture"))?))).transpose()

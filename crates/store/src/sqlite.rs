@@ -381,14 +381,14 @@ impl ReadModel for Embedded {
                 .bind(json)
                 .execute(&mut *tx)
                 .await?;
-            // Keep the newest few of this epoch: enough to start from, not a second log.
-            // Other epochs' snapshots can never be used again.
+            // Keep the newest of this epoch. Other epochs' snapshots can never be used again.
             sqlx::query(
                 "DELETE FROM snapshots WHERE scope = ?1 AND (epoch <> ?2 OR seq NOT IN
-                 (SELECT seq FROM snapshots WHERE scope = ?1 AND epoch = ?2 ORDER BY seq DESC LIMIT 3))",
+                 (SELECT seq FROM snapshots WHERE scope = ?1 AND epoch = ?2 ORDER BY seq DESC LIMIT ?3))",
             )
             .bind(s)
             .bind(epoch.to_string())
+            .bind(SNAPSHOTS_KEPT)
             .execute(&mut *tx)
             .await?;
         }
@@ -405,13 +405,15 @@ impl ReadModel for Embedded {
         Ok(())
     }
 
-    async fn latest_snapshot(&self, scope: Scope, epoch: Uuid) -> StoreResult<Option<(u64, Picture)>> {
-        let row =
-            sqlx::query("SELECT seq, picture FROM snapshots WHERE scope = ? AND epoch = ? ORDER BY seq DESC LIMIT 1")
-                .bind(scope.as_str())
-                .bind(epoch.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
+    async fn snapshot(&self, scope: Scope, epoch: Uuid, upto: u64) -> StoreResult<Option<(u64, Picture)>> {
+        let row = sqlx::query(
+            "SELECT seq, picture FROM snapshots WHERE scope = ? AND epoch = ? AND seq <= ? ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(scope.as_str())
+        .bind(epoch.to_string())
+        .bind(i64::try_from(upto).unwrap_or(i64::MAX))
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| {
             let picture: String = row.get("picture");
             let picture: Picture = serde_json::from_str(&picture).map_err(internal)?;

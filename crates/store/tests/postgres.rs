@@ -136,7 +136,7 @@ async fn commits_a_thousand_rows() {
     assert_eq!(pg.checkpoint(scope).await.expect("checkpoint"), 2001);
 }
 
-/// Only the newest snapshots of the current epoch are kept.
+/// Only the newest snapshots of the current epoch are kept, enough to look back from.
 #[tokio::test]
 async fn prunes_snapshots() {
     let (_db, pg) = fresh().await;
@@ -145,7 +145,8 @@ async fn prunes_snapshots() {
     let picture = Arc::new(ghor_domain::Picture::default());
     let snapshot =
         |after: u64, upto: u64| ProjectionBatch { after, upto, snapshot: Some(picture.clone()), ..Default::default() };
-    for upto in 1..=5 {
+    let newest = ghor_store::SNAPSHOTS_KEPT as u64 + 2;
+    for upto in 1..=newest {
         pg.commit(scope, old, &snapshot(upto - 1, upto)).await.expect("commit");
     }
     let seqs = |epoch: Uuid| {
@@ -158,14 +159,15 @@ async fn prunes_snapshots() {
                 .expect("seqs")
         }
     };
-    assert_eq!(seqs(old).await, vec![3, 4, 5]);
-    assert_eq!(pg.latest_snapshot(scope, old).await.expect("snapshot").map(|(s, _)| s), Some(5));
-    assert_eq!(pg.latest_snapshot(Scope::Oefening, old).await.expect("snapshot"), None, "per scope");
+    assert_eq!(seqs(old).await, (3..=newest as i64).collect::<Vec<_>>(), "the newest SNAPSHOTS_KEPT");
+    assert_eq!(pg.snapshot(scope, old, u64::MAX).await.expect("snapshot").map(|(s, _)| s), Some(newest));
+    assert_eq!(pg.snapshot(scope, old, 7).await.expect("snapshot").map(|(s, _)| s), Some(7), "at or before");
+    assert_eq!(pg.snapshot(Scope::Oefening, old, u64::MAX).await.expect("snapshot"), None, "per scope");
 
-    // A new epoch (the log was recreated): its first snapshot, at a lower sequence than
-    // the old ones, is kept; the old epoch's can never be used again.
-    pg.commit(scope, new, &snapshot(5, 6)).await.expect("commit");
-    assert_eq!(seqs(new).await, vec![6]);
+    // A new epoch (the log was recreated): its first snapshot is kept; the old epoch's
+    // can never be used again.
+    pg.commit(scope, new, &snapshot(newest, newest + 1)).await.expect("commit");
+    assert_eq!(seqs(new).await, vec![newest as i64 + 1]);
     assert!(seqs(old).await.is_empty());
 }
 

@@ -4,6 +4,7 @@
 
 pub mod feed;
 pub mod focus;
+pub mod lookback;
 pub mod session;
 pub mod visibility;
 
@@ -240,6 +241,8 @@ pub struct Gateway {
     currency: watch::Sender<Currency>,
     /// Test-only switch ([`Gateway::stop_follower_for`]): the follower fails until then.
     fault_until: watch::Sender<Option<Instant>>,
+    /// The picture at past moments.
+    pub lookback: Arc<lookback::Lookback>,
 }
 
 impl Gateway {
@@ -259,6 +262,7 @@ impl Gateway {
         for (region, view) in views.iter() {
             alert_feed.note(*region, &view.alerts, Utc::now());
         }
+        let lookback = lookback::Lookback::start(log.clone(), read_model, tasks, shutdown.clone());
         let state = Folded {
             epoch,
             seq,
@@ -283,6 +287,7 @@ impl Gateway {
             contact: Mutex::new(Contact { at: Instant::now(), wall: Utc::now(), failed: false }),
             currency: watch::channel(Currency::Current).0,
             fault_until: watch::channel(None).0,
+            lookback,
         });
         let (follower, stop) = (gateway.clone(), shutdown.clone());
         tasks.spawn("gateway_follower", move || follower.clone().follow(stop.clone()));

@@ -15,12 +15,13 @@
 //! level of a withheld figure is withheld too (it would tell the figure's side of a
 //! threshold): absent from `totals.levels`, which a patch then carries whole.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use ghor_domain::view::Totals;
 use ghor_domain::vocab::{Audience, Dimension, ThresholdKey};
-use ghor_domain::{Picture, RegionCode, Slug};
+use ghor_domain::{Picture, RegionCode, RegionView, Slug};
 use serde_json::{json, Map, Value};
 
 use super::Folded;
@@ -107,16 +108,22 @@ impl Visibility {
     /// Trims a view of `region` (or a merge patch of one) in place; `st` is the folded
     /// state the region's current totals are taken from.
     pub fn filter(&self, st: &Folded, region: RegionCode, view: &mut Value) {
+        self.filter_view(&st.picture, || st.region_view(region), view);
+    }
+
+    /// Trims a region's view (or a merge patch of one) in place: `picture` holds the
+    /// registrations and agreements that decide (the present ones, also for a view of the
+    /// past), `current` gives the whole view the patched one becomes, whose totals are shown.
+    pub fn filter_view<'v>(&self, picture: &Picture, current: impl Fn() -> Cow<'v, RegionView>, view: &mut Value) {
         if *self == Visibility::Full {
             return;
         }
-        let picture = &st.picture;
         let Some(obj) = view.as_object_mut() else {
             return;
         };
         let whole = obj.contains_key("region");
         if let Some(Value::Object(locations)) = obj.get_mut("locations") {
-            let current = (!whole).then(|| st.region_view(region));
+            let current = (!whole).then(&current);
             locations.retain(|id, location| {
                 if self.sees_location(picture, id) || location.is_null() {
                     return true;
@@ -171,7 +178,7 @@ impl Visibility {
         if !whole && !obj.contains_key("totals") && !obj.contains_key("thresholds") {
             return;
         }
-        let current = st.region_view(region);
+        let current = current();
         let shown = aggregate_totals(&current.totals, current.thresholds.get(&ThresholdKey::AggregateMinLocations));
         if whole {
             obj.insert("totals".into(), shown);

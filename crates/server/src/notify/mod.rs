@@ -364,8 +364,7 @@ impl Notifier {
                 end
             }
         };
-        let (mut seq, mut picture) =
-            self.read_model.latest_snapshot(scope, epoch).await?.filter(|(s, _)| *s <= checkpoint).unwrap_or_default();
+        let (mut seq, mut picture) = self.read_model.snapshot(scope, epoch, checkpoint).await?.unwrap_or_default();
         let mut done = HashSet::new();
         loop {
             let entries = self.log.read(seq, BATCH).await?;

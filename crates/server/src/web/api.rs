@@ -2,6 +2,7 @@
 //! contacts, the quarantine, and manage tokens. Every endpoint asks the policy
 //! ([`crate::policy::decide`]) about the object it touches, from the caller's token alone.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,7 +18,7 @@ use ghor_domain::payload::LocationInfo;
 use ghor_domain::schema::AnyEvent;
 use ghor_domain::view::{IncidentView, LocationStaleness, LocationView, RegionView, Staleness};
 use ghor_domain::vocab::{Audience, Bron, Category, ContactRole, Dimension, ThresholdKey};
-use ghor_domain::{FieldError, RegionCode, Role, Scope, Slug, Submission};
+use ghor_domain::{FieldError, Picture, RegionCode, Role, Scope, Slug, Submission};
 use ghor_store::{Appended, Contact, Filter, Quarantined, TokenInfo};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,8 @@ use super::openapi::{Batch, Body, Created, Holds, LocationPath, RegionPath, Uuid
 use super::AppState;
 use crate::auth::{issue, Caller, TokenRequest};
 use crate::gateway::feed::FeedEntry;
-use crate::gateway::visibility;
+use crate::gateway::lookback::{Clock, Past, Unanswered};
+use crate::gateway::{visibility, Folded};
 use crate::ingest::Receipt;
 use crate::policy::{self, Action, Capability, TokenTarget};
 use crate::problem::Problem;
@@ -227,31 +229,157 @@ pub struct RegionPicture {
     staleness: Value,
 }
 
-fn region_picture(state: &AppState, caller: &Caller, region: RegionCode) -> Result<RegionPicture, Problem> {
-    let gateway = state.gateway(caller.scope())?;
-    let st = gateway.state();
-    let view = st.region_view(region);
-    let staleness = view.staleness(Utc::now());
+/// A region's view as `caller` may see it, with each value's age at `now`: `rules` holds
+/// the registrations and agreements that decide what it sees (the present ones, also of a
+/// past view).
+fn shown_region(
+    caller: &Caller,
+    rules: &Picture,
+    view: &RegionView,
+    now: DateTime<Utc>,
+) -> Result<RegionPicture, Problem> {
     let visibility = caller.visibility();
-    let mut view = serde_json::to_value(&view).map_err(Problem::internal)?;
-    visibility.filter(&st, region, &mut view);
-    let mut staleness = serde_json::to_value(&staleness).map_err(Problem::internal)?;
-    visibility.filter_staleness(&st.picture, &mut staleness);
-    Ok(RegionPicture { view, staleness })
+    let mut staleness = serde_json::to_value(view.staleness(now)).map_err(Problem::internal)?;
+    visibility.filter_staleness(rules, &mut staleness);
+    let mut shown = serde_json::to_value(view).map_err(Problem::internal)?;
+    visibility.filter_view(rules, || Cow::Borrowed(view), &mut shown);
+    Ok(RegionPicture { view: shown, staleness })
 }
 
-/// Where in the log an answer stands: the epoch and the last sequence folded.
+/// Where in the log an answer stands: the epoch and the last sequence folded; of a past
+/// moment also the moment, its clock, and where the fold stopped at an event this build
+/// cannot read yet.
 #[derive(Serialize, JsonSchema)]
 pub struct Position {
     epoch: uuid::Uuid,
     seq: u64,
     now: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clock: Option<Clock>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    held_back: Option<u64>,
 }
 
 fn position(state: &AppState, scope: Scope) -> Result<Position, Problem> {
     let gateway = state.gateway(scope)?;
     let st = gateway.state();
-    Ok(Position { epoch: st.epoch, seq: st.seq, now: Utc::now() })
+    Ok(Position { epoch: st.epoch, seq: st.seq, now: Utc::now(), at: None, clock: None, held_back: None })
+}
+
+/// A past moment to read the picture at, instead of now.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MomentQuery {
+    /// The moment (RFC 3339 with an offset, e.g. 2026-11-22T14:00:00Z); leave it out for now.
+    #[schemars(with = "Option<DateTime<Utc>>")]
+    at: Option<String>,
+    /// `known` (the default): the picture as ghor had received it then; `observed`: what
+    /// had been observed by then, also what was reported later.
+    #[schemars(with = "Option<Clock>")]
+    clock: Option<String>,
+}
+
+impl MomentQuery {
+    /// The moment asked for, if any, each mistake named by its field.
+    fn parse(query: Result<Query<MomentQuery>, QueryRejection>) -> Result<Option<(DateTime<Utc>, Clock)>, Problem> {
+        let Query(query) = query.map_err(|e| {
+            // An unknown or repeated parameter: serde names it between backquotes.
+            let text = e.body_text();
+            Problem::invalid_parameter(FieldError::new(
+                text.split('`').nth(1).unwrap_or("at"),
+                ErrorCode::Malformed,
+                &text,
+            ))
+        })?;
+        let clock = match query.clock.as_deref() {
+            None | Some("known") => Clock::Known,
+            Some("observed") => Clock::Observed,
+            Some(other) => {
+                let reason = format!("{other:?} is not a clock; give known or observed");
+                let e = FieldError::new("clock", ErrorCode::NotInVocabulary, &reason)
+                    .with("allowed", ["known", "observed"]);
+                return Err(Problem::invalid_parameter(e));
+            }
+        };
+        let Some(at) = query.at else {
+            if query.clock.is_some() {
+                let e = FieldError::new("clock", ErrorCode::Malformed, "a clock goes with a moment: give at as well");
+                return Err(Problem::invalid_parameter(e));
+            }
+            return Ok(None);
+        };
+        let at = DateTime::parse_from_rfc3339(&at).map_err(|e| {
+            let reason = format!("{at:?} is not a moment with an offset such as 2026-11-22T14:00:00Z: {e}");
+            Problem::invalid_parameter(FieldError::new("at", ErrorCode::NotATimestamp, &reason))
+        })?;
+        Ok(Some((at.with_timezone(&Utc), clock)))
+    }
+}
+
+/// The picture an answer is taken from: the gateway's now, or a past moment's.
+enum Seen {
+    Now(Position),
+    Past(Position, Past),
+}
+
+impl Seen {
+    async fn at(
+        state: &AppState,
+        caller: &Caller,
+        moment: Result<Query<MomentQuery>, QueryRejection>,
+    ) -> Result<Seen, Problem> {
+        let Some((at, clock)) = MomentQuery::parse(moment)? else {
+            return Ok(Seen::Now(position(state, caller.scope())?));
+        };
+        let gateway = state.gateway(caller.scope())?;
+        let past = gateway.lookback.at(at, clock).await.map_err(|e| match e {
+            Unanswered::Future => {
+                let minutes = (at - Utc::now()).num_minutes().max(1);
+                let reason = "lies ahead: give a moment in the past, or leave at out for now";
+                Problem::invalid_parameter(
+                    FieldError::new("at", ErrorCode::InTheFuture, reason).with("minutes", minutes),
+                )
+            }
+            Unanswered::Indexing { indexed, last } => Problem::unavailable(
+                format!("ghor is still reading the log to look back ({indexed} of {last} events); try again shortly."),
+                2,
+            ),
+            Unanswered::Store(e) => e.into(),
+        })?;
+        let position = Position {
+            epoch: gateway.epoch(),
+            seq: past.seq,
+            now: Utc::now(),
+            at: Some(at),
+            clock: Some(clock),
+            held_back: past.held_back,
+        };
+        Ok(Seen::Past(position, past))
+    }
+
+    fn position(self) -> Position {
+        match self {
+            Seen::Now(position) | Seen::Past(position, _) => position,
+        }
+    }
+
+    /// A region's whole view then, and the moment its ages are counted to.
+    fn view<'a>(&'a self, st: &'a Folded, region: RegionCode) -> (Cow<'a, RegionView>, DateTime<Utc>) {
+        match self {
+            Seen::Now(_) => (st.region_view(region), Utc::now()),
+            Seen::Past(_, past) => (Cow::Owned(past.picture.region_view(region)), past.at),
+        }
+    }
+
+    /// A region's view then, as the caller may see it now.
+    fn region(&self, state: &AppState, caller: &Caller, region: RegionCode) -> Result<RegionPicture, Problem> {
+        let gateway = state.gateway(caller.scope())?;
+        let st = gateway.state();
+        let (view, now) = self.view(&st, region);
+        shown_region(caller, &st.picture, &view, now)
+    }
 }
 
 /// The picture of every region the caller may read.
@@ -263,14 +391,18 @@ pub struct WholePicture {
     regions: BTreeMap<RegionCode, RegionPicture>,
 }
 
-pub async fn picture(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<WholePicture>, Problem> {
-    let position = position(&state, caller.scope())?;
+pub async fn picture(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    moment: Result<Query<MomentQuery>, QueryRejection>,
+) -> Result<Json<WholePicture>, Problem> {
+    let seen = Seen::at(&state, &caller, moment).await?;
     let mut regions = BTreeMap::new();
     for region in caller.regions() {
         policy::decide(&caller, &Action::ReadPicture { region })?;
-        regions.insert(region, region_picture(&state, &caller, region)?);
+        regions.insert(region, seen.region(&state, &caller, region)?);
     }
-    Ok(Json(WholePicture { position, scope: caller.scope(), regions }))
+    Ok(Json(WholePicture { position: seen.position(), scope: caller.scope(), regions }))
 }
 
 /// The region a path names, once the caller may read its picture.
@@ -293,10 +425,12 @@ pub async fn region(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(RegionPath { region }): Path<RegionPath>,
+    moment: Result<Query<MomentQuery>, QueryRejection>,
 ) -> Result<Json<OneRegion>, Problem> {
     let region = readable_region(&caller, &region)?;
-    let position = position(&state, caller.scope())?;
-    Ok(Json(OneRegion { position, picture: region_picture(&state, &caller, region)? }))
+    let seen = Seen::at(&state, &caller, moment).await?;
+    let picture = seen.region(&state, &caller, region)?;
+    Ok(Json(OneRegion { position: seen.position(), picture }))
 }
 
 /// A region's raised/cleared alert feed, newest first, as far as the caller may see the
@@ -378,21 +512,23 @@ pub async fn location(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(LocationPath { location: id }): Path<LocationPath>,
+    moment: Result<Query<MomentQuery>, QueryRejection>,
 ) -> Result<Json<OneLocation>, Problem> {
     let l = registered(&state, &caller, &id)?;
     let sight = sight(&state, &caller, &l)?;
+    let seen = Seen::at(&state, &caller, moment).await?;
     let contacts_shown = sight.is_none()
         && policy::decide(&caller, &Action::ReadContacts { region: l.region, organisation: &l.organisation }).is_ok();
     let (slug, region) = (l.slug, l.region);
-    let (mut location, mut staleness, position) = {
+    let (mut location, mut staleness) = {
         let gateway = state.gateway(caller.scope())?;
         let st = gateway.state();
-        let view = st.region_view(region);
-        let staleness = view.staleness(Utc::now()).locations.remove(&slug);
+        let (view, now) = seen.view(&st, region);
+        let staleness = view.staleness(now).locations.remove(&slug);
         let location = serde_json::to_value(view.locations.get(&slug)).map_err(Problem::internal)?;
-        let position = Position { epoch: st.epoch, seq: st.seq, now: Utc::now() };
-        (location, serde_json::to_value(staleness).map_err(Problem::internal)?, position)
+        (location, serde_json::to_value(staleness).map_err(Problem::internal)?)
     };
+    let position = seen.position();
     if let Some(shared) = &sight {
         let full = location.clone();
         visibility::shared_part(&mut location, &full, shared, visibility::Part::Whole);
