@@ -309,3 +309,93 @@ async fn a_moment_that_cannot_be_read_is_refused_by_its_field() {
     assert_eq!(status, 400, "an unknown parameter: {body}");
     assert_eq!(body["errors"][0]["field"], "extra", "{body}");
 }
+
+/// A location's timeline of one dimension: every value oldest first, a late report and a
+/// withdrawn one marked, the state by the region's thresholds; as JSON and as CSV; only
+/// for who may see the location.
+#[tokio::test]
+async fn a_location_timeline_marks_late_and_withdrawn_values() {
+    let ghor = super::start().await;
+    let report = |minutes_ago: i64, occupied: u32| {
+        let mut e = crate::harness::event(
+            "/locations/umcg",
+            "nl.ghor.beds.reported.v1",
+            Some("ic"),
+            json!({ "operational": 30, "occupied": occupied }),
+        );
+        e["time"] = json!((Utc::now() - Duration::minutes(minutes_ago)).to_rfc3339());
+        e
+    };
+    let mut ids = Vec::new();
+    for (minutes_ago, occupied) in [(30, 10), (3, 29), (60, 5)] {
+        let (status, body) = ghor.post("umcg", "/v1/events", &report(minutes_ago, occupied)).await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_str().expect("id").to_owned());
+    }
+    let power = crate::harness::event(
+        "/locations/umcg",
+        "nl.ghor.utility.reported.v1",
+        Some("stroom"),
+        json!({ "status": "normaal" }),
+    );
+    assert_eq!(ghor.post("umcg", "/v1/events", &power).await.0, 201);
+    let retract = crate::harness::event(
+        "/locations/umcg",
+        "nl.ghor.observation.retracted.v1",
+        None,
+        json!({ "event_id": ids[0] }),
+    );
+    let (status, body) = ghor.post("umcg", "/v1/events", &retract).await;
+    assert_eq!(status, 201, "{body}");
+
+    let path = "/v1/picture/locations/umcg/timeline?dimension=beds";
+    let mut timeline = Value::Null;
+    wait_for(async || {
+        timeline = ghor.get("im", path).await.1;
+        timeline["points"].as_array().is_some_and(|p| p.iter().any(|p| p["retracted"] == true))
+    })
+    .await;
+    let points = timeline["points"].as_array().expect("points");
+    let occupied: Vec<&Value> = points.iter().map(|p| &p["data"]["occupied"]).collect();
+    assert_eq!(occupied, [5, 10, 29], "oldest observation first: {timeline}");
+    assert_eq!(points[0]["late"], true, "observed an hour before it came: {timeline}");
+    assert_eq!(points[2]["late"], false, "{timeline}");
+    assert_eq!(points[1]["retracted"], true, "{timeline}");
+    assert_eq!(points[2]["state"], "aandacht", "1 free IC bed: {timeline}");
+    assert_eq!(points[2]["actor"], "UMCG ZIS");
+    assert!(points.iter().all(|p| p["key"] == "ic"), "no other dimension: {timeline}");
+
+    let from = (Utc::now() - Duration::minutes(45)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (status, window) = ghor.get("im", &format!("{path}&from={from}")).await;
+    assert_eq!(status, 200, "{window}");
+    assert_eq!(window["points"].as_array().map(Vec::len), Some(2), "{window}");
+
+    let response = ghor
+        .http
+        .get(format!("{}/v1/picture/locations/umcg/timeline.csv?dimension=beds", ghor.url))
+        .bearer_auth(ghor.token("im"))
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap_or("").starts_with("text/csv"));
+    let csv = response.text().await.expect("csv text");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "a header and three rows: {csv}");
+    assert_eq!(lines[0], "key,time,received,delay_seconds,late,retracted,state,actor,bron,occupied,operational");
+    assert!(lines[1].starts_with("ic,") && lines[1].contains(",true,false,") && lines[1].ends_with(",5,30"), "{csv}");
+
+    for (token, status) in [("keten", 403), ("im2", 403), ("rot", 200)] {
+        assert_eq!(ghor.get(token, path).await.0, status, "{token}");
+    }
+    let (status, body) = ghor.get("im", "/v1/picture/locations/umcg/timeline?dimension=bedden").await;
+    assert_eq!(
+        (status, &body["errors"][0]["field"], &body["errors"][0]["code"]),
+        (400, &json!("dimension"), &json!("not_in_vocabulary")),
+        "{body}"
+    );
+    let (status, body) = ghor.get("im", &format!("{path}&from=gisteren")).await;
+    assert_eq!((status, &body["errors"][0]["field"]), (400, &json!("from")), "{body}");
+    let (status, body) = ghor.get("im", "/v1/picture/locations/umcg/timeline").await;
+    assert_eq!(status, 400, "no dimension: {body}");
+}

@@ -471,8 +471,9 @@ export class LatestRequest {
 
   /** Asks for `url`; `job` says what its answer is for. */
   want(url, job) {
-    this.next = { url, job }; // MUTATION: no waiting
-    this.run();
+    if (this.busy === url) { this.next = null; return; }
+    this.next = { url, job };
+    if (!this.busy) this.run();
   }
 
   /** Drops what waits, and ignores the answer on its way. */
@@ -1210,7 +1211,7 @@ export function selectedCode() {
  * of the past moment in look-back mode (lookback.js fetched them for this selection).
  */
 export function shownRegions() {
-  const source = state.regions; // MUTATION
+  const source = state.past ? state.past.regions : state.regions;
   const code = selectedCode();
   if (!code) return [];
   if (code === ALL_REGIONS) return regionCodes().filter((c) => has(source, c)).map((c) => [c, source[c]]);

@@ -107,7 +107,7 @@ const look = {
   target: null,         // { at (ms), clock }: the moment asked for; null while live
   clock: 'known',       // the clock chosen, also while live (for the next moment)
   shown: null,          // the last answer: { key, at, clock, regions, seq, heldBack }
-  error: null,          // { key, args }: why a moment could not be shown
+  error: null,          // () => text: why a moment could not be shown (in the language chosen when drawn)
   status: null,         // { key, args }: what screen readers are told (entered, left)
   pace: PACE_DEFAULT,
   playing: false,
@@ -187,14 +187,14 @@ function onAnswer(job, answer, superseded) {
   }
   if (superseded) return; // a newer moment is on its way: its answer speaks
   if (answer.status === 503) {
-    look.error = { key: 'lbIndexing', args: [] };
+    look.error = () => t('lbIndexing');
     look.retryTimer = setTimeout(() => { look.retryTimer = null; request(); }, (answer.retryAfter || 2) * 1000);
     renderNow();
     return;
   }
   // Refused or failed: the page keeps the picture it shows (a past one, or live) and says why.
   stopPlay();
-  look.error = { key: 'lbFailed', args: [fmtMoment(job.at), reason(answer)] };
+  look.error = () => t('lbFailed', fmtMoment(job.at), reason(answer));
   const s = look.shown;
   if (s && s.key === selectionKey()) look.target = { at: s.at, clock: s.clock };
   else reset();
@@ -216,13 +216,13 @@ function reason(answer) {
 
 // ---------------------------------------------------------------- moving in time
 
-/** Shows the picture of `at` (ms); the clock chosen. */
+/** Shows the picture of `at` (ms, taken to the whole second the API speaks); the clock chosen. */
 function goTo(at) {
   clearTimeout(look.retryTimer);
   look.retryTimer = null;
   look.error = null;
   look.open = true;
-  look.target = { at, clock: look.clock };
+  look.target = { at: Math.floor(at / 1000) * 1000, clock: look.clock };
   request();
   renderControl();
   scheduleRender();
@@ -359,7 +359,7 @@ function renderControl() {
   }
   for (const radio of document.querySelectorAll('input[name="lookback-clock"]')) radio.checked = radio.value === look.clock;
 
-  const error = look.error ? t(look.error.key, ...look.error.args) : '';
+  const error = look.error ? look.error() : '';
   setText($('lookback-error'), error);
   $('lookback-error').hidden = !error;
   const note = look.target ? t('lbLiveOnly') : '';
@@ -454,7 +454,7 @@ function bind() {
     const value = $('lookback-at').value;
     const at = value ? new Date(value).getTime() : NaN;
     if (!Number.isFinite(at)) {
-      look.error = { key: value ? 'lbNotATimestamp' : 'lbJumpEmpty', args: [] };
+      look.error = () => t(value ? 'lbNotATimestamp' : 'lbJumpEmpty');
       renderControl();
       return;
     }
@@ -486,8 +486,3 @@ on('signedOut', () => {
   look.error = null;
   look.status = null;
 });
-
-/** Whether the page is looking back (for the page's own tests and modules). */
-export function lookingBack() {
-  return !!look.target;
-}

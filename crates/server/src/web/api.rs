@@ -19,7 +19,7 @@ use ghor_domain::schema::AnyEvent;
 use ghor_domain::view::{IncidentView, LocationStaleness, LocationView, RegionView, Staleness};
 use ghor_domain::vocab::{Audience, Bron, Category, ContactRole, Dimension, ThresholdKey};
 use ghor_domain::{FieldError, Picture, RegionCode, Role, Scope, Slug, Submission};
-use ghor_store::{Appended, Contact, Filter, Quarantined, TokenInfo};
+use ghor_store::{Appended, Contact, Filter, LogEntry, Quarantined, TokenInfo};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -457,13 +457,13 @@ pub struct AlertFeed {
 }
 
 /// A registered location of the caller's scope: its id, region and organisation.
-struct Registered {
-    slug: Slug,
-    region: RegionCode,
-    organisation: Slug,
+pub(super) struct Registered {
+    pub slug: Slug,
+    pub region: RegionCode,
+    pub organisation: Slug,
 }
 
-fn registered(state: &AppState, caller: &Caller, id: &str) -> Result<Registered, Problem> {
+pub(super) fn registered(state: &AppState, caller: &Caller, id: &str) -> Result<Registered, Problem> {
     let slug = Slug::try_from(id).map_err(|_| Problem::not_found(format!("No location {id:?}.")))?;
     let gateway = state.gateway(caller.scope())?;
     let st = gateway.state();
@@ -478,7 +478,7 @@ fn registered(state: &AppState, caller: &Caller, id: &str) -> Result<Registered,
 /// How much of a registered location the caller sees: whole (`None`, the policy's word),
 /// or (`Some`) the dimensions its organisation agreed to share with the caller's audience.
 /// Neither: the policy's refusal.
-fn sight(state: &AppState, caller: &Caller, l: &Registered) -> Result<Option<BTreeSet<Dimension>>, Problem> {
+pub(super) fn sight(state: &AppState, caller: &Caller, l: &Registered) -> Result<Option<BTreeSet<Dimension>>, Problem> {
     let denied = match policy::decide(caller, &Action::ReadLocation { region: l.region, organisation: &l.organisation })
     {
         Ok(()) => return Ok(None),
@@ -600,26 +600,7 @@ pub async fn location_history(
     let l = registered(&state, &caller, &id)?;
     let sight = sight(&state, &caller, &l)?;
     let slug = l.slug;
-    let log = state
-        .backbone
-        .logs
-        .get(&caller.scope())
-        .ok_or_else(|| Problem::internal(format!("no log for scope {}", caller.scope())))?;
-    // The archive up to where it reaches, then the log after that: both indexed by location.
-    let (archived, older) = state.backbone.read_model.location_history(caller.scope(), &slug, limit).await?;
-    let mut entries = Vec::new();
-    let mut after = archived;
-    loop {
-        let newer = log.read_filtered(Filter::Location(&slug), after, 1000).await?;
-        let Some(last) = newer.last() else { break };
-        after = last.seq;
-        entries.extend(newer);
-        entries.drain(..entries.len().saturating_sub(limit)); // only the newest are answered
-    }
-    let seq = after;
-    entries.reverse();
-    entries.extend(older);
-    entries.truncate(limit);
+    let (seq, entries) = location_entries(&state, &caller, &slug, limit).await?;
     // Seen by agreement: the reports of the shared dimensions alone.
     let shown = |body: &Value| {
         let dimension = || body["type"].as_str().and_then(|t| t.split('.').nth(2)).and_then(Dimension::parse);
@@ -635,6 +616,35 @@ pub async fn location_history(
         })
         .collect::<Result<_, Problem>>()?;
     Ok(Json(History { location: slug, seq, changes }))
+}
+
+/// A location's newest `limit` events, newest first, and the log position read to: the
+/// archive up to where it reaches, then the log after that (both indexed by location).
+pub(super) async fn location_entries(
+    state: &AppState,
+    caller: &Caller,
+    slug: &Slug,
+    limit: usize,
+) -> Result<(u64, Vec<LogEntry>), Problem> {
+    let log = state
+        .backbone
+        .logs
+        .get(&caller.scope())
+        .ok_or_else(|| Problem::internal(format!("no log for scope {}", caller.scope())))?;
+    let (archived, older) = state.backbone.read_model.location_history(caller.scope(), slug, limit).await?;
+    let mut entries = Vec::new();
+    let mut after = archived;
+    loop {
+        let newer = log.read_filtered(Filter::Location(slug), after, 1000).await?;
+        let Some(last) = newer.last() else { break };
+        after = last.seq;
+        entries.extend(newer);
+        entries.drain(..entries.len().saturating_sub(limit)); // only the newest are answered
+    }
+    entries.reverse();
+    entries.extend(older);
+    entries.truncate(limit);
+    Ok((after, entries))
 }
 
 /// The registered locations the caller may read.

@@ -11,6 +11,7 @@ mod page;
 pub mod signin;
 mod stream;
 pub mod subscriptions;
+mod timeline;
 mod warm;
 pub mod webhooks;
 
@@ -98,6 +99,8 @@ fn routes(limits: &Limits, roles: Roles, fault_injection: bool, api: &mut OpenAp
             .api_route("/v1/picture/regions/{region}/alerts", get(api::alert_feed))
             .api_route("/v1/picture/locations/{location}", get(api::location))
             .api_route("/v1/picture/locations/{location}/history", get(api::location_history))
+            .api_route("/v1/picture/locations/{location}/timeline", get(timeline::json))
+            .api_route("/v1/picture/locations/{location}/timeline.csv", get(timeline::csv))
             .api_route("/v1/registry/locations", get(api::registry_locations))
             .api_route("/v1/incidents", get(api::incidents))
             .api_route("/v1/uitvragen", get(warm::list))

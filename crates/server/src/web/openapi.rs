@@ -270,3 +270,37 @@ pub struct UuidPath {
     #[schemars(with = "uuid::Uuid")]
     pub id: String,
 }
+
+/// A CSV download (RFC 4180, UTF-8, a header row) saved as `filename`.
+pub struct Csv {
+    pub filename: String,
+    pub text: String,
+}
+
+impl IntoResponse for Csv {
+    fn into_response(self) -> axum::response::Response {
+        let disposition = format!("attachment; filename=\"{}\"", self.filename);
+        let headers = [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ];
+        (headers, self.text).into_response()
+    }
+}
+
+impl OperationOutput for Csv {
+    type Inner = String;
+
+    fn operation_response(ctx: &mut GenContext, _: &mut Operation) -> Option<Response> {
+        let schema = ctx.schema.subschema_for::<String>();
+        Some(Response {
+            description: "CSV (RFC 4180, UTF-8) with a header row.".into(),
+            content: content(schema, &["text/csv"]),
+            ..Response::default()
+        })
+    }
+
+    fn inferred_responses(ctx: &mut GenContext, operation: &mut Operation) -> Vec<(Option<StatusCode>, Response)> {
+        Self::operation_response(ctx, operation).map(|r| (Some(StatusCode::Code(200)), r)).into_iter().collect()
+    }
+}
