@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use ghor_domain::{Event, Picture, RegionCode, Scope, Stamp, Submission};
-use ghor_server::gateway::lookback::{fold_entries, Clock, Lookback};
+use ghor_server::gateway::lookback::{fold_entries, Clock, Lookback, Unanswered};
 use ghor_server::metrics::Metrics;
 use ghor_server::supervise::Tasks;
 use ghor_store::testing::{NatsServer, TestDatabase};
@@ -111,7 +111,7 @@ fn event(
         let l = n - ORGANISATIONS;
         let data = json!({
             "name": format!("Locatie {l}"), "organisation": format!("org-{}", l % ORGANISATIONS),
-            "type": if l % 20 == 0 { "ziekenhuis" } else { "verpleeg_verzorgingshuis" }, "region": REGION,
+            "type": if l.is_multiple_of(20) { "ziekenhuis" } else { "verpleeg_verzorgingshuis" }, "region": REGION,
             "point": { "lat": 53.0 + (l % 50) as f64 / 100.0, "lon": 6.0 + (l / 50) as f64 / 100.0 },
         });
         return stored(&format!("/locations/loc-{l}"), "nl.ghor.location.registered.v1", None, data, start, start);
@@ -254,10 +254,15 @@ fn main() -> anyhow::Result<()> {
 
         let indexing = Instant::now();
         let lookback = Lookback::start(b.log.clone(), b.read_model.clone(), &tasks, shutdown.clone());
-        // The first answer waits until the index has read the whole log.
-        let first = lookback.at(Utc::now(), Clock::Known).await;
+        // Asked again while the index reads the log (as a page does after a 503).
+        loop {
+            match lookback.at(Utc::now(), Clock::Known).await {
+                Ok(_) => break,
+                Err(Unanswered::Indexing { indexed, last }) => progress(format!("indexed {indexed} of {last}")),
+                Err(e) => anyhow::bail!("the look-back index did not answer: {e:?}"),
+            }
+        }
         let indexed = indexing.elapsed();
-        anyhow::ensure!(first.is_ok(), "the look-back index did not answer: {first:?}");
         progress(format!("indexed (and answered now) in {:.1} s", indexed.as_secs_f64()));
 
         let mut folds = Vec::new();

@@ -45,7 +45,7 @@ async function servers(t, ...extra) {
   t.after(() => ghor.close());
   t.after(() => { if (t.passed === false && ghor.stderr) t.diagnostic(`ghor stderr:\n${ghor.stderr}`); });
   await ghor.launch(`127.0.0.1:${port}`, '--public-url', publicUrl,
-    '--oidc-issuer', op.issuer, '--oidc-client-id', CLIENT_ID, '--oidc-client-secret', secret, ...extra);
+    '--oidc-issuer', op.issuer, '--oidc-client-id', CLIENT_ID, `--oidc-client-secret=${secret}`, ...extra);
   assert.equal(ghor.url, publicUrl);
   return { ghor, op };
 }

@@ -82,7 +82,7 @@ impl Report {
                 stored(&source, "nl.ghor.utility.reported.v1", Some("stroom"), data, time, received)
             }
             _ => {
-                let state = if self.value % 2 == 0 { "actief" } else { "afgeschaald" };
+                let state = if self.value.is_multiple_of(2) { "actief" } else { "afgeschaald" };
                 let data = json!({ "name": "Stroomstoring", "state": state, "grip": self.value % 4, "area": { "regions": [REGION] } });
                 stored(
                     &format!("/regions/{REGION}"),
@@ -145,8 +145,8 @@ async fn view_at(ghor: &Ghor, at: DateTime<Utc>, clock: &str) -> Value {
 /// every 16 events and the pictures kept for a slider are started from on the way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_picture_at_any_moment_is_the_fold_of_the_log_by_either_clock() {
-    let ghor = std::cell::RefCell::new(start_with_env(&[("GHOR_SNAPSHOT_EVERY", "16".to_owned())]).await);
-    let log = ghor.borrow().log(Scope::Live).await;
+    let ghor = tokio::sync::Mutex::new(start_with_env(&[("GHOR_SNAPSHOT_EVERY", "16".to_owned())]).await);
+    let log = ghor.lock().await.log(Scope::Live).await;
     let start = Utc::now();
     let registered = std::cell::Cell::new(false);
     let handle = tokio::runtime::Handle::current();
@@ -165,11 +165,11 @@ async fn the_picture_at_any_moment_is_the_fold_of_the_log_by_either_clock() {
                 if !registered.replace(true) {
                     events.splice(0..0, registrations(start));
                 }
-                ghor.borrow_mut().terminate().await;
+                let mut ghor = ghor.lock().await;
+                ghor.terminate().await;
                 let appended = log.append(&events).await;
                 assert!(appended.iter().all(Result::is_ok), "{appended:?}");
-                ghor.borrow_mut().start_again().await;
-                let ghor = ghor.borrow();
+                ghor.start_again().await;
                 let entries = whole_log(&*log).await;
                 let last = start + Duration::milliseconds(WINDOW_MS + 1000);
                 wait_for_within(std::time::Duration::from_secs(10), "the moments are past", async || Utc::now() > last)
@@ -189,7 +189,7 @@ async fn the_picture_at_any_moment_is_the_fold_of_the_log_by_either_clock() {
     });
     checked.unwrap_or_else(|e| panic!("{e}"));
     // Snapshots were there to start from.
-    let stores = ghor.borrow().stores().await;
+    let stores = ghor.lock().await.stores().await;
     assert!(
         stores.read_model.snapshot(Scope::Live, log.epoch(), u64::MAX).await.expect("snapshot").is_some(),
         "the projector kept snapshots to look back from"

@@ -1,10 +1,11 @@
 // ghor — shared core of the live page: texts and their NL/EN switch, the vocabulary,
 // formatting, DOM helpers, signing in (a token from #token= or the sign-in form, or the
 // session cookie of the organisation account, OpenID Connect, with its CSRF header),
-// authorised API calls with problem+json errors, and the live stream (ticket, hello with
-// resume, snapshot + chained JSON Merge Patch deltas, heartbeats, reconnect with backoff),
-// and which picture the page shows: the live one, or in look-back mode (lookback.js) the
-// one of a past moment, while the live one is kept up to date behind it.
+// authorised API calls with problem+json errors (and files, a CSV export, saved as a
+// download), the live stream (ticket, hello with resume, snapshot + chained JSON Merge
+// Patch deltas, heartbeats, reconnect with backoff), and which picture the page shows:
+// the live one, or in look-back mode (lookback.js) the one of a past moment, while the
+// live one is kept up to date behind it.
 // Every other module builds on these helpers; none copies them.
 
 const API = { me: '/v1/me', domain: '/v1/domain', ticket: '/v1/stream/ticket', stream: '/v1/stream', auth: '/v1/auth', logout: '/auth/logout' };
@@ -347,6 +348,11 @@ export function fmtMoment(ms) {
   return `${date} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+/** The day of a moment in words, "di 1 dec" (the year too when it is not this year's). */
+export function fmtDay(ms) {
+  return fmtMoment(ms).replace(/ \d\d:\d\d$/, '');
+}
+
 /** A moment as the API takes it: RFC 3339 in UTC, whole seconds. */
 export function isoTime(ms) {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -453,6 +459,34 @@ export async function api(method, url, body) {
   } catch (e) {
     return { ok: false, status: 0, body: null };
   }
+}
+
+/**
+ * An authorised GET of a file (a CSV export), with the token or the session cookie as every
+ * call. Resolves to { ok, status, blob, filename } (the name the server gives it in
+ * Content-Disposition, or null); a refusal's `body` is its problem, as api() gives it.
+ */
+export async function apiFile(url, accept) {
+  const headers = Object.assign(authHeaders('GET'), { Accept: `${accept}, application/problem+json` });
+  try {
+    const res = await request(url, { method: 'GET', headers });
+    if (!res.ok) return { ok: false, status: res.status, body: await bodyOf(res) };
+    const named = /filename="?([^";]+)"?/i.exec(res.headers.get('Content-Disposition') || '');
+    return { ok: true, status: res.status, blob: await res.blob(), filename: named ? named[1] : null };
+  } catch (e) {
+    return { ok: false, status: 0, body: null };
+  }
+}
+
+/** Hands `blob` to the browser as a download called `name`. */
+export function saveFile(blob, name) {
+  const href = URL.createObjectURL(blob);
+  const link = el('a', { href, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The browser has taken the file once the click is handled; the URL is let go later.
+  setTimeout(() => URL.revokeObjectURL(href), 60000);
 }
 
 /**

@@ -235,27 +235,30 @@ impl Lookback {
             return Err(Unanswered::Indexing { indexed: *indexed.borrow(), last });
         }
         let ms = at.timestamp_millis();
-        let (upto, wanted) = {
+        // The prefix of the log that belongs whole: received, or observed, by then.
+        let (prefix, indexed) = {
             let moments = self.moments.read().unwrap_or_else(|poison| poison.into_inner());
-            match clock {
-                Clock::Known => (moments.known(ms), None),
-                Clock::Observed => (moments.all_observed(ms), Some((moments.last(), ms))),
-            }
+            let prefix = match clock {
+                Clock::Known => moments.known(ms),
+                Clock::Observed => moments.all_observed(ms),
+            };
+            (prefix, moments.last())
         };
-        let (start, picture) = self.nearest(upto).await?;
-        let seqs: Vec<u64> = match wanted {
-            None => (start + 1..=upto).collect(),
-            Some((_, ms)) => self.moments.read().unwrap_or_else(|poison| poison.into_inner()).observed_after(start, ms),
-        };
-        let (picture, held_back) = self.fold(picture, &seqs).await?;
+        let (start, picture) = self.nearest(prefix).await?;
+        let (picture, held_back) = self.fold(picture, &(start + 1..=prefix).collect::<Vec<_>>()).await?;
+        if held_back.is_some() {
+            return Ok(Past { at, clock, seq: prefix, picture: Arc::new(picture), held_back });
+        }
+        // A slider's next step on either clock starts from here.
         let picture = Arc::new(picture);
-        let seq = match wanted {
-            Some((indexed, _)) => indexed,
-            None => {
-                if held_back.is_none() {
-                    self.remember(upto, picture.clone());
-                }
-                upto
+        self.remember(prefix, picture.clone());
+        let (seq, picture, held_back) = match clock {
+            Clock::Known => (prefix, picture, None),
+            Clock::Observed => {
+                // And every later entry observed by then (late reports, wherever they are).
+                let later = self.moments.read().unwrap_or_else(|poison| poison.into_inner()).observed_after(prefix, ms);
+                let (picture, held_back) = self.fold(Picture::clone(&picture), &later).await?;
+                (indexed, Arc::new(picture), held_back)
             }
         };
         Ok(Past { at, clock, seq, picture, held_back })

@@ -159,7 +159,7 @@ async fn timeline(
             }
         })
         .collect();
-    points.sort_by(|a, b| (a.time, a.id).cmp(&(b.time, b.id)));
+    points.sort_by_key(|p| (p.time, p.id));
     Ok(Timeline { location: l.slug, dimension, seq, truncated, points })
 }
 
