@@ -16,30 +16,12 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ghor_domain::{Picture, RegionCode, Scope, Stamp, Submission};
+use ghor_store::testing::Mix;
 use serde_json::{json, Value};
 
 const SUBMISSIONS: usize = 10_000;
 const LOCATIONS: usize = 200;
 const REGIONS: [&str; 3] = ["VR01", "VR02", "VR03"];
-
-/// A small deterministic generator (splitmix64), so every run measures the same input.
-struct Mix(u64);
-
-impl Mix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
 
 fn day_start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).single().expect("valid date")

@@ -30,11 +30,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use ghor_domain::{Event, Picture, RegionCode, Scope, Stamp, Submission};
+use ghor_domain::{Event, Picture, RegionCode, Scope, Stamp};
 use ghor_server::gateway::lookback::{fold_entries, Clock, Lookback, Unanswered};
 use ghor_server::metrics::Metrics;
 use ghor_server::supervise::Tasks;
-use ghor_store::testing::{NatsServer, TestDatabase};
+use ghor_store::testing::{accepted, Mix, NatsServer, TestDatabase};
 use ghor_store::{EventLog, ReadModel};
 use serde_json::{json, Value};
 
@@ -53,23 +53,6 @@ fn setting<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     }
 }
 
-/// A cheap deterministic random sequence (splitmix64), so every run builds the same log.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn stored(
     source: &str,
     event_type: &str,
@@ -78,19 +61,8 @@ fn stored(
     time: DateTime<Utc>,
     received: DateTime<Utc>,
 ) -> anyhow::Result<Event> {
-    let mut body = json!({
-        "specversion": "1.0",
-        "id": uuid::Uuid::now_v7().to_string(),
-        "source": source,
-        "type": event_type,
-        "time": time.to_rfc3339(),
-        "data": data,
-    });
-    if let Some(subject) = subject {
-        body["subject"] = json!(subject);
-    }
     let stamp = Stamp { region: RegionCode::try_from(REGION)?, scope: Scope::Live, actor: "bench".into(), received };
-    Submission::parse(body).and_then(|s| s.accept(stamp)).map_err(|e| anyhow::anyhow!("bench event is invalid: {e}"))
+    Ok(accepted(source, event_type, subject, data, time, stamp))
 }
 
 /// The `n`th event of the log that starts at `start` and spans `span`.
@@ -99,7 +71,7 @@ fn event(
     total: usize,
     start: DateTime<Utc>,
     span: chrono::Duration,
-    random: &mut Random,
+    random: &mut Mix,
 ) -> anyhow::Result<Event> {
     let region = format!("/regions/{REGION}");
     let registrations = ORGANISATIONS + LOCATIONS;
@@ -221,7 +193,7 @@ fn main() -> anyhow::Result<()> {
         let b = backbone(production).await?;
         let span = chrono::Duration::days(7);
         let start = Utc::now() - span - chrono::Duration::hours(1);
-        let mut random = Random(11);
+        let mut random = Mix(11);
         let building = Instant::now();
         for from in (0..total).step_by(APPEND_BATCH) {
             let events = (from..(from + APPEND_BATCH).min(total))
@@ -274,7 +246,7 @@ fn main() -> anyhow::Result<()> {
         let (fold_ms, _, _) = spread(folds);
         progress(format!("full fold {fold_ms:.0} ms (median of 3)"));
 
-        let moment = |random: &mut Random| {
+        let moment = |random: &mut Mix| {
             start + chrono::Duration::milliseconds(random.below(span.num_milliseconds() as u64) as i64)
         };
         let mut figures = Vec::new();

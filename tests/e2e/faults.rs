@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use ghor_domain::{Event, Picture, RegionCode, Scope, Slug, Stamp, Submission};
+use ghor_domain::{Event, Picture, RegionCode, Scope, Slug, Stamp};
 use ghor_store::nats::{connect, NatsLog, StreamSettings};
 use ghor_store::postgres::Postgres;
 use ghor_store::testing::{NatsServer, TestDatabase};
@@ -90,21 +90,8 @@ fn accepted(
     received: DateTime<Utc>,
     stamp_region: &str,
 ) -> Event {
-    let mut body = json!({
-        "specversion": "1.0",
-        "id": uuid::Uuid::now_v7().to_string(),
-        "source": source,
-        "type": event_type,
-        "time": time.to_rfc3339(),
-        "data": data,
-    });
-    if let Some(s) = subject {
-        body["subject"] = json!(s);
-    }
     let stamp = Stamp { region: region(stamp_region), scope: SCOPE, actor: "faults-e2e".into(), received };
-    Submission::parse(body.clone())
-        .and_then(|s| s.accept(stamp))
-        .unwrap_or_else(|e| panic!("the scenario built an invalid event {body}: {e}"))
+    ghor_store::testing::accepted(source, event_type, subject, data, time, stamp)
 }
 
 /// `total` events: every organisation and location registered first, then status reports

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use ghor_domain::{Event, Picture, RegionCode, Scope, Stamp, Submission};
+use ghor_domain::{Event, Picture, RegionCode, Scope, Stamp};
 use ghor_store::EventLog;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -49,20 +49,9 @@ fn stored(
     time: DateTime<Utc>,
     received: DateTime<Utc>,
 ) -> Event {
-    let mut body = json!({
-        "specversion": "1.0",
-        "id": uuid::Uuid::now_v7().to_string(),
-        "source": source,
-        "type": event_type,
-        "time": time.to_rfc3339(),
-        "data": data,
-    });
-    if let Some(subject) = subject {
-        body["subject"] = json!(subject);
-    }
     let region = RegionCode::try_from(REGION).expect("region");
     let stamp = Stamp { region, scope: Scope::Live, actor: "lookback test".into(), received };
-    Submission::parse(body).and_then(|s| s.accept(stamp)).unwrap_or_else(|e| panic!("generated event is invalid: {e}"))
+    ghor_store::testing::accepted(source, event_type, subject, data, time, stamp)
 }
 
 impl Report {

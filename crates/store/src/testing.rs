@@ -1,5 +1,7 @@
 //! Real infrastructure for tests: a `nats-server` with JetStream on a free port and a
-//! temporary store, and a fresh PostgreSQL database per test. No mocks.
+//! temporary store, and a fresh PostgreSQL database per test. No mocks. Also what tests
+//! and benchmarks that build logs share: events with both clocks given, and a
+//! deterministic random sequence.
 //!
 //! `nats-server` is taken from `GHOR_NATS_SERVER` or the `PATH` (the test script installs a
 //! pinned version); PostgreSQL from `GHOR_TEST_DATABASE_URL` (default: local trust auth).
@@ -9,8 +11,61 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+use ghor_domain::{Event, Stamp, Submission};
+use serde_json::{json, Value};
 use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
+
+/// A client's CloudEvent observed at `time`, validated and accepted as ingest would with
+/// `stamp` (its region, scope, actor and when it was received): for logs of the past.
+/// Panics, naming the event, when it is not valid.
+pub fn accepted(
+    source: &str,
+    event_type: &str,
+    subject: Option<&str>,
+    data: Value,
+    time: DateTime<Utc>,
+    stamp: Stamp,
+) -> Event {
+    let mut body = json!({
+        "specversion": "1.0",
+        "id": Uuid::now_v7().to_string(),
+        "source": source,
+        "type": event_type,
+        "time": time.to_rfc3339(),
+        "data": data,
+    });
+    if let Some(subject) = subject {
+        body["subject"] = json!(subject);
+    }
+    Submission::parse(body.clone())
+        .and_then(|s| s.accept(stamp))
+        .unwrap_or_else(|e| panic!("an invalid event was built, {body}: {e}"))
+}
+
+/// A small deterministic random sequence (splitmix64), so every run builds the same input.
+pub struct Mix(pub u64);
+
+impl Mix {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// One of `items`.
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
 
 /// A running `nats-server`, stopped (SIGKILL) when dropped.
 pub struct NatsServer {
