@@ -211,7 +211,9 @@ impl Ghor {
             url: String::new(),
             dir,
             tokens: BTreeMap::new(),
-            http: reqwest::Client::new(),
+            // Idle connections are let go before the server's own 10 s (HEADER_READ), so a
+            // request never goes out on one the server is closing at that moment.
+            http: reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(5)).build().expect("an HTTP client"),
             backend,
             nats,
             nats_url,
