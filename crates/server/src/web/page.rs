@@ -55,6 +55,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("subscriptions.js", "text/javascript; charset=utf-8", include_str!("../../assets/subscriptions.js")),
     ("institution.js", "text/javascript; charset=utf-8", include_str!("../../assets/institution.js")),
     ("admin.js", "text/javascript; charset=utf-8", include_str!("../../assets/admin.js")),
+    ("lookback.js", "text/javascript; charset=utf-8", include_str!("../../assets/lookback.js")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../assets/app.js")),
     ("nl-outline.geojson", "application/geo+json", include_str!("../../assets/nl-outline.geojson")),
 ];
@@ -233,4 +234,21 @@ pub async fn method_not_allowed() -> Problem {
         "Method not allowed",
         "This endpoint does not take this HTTP method.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    /// A file added to `assets/` is served by a deployment only once it is embedded here
+    /// (with `GHOR_ASSETS_DIR`, as in development, any file is, which hides the omission).
+    #[test]
+    fn every_asset_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+        let files = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for file in files {
+            let name = file.expect("an entry").file_name().to_string_lossy().into_owned();
+            if name != "index.html" {
+                assert!(super::ASSETS.iter().any(|(embedded, _, _)| *embedded == name), "{name} is not embedded");
+            }
+        }
+    }
 }
