@@ -160,6 +160,15 @@ export class Ghor {
     const { status, body } = await this.post('netwerk', '/v1/events/batch', events);
     assert.equal(status, 200, JSON.stringify(body));
     for (const r of body.results) assert.notEqual(r.status, 'rejected', JSON.stringify(r));
+    await this.registered(['umcg', 'martini']);
+  }
+
+  /** Waits until the picture holds these locations' registrations (a 200 means stored, not yet folded). */
+  async registered(ids) {
+    await this.until(async () => {
+      const { body } = await this.get('netwerk', '/v1/registry/locations');
+      return ids.every((id) => (body?.locations || []).some((l) => l.id === id));
+    });
   }
 
   async get(token, pathname) {

@@ -32,6 +32,7 @@ async function setupArea(ghor) {
   const { status, body } = await ghor.post('netwerk', '/v1/events/batch', events);
   assert.equal(status, 200, JSON.stringify(body));
   for (const r of body.results) assert.notEqual(r.status, 'rejected', JSON.stringify(r));
+  await ghor.registered(['anker', 'delfzijl']);
   const contacts = { contacts: [{ role: 'crisiscoordinator', name: 'A. Jansen', phone_24_7: '+31 50 123 4567',
     fallback: 'receptie 050 765 4321', verified_on: '2026-10-01' }] };
   assert.equal((await ghor.put('netwerk', '/v1/registry/locations/anker/contacts', contacts)).status, 200);
