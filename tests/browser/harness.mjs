@@ -241,3 +241,25 @@ export async function openAs(page, ghor, token, query = '') {
 export function overflow(page) {
   return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }
+
+/**
+ * Signs in at the provider's development pages as `login` (any password), consenting when
+ * asked, and waits until the browser is back at ghor.
+ */
+export async function signInAtProvider(page, ghor, op, login) {
+  await page.waitForURL((u) => u.href.startsWith(`${op.issuer}/interaction/`), { timeout: DEADLINE_MS });
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill('welkom01');
+  let at = page.url();
+  await page.locator('button[type="submit"]').click();
+  for (let step = 0; step < 3; step++) {
+    const from = at;
+    await page.waitForURL((u) => u.href !== from && (u.href.startsWith(`${ghor.url}/`) || u.href.startsWith(`${op.issuer}/interaction/`)),
+      { timeout: DEADLINE_MS });
+    if (page.url().startsWith(`${ghor.url}/`)) return;
+    at = page.url();
+    await page.locator('input[name="prompt"][value="consent"]').waitFor({ state: 'attached', timeout: DEADLINE_MS });
+    await page.locator('button[type="submit"]').click();
+  }
+  throw new Error(`not back at ghor: ${page.url()}`);
+}

@@ -15,7 +15,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Ghor, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE, overflow } from './harness.mjs';
+import { Ghor, SCREENSHOTS, DEADLINE_MS, useBrowser, PHONE, overflow, signInAtProvider } from './harness.mjs';
 import { startProvider } from './oidc_provider.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
@@ -64,27 +64,6 @@ async function newPage(t, ghor, options) {
   return { context, page, errors, requests };
 }
 
-/**
- * Signs in at the provider's development pages as `login` (any password), consenting when
- * asked, and waits until the browser is back at ghor.
- */
-async function signInAtProvider(page, ghor, op, login) {
-  await page.waitForURL((u) => u.href.startsWith(`${op.issuer}/interaction/`), { timeout: DEADLINE_MS });
-  await page.locator('input[name="login"]').fill(login);
-  await page.locator('input[name="password"]').fill('welkom01');
-  let at = page.url();
-  await page.locator('button[type="submit"]').click();
-  for (let step = 0; step < 3; step++) {
-    const from = at;
-    await page.waitForURL((u) => u.href !== from && (u.href.startsWith(`${ghor.url}/`) || u.href.startsWith(`${op.issuer}/interaction/`)),
-      { timeout: DEADLINE_MS });
-    if (page.url().startsWith(`${ghor.url}/`)) return;
-    at = page.url();
-    await page.locator('input[name="prompt"][value="consent"]').waitFor({ state: 'attached', timeout: DEADLINE_MS });
-    await page.locator('button[type="submit"]').click();
-  }
-  throw new Error(`not back at ghor: ${page.url()}`);
-}
 
 /** The sign-in form as it first shows with the provider configured: the button first, the token below. */
 async function signInForm(page) {

@@ -17,7 +17,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, openAs, overflow, PHONE } from './harness.mjs';
+import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, openAs, overflow, PHONE, signInAtProvider } from './harness.mjs';
 import { startProvider } from './oidc_provider.mjs';
 
 const TEST_TIMEOUT_MS = 240000;
@@ -398,20 +398,7 @@ test('signed in with the organisation account (session cookie, no token), the CS
   await page.goto(`${ghor.url}/`);
   await page.locator('#login:not([hidden]) #oidc-login').click();
   // The provider's development pages: any password, consent when asked.
-  await page.waitForURL((u) => u.href.startsWith(`${op.issuer}/interaction/`), { timeout: DEADLINE_MS });
-  await page.locator('input[name="login"]').fill('rot-user');
-  await page.locator('input[name="password"]').fill('welkom01');
-  let at = page.url();
-  await page.locator('button[type="submit"]').click();
-  for (let step = 0; step < 3; step++) {
-    const from = at;
-    await page.waitForURL((u) => u.href !== from && (u.href.startsWith(`${ghor.url}/`) || u.href.startsWith(`${op.issuer}/interaction/`)),
-      { timeout: DEADLINE_MS });
-    if (page.url().startsWith(`${ghor.url}/`)) break;
-    at = page.url();
-    await page.locator('input[name="prompt"][value="consent"]').waitFor({ state: 'attached', timeout: DEADLINE_MS });
-    await page.locator('button[type="submit"]').click();
-  }
+  await signInAtProvider(page, ghor, op, 'rot-user');
   await page.locator('#connection[data-state="live"]').waitFor({ timeout: DEADLINE_MS });
   await page.locator('#region').selectOption('VR01');
   assert.equal(await page.evaluate(() => sessionStorage.getItem('ghor.token')), null, 'no token: the session cookie');
