@@ -183,6 +183,8 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
     let call = |_: &str| Some(event("/regions/VR01", "nl.ghor.uitvraag_call.recorded.v1", Some("authz"), json!({ "location": "umcg", "outcome": "geen_gehoor" })));
     let advice = |who: &str| Some(event("/regions/VR01", "nl.ghor.handelingsperspectief.published.v1", Some(&format!("authz-{who}")),
         json!({ "title": "Kook water", "text": "Kook drinkwater.", "urgency": "normaal", "area": { "regions": ["VR01"] } })));
+    let beeld = |who: &str| Some(event("/regions/VR01", "nl.ghor.beeld.issued.v1", Some(&format!("authz-{who}")),
+        json!({ "at": "2026-11-01T12:00:00Z", "summary": "Rustig." })));
     let read_umcg = |_: &str| Some(event("/locations/umcg", "nl.ghor.handelingsperspectief.read.v1", Some("authz"), json!({})));
     let revoke = format!("/v1/tokens/{revoke_target}");
     let (vr01, umcg) = (region("VR01"), slug("umcg"));
@@ -212,6 +214,7 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
         row("uitvraag in VR01",     M::POST, "/v1/events", uitvraag,     move |c| allow(c, Action::AskAndAdvise { region: vr01, bron: Bron::Api }, 201)),
         row("call recorded",        M::POST, "/v1/events", call,         move |c| allow(c, Action::AskAndAdvise { region: vr01, bron: Bron::Api }, 201)),
         row("handelingsperspectief", M::POST, "/v1/events", advice,      move |c| allow(c, Action::AskAndAdvise { region: vr01, bron: Bron::Api }, 201)),
+        row("issue beeld",          M::POST, "/v1/events", beeld,        move |c| allow(c, Action::AskAndAdvise { region: vr01, bron: Bron::Api }, 201)),
         row("gelezen umcg",         M::POST, "/v1/events", read_umcg,    |c| report_umcg(c, Bron::Api)),
         row("picture",              M::GET,  "/v1/picture", no_body, |_| 200),
         row("region VR01",          M::GET,  "/v1/picture/regions/VR01", no_body, |c| allow(c, Action::ReadPicture { region: region("VR01") }, 200)),
@@ -224,6 +227,8 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
         row("history bad limit",    M::GET,  "/v1/picture/locations/umcg/history?limit=0", no_body, |_| 422),
         row("region VR01 then",     M::GET,  "/v1/picture/regions/VR01?at=2026-11-01T12:00:00Z", no_body, |c| allow(c, Action::ReadPicture { region: region("VR01") }, 200)),
         row("region VR02 observed", M::GET,  "/v1/picture/regions/VR02?at=2026-11-01T12:00:00Z&clock=observed", no_body, |c| allow(c, Action::ReadPicture { region: region("VR02") }, 200)),
+        row("beeld VR01",           M::GET,  "/v1/picture/regions/VR01/beeld?format=md", no_body, |c| allow(c, Action::ReadPicture { region: region("VR01") }, 200)),
+        row("beeld VR02 PDF then",  M::GET,  "/v1/picture/regions/VR02/beeld?format=pdf&at=2026-11-01T12:00:00Z", no_body, |c| allow(c, Action::ReadPicture { region: region("VR02") }, 200)),
         row("location umcg then",   M::GET,  "/v1/picture/locations/umcg?at=2026-11-01T12:00:00Z", no_body, |c| read_location(c, "umcg", "VR01")),
         row("timeline umcg (VR01)", M::GET,  "/v1/picture/locations/umcg/timeline?dimension=beds", no_body, |c| read_location(c, "umcg", "VR01")),
         row("timeline mcl (VR02)",  M::GET,  "/v1/picture/locations/mcl/timeline?dimension=beds", no_body, |c| read_location(c, "mcl", "VR02")),

@@ -28,6 +28,8 @@ mod notify;
 mod past;
 #[path = "picture.rs"]
 mod picture;
+#[path = "reports.rs"]
+mod reports;
 #[path = "screens.rs"]
 mod screens;
 #[path = "stream.rs"]

@@ -643,6 +643,22 @@ pub struct ReminderDueData {
     pub due: DateTime<Utc>,
 }
 
+/// The informatiemanager issued the beeld of a region: the situational report for the ROT
+/// and the bestuur of the picture as known at `at`. Recorded so that "since the previous
+/// beeld" is defined, and so that every issued beeld can be produced again as it was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BeeldData {
+    /// The moment it describes, as known then.
+    pub at: DateTime<Utc>,
+    /// What the informatiemanager makes of it (the duiding), shown above the figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<LongText>,
+    /// The incident it is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<Slug>,
+}
+
 /// What became of one notification to one receiver (§3.7): the subject is the
 /// notification's id (the email's Message-ID, the webhook's `webhook-id`), the source the
 /// location it was about. Never an address, a phone number or a URL: personal data and
@@ -688,6 +704,7 @@ pub enum Payload {
     HandelingsperspectiefRead { advice: Slug, data: ReadData },
     UitvraagReminderDue { uitvraag: Slug, data: ReminderDueData },
     Notification { notification: Slug, state: DeliveryState, data: NotificationData },
+    BeeldIssued { beeld: Slug, data: BeeldData },
 }
 
 pub use crate::event_type::SourceKind;
@@ -863,6 +880,10 @@ event_types! {
         label: "Herinnering uitvraag", "Enquiry reminder due",
         source: Region, key: Slug, data: ReminderDueData, older: [],
     } => { Payload::UitvraagReminderDue { uitvraag: key, data } };
+    BeeldIssued("beeld", "issued", 1) {
+        label: "Beeld uitgegeven", "Situation report issued",
+        source: Region, key: Slug, data: BeeldData, older: [],
+    } => { Payload::BeeldIssued { beeld: key, data } };
     NotificationDelivered("notification", "delivered", 1) {
         label: "Bericht afgeleverd", "Notification delivered",
         source: Location, key: Slug, data: NotificationData, older: [],
@@ -1097,6 +1118,7 @@ impl EventData<Slug> for HandelingsperspectiefData {
 }
 impl EventData<Slug> for ReadData {}
 impl EventData<Slug> for ReminderDueData {}
+impl EventData<Slug> for BeeldData {}
 impl EventData<Slug> for NotificationData {}
 impl EventData<ThresholdKey> for ThresholdData {}
 impl EventData<ShortText> for AcknowledgedData {}

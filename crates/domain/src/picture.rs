@@ -42,6 +42,11 @@ impl<T> Observation<T> {
         }
     }
 
+    /// Which came first: the earliest (time, id), of two copies of one event the first received.
+    fn precedes(&self, other: &Self) -> bool {
+        (self.time, self.id, self.received) < (other.time, other.id, other.received)
+    }
+
     /// Newest observation wins; between two copies of one event the first received stays.
     fn supersedes(&self, other: &Self) -> bool {
         (self.time, self.id, std::cmp::Reverse(self.received))
@@ -56,12 +61,17 @@ fn keep_newest<T>(slot: &mut Option<Observation<T>>, new: Observation<T>) {
     }
 }
 
-/// Puts `new` into `slot` when it came first: the earliest (time, id), of two copies of one
-/// event the first received (for what the first of counts: a closing, a read receipt).
+/// Puts `new` into `slot` when it came first (for what the first of counts: a closing, a
+/// read receipt, an issued beeld).
 pub(crate) fn keep_first<T>(slot: &mut Option<Observation<T>>, new: Observation<T>) {
-    let order = |o: &Observation<T>| (o.time, o.id, o.received);
-    if slot.as_ref().is_none_or(|old| order(&new) < order(old)) {
+    if slot.as_ref().is_none_or(|old| new.precedes(old)) {
         *slot = Some(new);
+    }
+}
+
+fn keep_first_in<K: Ord, T>(map: &mut BTreeMap<K, Observation<T>>, key: K, new: Observation<T>) {
+    if map.get(&key).is_none_or(|old| new.precedes(old)) {
+        map.insert(key, new);
     }
 }
 
@@ -173,6 +183,9 @@ pub struct Picture {
     /// that only grows, so the scheduler writes each round once.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub reminders: BTreeMap<Slug, BTreeMap<u32, DateTime<Utc>>>,
+    /// The beelden issued per region; the first issuing of an id holds.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub beelden: BTreeMap<RegionCode, BTreeMap<Slug, Observation<BeeldData>>>,
 }
 
 impl Picture {
@@ -299,6 +312,12 @@ impl Picture {
                     *due = (*due).min(data.due);
                 }
             }
+            Payload::BeeldIssued { beeld, data } => {
+                if let Some(region) = region {
+                    let issued = self.beelden.entry(region).or_default();
+                    keep_first_in(issued, beeld.clone(), Observation::of(event, data.clone()));
+                }
+            }
             // Outcomes about an uitvraag; those of other notifications (handelingsperspectief,
             // overdue reminders) are in the log for the record, not in the picture.
             Payload::Notification { notification, state, data } => {
@@ -375,8 +394,8 @@ impl Picture {
                         .filter_map(LocationState::region),
                 )
             }
-            // The scheduler's rounds of reminders show in no view.
-            (_, Payload::UitvraagReminderDue { .. }) => {}
+            // The scheduler's rounds of reminders and the beelden issued show in no view.
+            (_, Payload::UitvraagReminderDue { .. } | Payload::BeeldIssued { .. }) => {}
             // Registrations (which may move a location) and thresholds; an observation
             // that moved its location's region; and how a notification about an uitvraag
             // went, which the uitvraag's view in the location's region shows.

@@ -10,6 +10,7 @@
 //! - [`projector`]: fold the log into the read model, fenced on its checkpoint.
 //! - [`gateway`]: fold the log in memory and stream snapshot + chained deltas.
 //! - [`web`]: the axum edge: API, websocket, the live page.
+//! - [`report`]: documents made from the picture (the beeld) as HTML, PDF and Markdown.
 //! - [`notify`]: the notifier: from its own checkpoint, events → email and signed
 //!   webhooks, outcomes written back as events.
 //! - [`scheduler`]: what ghor writes itself (default thresholds, overdue reports,
@@ -24,6 +25,7 @@ pub mod ingest;
 pub mod notify;
 pub mod projector;
 pub mod reader;
+pub mod report;
 pub mod web;
 
 pub mod audit;

@@ -60,8 +60,8 @@ pub enum Capability {
     Acknowledge,
     /// Open, change and close incidents.
     ManageIncidents,
-    /// Ask an area (uitvraag), record calls to those who did not answer, and publish
-    /// handelingsperspectief: the informatiemanager's warm phase.
+    /// Ask an area (uitvraag), record calls to those who did not answer, publish
+    /// handelingsperspectief and issue the beeld: the informatiemanager's warm phase.
     AskAndAdvise,
     /// Set thresholds (a region's configuration).
     SetThresholds,

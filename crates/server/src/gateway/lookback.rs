@@ -264,6 +264,43 @@ impl Lookback {
         Ok(Past { at, clock, seq, picture, held_back })
     }
 
+    /// Hands every event after `after` to `each`, in log order, a window at a time off the
+    /// runtime's threads; at most `limit` entries (true when that cut it short), and never
+    /// past an event this build cannot read yet.
+    pub async fn replay<S: Send + 'static>(
+        &self,
+        after: u64,
+        limit: u64,
+        mut state: S,
+        each: fn(&mut S, &Event),
+    ) -> Result<(S, bool), StoreError> {
+        let mut next = after;
+        loop {
+            let entries = self.log.read(next, WINDOW).await?;
+            let Some(last) = entries.last().map(|e| e.seq) else { return Ok((state, false)) };
+            next = last;
+            let (folded, stopped) = tokio::task::spawn_blocking(move || {
+                for entry in entries {
+                    match Event::from_stored(&entry.body) {
+                        Ok(event) => each(&mut state, &event),
+                        Err(DecodeError::NewerVersion(_)) => return (state, true),
+                        Err(DecodeError::Invalid(_)) => {}
+                    }
+                }
+                (state, false)
+            })
+            .await
+            .map_err(|e| StoreError::Internal(format!("the replay failed: {e}")))?;
+            state = folded;
+            if stopped {
+                return Ok((state, false));
+            }
+            if next - after >= limit {
+                return Ok((state, true));
+            }
+        }
+    }
+
     /// The prefix fold nearest before `upto` (sequence, picture): one worked out lately, or
     /// the projector's snapshot, or the empty picture.
     async fn nearest(&self, upto: u64) -> Result<(u64, Picture), StoreError> {

@@ -312,7 +312,8 @@ pub fn authorise(
                 Payload::UitvraagOpened { .. }
                 | Payload::UitvraagClosed { .. }
                 | Payload::CallRecorded { .. }
-                | Payload::HandelingsperspectiefPublished { .. } => Action::AskAndAdvise { region, bron },
+                | Payload::HandelingsperspectiefPublished { .. }
+                | Payload::BeeldIssued { .. } => Action::AskAndAdvise { region, bron },
                 // Parsing already refused the other types with a region as source.
                 _ => return Err(Problem::forbidden(Some("source"), format!("no client writes {event_type} events"))),
             };

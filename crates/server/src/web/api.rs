@@ -29,7 +29,7 @@ use super::AppState;
 use crate::auth::{issue, Caller, TokenRequest};
 use crate::gateway::feed::FeedEntry;
 use crate::gateway::lookback::{Clock, Past, Unanswered};
-use crate::gateway::{visibility, Folded};
+use crate::gateway::{visibility, Folded, Gateway};
 use crate::ingest::Receipt;
 use crate::policy::{self, Action, Capability, TokenTarget};
 use crate::problem::Problem;
@@ -224,7 +224,7 @@ enum BatchItem {
 #[derive(Serialize, JsonSchema)]
 pub struct RegionPicture {
     #[schemars(with = "RegionView")]
-    view: Value,
+    pub(super) view: Value,
     #[schemars(with = "Staleness")]
     staleness: Value,
 }
@@ -232,7 +232,7 @@ pub struct RegionPicture {
 /// A region's view as `caller` may see it, with each value's age at `now`: `rules` holds
 /// the registrations and agreements that decide what it sees (the present ones, also of a
 /// past view).
-fn shown_region(
+pub(super) fn shown_region(
     caller: &Caller,
     rules: &Picture,
     view: &RegionView,
@@ -284,38 +284,64 @@ pub struct MomentQuery {
 impl MomentQuery {
     /// The moment asked for, if any, each mistake named by its field.
     fn parse(query: Result<Query<MomentQuery>, QueryRejection>) -> Result<Option<(DateTime<Utc>, Clock)>, Problem> {
-        let Query(query) = query.map_err(|e| {
-            // An unknown or repeated parameter: serde names it between backquotes.
-            let text = e.body_text();
-            Problem::invalid_parameter(FieldError::new(
-                text.split('`').nth(1).unwrap_or("at"),
-                ErrorCode::Malformed,
-                &text,
-            ))
-        })?;
-        let clock = match query.clock.as_deref() {
-            None | Some("known") => Clock::Known,
-            Some("observed") => Clock::Observed,
-            Some(other) => {
-                let reason = format!("{other:?} is not a clock; give known or observed");
-                let e = FieldError::new("clock", ErrorCode::NotInVocabulary, &reason)
-                    .with("allowed", ["known", "observed"]);
-                return Err(Problem::invalid_parameter(e));
-            }
-        };
-        let Some(at) = query.at else {
-            if query.clock.is_some() {
-                let e = FieldError::new("clock", ErrorCode::Malformed, "a clock goes with a moment: give at as well");
-                return Err(Problem::invalid_parameter(e));
-            }
-            return Ok(None);
-        };
-        let at = DateTime::parse_from_rfc3339(&at).map_err(|e| {
-            let reason = format!("{at:?} is not a moment with an offset such as 2026-11-22T14:00:00Z: {e}");
-            Problem::invalid_parameter(FieldError::new("at", ErrorCode::NotATimestamp, &reason))
-        })?;
-        Ok(Some((at.with_timezone(&Utc), clock)))
+        let Query(query) = query.map_err(|e| query_problem(&e, "at"))?;
+        moment(query.at.as_deref(), query.clock.as_deref())
     }
+}
+
+/// A query string that does not parse, as a problem naming its parameter (an unknown or
+/// repeated one: serde names it between backquotes), else `field`.
+pub(super) fn query_problem(e: &QueryRejection, field: &str) -> Problem {
+    let text = e.body_text();
+    Problem::invalid_parameter(FieldError::new(text.split('`').nth(1).unwrap_or(field), ErrorCode::Malformed, &text))
+}
+
+/// The past moment and clock `at` and `clock` ask for, if any.
+pub(super) fn moment(at: Option<&str>, clock: Option<&str>) -> Result<Option<(DateTime<Utc>, Clock)>, Problem> {
+    let clock_read = match clock {
+        None | Some("known") => Clock::Known,
+        Some("observed") => Clock::Observed,
+        Some(other) => {
+            let reason = format!("{other:?} is not a clock; give known or observed");
+            let e = FieldError::new("clock", ErrorCode::NotInVocabulary, &reason).with("allowed", ["known", "observed"]);
+            return Err(Problem::invalid_parameter(e));
+        }
+    };
+    match parse_moment("at", at)? {
+        Some(at) => Ok(Some((at, clock_read))),
+        None if clock.is_some() => {
+            let e = FieldError::new("clock", ErrorCode::Malformed, "a clock goes with a moment: give at as well");
+            Err(Problem::invalid_parameter(e))
+        }
+        None => Ok(None),
+    }
+}
+
+/// A moment given as the parameter `field`, if given.
+pub(super) fn parse_moment(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, Problem> {
+    text.map(|t| {
+        DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&Utc)).map_err(|e| {
+            let reason = format!("{t:?} is not a moment with an offset such as 2026-11-22T14:00:00Z: {e}");
+            Problem::invalid_parameter(FieldError::new(field, ErrorCode::NotATimestamp, &reason))
+        })
+    })
+    .transpose()
+}
+
+/// The picture at a past moment, or the problem to answer with.
+pub(super) async fn look_back(gateway: &Gateway, at: DateTime<Utc>, clock: Clock) -> Result<Past, Problem> {
+    gateway.lookback.at(at, clock).await.map_err(|e| match e {
+        Unanswered::Future => {
+            let minutes = (at - Utc::now()).num_minutes().max(1);
+            let reason = "lies ahead: give a moment in the past, or leave at out for now";
+            Problem::invalid_parameter(FieldError::new("at", ErrorCode::InTheFuture, reason).with("minutes", minutes))
+        }
+        Unanswered::Indexing { indexed, last } => Problem::unavailable(
+            format!("ghor is still reading the log to look back ({indexed} of {last} events); try again shortly."),
+            2,
+        ),
+        Unanswered::Store(e) => e.into(),
+    })
 }
 
 /// The picture an answer is taken from: the gateway's now, or a past moment's.
@@ -334,20 +360,7 @@ impl Seen {
             return Ok(Seen::Now(position(state, caller.scope())?));
         };
         let gateway = state.gateway(caller.scope())?;
-        let past = gateway.lookback.at(at, clock).await.map_err(|e| match e {
-            Unanswered::Future => {
-                let minutes = (at - Utc::now()).num_minutes().max(1);
-                let reason = "lies ahead: give a moment in the past, or leave at out for now";
-                Problem::invalid_parameter(
-                    FieldError::new("at", ErrorCode::InTheFuture, reason).with("minutes", minutes),
-                )
-            }
-            Unanswered::Indexing { indexed, last } => Problem::unavailable(
-                format!("ghor is still reading the log to look back ({indexed} of {last} events); try again shortly."),
-                2,
-            ),
-            Unanswered::Store(e) => e.into(),
-        })?;
+        let past = look_back(gateway, at, clock).await?;
         let position = Position {
             epoch: gateway.epoch(),
             seq: past.seq,
@@ -406,7 +419,7 @@ pub async fn picture(
 }
 
 /// The region a path names, once the caller may read its picture.
-fn readable_region(caller: &Caller, region: &str) -> Result<RegionCode, Problem> {
+pub(super) fn readable_region(caller: &Caller, region: &str) -> Result<RegionCode, Problem> {
     let region = RegionCode::try_from(region).map_err(|r| Problem::not_found(format!("No such region: {r}.")))?;
     policy::decide(caller, &Action::ReadPicture { region })?;
     Ok(region)

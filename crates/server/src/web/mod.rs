@@ -8,6 +8,7 @@ pub mod listen;
 mod oefening;
 pub mod openapi;
 mod page;
+mod reports;
 pub mod signin;
 mod stream;
 pub mod subscriptions;
@@ -97,12 +98,14 @@ fn routes(limits: &Limits, roles: Roles, fault_injection: bool, api: &mut OpenAp
             .api_route("/v1/picture", get(api::picture))
             .api_route("/v1/picture/regions/{region}", get(api::region))
             .api_route("/v1/picture/regions/{region}/alerts", get(api::alert_feed))
+            .api_route("/v1/picture/regions/{region}/beeld", get(reports::beeld))
             .api_route("/v1/picture/locations/{location}", get(api::location))
             .api_route("/v1/picture/locations/{location}/history", get(api::location_history))
             .api_route("/v1/picture/locations/{location}/timeline", get(timeline::json))
             .api_route("/v1/picture/locations/{location}/timeline.csv", get(timeline::csv))
             .api_route("/v1/registry/locations", get(api::registry_locations))
             .api_route("/v1/incidents", get(api::incidents))
+            .api_route("/v1/incidents/{id}/evaluation", get(reports::evaluation))
             .api_route("/v1/uitvragen", get(warm::list))
             .api_route("/v1/uitvragen/{id}", get(warm::one))
             .api_route("/v1/registry/contacts", get(api::contacts_overview))

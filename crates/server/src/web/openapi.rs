@@ -304,3 +304,51 @@ impl OperationOutput for Csv {
         Self::operation_response(ctx, operation).map(|r| (Some(StatusCode::Code(200)), r)).into_iter().collect()
     }
 }
+
+/// A report rendered as a file: a printable HTML page, a PDF, or Markdown, named
+/// `filename`. HTML and PDF open in the browser; Markdown is text to paste.
+pub struct ReportFile {
+    pub filename: String,
+    pub media_type: &'static str,
+    pub body: Vec<u8>,
+    /// Extra headers, e.g. the HTML page's content security policy.
+    pub headers: Vec<(axum::http::HeaderName, &'static str)>,
+}
+
+impl IntoResponse for ReportFile {
+    fn into_response(self) -> axum::response::Response {
+        let mut response = self.body.into_response();
+        let headers = response.headers_mut();
+        let disposition = format!("inline; filename=\"{}\"", self.filename);
+        for (name, value) in [
+            (axum::http::header::CONTENT_TYPE, self.media_type.to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+        ] {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+        for (name, value) in self.headers {
+            headers.insert(name, axum::http::HeaderValue::from_static(value));
+        }
+        response
+    }
+}
+
+impl OperationOutput for ReportFile {
+    type Inner = String;
+
+    fn operation_response(ctx: &mut GenContext, _: &mut Operation) -> Option<Response> {
+        let schema = ctx.schema.subschema_for::<String>();
+        Some(Response {
+            description: "The report as the `format` asked: HTML (printable, the default), PDF or Markdown.".into(),
+            content: content(schema, &["text/html", "application/pdf", "text/markdown"]),
+            ..Response::default()
+        })
+    }
+
+    fn inferred_responses(ctx: &mut GenContext, operation: &mut Operation) -> Vec<(Option<StatusCode>, Response)> {
+        Self::operation_response(ctx, operation).map(|r| (Some(StatusCode::Code(200)), r)).into_iter().collect()
+    }
+}

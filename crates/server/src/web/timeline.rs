@@ -18,11 +18,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::api::{location_entries, registered, sight};
+use super::api::{location_entries, parse_moment, query_problem, registered, sight};
 use super::openapi::{Csv, LocationPath};
 use super::AppState;
 use crate::auth::Caller;
 use crate::problem::Problem;
+use crate::report::csv_cell as cell;
 
 /// The most of a location's events a timeline looks through (all its dimensions).
 const TIMELINE_EVENTS: usize = 5000;
@@ -79,27 +80,13 @@ pub struct Point {
     data: Value,
 }
 
-fn parse_moment(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, Problem> {
-    text.map(|t| {
-        DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&Utc)).map_err(|e| {
-            let reason = format!("{t:?} is not a moment with an offset such as 2026-11-22T14:00:00Z: {e}");
-            Problem::invalid_parameter(FieldError::new(field, ErrorCode::NotATimestamp, &reason))
-        })
-    })
-    .transpose()
-}
-
 async fn timeline(
     state: &AppState,
     caller: &Caller,
     id: &str,
     query: Result<Query<TimelineQuery>, QueryRejection>,
 ) -> Result<Timeline, Problem> {
-    let Query(query) = query.map_err(|e| {
-        let text = e.body_text();
-        let field = text.split('`').nth(1).unwrap_or("dimension");
-        Problem::invalid_parameter(FieldError::new(field, ErrorCode::Malformed, &text))
-    })?;
+    let Query(query) = query.map_err(|e| query_problem(&e, "dimension"))?;
     let dimension = Dimension::parse(&query.dimension).ok_or_else(|| {
         let allowed: Vec<&str> = Dimension::ALL.iter().map(|d| d.as_str()).collect();
         let reason = format!("{:?} is not a dimension", query.dimension);
@@ -222,34 +209,4 @@ fn to_csv(timeline: &Timeline) -> String {
         out.push('\n');
     }
     out
-}
-
-/// A CSV cell (RFC 4180): quoted when it holds a comma, quote or line break; a leading
-/// `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet does not run it as a formula.
-fn cell(text: &str) -> String {
-    let text = if text.len() > 1 && text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::cell;
-
-    #[test]
-    fn cells_are_quoted_and_never_formulas() {
-        assert_eq!(cell("ic"), "ic");
-        assert_eq!(cell("Zorg, \"Noord\""), "\"Zorg, \"\"Noord\"\"\"");
-        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(cell("-3"), "-3", "a negative number stays a number");
-        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(cell("-"), "-", "the key of a dimension without keys");
-    }
 }
