@@ -178,6 +178,15 @@ impl Submission {
             )
             .with("minutes", ahead));
         }
+        if let Payload::BeeldIssued { data, .. } = &self.payload {
+            if data.at > time {
+                return Err(FieldError::new(
+                    "data.at",
+                    ErrorCode::InTheFuture,
+                    "lies after the moment the beeld is issued (time): a beeld describes a moment that has passed",
+                ));
+            }
+        }
         Ok(Event {
             id: self.id,
             source: self.source,

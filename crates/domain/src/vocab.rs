@@ -146,6 +146,25 @@ vocabulary! {
     }
 }
 
+impl Dimension {
+    /// The label of one of this dimension's keys (`ic` of beds: "IC"), for those keyed by a
+    /// vocabulary; `None` for the others (a help request's own id) and unknown keys.
+    pub fn key_label(self, key: &str, lang: Lang) -> Option<&'static str> {
+        match self {
+            Dimension::Beds => BedType::parse(key).map(|k| k.label(lang)),
+            Dimension::TreatmentPlaces => TreatmentPlace::parse(key).map(|k| k.label(lang)),
+            Dimension::CasualtyReception => Triage::parse(key).map(|k| k.label(lang)),
+            Dimension::AcuteFunction => AcuteFunction::parse(key).map(|k| k.label(lang)),
+            Dimension::Supplies => Supply::parse(key).map(|k| k.label(lang)),
+            Dimension::Utility => Utility::parse(key).map(|k| k.label(lang)),
+            Dimension::Staffing => StaffRole::parse(key).map(|k| k.label(lang)),
+            Dimension::Disbalance => Disbalance::parse(key).map(|k| k.label(lang)),
+            Dimension::ReceivingCapacity | Dimension::RelocationNeed => CareType::parse(key).map(|k| k.label(lang)),
+            _ => None,
+        }
+    }
+}
+
 impl State {
     /// Display colour; never shown without the label.
     pub fn colour(self) -> &'static str {

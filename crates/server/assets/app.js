@@ -5,6 +5,7 @@
 // aggregate; aggregates with the reason why for everyone else. With "Groot scherm" on,
 // the wall screen (wall.js) instead of the working page. Looking back (lookback.js), the
 // picture of the moment chosen instead of the live one, and none of what acts on now.
+// The beeld (beeld.js) of the region shown, of the same moment, beside them.
 
 import { $, t, state, on, init, shownRegions, renderNow, may, ALL_REGIONS, bigScreen } from './core.js';
 import {
@@ -21,6 +22,7 @@ import { renderSubscriptions, resetSubscriptions } from './subscriptions.js';
 import { renderAdmin } from './admin.js';
 import { renderWall, wallRegions } from './wall.js';
 import { renderLookback } from './lookback.js';
+import { renderBeeld } from './beeld.js';
 
 /** How this token sees the picture, as its capabilities say. */
 function mode() {
@@ -47,7 +49,10 @@ function sharedByAgreement(regions) {
 function renderPage() {
   const m = mode();
   // Which picture: live, or a past moment's (the page stands still until it is there).
-  if (!renderLookback(m)) return;
+  const settled = renderLookback(m);
+  // The beeld is of the moment shown; its buttons wait while a past one loads.
+  renderBeeld(m);
+  if (!settled) return;
   const past = !!state.past;
   const regions = shownRegions();
   const views = regions.map(([, v]) => v);

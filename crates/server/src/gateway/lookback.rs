@@ -14,7 +14,7 @@
 //! gateway's rules: an invalid entry is skipped, an event this build cannot read yet stops
 //! it (and the answer says where).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -147,7 +147,21 @@ struct Clocks {
     received: i64,
 }
 
-fn clocks(entry: LogEntry) -> (u64, Option<Clocks>) {
+/// An entry received this long after it was observed is kept in memory: the picture as
+/// observed at a moment takes such late reports from anywhere later in the log, and a
+/// slider's every step would otherwise read the log around each of them.
+const LATE_MS: i64 = 60_000;
+/// The most late entries kept (about 20 MB of events); beyond, the oldest are read again.
+const LATE_KEPT: usize = 100_000;
+
+/// An entry's clocks, and the entry itself when it was received late.
+fn clocks(entry: LogEntry) -> (u64, Option<Clocks>, Option<LogEntry>) {
+    let (seq, clocks) = clocks_of(&entry);
+    let late = clocks.filter(|c| c.received - c.time > LATE_MS).map(|_| entry);
+    (seq, clocks, late)
+}
+
+fn clocks_of(entry: &LogEntry) -> (u64, Option<Clocks>) {
     #[derive(Deserialize)]
     struct Stamped {
         time: Option<DateTime<Utc>>,
@@ -167,6 +181,8 @@ pub struct Lookback {
     indexed: watch::Sender<u64>,
     /// Prefixes worked out lately (sequence, picture), newest last.
     recent: Mutex<VecDeque<(u64, Arc<Picture>)>>,
+    /// Entries received late, by sequence (see [`LATE_MS`]).
+    late: RwLock<BTreeMap<u64, LogEntry>>,
 }
 
 impl Lookback {
@@ -183,6 +199,7 @@ impl Lookback {
             moments: RwLock::default(),
             indexed: watch::channel(0).0,
             recent: Mutex::default(),
+            late: RwLock::default(),
         });
         let (index, stop) = (lookback.clone(), shutdown);
         tasks.spawn("lookback_index", move || index.clone().follow(stop.clone()));
@@ -201,21 +218,29 @@ impl Lookback {
         let mut last_received = 0;
         while let Some(batch) = batches.recv().await {
             let batch = batch?;
-            let Some(&(upto, _)) = batch.last() else { continue };
+            let Some(&(upto, _, _)) = batch.last() else { continue };
             let mut moments = self.moments.write().unwrap_or_else(|poison| poison.into_inner());
-            for (seq, stamped) in batch {
+            let mut late = self.late.write().unwrap_or_else(|poison| poison.into_inner());
+            for (seq, stamped, late_entry) in batch {
+                if let Some(entry) = late_entry {
+                    late.insert(seq, entry);
+                    if late.len() > LATE_KEPT {
+                        late.pop_first();
+                    }
+                }
                 let clocks = stamped.unwrap_or(Clocks { time: last_received, received: last_received });
                 last_received = clocks.received;
                 if !moments.push(seq, clocks) {
                     let expected = moments.last() + 1;
                     *moments = Moments::default();
+                    late.clear();
                     self.indexed.send_replace(0);
                     return Err(StoreError::Internal(format!(
                         "the log skipped from {expected} to {seq}; indexing it again from the start"
                     )));
                 }
             }
-            drop(moments);
+            drop((moments, late));
             self.indexed.send_replace(upto);
         }
         Ok(())
@@ -328,19 +353,28 @@ impl Lookback {
         }
     }
 
-    /// Folds the entries at `seqs` (ascending) into `picture`, reading the log a window at
-    /// a time; stops at an event this build cannot read yet and says where.
+    /// Folds the entries at `seqs` (ascending) into `picture`: those kept in memory as they
+    /// are, the others reading the log a window at a time; stops at an event this build
+    /// cannot read yet and says where.
     async fn fold(&self, mut picture: Picture, seqs: &[u64]) -> Result<(Picture, Option<u64>), StoreError> {
         let mut rest = seqs;
         while let Some(&next) = rest.first() {
-            let entries = self.log.read(next - 1, WINDOW).await?;
-            let Some(end) = entries.last().map(|e| e.seq) else {
-                return Err(StoreError::Unavailable(format!("the log did not deliver sequence {next}")));
+            let kept: Vec<LogEntry> = {
+                let late = self.late.read().unwrap_or_else(|poison| poison.into_inner());
+                rest.iter().map_while(|seq| late.get(seq).cloned()).collect()
             };
-            let taken = rest.partition_point(|s| *s <= end);
-            let wanted = &rest[..taken];
-            rest = &rest[taken..];
-            let entries: Vec<LogEntry> = entries.into_iter().filter(|e| wanted.binary_search(&e.seq).is_ok()).collect();
+            let (entries, done) = if kept.is_empty() {
+                let entries = self.log.read(next - 1, WINDOW).await?;
+                let Some(end) = entries.last().map(|e| e.seq) else {
+                    return Err(StoreError::Unavailable(format!("the log did not deliver sequence {next}")));
+                };
+                let wanted = &rest[..rest.partition_point(|s| *s <= end)];
+                (entries.into_iter().filter(|e| wanted.binary_search(&e.seq).is_ok()).collect(), wanted.len())
+            } else {
+                let done = kept.len();
+                (kept, done)
+            };
+            rest = &rest[done..];
             let (folded, held_back) = tokio::task::spawn_blocking(move || {
                 let held_back = fold_entries(&mut picture, entries);
                 (picture, held_back)

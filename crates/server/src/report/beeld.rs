@@ -10,7 +10,8 @@ use ghor_domain::payload::{BeeldData, Status};
 use ghor_domain::picture::{LocationState, Observation};
 use ghor_domain::view::RegionView;
 use ghor_domain::vocab::{
-    AcuteFunction, AnswerState, BedType, CareType, Dimension, DisbalanceLevel, FunctionStatus, Lang, UtilityStatus,
+    AcuteFunction, AnswerState, BedType, CareType, Dimension, DisbalanceLevel, FunctionStatus, Lang, State,
+    UtilityStatus,
 };
 use ghor_domain::{Picture, RegionCode, Slug};
 use serde_json::Value;
@@ -71,12 +72,13 @@ pub fn document(lang: Lang, clock: Clock, scope_label: &str, now: &Picture, then
     // This beeld is an issued one when one was issued of exactly this moment.
     let mut of_region: Vec<_> = issued(now, region).collect();
     of_region.sort_by_key(|(_, b)| (b.value.at, b.time));
-    let this = of_region.iter().position(|(_, b)| b.value.at == then.at && clock == Clock::Known);
+    // The last issued of exactly this moment (a correction replaces the one before).
+    let this = of_region.iter().rposition(|(_, b)| b.value.at == then.at && clock == Clock::Known);
     let prior = previous(now, region, then.at);
     let when = |at| moment_label(at, lang);
     let since = match prior {
-        Some(_) => format!("{} {}", t("sinds het vorige beeld,", "since the previous beeld,"), when(base.at)),
-        None => format!("{} {}", t("sinds", "since"), when(base.at)),
+        Some(_) => format!("{} {}", t("sinds het vorige beeld,", "since the previous beeld,"), near(base.at, then.at, lang)),
+        None => format!("{} {}", t("sinds", "since"), near(base.at, then.at, lang)),
     };
 
     let mut meta = vec![(t("Moment", "Moment").to_owned(), when(then.at))];
@@ -103,12 +105,14 @@ pub fn document(lang: Lang, clock: Clock, scope_label: &str, now: &Picture, then
     meta.push((t("Omgeving", "Environment").to_owned(), scope_label.to_owned()));
 
     let mut sections = Vec::new();
-    let summary = this.and_then(|n| of_region[n].1.value.summary.as_ref());
-    let mut overview = Vec::new();
-    if let Some(summary) = summary {
-        overview.push(Block::Paragraph(summary.as_str().to_owned()));
+    if let Some(summary) = this.and_then(|n| of_region[n].1.value.summary.as_ref()) {
+        let paragraphs = summary.as_str().lines().filter(|l| !l.trim().is_empty());
+        sections.push(Section {
+            heading: t("Duiding van de informatiemanager", "The information manager's interpretation").to_owned(),
+            blocks: paragraphs.map(|p| Block::Paragraph(p.to_owned())).collect(),
+        });
     }
-    overview.push(Block::Figures(key_figures(lang, then, base, &since)));
+    let overview = vec![Block::Figures(key_figures(lang, then, base, &since))];
     sections.push(Section { heading: t("Samenvatting", "Summary").to_owned(), blocks: overview });
     sections.push(incidents(lang, then));
     sections.push(beds(lang, then, base, &since));
@@ -218,6 +222,15 @@ fn incidents(lang: Lang, then: &Moment) -> Section {
 fn beds(lang: Lang, then: &Moment, base: &Moment, since: &str) -> Section {
     let t = |nl: &'static str, en: &'static str| if lang == Lang::Nl { nl } else { en };
     let withheld = t("afgeschermd: te weinig locaties", "withheld: too few locations");
+    // The age of a total is that of the oldest report in it.
+    let mut oldest: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+    for id in then.view.locations.keys() {
+        for o in then.picture.locations.get(id).into_iter().flat_map(|l| current(l, Dimension::Beds)) {
+            let key = o.value.key();
+            let t = oldest.entry(key).or_insert(o.time);
+            *t = (*t).min(o.time);
+        }
+    }
     let rows = then
         .view
         .totals
@@ -225,7 +238,9 @@ fn beds(lang: Lang, then: &Moment, base: &Moment, since: &str) -> Section {
         .iter()
         .map(|(bed, c)| {
             if !then.shown.figure("beds", Some(bed.as_str())) {
-                return vec![bed.label(lang).to_owned(), withheld.to_owned(), String::new(), String::new(), String::new(), String::new()];
+                let mut row = vec![String::new(); 7];
+                (row[0], row[6]) = (bed.label(lang).to_owned(), withheld.to_owned());
+                return row;
             }
             let was = base.view.totals.beds.get(bed).filter(|_| base.shown.figure("beds", Some(bed.as_str())));
             vec![
@@ -235,6 +250,7 @@ fn beds(lang: Lang, then: &Moment, base: &Moment, since: &str) -> Section {
                 c.free.to_string(),
                 was.map(|w| change(c.free, w.free, since)).unwrap_or_default(),
                 c.surge_24h.to_string(),
+                oldest.get(bed.as_str()).map(|o| near(*o, then.at, lang)).unwrap_or_default(),
             ]
         })
         .collect();
@@ -247,6 +263,7 @@ fn beds(lang: Lang, then: &Moment, base: &Moment, since: &str) -> Section {
             (t("Vrij", "Free"), true),
             (t("Verloop vrij", "Change in free"), false),
             (t("Extra binnen 24 uur", "Extra within 24 h"), true),
+            (t("Oudste melding", "Oldest report"), false),
         ],
         rows,
         t("Geen bedden gemeld.", "No beds reported."),
@@ -279,6 +296,7 @@ fn acute_functions(lang: Lang, then: &Moment) -> Section {
                         data.status.label(lang).to_owned(),
                         data.reason.as_ref().map(|r| r.as_str().to_owned()).unwrap_or_default(),
                         data.expected_end.map(|e| moment_label(e, lang)).unwrap_or_default(),
+                        near(o.time, then.at, lang),
                     ]);
                 }
             }
@@ -292,6 +310,7 @@ fn acute_functions(lang: Lang, then: &Moment) -> Section {
             (t("Status", "Status"), false),
             (t("Reden", "Reason"), false),
             (t("Verwacht einde", "Expected end"), false),
+            (t("Gemeld", "Reported"), false),
         ],
         rows,
         t("Geen stops gemeld die u kunt zien.", "No stops reported that you can see."),
@@ -352,7 +371,19 @@ fn disbalances(lang: Lang, then: &Moment) -> Section {
         t("Hoogste niveau per locatie, over de", "Highest level per location, over the"),
         t("locaties die een disbalans meldden.", "locations that reported a disbalance.")
     );
-    section.blocks.splice(0..0, [Block::Paragraph(over), Block::Figures(levels)]);
+    if then.shown.0["locations"].as_object().is_some_and(|l| l.is_empty()) {
+        // One who sees no location gets the region's count per state instead.
+        let states = &then.shown.0["totals"]["states"]["disbalance"];
+        let counts = State::ALL.iter().filter_map(|s| {
+            let value = states[s.as_str()].as_u64().map(|n| n.to_string());
+            let value = value.or_else(|| states[s.as_str()].get("withheld").map(|_| t("afgeschermd", "withheld").to_owned()))?;
+            Some(Figure { label: s.label(lang).to_owned(), value, change: String::new() })
+        });
+        let note = t("Locaties per staat van hun disbalansen in de regio.", "Locations by the state of their disbalances in the region.");
+        section.blocks = vec![Block::Figures(counts.collect()), Block::Paragraph(note.to_owned())];
+        return section;
+    }
+    section.blocks.splice(0..0, [Block::Figures(levels), Block::Paragraph(over)]);
     section
 }
 
@@ -369,6 +400,7 @@ fn utilities(lang: Lang, then: &Moment) -> Section {
                         data.status.label(lang).to_owned(),
                         if data.on_backup { t("ja", "yes") } else { t("nee", "no") }.to_owned(),
                         data.backup_hours_left.map(|h| h.get().to_string()).unwrap_or_default(),
+                        near(o.time, then.at, lang),
                     ]);
                 }
             }
@@ -382,6 +414,7 @@ fn utilities(lang: Lang, then: &Moment) -> Section {
             (t("Status", "Status"), false),
             (t("Op noodvoorziening", "On backup"), false),
             (t("Uren noodvoorziening over", "Backup hours left"), true),
+            (t("Gemeld", "Reported"), false),
         ],
         rows,
         t("Geen verstoringen gemeld die u kunt zien.", "No disruptions reported that you can see."),
@@ -396,7 +429,12 @@ fn utilities(lang: Lang, then: &Moment) -> Section {
             figures.push(Figure { label: label.to_owned(), value: value.to_string(), change: String::new() });
         }
     }
-    section.blocks.insert(0, Block::Figures(figures));
+    let figures = if figures.is_empty() {
+        Block::Paragraph(t("Aantallen afgeschermd: te weinig locaties.", "Figures withheld: too few locations.").to_owned())
+    } else {
+        Block::Figures(figures)
+    };
+    section.blocks.insert(0, figures);
     section
 }
 
@@ -413,6 +451,7 @@ fn staffing(lang: Lang, then: &Moment) -> Section {
                         data.unfilled_shifts_24h.get().to_string(),
                         data.absence_percent.map(|p| format!("{}%", p.get())).unwrap_or_default(),
                         if data.critical { t("kritiek", "critical") } else { "" }.to_owned(),
+                        near(o.time, then.at, lang),
                     ]);
                 }
             }
@@ -426,6 +465,7 @@ fn staffing(lang: Lang, then: &Moment) -> Section {
             (t("Open diensten 24 uur", "Unfilled shifts 24 h"), true),
             (t("Verzuim", "Absence"), true),
             (t("Tekort", "Shortage"), false),
+            (t("Gemeld", "Reported"), false),
         ],
         rows,
         t("Geen open diensten gemeld die u kunt zien.", "No unfilled shifts reported that you can see."),
@@ -445,7 +485,7 @@ fn help_requests(lang: Lang, then: &Moment) -> Section {
                         request.urgency.label(lang).to_owned(),
                         change.status().label(lang).to_owned(),
                         request.text.as_str().to_owned(),
-                        moment_label(o.time, lang),
+                        near(o.time, then.at, lang),
                     ]);
                 }
             }
@@ -577,12 +617,13 @@ fn changes(lang: Lang, then: &Moment, base: &Moment, since: &str) -> Section {
         .filter(|(id, a)| then.shown.alert(id) && !base.view.alerts.contains_key(*id) && a.since > base.at)
         .map(|(_, a)| {
             let location = a.location.as_ref().and_then(|l| then.view.locations.get(l)).map(|l| l.name.clone());
-            let what = [a.dimension.map(|d| d.label(lang).to_owned()), a.key.clone()].into_iter().flatten();
+            let key = a.key.as_deref().map(|k| a.dimension.and_then(|d| d.key_label(k, lang)).unwrap_or(k).to_owned());
+            let what = [a.dimension.map(|d| d.label(lang).to_owned()), key].into_iter().flatten();
             vec![
                 a.state.label(lang).to_owned(),
                 location.unwrap_or_else(|| t("regio", "region").to_owned()),
                 what.collect::<Vec<_>>().join(" "),
-                moment_label(a.since, lang),
+                near(a.since, then.at, lang),
             ]
         })
         .collect();
@@ -596,6 +637,19 @@ fn changes(lang: Lang, then: &Moment, base: &Moment, since: &str) -> Section {
     section.blocks.push(Block::Paragraph(t("Nieuwe alarmen:", "New alerts:").to_owned()));
     section.blocks.extend(alerts.blocks);
     section
+}
+
+/// A moment beside `then`: its time alone on the same day, else day, date and time.
+pub fn near(at: DateTime<Utc>, then: DateTime<Utc>, lang: Lang) -> String {
+    let amsterdam = chrono_tz::Europe::Amsterdam;
+    let label = moment_label(at, lang);
+    if at.with_timezone(&amsterdam).date_naive() == then.with_timezone(&amsterdam).date_naive() {
+        label.rsplit(' ').next().unwrap_or_default().to_owned()
+    } else {
+        // "di 1 dec 2026 14:00" → "di 1 dec 14:00"
+        let parts: Vec<&str> = label.split(' ').collect();
+        [&parts[..3], &parts[4..]].concat().join(" ")
+    }
 }
 
 /// A moment as the Dutch crisis organisation reads it: local time, day and date.

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::beeld::moment_label;
+use super::beeld::near;
 use super::Chart;
 use ghor_domain::vocab::Lang;
 
@@ -80,13 +80,10 @@ fn time_ticks(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
 
 /// A tick's label: the time of day, with the date when the chart spans days.
 fn tick_label(t: DateTime<Utc>, chart: &Chart, lang: Lang) -> String {
-    let label = moment_label(t, lang);
     if chart.to - chart.from > Duration::hours(20) {
-        // "di 1 dec 2026 14:00" → "di 1 dec 14:00"
-        let parts: Vec<&str> = label.split(' ').collect();
-        parts.iter().enumerate().filter(|(i, _)| *i != 3).map(|(_, p)| *p).collect::<Vec<_>>().join(" ")
+        near(t, chart.from - Duration::days(400), lang)
     } else {
-        label.rsplit(' ').next().unwrap_or_default().to_owned()
+        near(t, t, lang)
     }
 }
 
@@ -103,7 +100,7 @@ fn format_value(v: f64) -> String {
     if (v - v.round()).abs() < 1e-9 {
         format!("{}", v.round() as i64)
     } else {
-        format!("{v:.1}")
+        format!("{v:.2}").trim_end_matches('0').to_owned()
     }
 }
 

@@ -32,7 +32,9 @@ tr { break-inside: avoid; }
 figure.chart { margin: 10px 0 16px; break-inside: avoid; } figure.chart > svg { width: 100%; height: auto; max-height: 320px; }
 figcaption { font-size: 14px; } figcaption .key { margin-left: 14px; white-space: nowrap; }
 footer { margin-top: 28px; padding-top: 6px; border-top: 1px solid #999; font-size: 13px; color: #444; }
-@media print { body { padding: 0; font-size: 11pt; } .figure .value { font-size: 18pt; } }
+.scroll { overflow-x: auto; }
+@media (max-width: 600px) { body { padding: 12px; font-size: 14px; } h1 { font-size: 21px; } .figures { grid-template-columns: repeat(2, 1fr); gap: 6px; } .figure .value { font-size: 20px; } td, th { padding: 4px 5px; } }
+@media print { body { padding: 0; font-size: 11pt; } .figure .value { font-size: 18pt; } .scroll { overflow: visible; } }
 ";
 
 pub fn render(doc: &Document) -> String {
@@ -93,7 +95,7 @@ fn table_html(out: &mut String, table: &Table) {
         return;
     }
     let class = |numeric: bool| if numeric { " class=\"num\"" } else { "" };
-    out.push_str("<table>\n<thead><tr>");
+    out.push_str("<div class=\"scroll\"><table>\n<thead><tr>");
     for c in &table.columns {
         let _ = write!(out, "<th{}>{}</th>", class(c.numeric), escape(&c.title));
     }
@@ -106,7 +108,7 @@ fn table_html(out: &mut String, table: &Table) {
         }
         out.push_str("</tr>\n");
     }
-    out.push_str("</tbody>\n</table>\n");
+    out.push_str("</tbody>\n</table></div>\n");
 }
 
 /// Text as HTML: nothing in it can open a tag or leave an attribute.

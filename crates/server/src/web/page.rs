@@ -56,6 +56,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("institution.js", "text/javascript; charset=utf-8", include_str!("../../assets/institution.js")),
     ("admin.js", "text/javascript; charset=utf-8", include_str!("../../assets/admin.js")),
     ("lookback.js", "text/javascript; charset=utf-8", include_str!("../../assets/lookback.js")),
+    ("beeld.js", "text/javascript; charset=utf-8", include_str!("../../assets/beeld.js")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../assets/app.js")),
     ("nl-outline.geojson", "application/geo+json", include_str!("../../assets/nl-outline.geojson")),
 ];
