@@ -23,9 +23,10 @@ async fn passed(ghor: &Ghor) -> DateTime<Utc> {
     at
 }
 
-async fn report(ghor: &Ghor, token: &str, location: &str, event_type: &str, subject: Option<&str>, data: Value) {
-    let e = event(&format!("/locations/{location}"), event_type, subject, data);
-    let (status, body) = ghor.post(token, "/v1/events", &e).await;
+/// Reports about `location` with its own token (the harness names each after its location).
+async fn report(ghor: &Ghor, location: &str, event_type: &str, subject: &str, data: Value) {
+    let e = event(&format!("/locations/{location}"), event_type, Some(subject), data);
+    let (status, body) = ghor.post(location, "/v1/events", &e).await;
     assert_eq!(status, 201, "{event_type}: {body}");
 }
 
@@ -84,60 +85,40 @@ async fn the_beeld_of_a_scripted_incident_agrees_with_the_picture() {
         .await;
     assert_eq!(status, 201, "{body}");
     let beds = "nl.ghor.beds.reported.v1";
-    report(&ghor, "umcg", "umcg", beds, Some("ic"), json!({ "operational": 30, "occupied": 10 })).await;
-    report(&ghor, "martini", "martini", beds, Some("ic"), json!({ "operational": 20, "occupied": 18 })).await;
+    report(&ghor, "umcg", beds, "ic", json!({ "operational": 30, "occupied": 10 })).await;
+    report(&ghor, "martini", beds, "ic", json!({ "operational": 20, "occupied": 18 })).await;
     let first = passed(&ghor).await;
     let (status, body) = ghor.post("im", "/v1/events", &issue("beeld-1", first, "Eerste beeld.")).await;
     assert_eq!(status, 201, "{body}");
 
     // The picture moves on: fewer IC beds, an acute function stopped, power down on backup,
     // a critical staff shortage, a tipping point, a help request.
-    report(&ghor, "umcg", "umcg", beds, Some("ic"), json!({ "operational": 30, "occupied": 27 })).await;
-    report(
-        &ghor,
-        "umcg",
-        "umcg",
-        "nl.ghor.acute_function.reported.v1",
-        Some("seh"),
-        json!({ "status": "stop", "reason": "Stroomuitval" }),
-    )
-    .await;
-    report(
-        &ghor,
-        "martini",
-        "martini",
-        "nl.ghor.utility.reported.v1",
-        Some("stroom"),
-        json!({ "status": "uitgevallen", "on_backup": true, "backup_hours_left": 6 }),
-    )
-    .await;
-    report(
-        &ghor,
-        "martini",
-        "martini",
-        "nl.ghor.staffing.reported.v1",
-        Some("verpleegkundige"),
-        json!({ "unfilled_shifts_24h": 5, "critical": true }),
-    )
-    .await;
-    report(
-        &ghor,
-        "umcg",
-        "umcg",
-        "nl.ghor.disbalance.reported.v1",
-        Some("uitval_nutsvoorzieningen"),
-        json!({ "level": "kantelpunt" }),
-    )
-    .await;
-    report(
-        &ghor,
-        "umcg",
-        "umcg",
-        "nl.ghor.help_request.opened.v1",
-        Some("aggregaat"),
-        json!({ "category": "nutsvoorziening", "urgency": "hoog", "text": "Tweede noodaggregaat nodig" }),
-    )
-    .await;
+    let reports = [
+        ("umcg", beds, "ic", json!({ "operational": 30, "occupied": 27 })),
+        ("umcg", "nl.ghor.acute_function.reported.v1", "seh", json!({ "status": "stop", "reason": "Stroomuitval" })),
+        (
+            "martini",
+            "nl.ghor.utility.reported.v1",
+            "stroom",
+            json!({ "status": "uitgevallen", "on_backup": true, "backup_hours_left": 6 }),
+        ),
+        (
+            "martini",
+            "nl.ghor.staffing.reported.v1",
+            "verpleegkundige",
+            json!({ "unfilled_shifts_24h": 5, "critical": true }),
+        ),
+        ("umcg", "nl.ghor.disbalance.reported.v1", "uitval_nutsvoorzieningen", json!({ "level": "kantelpunt" })),
+        (
+            "umcg",
+            "nl.ghor.help_request.opened.v1",
+            "aggregaat",
+            json!({ "category": "nutsvoorziening", "urgency": "hoog", "text": "Tweede noodaggregaat nodig" }),
+        ),
+    ];
+    for (location, event_type, subject, data) in reports {
+        report(&ghor, location, event_type, subject, data).await;
+    }
     let second = passed(&ghor).await;
 
     // The region's picture at that moment, computed directly.
@@ -202,15 +183,8 @@ async fn the_beeld_of_a_scripted_incident_agrees_with_the_picture() {
 #[tokio::test]
 async fn who_may_issue_and_read_a_beeld() {
     let ghor = super::start().await;
-    report(
-        &ghor,
-        "umcg",
-        "umcg",
-        "nl.ghor.acute_function.reported.v1",
-        Some("seh"),
-        json!({ "status": "stop", "reason": "Stroomuitval" }),
-    )
-    .await;
+    let stop = json!({ "status": "stop", "reason": "Stroomuitval" });
+    report(&ghor, "umcg", "nl.ghor.acute_function.reported.v1", "seh", stop).await;
     ghor.report_beds("umcg", "umcg", 30, 10).await;
     let at = passed(&ghor).await;
     let (status, _, md) = beeld(&ghor, "bestuur", &format!("at={}&format=md", moment(at))).await;
@@ -229,7 +203,11 @@ async fn who_may_issue_and_read_a_beeld() {
     }
     let ahead = issue("ahead", Utc::now() + Duration::hours(1), "x");
     let (status, body) = ghor.post("im", "/v1/events", &ahead).await;
-    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("data.at")), "a beeld of a moment to come: {body}");
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("data.at")),
+        "a beeld of a moment to come: {body}"
+    );
     let (status, _, body) = beeld(&ghor, "im2", "").await;
     assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
 
@@ -242,7 +220,11 @@ async fn who_may_issue_and_read_a_beeld() {
         let (status, content_type, body) = beeld(&ghor, "rot", query).await;
         let problem: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         assert_eq!((status, content_type.as_str()), (400, "application/problem+json"), "{query}: {problem}");
-        assert_eq!((problem["errors"][0]["field"].as_str(), problem["errors"][0]["code"].as_str()), (Some(field), Some(code)), "{query}: {problem}");
+        assert_eq!(
+            (problem["errors"][0]["field"].as_str(), problem["errors"][0]["code"].as_str()),
+            (Some(field), Some(code)),
+            "{query}: {problem}"
+        );
     }
 }
 
@@ -274,16 +256,27 @@ async fn evaluation(ghor: &Ghor, token: &str, incident: &str, query: &str) -> (u
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_evaluation_of_a_scripted_incident_follows_from_the_log() {
     let ghor = super::start().await;
-    let incident = |state: &str, grip: u8| {
-        json!({ "name": "Stroomuitval Noord", "state": state, "grip": grip, "area": { "regions": ["VR01"] } })
-    };
+    let incident = |state: &str, grip: u8| json!({ "name": "Stroomuitval Noord", "state": state, "grip": grip, "area": { "regions": ["VR01"] } });
     let region_event = |t: &str, subject: &str, data: Value| event("/regions/VR01", t, Some(subject), data);
-    let location_event = |l: &str, t: &str, subject: Option<&str>, data: Value| event(&format!("/locations/{l}"), t, subject, data);
-    // Minutes before now: opened at 90, GRIP 2 at 60, closed at 10.
-    post_at(&ghor, "im", 90, region_event("nl.ghor.incident.opened.v1", "stroom-noord", incident("actief", 1))).await;
-    post_at(&ghor, "umcg", 80, location_event("umcg", "nl.ghor.beds.reported.v1", Some("ic"), json!({ "operational": 30, "occupied": 30 }))).await;
-    post_at(&ghor, "umcg", 70, location_event("umcg", "nl.ghor.disbalance.reported.v1", Some("uitval_nutsvoorzieningen"), json!({ "level": "kantelpunt" }))).await;
-    // The alert umcg's full IC raised (at 80), acknowledged at 75.
+    let beds = |l: &str, occupied: u32| {
+        let operational = if l == "umcg" { 30 } else { 20 };
+        let data = json!({ "operational": operational, "occupied": occupied });
+        event(&format!("/locations/{l}"), "nl.ghor.beds.reported.v1", Some("ic"), data)
+    };
+    let power_disbalance = |level: &str| {
+        let data = json!({ "level": level });
+        event("/locations/umcg", "nl.ghor.disbalance.reported.v1", Some("uitval_nutsvoorzieningen"), data)
+    };
+    // Who reports what, how many minutes before now: opened at 90, GRIP 2 at 60, closed at
+    // 10; umcg's IC full at 80 (an alert, acknowledged at 75), a tipping point from 70 to 40.
+    let opening = [
+        ("im", 90, region_event("nl.ghor.incident.opened.v1", "stroom-noord", incident("actief", 1))),
+        ("umcg", 80, beds("umcg", 30)),
+        ("umcg", 70, power_disbalance("kantelpunt")),
+    ];
+    for (token, minutes_ago, e) in opening {
+        post_at(&ghor, token, minutes_ago, e).await;
+    }
     let alert = async || {
         let (_, view) = ghor.get("im", "/v1/picture/regions/VR01").await;
         let alerts = view["view"]["alerts"].as_object().cloned().unwrap_or_default();
@@ -291,15 +284,22 @@ async fn the_evaluation_of_a_scripted_incident_follows_from_the_log() {
     };
     wait_for(async || alert().await.is_some()).await;
     let alert = alert().await.expect("umcg's IC alert");
-    post_at(&ghor, "im", 75, region_event("nl.ghor.alert.acknowledged.v1", &alert, json!({}))).await;
-    post_at(&ghor, "im", 60, region_event("nl.ghor.incident.updated.v1", "stroom-noord", incident("actief", 2))).await;
-    post_at(&ghor, "im", 50, region_event("nl.ghor.uitvraag.opened.v1", "bedden-noord", json!({
+    let uitvraag = json!({
         "title": "Bedden Noord", "area": { "regions": ["VR01"] }, "asked": [{ "dimension": "beds" }],
-        "deadline": moment(Utc::now() + Duration::hours(1)), "incident": "stroom-noord" }))).await;
-    post_at(&ghor, "martini", 45, location_event("martini", "nl.ghor.beds.reported.v1", Some("ic"), json!({ "operational": 20, "occupied": 10 }))).await;
-    post_at(&ghor, "umcg", 40, location_event("umcg", "nl.ghor.disbalance.reported.v1", Some("uitval_nutsvoorzieningen"), json!({ "level": "zelfredzaam" }))).await;
-    post_at(&ghor, "umcg", 35, location_event("umcg", "nl.ghor.beds.reported.v1", Some("ic"), json!({ "operational": 30, "occupied": 28 }))).await;
-    post_at(&ghor, "im", 10, region_event("nl.ghor.incident.updated.v1", "stroom-noord", incident("gesloten", 2))).await;
+        "deadline": moment(Utc::now() + Duration::hours(1)), "incident": "stroom-noord",
+    });
+    let course = [
+        ("im", 75, region_event("nl.ghor.alert.acknowledged.v1", &alert, json!({}))),
+        ("im", 60, region_event("nl.ghor.incident.updated.v1", "stroom-noord", incident("actief", 2))),
+        ("im", 50, region_event("nl.ghor.uitvraag.opened.v1", "bedden-noord", uitvraag)),
+        ("martini", 45, beds("martini", 10)),
+        ("umcg", 40, power_disbalance("zelfredzaam")),
+        ("umcg", 35, beds("umcg", 28)),
+        ("im", 10, region_event("nl.ghor.incident.updated.v1", "stroom-noord", incident("gesloten", 2))),
+    ];
+    for (token, minutes_ago, e) in course {
+        post_at(&ghor, token, minutes_ago, e).await;
+    }
 
     let csv_ready = async || {
         let (status, _, body) = evaluation(&ghor, "im", "stroom-noord", "format=csv").await;
@@ -315,7 +315,11 @@ async fn the_evaluation_of_a_scripted_incident_follows_from_the_log() {
             .find(|c| c.len() == 5 && c[0] == section && c[1] == subject && c[2] == measure)
             .map(|c| c[3].to_owned())
     };
-    let grips: Vec<&str> = csv.lines().filter(|l| l.starts_with("incident,stroom-noord,grip,")).map(|l| l.split(',').nth(3).unwrap_or("")).collect();
+    let grips: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.starts_with("incident,stroom-noord,grip,"))
+        .map(|l| l.split(',').nth(3).unwrap_or(""))
+        .collect();
     assert_eq!(grips, ["1", "2", "2"], "{csv}");
     assert_eq!(value("first_report", "umcg", "minutes_after_opening").as_deref(), Some("10"), "{csv}");
     assert_eq!(value("first_report", "martini", "minutes_after_opening").as_deref(), Some("45"), "{csv}");
@@ -323,7 +327,11 @@ async fn the_evaluation_of_a_scripted_incident_follows_from_the_log() {
     assert_eq!(value("disbalance", "umcg", "minutes_zelfredzaam").as_deref(), Some("30"), "{csv}");
     assert_eq!(value("alert", &alert, "acknowledged_after_minutes").as_deref(), Some("5"), "{csv}");
     assert_eq!(value("uitvraag", "Bedden Noord", "addressed").as_deref(), Some("2"), "{csv}");
-    assert_eq!(value("uitvraag", "Bedden Noord", "answered_after_minutes").as_deref(), Some("5"), "martini answered 5 minutes after: {csv}");
+    assert_eq!(
+        value("uitvraag", "Bedden Noord", "answered_after_minutes").as_deref(),
+        Some("5"),
+        "martini answered 5 minutes after: {csv}"
+    );
 
     let (status, content_type, html) = evaluation(&ghor, "im", "stroom-noord", "").await;
     assert_eq!((status, content_type.as_str()), (200, "text/html; charset=utf-8"));

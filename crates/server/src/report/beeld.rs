@@ -16,7 +16,7 @@ use ghor_domain::vocab::{
 use ghor_domain::{Picture, RegionCode, Slug};
 use serde_json::Value;
 
-use super::{Block, Document, Figure, Section};
+use super::{words, Block, Document, Figure, Section};
 use crate::gateway::lookback::Clock;
 
 /// The region's picture at one moment, and what the reader may see of it.
@@ -67,7 +67,7 @@ fn issued(picture: &Picture, region: RegionCode) -> impl Iterator<Item = (&Slug,
 /// The beeld of `then.view`'s region at `then.at`, compared with `base`; `now` is the
 /// picture now, which holds every beeld issued (also those issued after `then.at`).
 pub fn document(lang: Lang, clock: Clock, scope_label: &str, now: &Picture, then: &Moment, base: &Moment) -> Document {
-    let t = |nl: &'static str, en: &'static str| if lang == Lang::Nl { nl } else { en };
+    let t = words(lang);
     let region = then.view.region;
     // This beeld is an issued one when one was issued of exactly this moment.
     let mut of_region: Vec<_> = issued(now, region).collect();
@@ -77,7 +77,9 @@ pub fn document(lang: Lang, clock: Clock, scope_label: &str, now: &Picture, then
     let prior = previous(now, region, then.at);
     let when = |at| moment_label(at, lang);
     let since = match prior {
-        Some(_) => format!("{} {}", t("sinds het vorige beeld,", "since the previous beeld,"), near(base.at, then.at, lang)),
+        Some(_) => {
+            format!("{} {}", t("sinds het vorige beeld,", "since the previous beeld,"), near(base.at, then.at, lang))
+        }
         None => format!("{} {}", t("sinds", "since"), near(base.at, then.at, lang)),
     };
 
@@ -128,7 +130,11 @@ pub fn document(lang: Lang, clock: Clock, scope_label: &str, now: &Picture, then
     let title = format!("{} {} ({})", t("Beeld", "Situation report"), then.view.name, region);
     Document {
         lang,
-        subtitle: format!("{} {}", t("Zorgcontinuïteit in de regio op", "Continuity of care in the region at"), when(then.at)),
+        subtitle: format!(
+            "{} {}",
+            t("Zorgcontinuïteit in de regio op", "Continuity of care in the region at"),
+            when(then.at)
+        ),
         footer: format!("ghor · {title} · {}", when(then.at)),
         title,
         meta,
@@ -138,7 +144,7 @@ pub fn document(lang: Lang, clock: Clock, scope_label: &str, now: &Picture, then
 
 /// The figures the ROT looks at first, with what they changed by.
 fn key_figures(lang: Lang, then: &Moment, base: &Moment, since: &str) -> Vec<Figure> {
-    let t = |nl: &'static str, en: &'static str| if lang == Lang::Nl { nl } else { en };
+    let t = words(lang);
     let (now, was) = (&then.view.totals, &base.view.totals);
     let mut figures = vec![
         Figure {
@@ -190,7 +196,7 @@ fn change(now: u32, was: u32, since: &str) -> String {
 }
 
 fn incidents(lang: Lang, then: &Moment) -> Section {
-    let t = |nl: &'static str, en: &'static str| if lang == Lang::Nl { nl } else { en };
+    let t = words(lang);
     let rows = then
         .view
         .incidents
@@ -220,7 +226,7 @@ fn incidents(lang: Lang, then: &Moment) -> Section {
 }
 
 fn beds(lang: Lang, then: &Moment, base: &Moment, since: &str) -> Section {
-    let t = |nl: &'static str, en: &'static str| if lang == Lang::Nl { nl } else { en };
+    let t = words(lang);
     let withheld = t("afgeschermd: te weinig locaties", "withheld: too few locations");
     // The age of a total is that of the oldest report in it.
     let mut oldest: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
@@ -284,7 +290,7 @@ fn current(location: &LocationState, dimension: Dimension) -> impl Iterator<Item
 }
 
 fn acute_functions(lang: Lang, then: &Moment) -> Section {
-    let t = |nl: &'static str, en: &'static str| if lang == Lang::Nl { nl } else { en };
+    let t = words(lang);
     let mut rows = Vec::new();
     for (_, name, location) in seen(then, Dimension::AcuteFunction) {
         for o in current(location, Dimension::AcuteFunction) {
@@ -330,7 +336,7 @@ fn acute_functions(lang: Lang, then: &Moment) -> Section {
 }
 
 fn disbalances(lang: Lang, then: &Moment) -> Section {
-    let t = |nl: &'static str, en: &'static str| if lang == Lang::Nl { nl } else { en };
+    let t = words(lang);
     let mut per_level: BTreeMap<DisbalanceLevel, u32> = BTreeMap::new();
     let mut rows = Vec::new();
     let mut counted = 0;
@@ -362,9 +368,16 @@ fn disbalances(lang: Lang, then: &Moment) -> Section {
         .collect();
     let mut section = Section::table(
         t("Locaties per disbalansniveau", "Locations by disbalance level"),
-        &[(t("Locatie", "Location"), false), (t("Hoogste niveau", "Highest level"), false), (t("Disbalansen", "Disbalances"), false)],
+        &[
+            (t("Locatie", "Location"), false),
+            (t("Hoogste niveau", "Highest level"), false),
+            (t("Disbalansen", "Disbalances"), false),
+        ],
         rows,
-        t("Geen locatie heeft ketenhulp nodig of staat op een kantelpunt.", "No location needs chain support or is at a tipping point."),
+        t(
+            "Geen locatie heeft ketenhulp nodig of staat op een kantelpunt.",
+            "No location needs chain support or is at a tipping point.",
+        ),
     );
     let over = format!(
         "{} {counted} {}",
@@ -376,10 +389,14 @@ fn disbalances(lang: Lang, then: &Moment) -> Section {
         let states = &then.shown.0["totals"]["states"]["disbalance"];
         let counts = State::ALL.iter().filter_map(|s| {
             let value = states[s.as_str()].as_u64().map(|n| n.to_string());
-            let value = value.or_else(|| states[s.as_str()].get("withheld").map(|_| t("afgeschermd", "withheld").to_owned()))?;
+            let value = value
+                .or_else(|| states[s.as_str()].get("withheld").map(|_| t("afgeschermd", "withheld").to_owned()))?;
             Some(Figure { label: s.label(lang).to_owned(), value, change: String::new() })
         });
-        let note = t("Locaties per staat van hun disbalansen in de regio.", "Locations by the state of their disbalances in the region.");
+        let note = t(
+            "Locaties per staat van hun disbalansen in de regio.",
+            "Locations by the state of their disbalances in the region.",
+        );
         section.blocks = vec![Block::Figures(counts.collect()), Block::Paragraph(note.to_owned())];
         return section;
     }
@@ -388,7 +405,7 @@ fn disbalances(lang: Lang, then: &Moment) -> Section {
 }
 
 fn utilities(lang: Lang, then: &Moment) -> Section {
-    let t = |nl: &'static str, en: &'static str| if lang == Lang::Nl { nl } else { en };
+    let t = words(lang);
     let mut rows = Vec::new();
     for (_, name, location) in seen(then, Dimension::Utility) {
         for o in current(location, Dimension::Utility) {
@@ -430,7 +447,9 @@ fn utilities(lang: Lang, then: &Moment) -> Section {
         }
     }
     let figures = if figures.is_empty() {
-        Block::Paragraph(t("Aantallen afgeschermd: te weinig locaties.", "Figures withheld: too few locations.").to_owned())
+        Block::Paragraph(
+            t("Aantallen afgeschermd: te weinig locaties.", "Figures withheld: too few locations.").to_owned(),
+        )
     } else {
         Block::Figures(figures)
     };
@@ -439,7 +458,7 @@ fn utilities(lang: Lang, then: &Moment) -> Section {
 }
 
 fn staffing(lang: Lang, then: &Moment) -> Section {
-    let t = |nl: &'static str, en: &'static str| if lang == Lang::Nl { nl } else { en };
+    let t = words(lang);
     let mut rows = Vec::new();
     for (_, name, location) in seen(then, Dimension::Staffing) {
         for o in current(location, Dimension::Staffing) {
@@ -473,7 +492,7 @@ fn staffing(lang: Lang, then: &Moment) -> Section {
 }
 
 fn help_requests(lang: Lang, then: &Moment) -> Section {
-    let t = |nl: &'static str, en: &'static str| if lang == Lang::Nl { nl } else { en };
+    let t = words(lang);
     let mut rows = Vec::new();
     for (_, name, location) in seen(then, Dimension::HelpRequest) {
         for o in current(location, Dimension::HelpRequest) {
@@ -507,7 +526,7 @@ fn help_requests(lang: Lang, then: &Moment) -> Section {
 }
 
 fn relocation(lang: Lang, then: &Moment) -> Section {
-    let t = |nl: &'static str, en: &'static str| if lang == Lang::Nl { nl } else { en };
+    let t = words(lang);
     let withheld = t("afgeschermd", "withheld");
     let rows = CareType::ALL
         .iter()
@@ -529,13 +548,17 @@ fn relocation(lang: Lang, then: &Moment) -> Section {
             (t("Saldo", "Balance"), true),
         ],
         rows,
-        t("Geen verplaatsingsbehoefte of opvangcapaciteit gemeld.", "No relocation need or receiving capacity reported."),
+        t(
+            "Geen verplaatsingsbehoefte of opvangcapaciteit gemeld.",
+            "No relocation need or receiving capacity reported.",
+        ),
     )
 }
 
 fn uitvragen(lang: Lang, then: &Moment) -> Section {
-    let t = |nl: &'static str, en: &'static str| if lang == Lang::Nl { nl } else { en };
-    let count = |u: &ghor_domain::warm::UitvraagView, s: AnswerState| u.counts.get(&s).copied().unwrap_or(0).to_string();
+    let t = words(lang);
+    let count =
+        |u: &ghor_domain::warm::UitvraagView, s: AnswerState| u.counts.get(&s).copied().unwrap_or(0).to_string();
     let rows = then
         .view
         .uitvragen
@@ -572,7 +595,7 @@ fn uitvragen(lang: Lang, then: &Moment) -> Section {
 /// What changed since the moment compared with: every headline figure that moved, and the
 /// alerts raised since.
 fn changes(lang: Lang, then: &Moment, base: &Moment, since: &str) -> Section {
-    let t = |nl: &'static str, en: &'static str| if lang == Lang::Nl { nl } else { en };
+    let t = words(lang);
     let mut rows = Vec::new();
     let mut moved = |label: String, was: u32, now: u32| {
         if was != now {
@@ -591,7 +614,11 @@ fn changes(lang: Lang, then: &Moment, base: &Moment, since: &str) -> Section {
         }
     }
     for (label, field, value) in [
-        (t("Open hulpvragen", "Open help requests"), "open_help_requests", (|t: &ghor_domain::view::Totals| t.open_help_requests) as fn(&_) -> u32),
+        (
+            t("Open hulpvragen", "Open help requests"),
+            "open_help_requests",
+            (|t: &ghor_domain::view::Totals| t.open_help_requests) as fn(&_) -> u32,
+        ),
         (t("Nutsvoorzieningen uitgevallen", "Utilities down"), "utilities_down", |t| t.utilities_down),
         (t("Open diensten 24 uur", "Unfilled shifts 24 h"), "unfilled_shifts_24h", |t| t.unfilled_shifts_24h),
     ] {
@@ -606,7 +633,12 @@ fn changes(lang: Lang, then: &Moment, base: &Moment, since: &str) -> Section {
     );
     let mut section = Section::table(
         &format!("{} {since}", t("Veranderd", "Changed")),
-        &[(t("Gegeven", "Figure"), false), (t("Toen", "Then"), true), (t("Nu", "Now"), true), (t("Verschil", "Difference"), true)],
+        &[
+            (t("Gegeven", "Figure"), false),
+            (t("Toen", "Then"), true),
+            (t("Nu", "Now"), true),
+            (t("Verschil", "Difference"), true),
+        ],
         rows,
         t("Geen van de kerngetallen is veranderd.", "None of the key figures changed."),
     );
@@ -630,7 +662,12 @@ fn changes(lang: Lang, then: &Moment, base: &Moment, since: &str) -> Section {
     raised.sort_by(|a, b| a[3].cmp(&b[3]));
     let alerts = Section::table(
         "",
-        &[(t("Alarm", "Alert"), false), (t("Waar", "Where"), false), (t("Wat", "What"), false), (t("Sinds", "Since"), false)],
+        &[
+            (t("Alarm", "Alert"), false),
+            (t("Waar", "Where"), false),
+            (t("Wat", "What"), false),
+            (t("Sinds", "Since"), false),
+        ],
         raised,
         t("Geen nieuwe alarmen.", "No new alerts."),
     );

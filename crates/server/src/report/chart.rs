@@ -37,9 +37,12 @@ impl Plot {
         let (left, right, top, bottom) = (MARGINS.0, width - MARGINS.1, MARGINS.2, height - MARGINS.3);
         let span = (chart.to - chart.from).num_milliseconds().max(1) as f64;
         let y_max = if chart.y_max > 0.0 { chart.y_max } else { 1.0 };
-        let x = |t: DateTime<Utc>| left + (right - left) * ((t - chart.from).num_milliseconds() as f64 / span).clamp(0.0, 1.0);
+        let x = |t: DateTime<Utc>| {
+            left + (right - left) * ((t - chart.from).num_milliseconds() as f64 / span).clamp(0.0, 1.0)
+        };
         let y = |v: f64| bottom - (bottom - top) * (v / y_max).clamp(0.0, 1.0);
-        let x_ticks = time_ticks(chart.from, chart.to).into_iter().map(|t| (x(t), tick_label(t, chart, lang))).collect();
+        let x_ticks =
+            time_ticks(chart.from, chart.to).into_iter().map(|t| (x(t), tick_label(t, chart, lang))).collect();
         let y_ticks = value_ticks(y_max).into_iter().map(|v| (y(v), format_value(v))).collect();
         let lines = chart
             .series
@@ -66,16 +69,11 @@ impl Plot {
 /// About six moments on whole minutes, hours or days across `from`..`to`.
 fn time_ticks(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
     let span = (to - from).num_minutes().max(1);
-    let step = [5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080]
-        .into_iter()
-        .find(|m| span / m <= 6)
-        .unwrap_or(10080);
+    let step =
+        [5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080].into_iter().find(|m| span / m <= 6).unwrap_or(10080);
     let step_seconds = step * 60;
     let first = (from.timestamp() + step_seconds - 1).div_euclid(step_seconds) * step_seconds;
-    (0..)
-        .map(|i| first + i * step_seconds)
-        .map_while(|s| DateTime::from_timestamp(s, 0).filter(|t| *t <= to))
-        .collect()
+    (0..).map(|i| first + i * step_seconds).map_while(|s| DateTime::from_timestamp(s, 0).filter(|t| *t <= to)).collect()
 }
 
 /// A tick's label: the time of day, with the date when the chart spans days.
@@ -148,7 +146,8 @@ pub fn svg(chart: &Chart, lang: Lang) -> String {
         );
     }
     out.push_str("</svg><figcaption>");
-    let _ = write!(out, "<strong>{}</strong> ({})", super::html::escape(&chart.title), super::html::escape(&chart.y_label));
+    let _ =
+        write!(out, "<strong>{}</strong> ({})", super::html::escape(&chart.title), super::html::escape(&chart.y_label));
     for (i, (label, _)) in plot.lines.iter().enumerate() {
         let (ink, dash) = INKS[i % INKS.len()];
         let _ = write!(

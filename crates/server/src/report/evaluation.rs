@@ -15,7 +15,7 @@ use ghor_domain::vocab::{DisbalanceLevel, IncidentState, Lang};
 use ghor_domain::{Event, Payload, Picture, RegionCode, Slug};
 
 use super::beeld::moment_label;
-use super::{csv_cell, Block, Chart, Document, Figure, Section, Series};
+use super::{csv_cell, words, Block, Chart, Document, Figure, Section, Series};
 
 /// What happened in one incident, worked out from the log.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,9 +144,11 @@ impl Evaluating {
             }
         }
         for (id, alert) in &view.alerts {
-            self.alerts
-                .entry((id.clone(), alert.since))
-                .or_insert_with(|| AlertOutcome { id: id.clone(), alert: alert.clone(), cleared: None });
+            self.alerts.entry((id.clone(), alert.since)).or_insert_with(|| AlertOutcome {
+                id: id.clone(),
+                alert: alert.clone(),
+                cleared: None,
+            });
         }
     }
 
@@ -189,10 +191,19 @@ impl Evaluating {
             .filter(|u| u.opened.value.incident.as_ref() == Some(incident))
             .map(|u| {
                 let view = u.view(|_| true);
-                let mut answered_minutes: Vec<i64> =
-                    view.locations.values().filter_map(|a| a.answered).map(|t| (t - u.opened.time).num_minutes()).collect();
+                let mut answered_minutes: Vec<i64> = view
+                    .locations
+                    .values()
+                    .filter_map(|a| a.answered)
+                    .map(|t| (t - u.opened.time).num_minutes())
+                    .collect();
                 answered_minutes.sort_unstable();
-                UitvraagOutcome { title: view.title, opened: u.opened.time, addressed: u.addressed.len() as u32, answered_minutes }
+                UitvraagOutcome {
+                    title: view.title,
+                    opened: u.opened.time,
+                    addressed: u.addressed.len() as u32,
+                    answered_minutes,
+                }
             })
             .collect();
         Some(Evaluation {
@@ -234,7 +245,8 @@ fn time_at_level(
     let mut spent: BTreeMap<DisbalanceLevel, Duration> = BTreeMap::new();
     let mut since = from;
     let mut level = None;
-    for (time, disbalance, new) in observed.into_iter().chain([(until, String::new(), DisbalanceLevel::NietGetroffen)]) {
+    for (time, disbalance, new) in observed.into_iter().chain([(until, String::new(), DisbalanceLevel::NietGetroffen)])
+    {
         if time > since {
             if let Some(level) = level {
                 let end = time.min(until);
@@ -256,7 +268,7 @@ fn time_at_level(
 /// The evaluation laid out; `sees` says which locations the reader may see by name (the
 /// others count in every figure but show in no row).
 pub fn document(e: &Evaluation, lang: Lang, scope_label: &str, sees: &dyn Fn(&Slug) -> bool) -> Document {
-    let t = |nl: &'static str, en: &'static str| if lang == Lang::Nl { nl } else { en };
+    let t = words(lang);
     let when = |at| moment_label(at, lang);
     let minutes = |d: Duration| format!("{} min", d.num_minutes());
     let reported: Vec<i64> =
@@ -291,7 +303,10 @@ pub fn document(e: &Evaluation, lang: Lang, scope_label: &str, sees: &dyn Fn(&Sl
     let mut course = Section::table(
         t("Verloop van het incident", "Course of the incident"),
         &[(t("Moment", "Moment"), false), (t("Status", "State"), false), ("GRIP", true), (t("Door", "By"), false)],
-        e.changes.iter().map(|c| vec![when(c.time), c.state.label(lang).to_owned(), c.grip.to_string(), c.actor.clone()]).collect(),
+        e.changes
+            .iter()
+            .map(|c| vec![when(c.time), c.state.label(lang).to_owned(), c.grip.to_string(), c.actor.clone()])
+            .collect(),
         t("Geen wijzigingen.", "No changes."),
     );
     course.blocks.insert(
@@ -320,7 +335,7 @@ pub fn document(e: &Evaluation, lang: Lang, scope_label: &str, sees: &dyn Fn(&Sl
             .map(|l| {
                 vec![
                     l.name.clone(),
-                    l.first_report.map(|f| when(f)).unwrap_or_else(|| t("niet gemeld", "not reported").to_owned()),
+                    l.first_report.map(&when).unwrap_or_else(|| t("niet gemeld", "not reported").to_owned()),
                     l.first_report.map(|f| minutes(f - e.opened)).unwrap_or_default(),
                 ]
             })
@@ -367,7 +382,7 @@ pub fn document(e: &Evaluation, lang: Lang, scope_label: &str, sees: &dyn Fn(&Sl
     at_level.blocks.insert(0, Block::Figures(totals));
     sections.push(at_level);
 
-    let named = |a: &AlertOutcome| a.alert.location.as_ref().is_none_or(|l| sees(l));
+    let named = |a: &AlertOutcome| a.alert.location.as_ref().is_none_or(sees);
     sections.push(Section::table(
         t("Alarmen en drempels", "Alerts and thresholds"),
         &[
@@ -388,8 +403,11 @@ pub fn document(e: &Evaluation, lang: Lang, scope_label: &str, sees: &dyn Fn(&Sl
                     a.alert.state.label(lang).to_owned(),
                     where_.map_or_else(|| t("regio", "region").to_owned(), |o| o.name.clone()),
                     a.alert.threshold.map(|k| k.label(lang).to_owned()).unwrap_or_default(),
-                    a.alert.acknowledged_at.map(|at| minutes(at - a.alert.since)).unwrap_or_else(|| t("niet", "not").to_owned()),
-                    a.cleared.map(|c| when(c)).unwrap_or_default(),
+                    a.alert
+                        .acknowledged_at
+                        .map(|at| minutes(at - a.alert.since))
+                        .unwrap_or_else(|| t("niet", "not").to_owned()),
+                    a.cleared.map(&when).unwrap_or_default(),
                 ]
             })
             .collect(),
@@ -431,12 +449,19 @@ pub fn document(e: &Evaluation, lang: Lang, scope_label: &str, sees: &dyn Fn(&Sl
             (t("Regio", "Region").to_owned(), e.region.to_string()),
             (
                 t("Einde", "End").to_owned(),
-                e.ended.map_or_else(|| t("nog actief: tot de laatste melding", "still active: to the last report").to_owned(), when),
+                e.ended.map_or_else(
+                    || t("nog actief: tot de laatste melding", "still active: to the last report").to_owned(),
+                    when,
+                ),
             ),
             (t("Omgeving", "Environment").to_owned(), scope_label.to_owned()),
             (
                 t("Bron", "Source").to_owned(),
-                t("het log van ghor, van vóór de opening tot het einde", "ghor's log, from before the opening to the end").to_owned(),
+                t(
+                    "het log van ghor, van vóór de opening tot het einde",
+                    "ghor's log, from before the opening to the end",
+                )
+                .to_owned(),
             ),
         ],
         footer: format!("ghor · {title}"),
@@ -466,7 +491,7 @@ pub fn csv(e: &Evaluation, sees: &dyn Fn(&Slug) -> bool) -> String {
             row("disbalance", l.id.as_str(), &format!("minutes_{}", level.as_str()), d.num_minutes().to_string(), None);
         }
     }
-    for a in e.alerts.iter().filter(|a| a.alert.location.as_ref().is_none_or(|l| sees(l))) {
+    for a in e.alerts.iter().filter(|a| a.alert.location.as_ref().is_none_or(sees)) {
         row("alert", &a.id, "raised", a.alert.state.as_str().to_owned(), Some(a.alert.since));
         if let Some(at) = a.alert.acknowledged_at {
             row("alert", &a.id, "acknowledged_after_minutes", (at - a.alert.since).num_minutes().to_string(), Some(at));

@@ -23,7 +23,8 @@ pub fn render(doc: &Document) -> String {
                 }
                 Block::Figures(figures) => {
                     for f in figures {
-                        let change = if f.change.is_empty() { String::new() } else { format!(" ({})", inline(&f.change)) };
+                        let change =
+                            if f.change.is_empty() { String::new() } else { format!(" ({})", inline(&f.change)) };
                         let _ = writeln!(out, "- {}: **{}**{change}", inline(&f.label), inline(&f.value));
                     }
                 }
@@ -94,7 +95,10 @@ mod tests {
             sections: vec![Section {
                 heading: "Bedden".into(),
                 blocks: vec![Block::Table(Table {
-                    columns: vec![Column { title: "Type".into(), numeric: false }, Column { title: "Vrij".into(), numeric: true }],
+                    columns: vec![
+                        Column { title: "Type".into(), numeric: false },
+                        Column { title: "Vrij".into(), numeric: true },
+                    ],
                     rows: vec![vec!["IC | *ster*\nnieuw".into(), "3".into()]],
                     empty: String::new(),
                 })],

@@ -38,7 +38,10 @@ impl Section {
     pub fn table(heading: &str, columns: &[(&str, bool)], rows: Vec<Vec<String>>, empty: &str) -> Section {
         let columns =
             columns.iter().map(|(title, numeric)| Column { title: (*title).to_owned(), numeric: *numeric }).collect();
-        Section { heading: heading.to_owned(), blocks: vec![Block::Table(Table { columns, rows, empty: empty.to_owned() })] }
+        Section {
+            heading: heading.to_owned(),
+            blocks: vec![Block::Table(Table { columns, rows, empty: empty.to_owned() })],
+        }
     }
 }
 
@@ -95,6 +98,11 @@ pub struct Column {
     pub title: String,
     /// Numbers are right-aligned.
     pub numeric: bool,
+}
+
+/// The Dutch or the English of a pair of texts: `let t = words(lang); t("Bedden", "Beds")`.
+pub fn words(lang: Lang) -> impl Fn(&'static str, &'static str) -> &'static str {
+    move |nl, en| if lang == Lang::Nl { nl } else { en }
 }
 
 /// A CSV cell (RFC 4180): quoted when it holds a comma, quote or line break; a leading

@@ -303,7 +303,8 @@ pub(super) fn moment(at: Option<&str>, clock: Option<&str>) -> Result<Option<(Da
         Some("observed") => Clock::Observed,
         Some(other) => {
             let reason = format!("{other:?} is not a clock; give known or observed");
-            let e = FieldError::new("clock", ErrorCode::NotInVocabulary, &reason).with("allowed", ["known", "observed"]);
+            let e =
+                FieldError::new("clock", ErrorCode::NotInVocabulary, &reason).with("allowed", ["known", "observed"]);
             return Err(Problem::invalid_parameter(e));
         }
     };

@@ -22,8 +22,8 @@ use super::openapi::{RegionPath, ReportFile, SlugPath};
 use super::AppState;
 use crate::auth::Caller;
 use crate::gateway::lookback::Clock;
-use crate::problem::Problem;
 use crate::policy::{self, Action};
+use crate::problem::Problem;
 use crate::report::beeld::{self, Moment, Shown};
 use crate::report::evaluation::{self, Evaluating};
 use crate::report::{html, markdown, pdf, Document};
@@ -114,9 +114,12 @@ pub async fn beeld(
 /// The document in `format` as a file named after `stem`; `csv` gives its CSV form.
 fn file(stem: &str, format: Format, document: &Document, csv: impl FnOnce() -> String) -> ReportFile {
     let (extension, media_type, body, headers) = match format {
-        Format::Html => {
-            ("html", "text/html; charset=utf-8", html::render(document).into_bytes(), vec![(header::CONTENT_SECURITY_POLICY, html::CSP)])
-        }
+        Format::Html => (
+            "html",
+            "text/html; charset=utf-8",
+            html::render(document).into_bytes(),
+            vec![(header::CONTENT_SECURITY_POLICY, html::CSP)],
+        ),
         Format::Pdf => ("pdf", "application/pdf", pdf::render(document), Vec::new()),
         Format::Md => ("md", "text/markdown; charset=utf-8", markdown::render(document).into_bytes(), Vec::new()),
         Format::Csv => ("csv", "text/csv; charset=utf-8", csv().into_bytes(), Vec::new()),
@@ -146,8 +149,11 @@ pub async fn evaluation(
 ) -> Result<ReportFile, Problem> {
     let Query(query) = query.map_err(|e| query_problem(&e, "format"))?;
     let lang = one_of("lang", query.lang.as_deref(), LANGUAGES)?;
-    let format =
-        one_of("format", query.format.as_deref(), &[("html", Format::Html), ("pdf", Format::Pdf), ("csv", Format::Csv)])?;
+    let format = one_of(
+        "format",
+        query.format.as_deref(),
+        &[("html", Format::Html), ("pdf", Format::Pdf), ("csv", Format::Csv)],
+    )?;
     let missing = || Problem::not_found(format!("No incident {id:?} was ever active in a region this token may read."));
     let incident = Slug::try_from(id.as_str()).map_err(|_| missing())?;
     let gateway = state.gateway(caller.scope())?;
@@ -172,8 +178,12 @@ pub async fn evaluation(
         let mut document = evaluation::document(&evaluation, lang, caller.scope().label(lang), &sees);
         if cut_short {
             let note = match lang {
-                Lang::Nl => format!("Alleen de eerste {EVALUATION_EVENTS} gebeurtenissen na de opening zijn meegenomen."),
-                Lang::En => format!("Only the first {EVALUATION_EVENTS} events after the opening were taken into account."),
+                Lang::Nl => {
+                    format!("Alleen de eerste {EVALUATION_EVENTS} gebeurtenissen na de opening zijn meegenomen.")
+                }
+                Lang::En => {
+                    format!("Only the first {EVALUATION_EVENTS} events after the opening were taken into account.")
+                }
             };
             document.meta.push((String::new(), note));
         }
