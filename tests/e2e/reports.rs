@@ -338,6 +338,14 @@ async fn the_evaluation_of_a_scripted_incident_follows_from_the_log() {
     let html = String::from_utf8(html).expect("utf8");
     assert!(html.contains("<h1>Evaluatie Stroomuitval Noord</h1>") && html.contains("<svg"), "{html}");
     assert!(html.contains("<td>Locatie umcg</td>") && html.contains("<td class=\"num\">10 min</td>"), "{html}");
+    assert!(
+        html.contains("<td>Bedden vrij: kritiek bij ten hoogste 0</td>"),
+        "the threshold crossed, with its value: {html}"
+    );
+    assert!(
+        html.contains("<div class=\"value\">27 min</div><div class=\"label\">Mediane tijd tot eerste melding</div>"),
+        "{html}"
+    );
     let (status, _, pdf) = evaluation(&ghor, "im", "stroom-noord", "format=pdf&lang=en").await;
     assert_eq!(status, 200);
     let text = pdf_text(&pdf);

@@ -15,6 +15,7 @@ import {
 import { areaPicker, slugBase, slugify } from './desk.js';
 import { areaMap } from './map.js';
 import { keepFocus } from './dashboard.js';
+import { evaluationControl, mayEvaluate } from './evaluatie.js';
 
 addTexts({
   nl: {
@@ -464,7 +465,8 @@ function incidentItem(id, i) {
     el('div', { class: 'meta' }, t('incidentSince', fmtClock(i.time)), ' ', liveAge(i.time), i.reported_by ? ` · ${t('incidentReportedBy', i.reported_by)}` : ''),
     el('div', { class: 'meta area-text' }, areaText(i.area)),
     i.handelingsperspectief ? el('div', { class: 'perspective' }, i.handelingsperspectief) : null,
-    el('div', { class: 'one-click' }, edit, closeControl));
+    el('div', { class: 'one-click' }, edit, closeControl),
+    mayEvaluate() ? evaluationControl(id, i.name || id) : null);
 }
 
 function incidentsScreen() {

@@ -185,19 +185,27 @@ function firstError(answer) {
 }
 
 /**
- * One beeld as a file: { ok, blob, filename } or a refusal. While the server indexes its
- * log after a restart (503), or when the moment is a hair ahead of its clock (a beeld of
- * "now" just issued), it is asked again a few times.
+ * A document as a file: { ok, blob, filename } or a refusal. While the server indexes its
+ * log after a restart (503), or when `again(answer)` says so, it is asked again a few times.
+ * Also the evaluation's (evaluatie.js).
  */
-async function fetchBeeld(region, moment, format) {
-  const url = beeldUrl(region, moment, format);
+export async function fetchFile(url, accept, again = () => false) {
   for (let attempt = 0; ; attempt++) {
-    const answer = await apiFile(url, ACCEPT[format]);
-    const e = answer.ok ? null : firstError(answer);
-    const again = answer.status === 503 || (answer.status === 400 && e && e.code === 'in_the_future' && moment);
-    if (!again || attempt >= RETRIES) return answer;
+    const answer = await apiFile(url, accept);
+    if (answer.ok || !(answer.status === 503 || again(answer)) || attempt >= RETRIES) return answer;
     await pause(RETRY_MS);
   }
+}
+
+/**
+ * One beeld as a file. A moment a hair ahead of the server's clock (a beeld of "now" just
+ * issued) is asked again too.
+ */
+function fetchBeeld(region, moment, format) {
+  return fetchFile(beeldUrl(region, moment, format), ACCEPT[format], (answer) => {
+    const e = firstError(answer);
+    return !!(answer.status === 400 && e && e.code === 'in_the_future' && moment);
+  });
 }
 
 /** Why a beeld could not be fetched, in words. */
@@ -221,23 +229,36 @@ function setStatus(text, ok = true) {
 }
 
 /**
- * A new tab for the beeld, opened at once in the click (a tab opened after the answer
- * came would be blocked as a popup); null when the browser blocks it anyway.
+ * A new tab for a document (the beeld, an evaluation), opened at once in the click (a tab
+ * opened after the answer came would be blocked as a popup), saying `loading` until the
+ * document is there; null when the browser blocks it anyway.
  */
-function openTab() {
+export function openTab(loading = t('beeldTabLoading')) {
   let tab = null;
   try { tab = window.open('', '_blank'); } catch (e) { tab = null; }
   if (!tab) return null;
   try {
-    tab.opener = null; // the beeld needs nothing of this page
-    tab.document.title = t('beeldTabLoading');
+    tab.opener = null; // the document needs nothing of this page
+    tab.document.title = loading;
     const note = tab.document.createElement('p');
-    note.textContent = t('beeldTabLoading');
+    note.textContent = loading;
     note.style.font = '20px system-ui, sans-serif';
     note.style.margin = '2rem';
     tab.document.body.append(note);
   } catch (e) { /* a tab we cannot write to still takes the beeld */ }
   return tab;
+}
+
+/**
+ * Shows a fetched HTML document in `tab` (from openTab), kept reloadable for a while;
+ * false when there is no tab (blocked, or closed meanwhile).
+ */
+export function showBlob(tab, blob) {
+  if (!tab || tab.closed) return false;
+  const url = URL.createObjectURL(blob);
+  tab.location.replace(url);
+  setTimeout(() => URL.revokeObjectURL(url), KEEP_TAB_URL_MS);
+  return true;
 }
 
 /** Fetches the beeld as HTML and shows it in `tab`, or downloads it when there is no tab. */
@@ -250,10 +271,7 @@ async function showIn(tab, region, moment, what) {
   }
   const name = fileName(answer, region, 'html');
   const at = Date.now();
-  if (tab && !tab.closed) {
-    const url = URL.createObjectURL(answer.blob);
-    tab.location.replace(url);
-    setTimeout(() => URL.revokeObjectURL(url), KEEP_TAB_URL_MS);
+  if (showBlob(tab, answer.blob)) {
     setStatus(() => t('beeldOpened', what(), fmtClock(at, true)));
   } else {
     saveFile(answer.blob, name);

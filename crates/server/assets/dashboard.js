@@ -17,6 +17,7 @@ import {
 } from './picture.js';
 import { openDetail } from './detail.js';
 import { updateAlarm } from './alarm.js';
+import { evaluationControl, closedIncidentsItem, mayEvaluate } from './evaluatie.js';
 
 addTexts({
   nl: {
@@ -530,11 +531,18 @@ export function renderAlerts(views, explicit) {
 
 // ---------------------------------------------------------------- incidents
 
+/**
+ * The active incidents, worst GRIP first; for a token that reads a region each with its
+ * evaluation (evaluatie.js), and the closed ones folded below (their evaluation is read
+ * after the fact). Kept focus survives the redraw of every update.
+ */
 export function renderIncidents(views) {
   const seen = new Set();
-  const incidents = views.flatMap(([, v]) => Object.entries(v.incidents || {}))
-    .filter(([id, i]) => i.state !== 'gesloten' && !seen.has(id) && seen.add(id))
+  const all = views.flatMap(([, v]) => Object.entries(v.incidents || {})).filter(([id]) => !seen.has(id) && seen.add(id));
+  const incidents = all.filter(([, i]) => i.state !== 'gesloten')
     .sort((a, b) => num(b[1].grip) - num(a[1].grip) || (parseTime(b[1].time) || 0) - (parseTime(a[1].time) || 0));
+  const closed = all.filter(([, i]) => i.state === 'gesloten').sort((a, b) => (parseTime(b[1].time) || 0) - (parseTime(a[1].time) || 0));
+  const evaluate = mayEvaluate();
   const items = incidents.map(([id, i]) => el('li', { 'data-incident': id, 'data-grip': num(i.grip) },
     el('div', { class: 'incident-name' }, i.name || id),
     el('div', {},
@@ -542,8 +550,11 @@ export function renderIncidents(views) {
       el('span', { class: 'pill' }, t('grip', num(i.grip))),
       i.theme ? el('span', { class: 'meta' }, label('Theme', i.theme)) : null),
     el('div', { class: 'meta' }, `${t('since')} ${fmtClock(i.time)} `, el('span', { class: 'age inline', 'data-time': parseTime(i.time), 'data-oldest': parseTime(i.time) })),
-    i.handelingsperspectief ? el('div', { class: 'perspective' }, i.handelingsperspectief) : null));
-  $('incidents').replaceChildren(...(items.length ? items : [el('li', { class: 'empty' }, t('noIncidents'))]));
+    i.handelingsperspectief ? el('div', { class: 'perspective' }, i.handelingsperspectief) : null,
+    evaluate ? evaluationControl(id, i.name || id) : null));
+  const folded = closedIncidentsItem(closed, () => rerender());
+  keepFocus($('incidents'), () => $('incidents').replaceChildren(...(items.length ? items : [el('li', { class: 'empty' }, t('noIncidents'))]),
+    ...(folded ? [folded] : [])));
 }
 
 // ---------------------------------------------------------------- locations: filters and sort

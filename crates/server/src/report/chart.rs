@@ -87,6 +87,10 @@ fn tick_label(t: DateTime<Utc>, chart: &Chart, lang: Lang) -> String {
 
 /// 0, the maximum and round values between.
 fn value_ticks(max: f64) -> Vec<f64> {
+    // A small whole scale (GRIP 0–5) gets every value.
+    if max <= 10.0 && max.fract() == 0.0 {
+        return (0..=max as usize).map(|v| v as f64).collect();
+    }
     let raw = max / 4.0;
     let magnitude = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 2.5, 5.0, 10.0].into_iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(raw);

@@ -59,7 +59,9 @@ pub struct Outcome {
 pub struct AlertOutcome {
     pub id: String,
     pub alert: Alert,
-    /// When ghor received what ended it.
+    /// The value of the threshold it crossed, as it was set then.
+    pub threshold: Option<u32>,
+    /// When what ended it was observed; none while it held at the end.
     pub cleared: Option<DateTime<Utc>>,
 }
 
@@ -133,20 +135,20 @@ impl Evaluating {
             _ => {}
         }
         // The alerts of the incident's region as they stand after this event: one gone (or
-        // begun again) was cleared when ghor received this.
-        let Some(view) = self.picture.incidents.get(&self.incident).and_then(|i| self.views.get(i.value.0)) else {
-            return;
-        };
+        // begun again) was cleared by what this observed.
+        let Some(region) = self.picture.incidents.get(&self.incident).map(|i| i.value.0) else { return };
+        let Some(view) = self.views.get(region) else { return };
         for (key, outcome) in self.alerts.iter_mut().filter(|(_, o)| o.cleared.is_none()) {
             match view.alerts.get(&key.0).filter(|a| a.since == key.1) {
                 Some(now) => outcome.alert = now.clone(),
-                None => outcome.cleared = Some(event.stamp.received),
+                None => outcome.cleared = Some(event.time),
             }
         }
         for (id, alert) in &view.alerts {
             self.alerts.entry((id.clone(), alert.since)).or_insert_with(|| AlertOutcome {
                 id: id.clone(),
                 alert: alert.clone(),
+                threshold: alert.threshold.map(|key| self.picture.threshold(region, key)),
                 cleared: None,
             });
         }
@@ -267,15 +269,37 @@ fn time_at_level(
 
 /// The evaluation laid out; `sees` says which locations the reader may see by name (the
 /// others count in every figure but show in no row).
-pub fn document(e: &Evaluation, lang: Lang, scope_label: &str, sees: &dyn Fn(&Slug) -> bool) -> Document {
+pub fn document(
+    e: &Evaluation,
+    lang: Lang,
+    scope_label: &str,
+    made: DateTime<Utc>,
+    sees: &dyn Fn(&Slug) -> bool,
+) -> Document {
     let t = words(lang);
+    // What a table says when it lists no one, also when it is because of who reads it.
+    let unnamed = e.locations.iter().any(|l| !sees(&l.id));
+    let none = |nl: &'static str, en: &'static str| {
+        if unnamed {
+            t(
+                "Locaties worden voor uw rol niet bij naam genoemd; de aantallen hierboven tellen ze wel mee.",
+                "Locations are not named for your role; the figures above do count them.",
+            )
+        } else {
+            t(nl, en)
+        }
+    };
     let when = |at| moment_label(at, lang);
     let minutes = |d: Duration| format!("{} min", d.num_minutes());
     let reported: Vec<i64> =
         e.locations.iter().filter_map(|l| l.first_report.map(|f| (f - e.opened).num_minutes())).collect();
     let mut sorted = reported.clone();
     sorted.sort_unstable();
-    let median = |v: &[i64]| v.get(v.len() / 2).map_or_else(|| "—".to_owned(), |m| format!("{m} min"));
+    // Of an even count, the mean of the middle two.
+    let median = |v: &[i64]| match v.len() {
+        0 => "—".to_owned(),
+        n => format!("{} min", (v[(n - 1) / 2] + v[n / 2]) / 2),
+    };
 
     let mut sections = vec![Section {
         heading: t("Samenvatting", "Summary").to_owned(),
@@ -340,7 +364,7 @@ pub fn document(e: &Evaluation, lang: Lang, scope_label: &str, sees: &dyn Fn(&Sl
                 ]
             })
             .collect(),
-        t("Geen locaties in het gebied die u kunt zien.", "No locations in the area that you can see."),
+        none("Geen locaties in het gebied.", "No locations in the area."),
     );
     coverage.blocks.insert(
         0,
@@ -370,20 +394,27 @@ pub fn document(e: &Evaluation, lang: Lang, scope_label: &str, sees: &dyn Fn(&Sl
                 row
             })
             .collect(),
-        t("Geen disbalansen gemeld die u kunt zien.", "No disbalances reported that you can see."),
+        none("Geen disbalansen gemeld.", "No disbalances reported."),
     );
     let totals: Vec<Figure> = levels
         .iter()
         .map(|level| {
             let total = e.locations.iter().filter_map(|l| l.at_level.get(level)).fold(Duration::zero(), |a, d| a + *d);
-            figure(&format!("{} {}", level.label(lang), t("(locatie-uren)", "(location hours)")), hours(total))
+            figure(
+                &format!(
+                    "{} {}",
+                    level.label(lang),
+                    t("(uren:minuten, alle locaties samen)", "(hours:minutes, all locations together)")
+                ),
+                hours(total),
+            )
         })
         .collect();
     at_level.blocks.insert(0, Block::Figures(totals));
     sections.push(at_level);
 
     let named = |a: &AlertOutcome| a.alert.location.as_ref().is_none_or(sees);
-    sections.push(Section::table(
+    let mut alerts = Section::table(
         t("Alarmen en drempels", "Alerts and thresholds"),
         &[
             (t("Sinds", "Since"), false),
@@ -402,17 +433,32 @@ pub fn document(e: &Evaluation, lang: Lang, scope_label: &str, sees: &dyn Fn(&Sl
                     when(a.alert.since),
                     a.alert.state.label(lang).to_owned(),
                     where_.map_or_else(|| t("regio", "region").to_owned(), |o| o.name.clone()),
-                    a.alert.threshold.map(|k| k.label(lang).to_owned()).unwrap_or_default(),
+                    match (a.alert.threshold, a.threshold) {
+                        (Some(key), Some(value)) => format!("{} {value}", key.label(lang)),
+                        _ => String::new(),
+                    },
                     a.alert
                         .acknowledged_at
                         .map(|at| minutes(at - a.alert.since))
                         .unwrap_or_else(|| t("niet", "not").to_owned()),
-                    a.cleared.map(&when).unwrap_or_default(),
+                    a.cleared.map(&when).unwrap_or_else(|| t("hield aan tot het einde", "held to the end").to_owned()),
                 ]
             })
             .collect(),
         t("Geen alarmen tijdens het incident.", "No alerts during the incident."),
-    ));
+    );
+    let hidden = e.alerts.iter().filter(|a| !named(a)).count();
+    if hidden > 0 {
+        let note = format!(
+            "{hidden} {}",
+            t(
+                "alarmen op locaties die voor uw rol niet bij naam genoemd worden.",
+                "alerts at locations not named for your role."
+            )
+        );
+        alerts.blocks.push(Block::Paragraph(note));
+    }
+    sections.push(alerts);
 
     sections.push(Section::table(
         t("Uitvragen", "Enquiries"),
@@ -451,9 +497,10 @@ pub fn document(e: &Evaluation, lang: Lang, scope_label: &str, sees: &dyn Fn(&Sl
                 t("Einde", "End").to_owned(),
                 e.ended.map_or_else(
                     || t("nog actief: tot de laatste melding", "still active: to the last report").to_owned(),
-                    when,
+                    |_| t("gesloten of afgeschaald", "closed or scaled down").to_owned(),
                 ),
             ),
+            (t("Gemaakt op", "Made on").to_owned(), when(made)),
             (t("Omgeving", "Environment").to_owned(), scope_label.to_owned()),
             (
                 t("Bron", "Source").to_owned(),
@@ -475,7 +522,7 @@ pub fn document(e: &Evaluation, lang: Lang, scope_label: &str, sees: &dyn Fn(&Sl
 pub fn csv(e: &Evaluation, sees: &dyn Fn(&Slug) -> bool) -> String {
     let mut out = String::from("section,subject,measure,value,time\n");
     let mut row = |section: &str, subject: &str, measure: &str, value: String, time: Option<DateTime<Utc>>| {
-        let time = time.map(|t| t.to_rfc3339()).unwrap_or_default();
+        let time = time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)).unwrap_or_default();
         let cells = [section, subject, measure, &value, &time].map(csv_cell);
         out.push_str(&cells.join(","));
         out.push('\n');
@@ -483,6 +530,27 @@ pub fn csv(e: &Evaluation, sees: &dyn Fn(&Slug) -> bool) -> String {
     for c in &e.changes {
         row("incident", e.incident.as_str(), "state", c.state.as_str().to_owned(), Some(c.time));
         row("incident", e.incident.as_str(), "grip", c.grip.to_string(), Some(c.time));
+    }
+    // The area's figures, for every reader.
+    let reported = e.locations.iter().filter(|l| l.first_report.is_some()).count();
+    row("area", e.incident.as_str(), "locations", e.locations.len().to_string(), None);
+    row("area", e.incident.as_str(), "locations_reported", reported.to_string(), Some(e.until));
+    let mut firsts: Vec<DateTime<Utc>> = e.locations.iter().filter_map(|l| l.first_report).collect();
+    firsts.sort_unstable();
+    for (n, t) in firsts.iter().enumerate() {
+        row("coverage", e.incident.as_str(), "locations_reported", (n + 1).to_string(), Some(*t));
+    }
+    for level in DisbalanceLevel::ALL {
+        let total = e.locations.iter().filter_map(|l| l.at_level.get(level)).fold(Duration::zero(), |a, d| a + *d);
+        if total > Duration::zero() {
+            row(
+                "area",
+                e.incident.as_str(),
+                &format!("minutes_{}", level.as_str()),
+                total.num_minutes().to_string(),
+                None,
+            );
+        }
     }
     for l in e.locations.iter().filter(|l| sees(&l.id)) {
         let minutes = l.first_report.map(|f| (f - e.opened).num_minutes().to_string()).unwrap_or_default();

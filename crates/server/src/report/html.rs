@@ -29,7 +29,7 @@ td { border-bottom: 1px solid #d5d9e0; padding: 5px 8px; vertical-align: top; }
 tr { break-inside: avoid; }
 .num { text-align: right; }
 .empty { color: #555; font-style: italic; }
-figure.chart { margin: 10px 0 16px; break-inside: avoid; } figure.chart > svg { width: 100%; height: auto; max-height: 320px; }
+figure.chart { margin: 10px 0 16px; break-inside: avoid; overflow-x: auto; } figure.chart > svg { width: 100%; min-width: 560px; height: auto; max-height: 320px; }
 figcaption { font-size: 14px; } figcaption .key { margin-left: 14px; white-space: nowrap; }
 footer { margin-top: 28px; padding-top: 6px; border-top: 1px solid #999; font-size: 13px; color: #444; }
 .scroll { overflow-x: auto; }

@@ -57,6 +57,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("admin.js", "text/javascript; charset=utf-8", include_str!("../../assets/admin.js")),
     ("lookback.js", "text/javascript; charset=utf-8", include_str!("../../assets/lookback.js")),
     ("beeld.js", "text/javascript; charset=utf-8", include_str!("../../assets/beeld.js")),
+    ("evaluatie.js", "text/javascript; charset=utf-8", include_str!("../../assets/evaluatie.js")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../assets/app.js")),
     ("nl-outline.geojson", "application/geo+json", include_str!("../../assets/nl-outline.geojson")),
 ];

@@ -175,7 +175,7 @@ pub async fn evaluation(
         let st = gateway.state();
         let visibility = caller.visibility();
         let sees = |id: &Slug| visibility.sees_location(&st.picture, id.as_str());
-        let mut document = evaluation::document(&evaluation, lang, caller.scope().label(lang), &sees);
+        let mut document = evaluation::document(&evaluation, lang, caller.scope().label(lang), Utc::now(), &sees);
         if cut_short {
             let note = match lang {
                 Lang::Nl => {
