@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { readFile, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, openAs, overflow } from './harness.mjs';
+import { event, SCREENSHOTS, DEADLINE_MS, useBrowser, openAs, overflow, startWithPage } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 180000;
 const MINUTE_MS = 60000;
@@ -24,27 +24,12 @@ const DUIDING = 'Stroomstoring Groningen-stad: SEH van het UMCG dicht, IC-capaci
 const run = promisify(execFile);
 const browser = useBrowser();
 
-/** A fresh server with umcg and martini, and a Dutch browser context (clipboard allowed); closed when the test ends. */
+/** A fresh server with umcg and martini, and a Dutch page that may use the clipboard. */
 async function setup(t, viewport = { width: 1920, height: 1080 }) {
-  const ghor = await Ghor.start();
-  t.after(() => ghor.close());
-  t.after(() => { if (t.passed === false && ghor.stderr) t.diagnostic(`ghor stderr:\n${ghor.stderr}`); });
-  await ghor.registerLocations();
-  const context = await browser().newContext({
-    viewport, locale: 'nl-NL', timezoneId: 'Europe/Amsterdam', permissions: ['clipboard-read', 'clipboard-write'],
-  });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ghor.url });
-  t.after(() => context.close());
-  const page = await context.newPage();
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(e));
-  return { ghor, context, page, pageErrors };
-}
-
-async function post(ghor, token, e) {
-  const { status, body } = await ghor.post(token, '/v1/events', e);
-  assert.equal(status, 201, JSON.stringify(body));
-  return body;
+  const clipboard = ['clipboard-read', 'clipboard-write'];
+  const started = await startWithPage(t, browser, { viewport, permissions: clipboard });
+  await started.context.grantPermissions(clipboard, { origin: started.ghor.url });
+  return started;
 }
 
 /** IC beds of martini, taken by phone by the informatiemanager (umcg's token reports only umcg). */
@@ -125,9 +110,9 @@ test('the informatiemanager issues a beeld with a duiding: it opens as Beeld 1 w
   await needPoppler();
   const { ghor, context, page, pageErrors } = await setup(t);
   await ghor.reportBeds('umcg', 20, 17);
-  await post(ghor, 'im', martiniBeds(10, 9));
-  await post(ghor, 'umcg', event('/locations/umcg', 'nl.ghor.acute_function.reported.v1', 'seh', { status: 'stop', reason: 'stroomuitval' }));
-  await post(ghor, 'im', incidentOpened());
+  await ghor.report('im', martiniBeds(10, 9));
+  await ghor.report('umcg', event('/locations/umcg', 'nl.ghor.acute_function.reported.v1', 'seh', { status: 'stop', reason: 'stroomuitval' }));
+  await ghor.report('im', incidentOpened());
   const free = await icFree(ghor, 4);
 
   await openAs(page, ghor, 'im');

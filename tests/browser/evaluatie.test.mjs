@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { readFile, copyFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, openAs, overflow } from './harness.mjs';
+import { event, SCREENSHOTS, DEADLINE_MS, useBrowser, openAs, overflow, startWithPage } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 180000;
 const MINUTE_MS = 60000;
@@ -25,19 +25,8 @@ const NAME = 'Stroomuitval Noord';
 const run = promisify(execFile);
 const browser = useBrowser();
 
-/** A fresh server with umcg and martini, and a Dutch browser context; closed when the test ends. */
-async function setup(t, viewport = { width: 1920, height: 1080 }) {
-  const ghor = await Ghor.start();
-  t.after(() => ghor.close());
-  t.after(() => { if (t.passed === false && ghor.stderr) t.diagnostic(`ghor stderr:\n${ghor.stderr}`); });
-  await ghor.registerLocations();
-  const context = await browser().newContext({ viewport, locale: 'nl-NL', timezoneId: 'Europe/Amsterdam', acceptDownloads: true });
-  t.after(() => context.close());
-  const page = await context.newPage();
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(e));
-  return { ghor, context, page, pageErrors };
-}
+/** A fresh server with umcg and martini, and a Dutch page that may download. */
+const setup = (t, viewport = { width: 1920, height: 1080 }) => startWithPage(t, browser, { viewport, acceptDownloads: true });
 
 /** `e` as observed `minutes` before now, posted by `token`. */
 async function postAt(ghor, token, minutes, e) {

@@ -148,6 +148,13 @@ export class Ghor {
     return { status: res.status, body: json ?? text };
   }
 
+  /** Posts one event as `token` and insists it was accepted; returns the receipt. */
+  async report(token, e) {
+    const { status, body } = await this.post(token, '/v1/events', e);
+    assert.equal(status, 201, JSON.stringify(body));
+    return body;
+  }
+
   /** Registers umcg and martini (ziekenhuis, VR01) as the netwerkfunctionaris. */
   async registerLocations() {
     const events = [];
@@ -228,6 +235,25 @@ export function useBrowser() {
   });
   after(async () => { await browser?.close(); });
   return () => browser;
+}
+
+/**
+ * A fresh server (umcg and martini registered unless `register` is false) and a page in a
+ * Dutch browser context made with `contextOptions`, as in a Dutch crisis room (a date-time
+ * field follows the browser's locale), collecting the page's errors; all closed when the
+ * test ends, with the server's log shown when it failed.
+ */
+export async function startWithPage(t, browser, { register = true, ...contextOptions } = {}) {
+  const ghor = await Ghor.start();
+  t.after(() => ghor.close());
+  t.after(() => { if (t.passed === false && ghor.stderr) t.diagnostic(`ghor stderr:\n${ghor.stderr}`); });
+  if (register) await ghor.registerLocations();
+  const context = await browser().newContext({ locale: 'nl-NL', timezoneId: 'Europe/Amsterdam', ...contextOptions });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e));
+  return { ghor, context, page, pageErrors };
 }
 
 /** Opens the page with one of the server's tokens (and `query`) and waits until it is live. */

@@ -10,30 +10,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Ghor, event, SCREENSHOTS, DEADLINE_MS, useBrowser, openAs, overflow, PHONE } from './harness.mjs';
+import { event, SCREENSHOTS, DEADLINE_MS, useBrowser, openAs, overflow, PHONE, startWithPage } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 180000;
 const MINUTE_MS = 60000;
 
 const browser = useBrowser();
 
-async function setup(t, options) {
-  const ghor = await Ghor.start();
-  t.after(() => ghor.close());
-  t.after(() => { if (t.passed === false && ghor.stderr) t.diagnostic(`ghor stderr:\n${ghor.stderr}`); });
-  // A Dutch browser, as in a Dutch crisis room (the date-time field follows the browser's locale).
-  const context = await browser().newContext({ locale: 'nl-NL', timezoneId: 'Europe/Amsterdam', ...options });
-  t.after(() => context.close());
-  const page = await context.newPage();
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(e));
-  return { ghor, context, page, pageErrors };
-}
-
-async function post(ghor, token, e) {
-  const { status, body } = await ghor.post(token, '/v1/events', e);
-  assert.equal(status, 201, JSON.stringify(body));
-}
+/** A fresh server with nothing registered, and a Dutch page made with `options`. */
+const setup = (t, options) => startWithPage(t, browser, { register: false, ...options });
 
 function incidentOpened() {
   return event('/regions/VR01', 'nl.ghor.incident.opened.v1', 'stroomstoring-groningen', {
@@ -102,7 +87,7 @@ test('the slider takes the whole dashboard before an incident; nothing live leak
   await ghor.registerLocations();
   await ghor.reportBeds('umcg', 20, 10);
   const before = await passMinute(ghor);
-  await post(ghor, 'im', incidentOpened());
+  await ghor.report('im', incidentOpened());
 
   await openAs(page, ghor, 'im');
   await page.locator('#incidents li[data-incident="stroomstoring-groningen"]').waitFor({ timeout: DEADLINE_MS });
@@ -161,7 +146,7 @@ test('the slider takes the whole dashboard before an incident; nothing live leak
   // A report observed before the moment that arrived after it: not as known then, yes as observed.
   const late = event('/locations/martini', 'nl.ghor.beds.reported.v1', 'ic', { operational: 8, occupied: 5 });
   late.time = new Date(before - 2000).toISOString();
-  await post(ghor, 'im', late);
+  await ghor.report('im', late);
   await page.waitForFunction(() => window.ghor.state.regions.VR01.locations.martini?.dimensions?.beds, null, { timeout: DEADLINE_MS });
   await renderNow(page);
   assert.equal(await bedsCell(page, 'martini').getAttribute('data-state'), 'none', 'as known then, martini had not reported');

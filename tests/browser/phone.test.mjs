@@ -56,15 +56,10 @@ function overflowIn(page, selector) {
   }, selector);
 }
 
-async function post(ghor, token, e) {
-  const { status, body } = await ghor.post(token, '/v1/events', e);
-  assert.equal(status, 201, JSON.stringify(body));
-}
-
 test('the institution page on a phone: one location at a time, open help requests on top, nothing wider than the screen; also at 1366 and 1920', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const { ghor, context, page, pageErrors } = await setup(t);
   await ghor.reportBeds('umcg', 20, 12);
-  await post(ghor, 'umcg', event('/locations/umcg', 'nl.ghor.help_request.opened.v1', 'hv-aggregaat',
+  await ghor.report('umcg', event('/locations/umcg', 'nl.ghor.help_request.opened.v1', 'hv-aggregaat',
     { category: 'nutsvoorziening', urgency: 'hoog', text: 'Noodaggregaat nodig voor de IC, brandstof voor 6 uur.' }));
 
   await openAs(page, ghor, 'umcg');
@@ -197,8 +192,8 @@ test('the deep link ?melden= on a phone: signed in, power cut with backup hours 
 test('a nursing home\'s form opens on its own dimensions, "Wijzigen" on Nuts en ICT on power; the IM gets the same form by phone from the detail panel', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const { ghor, context, page, pageErrors, posts } = await setup(t);
   // The fire alarm was reported last: "Wijzigen" still opens on power.
-  await post(ghor, 'anker', event('/locations/anker', 'nl.ghor.utility.reported.v1', 'stroom', { status: 'normaal' }));
-  await post(ghor, 'anker', event('/locations/anker', 'nl.ghor.utility.reported.v1', 'brandmeldinstallatie', { status: 'normaal' }));
+  await ghor.report('anker', event('/locations/anker', 'nl.ghor.utility.reported.v1', 'stroom', { status: 'normaal' }));
+  await ghor.report('anker', event('/locations/anker', 'nl.ghor.utility.reported.v1', 'brandmeldinstallatie', { status: 'normaal' }));
 
   await openAs(page, ghor, 'anker');
   const card = page.locator('#own-locations article[data-location="anker"]');

@@ -39,18 +39,18 @@ fn issue(id: &str, at: DateTime<Utc>, summary: &str) -> Value {
     )
 }
 
-/// The beeld of VR01 as `token` gets it: status, content type and body.
-async fn beeld(ghor: &Ghor, token: &str, query: &str) -> (u16, String, Vec<u8>) {
-    let response = ghor
-        .http
-        .get(format!("{}/v1/picture/regions/VR01/beeld?{query}", ghor.url))
-        .bearer_auth(ghor.token(token))
-        .send()
-        .await
-        .expect("request");
+/// A document as `token` gets it: status, content type and body.
+async fn document(ghor: &Ghor, token: &str, path: &str) -> (u16, String, Vec<u8>) {
+    let response =
+        ghor.http.get(format!("{}{path}", ghor.url)).bearer_auth(ghor.token(token)).send().await.expect("request");
     let status = response.status().as_u16();
     let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     (status, content_type, response.bytes().await.expect("body").to_vec())
+}
+
+/// The beeld of VR01 as `token` gets it.
+async fn beeld(ghor: &Ghor, token: &str, query: &str) -> (u16, String, Vec<u8>) {
+    document(ghor, token, &format!("/v1/picture/regions/VR01/beeld?{query}")).await
 }
 
 /// The text of a PDF, as `pdftotext` (poppler) reads it.
@@ -241,16 +241,7 @@ async fn post_at(ghor: &Ghor, token: &str, minutes_ago: i64, e: Value) {
 
 /// The evaluation of `incident` as `token` gets it.
 async fn evaluation(ghor: &Ghor, token: &str, incident: &str, query: &str) -> (u16, String, Vec<u8>) {
-    let response = ghor
-        .http
-        .get(format!("{}/v1/incidents/{incident}/evaluation?{query}", ghor.url))
-        .bearer_auth(ghor.token(token))
-        .send()
-        .await
-        .expect("request");
-    let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    (status, content_type, response.bytes().await.expect("body").to_vec())
+    document(ghor, token, &format!("/v1/incidents/{incident}/evaluation?{query}")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

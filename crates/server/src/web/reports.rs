@@ -41,23 +41,45 @@ pub struct BeeldQuery {
     #[schemars(with = "Option<Language>")]
     lang: Option<String>,
     /// `html` (the default), `pdf` or `md`.
-    #[schemars(with = "Option<Format>")]
+    #[schemars(with = "Option<BeeldFormat>")]
     format: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+/// The languages, as the schema says them.
+#[derive(Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only
 enum Language {
     Nl,
     En,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
+/// The formats a report is rendered in.
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Format {
     Html,
     Pdf,
     Md,
+    Csv,
+}
+
+/// The beeld's formats, as the schema says them.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only
+enum BeeldFormat {
+    Html,
+    Pdf,
+    Md,
+}
+
+/// The evaluation's formats, as the schema says them.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only
+enum EvaluationFormat {
+    Html,
+    Pdf,
     Csv,
 }
 
@@ -137,7 +159,7 @@ pub struct EvaluationQuery {
     #[schemars(with = "Option<Language>")]
     lang: Option<String>,
     /// `html` (the default), `pdf` or `csv` (every figure, one per row).
-    #[schemars(with = "Option<Format>")]
+    #[schemars(with = "Option<EvaluationFormat>")]
     format: Option<String>,
 }
 
