@@ -305,8 +305,8 @@ impl OperationOutput for Csv {
     }
 }
 
-/// A report rendered as a file: a printable HTML page, a PDF, or Markdown, named
-/// `filename`. HTML and PDF open in the browser; Markdown is text to paste.
+/// A report rendered as a file named `filename`: a printable HTML page, a PDF, Markdown
+/// or CSV. HTML and PDF open in the browser; Markdown is text to paste.
 pub struct ReportFile {
     pub filename: String,
     pub media_type: &'static str,
@@ -342,8 +342,8 @@ impl OperationOutput for ReportFile {
     fn operation_response(ctx: &mut GenContext, _: &mut Operation) -> Option<Response> {
         let schema = ctx.schema.subschema_for::<String>();
         Some(Response {
-            description: "The report as the `format` asked: HTML (printable, the default), PDF or Markdown.".into(),
-            content: content(schema, &["text/html", "application/pdf", "text/markdown"]),
+            description: "The report as the `format` asked: HTML (printable, the default), PDF, Markdown (the beeld) or CSV (the evaluation).".into(),
+            content: content(schema, &["text/html", "application/pdf", "text/markdown", "text/csv"]),
             ..Response::default()
         })
     }
