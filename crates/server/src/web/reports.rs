@@ -5,6 +5,7 @@
 //!   then that issued beeld, numbered;
 //! - the evaluation of an incident, from the log alone, as HTML, PDF or CSV.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
@@ -119,7 +120,11 @@ pub async fn beeld(
     let document = {
         let st = gateway.state();
         let picture = past.as_ref().map_or(&st.picture, |p| &*p.picture);
-        let view = picture.region_view(region);
+        // Now: the gateway's own view, kept current; then: worked out from that picture.
+        let view = match &past {
+            Some(past) => Cow::Owned(past.picture.region_view(region)),
+            None => st.region_view(region),
+        };
         // What the caller sees follows from today's registrations and agreements, as for
         // every past view.
         let shown = Shown(shown_region(&caller, &st.picture, &view, at)?.view);
