@@ -234,13 +234,28 @@ fn check(history: &BTreeMap<Uuid, (Outcome, u32)>, found: &Found) -> Verdict {
 /// The type of the writers' reports: after the run starts, no one else sends one.
 const REPORT_TYPE: &str = "nl.ghor.beds.reported.v1";
 
+/// A read of the log once the cluster has settled: just after the faults a reader may
+/// still time out while the stream's leader is elected.
+async fn settled<T, E: std::fmt::Debug, F: std::future::Future<Output = Result<T, E>>>(read: impl Fn() -> F) -> T {
+    let deadline = tokio::time::Instant::now() + RECOVERY;
+    loop {
+        match read().await {
+            Ok(value) => return value,
+            Err(e) => {
+                assert!(tokio::time::Instant::now() < deadline, "the log was not readable within {RECOVERY:?}: {e:?}")
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Reads the whole live log (checking it is dense: no seq missing): the seqs of each
 /// report stored after `before`, the last seq, and the fold of it all.
 async fn read_log(log: &dyn EventLog, before: u64) -> (BTreeMap<Uuid, Vec<u64>>, u64, Picture) {
-    let last = log.last_seq().await.expect("the log's last seq");
+    let last = settled(|| log.last_seq()).await;
     let (mut seqs, mut picture, mut at) = (BTreeMap::<Uuid, Vec<u64>>::new(), Picture::default(), 0);
     while at < last {
-        let entries = log.read(at, 1000).await.expect("read the log");
+        let entries = settled(|| log.read(at, 1000)).await;
         assert!(!entries.is_empty(), "the log ends at {at}, before its last seq {last}");
         for entry in entries {
             assert_eq!(entry.seq, at + 1, "the log is dense");
