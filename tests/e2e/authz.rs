@@ -229,6 +229,7 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
         row("region VR02 observed", M::GET,  "/v1/picture/regions/VR02?at=2026-11-01T12:00:00Z&clock=observed", no_body, |c| allow(c, Action::ReadPicture { region: region("VR02") }, 200)),
         row("beeld VR01",           M::GET,  "/v1/picture/regions/VR01/beeld?format=md", no_body, |c| allow(c, Action::ReadPicture { region: region("VR01") }, 200)),
         row("beeld VR02 PDF then",  M::GET,  "/v1/picture/regions/VR02/beeld?format=pdf&at=2026-11-01T12:00:00Z", no_body, |c| allow(c, Action::ReadPicture { region: region("VR02") }, 200)),
+        row("SANER bundle VR02",    M::GET,  "/v1/picture/regions/VR02/saner", no_body, |c| allow(c, Action::ReadPicture { region: region("VR02") }, 200)),
         row("location umcg then",   M::GET,  "/v1/picture/locations/umcg?at=2026-11-01T12:00:00Z", no_body, |c| read_location(c, "umcg", "VR01")),
         row("timeline umcg (VR01)", M::GET,  "/v1/picture/locations/umcg/timeline?dimension=beds", no_body, |c| read_location(c, "umcg", "VR01")),
         row("timeline mcl (VR02)",  M::GET,  "/v1/picture/locations/mcl/timeline?dimension=beds", no_body, |c| read_location(c, "mcl", "VR02")),

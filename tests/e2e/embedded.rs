@@ -20,6 +20,8 @@ pub async fn start_with_env(env: &[(&str, String)]) -> Ghor {
 mod authz;
 #[path = "bad_input.rs"]
 mod bad_input;
+#[path = "exchange.rs"]
+mod exchange;
 #[path = "holes.rs"]
 mod holes;
 #[path = "notify.rs"]

@@ -94,6 +94,7 @@ error_codes! {
         SetByServer = "set_by_server" (), nl: "Wordt door de server ingevuld; laat dit weg.", en: "Is set by the server; leave it out.";
         DuplicateKey = "duplicate_key" (), nl: "Staat meer dan eens in hetzelfde object; noem elk veld één keer.", en: "Appears more than once in the same object; send each key once.";
         NotJson = "not_json" (), nl: "Is geen geldige JSON.", en: "Is not valid JSON.";
+        NotXml = "not_xml" (), nl: "Is geen geldig XML-document (een DOCTYPE wordt niet aangenomen).", en: "Is not a well-formed XML document (no DOCTYPE is accepted).";
         UnknownEventType = "unknown_event_type" (), nl: "Is geen soort melding die ghor kent.", en: "Is not an event type ghor knows.";
         NewerVersion = "newer_version" (), nl: "Is een nieuwere versie dan deze server kent; stuur versie 1.", en: "Is a newer version than this server knows; send version 1.";
         NoKey = "no_key" (), nl: "Dit soort melding heeft geen keuze; laat subject weg.", en: "This event type has no key; leave subject out.";

@@ -20,6 +20,7 @@
 //! - [`contract`]: the contracts as documents (`proto/`): schemas, OpenAPI, AsyncAPI.
 //! - [`auth`], [`problem`], [`metrics`], [`shutdown`], [`coalesce`]: plumbing.
 
+pub mod exchange;
 pub mod gateway;
 pub mod ingest;
 pub mod notify;

@@ -143,25 +143,40 @@ pub async fn post_batch(
         Problem::from_json(&bytes)?;
         return Err(Problem::bad_request("batch-not-array", "A batch is a JSON array of events."));
     };
-    if items.len() > state.limits.batch_items {
+    batch_allowed(&state, &caller, items.len())?;
+    let submissions = items.iter().map(|item| Submission::from_slice(item.get().as_bytes())).collect();
+    let results = submit_batch(&state, &caller, submissions, started).await;
+    Ok(Json(BatchAnswer { results }))
+}
+
+/// Whether `caller` may send a batch of `events` now: not over the size limit, and within
+/// its rate, which a batch costs more of than a single request.
+pub(super) fn batch_allowed(state: &AppState, caller: &Caller, events: usize) -> Result<(), Problem> {
+    if events > state.limits.batch_items {
         return Err(Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "batch-too-large",
             "The batch is too large",
             format!(
-                "The batch holds {} events; at most {} are accepted per request. Split it.",
-                items.len(),
+                "The batch holds {events} events; at most {} are accepted per request. Split it.",
                 state.limits.batch_items
             ),
         ));
     }
-    // A batch costs more of the rate budget than a single request.
     state
         .rate
-        .take(caller.token.id, items.len() as f64 / 10.0)
-        .map_err(|wait| Problem::too_many("This token sends events faster than its rate limit.", wait))?;
-    let submissions = items.iter().map(|item| Submission::from_slice(item.get().as_bytes())).collect();
-    let results = state.ingest.submit_batch(&caller, submissions, Utc::now()).await;
+        .take(caller.token.id, events as f64 / 10.0)
+        .map_err(|wait| Problem::too_many("This token sends events faster than its rate limit.", wait))
+}
+
+/// A batch through ingest, counted in its metrics: a result per item, in the order given.
+pub(super) async fn submit_batch(
+    state: &AppState,
+    caller: &Caller,
+    submissions: Vec<Result<Submission, FieldError>>,
+    started: Instant,
+) -> Vec<BatchItem> {
+    let results = state.ingest.submit_batch(caller, submissions, Utc::now()).await;
     state.metrics.ingest_seconds.with_label_values(&["batch"]).observe(started.elapsed().as_secs_f64());
     let mut counts = std::collections::BTreeMap::new();
     let results = results
@@ -181,7 +196,7 @@ pub async fn post_batch(
     for (outcome, n) in counts {
         state.metrics.ingest_events.with_label_values(&[outcome]).inc_by(n);
     }
-    Ok(Json(BatchAnswer { results }))
+    results
 }
 
 /// One report's outcome: its `status` in a batch answer, and what ingest's metrics count.
@@ -202,7 +217,7 @@ pub struct BatchAnswer {
 /// One item's result in a batch answer.
 #[derive(Serialize, JsonSchema)]
 #[serde(untagged)]
-enum BatchItem {
+pub(super) enum BatchItem {
     /// As [`Receipt`] serialises, with the index.
     Accepted {
         index: usize,
@@ -283,7 +298,9 @@ pub struct MomentQuery {
 
 impl MomentQuery {
     /// The moment asked for, if any, each mistake named by its field.
-    fn parse(query: Result<Query<MomentQuery>, QueryRejection>) -> Result<Option<(DateTime<Utc>, Clock)>, Problem> {
+    pub(super) fn parse(
+        query: Result<Query<MomentQuery>, QueryRejection>,
+    ) -> Result<Option<(DateTime<Utc>, Clock)>, Problem> {
         let Query(query) = query.map_err(|e| query_problem(&e, "at"))?;
         moment(query.at.as_deref(), query.clock.as_deref())
     }

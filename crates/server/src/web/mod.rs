@@ -3,6 +3,7 @@
 //! endpoint reads) into problem+json errors instead of axum's plain-text ones.
 
 mod api;
+mod exchange;
 mod faults;
 pub mod listen;
 mod oefening;
@@ -86,7 +87,8 @@ fn routes(limits: &Limits, roles: Roles, fault_injection: bool, api: &mut OpenAp
     if roles.ingest {
         router = router
             .api_route("/v1/events", post(api::post_event).layer(single))
-            .api_route("/v1/events/batch", post(api::post_batch).layer(batch));
+            .api_route("/v1/events/batch", post(api::post_batch).layer(batch))
+            .api_route("/v1/exchange/have", post(exchange::have_import).layer(batch));
     }
     if roles.gateway {
         router = router
@@ -99,6 +101,8 @@ fn routes(limits: &Limits, roles: Roles, fault_injection: bool, api: &mut OpenAp
             .api_route("/v1/picture/regions/{region}", get(api::region))
             .api_route("/v1/picture/regions/{region}/alerts", get(api::alert_feed))
             .api_route("/v1/picture/regions/{region}/beeld", get(reports::beeld))
+            .api_route("/v1/picture/regions/{region}/have", get(exchange::have_export))
+            .api_route("/v1/picture/regions/{region}/saner", get(exchange::saner_export))
             .api_route("/v1/picture/locations/{location}", get(api::location))
             .api_route("/v1/picture/locations/{location}/history", get(api::location_history))
             .api_route("/v1/picture/locations/{location}/timeline", get(timeline::json))

@@ -352,3 +352,38 @@ impl OperationOutput for ReportFile {
         Self::operation_response(ctx, operation).map(|r| (Some(StatusCode::Code(200)), r)).into_iter().collect()
     }
 }
+
+/// A document in an exchange format of another standard, as one media type.
+pub trait Exchanged {
+    const MEDIA_TYPE: &'static str;
+    const DESCRIPTION: &'static str;
+    /// What the document is, as far as JSON Schema says it: text for XML, the outline of a
+    /// JSON one.
+    type Document: JsonSchema;
+}
+
+/// A file in the exchange format `F`.
+pub struct ExchangeFile<F>(pub ReportFile, pub PhantomData<F>);
+
+impl<F> IntoResponse for ExchangeFile<F> {
+    fn into_response(self) -> axum::response::Response {
+        self.0.into_response()
+    }
+}
+
+impl<F: Exchanged> OperationOutput for ExchangeFile<F> {
+    type Inner = F::Document;
+
+    fn operation_response(ctx: &mut GenContext, _: &mut Operation) -> Option<Response> {
+        let schema = ctx.schema.subschema_for::<F::Document>();
+        Some(Response {
+            description: F::DESCRIPTION.into(),
+            content: content(schema, &[F::MEDIA_TYPE]),
+            ..Response::default()
+        })
+    }
+
+    fn inferred_responses(ctx: &mut GenContext, operation: &mut Operation) -> Vec<(Option<StatusCode>, Response)> {
+        Self::operation_response(ctx, operation).map(|r| (Some(StatusCode::Code(200)), r)).into_iter().collect()
+    }
+}

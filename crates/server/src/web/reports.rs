@@ -50,7 +50,7 @@ pub struct BeeldQuery {
 #[derive(Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[allow(dead_code)] // a schema only
-enum Language {
+pub(super) enum Language {
     Nl,
     En,
 }
@@ -84,10 +84,10 @@ enum EvaluationFormat {
     Csv,
 }
 
-const LANGUAGES: &[(&str, Lang)] = &[("nl", Lang::Nl), ("en", Lang::En)];
+pub(super) const LANGUAGES: &[(&str, Lang)] = &[("nl", Lang::Nl), ("en", Lang::En)];
 
 /// One value of a closed set of `allowed` given as `field`, its default when left out.
-fn one_of<T: Copy>(field: &str, given: Option<&str>, allowed: &[(&str, T)]) -> Result<T, Problem> {
+pub(super) fn one_of<T: Copy>(field: &str, given: Option<&str>, allowed: &[(&str, T)]) -> Result<T, Problem> {
     let Some(given) = given else { return Ok(allowed[0].1) };
     allowed.iter().find(|(name, _)| *name == given).map(|(_, v)| *v).ok_or_else(|| {
         let names: Vec<&str> = allowed.iter().map(|(n, _)| *n).collect();
