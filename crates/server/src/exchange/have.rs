@@ -19,7 +19,7 @@ use roxmltree::Node;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{Counted, HAVE_BED_TYPES};
+use super::{seen, Counted, HAVE_BED_TYPES};
 use crate::report::beeld::Shown;
 use crate::report::html::escape;
 
@@ -72,15 +72,14 @@ struct Figure {
 }
 
 /// The value of `dimension`/`key` the reader sees, not withdrawn.
-fn seen<'v>(
+fn seen_one<'v>(
     id: &Slug,
     location: &'v LocationView,
     shown: &Shown,
     dimension: Dimension,
     key: &str,
 ) -> Option<&'v ValueView> {
-    let value = location.dimensions.get(&dimension)?.values.get(key)?;
-    (shown.sees(id, dimension) && !value.retracted).then_some(value)
+    seen(id, location, shown, dimension).find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
 }
 
 fn figures(id: &Slug, location: &LocationView, shown: &Shown, lang: Lang) -> Vec<Figure> {
@@ -88,7 +87,7 @@ fn figures(id: &Slug, location: &LocationView, shown: &Shown, lang: Lang) -> Vec
         .iter()
         .filter_map(|&(counted, have)| {
             let (dimension, key) = dimension(counted);
-            let value = seen(id, location, shown, dimension, key)?;
+            let value = seen_one(id, location, shown, dimension, key)?;
             let (operational, in_use) = match counted {
                 Counted::Beds(_) => serde_json::from_value::<BedsData>(value.data.clone())
                     .ok()
@@ -198,7 +197,7 @@ fn facility(
         LocationType::VerpleegVerzorgingshuis => element(out, 3, "have:facilityKind", "LongTermCare"),
         _ => {}
     }
-    let seh = seen(id, location, shown, Dimension::AcuteFunction, AcuteFunction::Seh.as_str())
+    let seh = seen_one(id, location, shown, Dimension::AcuteFunction, AcuteFunction::Seh.as_str())
         .and_then(|v| serde_json::from_value::<AcuteFunctionData>(v.data.clone()).ok());
     if let Some(seh) = seh {
         let status = EMS_TRAFFIC.iter().find(|(s, _)| *s == seh.status).map_or("Advisory", |(_, have)| have);
@@ -216,7 +215,7 @@ fn facility(
         close(out, 4, "have:emsTraffic");
         close(out, 3, "have:emergencyDepartmentStatus");
     }
-    let building = seen(id, location, shown, Dimension::Facility, KEYLESS)
+    let building = seen_one(id, location, shown, Dimension::Facility, KEYLESS)
         .and_then(|v| serde_json::from_value::<FacilityData>(v.data.clone()).ok());
     if let Some(building) = building {
         let status = FACILITY_STATUS.iter().find(|(s, _)| *s == building.status).map_or("Normal", |(_, have)| have);

@@ -5,7 +5,11 @@
 pub mod have;
 pub mod saner;
 
-use ghor_domain::vocab::{BedType, TreatmentPlace};
+use ghor_domain::view::{LocationView, ValueView};
+use ghor_domain::vocab::{BedType, Dimension, TreatmentPlace};
+use ghor_domain::Slug;
+
+use crate::report::beeld::Shown;
 
 /// A capacity ghor counts that another standard names: a bed type or a treatment place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,3 +35,14 @@ pub const HAVE_BED_TYPES: &[(Counted, &str)] = &[
     (Counted::Places(TreatmentPlace::SehBehandelplek), "EmergencyDepartment"),
     (Counted::Places(TreatmentPlace::Ok), "OperatingRooms"),
 ];
+
+/// The values of `dimension` of location `id` that the reader sees, not withdrawn, by key.
+pub fn seen<'v>(
+    id: &Slug,
+    location: &'v LocationView,
+    shown: &Shown,
+    dimension: Dimension,
+) -> impl Iterator<Item = (&'v String, &'v ValueView)> {
+    let values = location.dimensions.get(&dimension).filter(|_| shown.sees(id, dimension));
+    values.into_iter().flat_map(|d| d.values.iter()).filter(|(_, v)| !v.retracted)
+}

@@ -14,6 +14,7 @@ use ghor_domain::Slug;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::seen;
 use crate::report::beeld::Shown;
 
 const SANER: &str = "http://hl7.org/fhir/uv/saner";
@@ -81,17 +82,6 @@ fn population(codings: Vec<Value>, count: Option<u32>, absent: &str) -> Value {
 /// Keeps in `oldest` the older of it and `time`.
 fn older(oldest: &mut Option<DateTime<Utc>>, time: DateTime<Utc>) {
     *oldest = Some(oldest.map_or(time, |o| o.min(time)));
-}
-
-/// The values of `dimension` of a location the reader sees, not withdrawn, by key.
-fn seen<'v>(
-    id: &Slug,
-    location: &'v LocationView,
-    shown: &Shown,
-    dimension: Dimension,
-) -> impl Iterator<Item = (&'v String, &'v ValueView)> {
-    let values = location.dimensions.get(&dimension).filter(|_| shown.sees(id, dimension));
-    values.into_iter().flat_map(|d| d.values.iter()).filter(|(_, v)| !v.retracted)
 }
 
 /// Beds: all, occupied, available (SANER's total holds every bed in use, so over capacity

@@ -24,7 +24,7 @@ use super::api::{
     MomentQuery,
 };
 use super::openapi::{Body, ExchangeFile, Exchanged, Holds, RegionPath, ReportFile};
-use super::reports::{one_of, Language, LANGUAGES};
+use super::reports::{one_of, stem, Language, LANGUAGES};
 use super::AppState;
 use crate::auth::Caller;
 use crate::exchange::{have, saner};
@@ -71,11 +71,6 @@ async fn seen_region(
     Ok((at, view, shown))
 }
 
-fn file_name(kind: &str, view: &RegionView, at: DateTime<Utc>, extension: &str) -> String {
-    let local = at.with_timezone(&chrono_tz::Europe::Amsterdam).format("%Y%m%d-%H%M");
-    format!("{kind}-{}-{local}.{extension}", view.region)
-}
-
 /// EDXL-HAVE 2.0 XML.
 pub struct HaveXml;
 
@@ -106,7 +101,7 @@ pub async fn have_export(
         ))
     })?;
     let body = body.into_bytes();
-    let filename = file_name("have", &view, at, "xml");
+    let filename = format!("{}.xml", stem("have", view.region, at));
     Ok(ExchangeFile(ReportFile { filename, media_type: HaveXml::MEDIA_TYPE, body, headers: Vec::new() }, PhantomData))
 }
 
@@ -156,7 +151,7 @@ pub async fn saner_export(
     let (at, view, shown) = seen_region(&state, &caller, &region, MomentQuery::parse(query)?).await?;
     let bundle = saner::bundle(&view, &shown, at, Utc::now());
     let body = serde_json::to_vec_pretty(&bundle).map_err(Problem::internal)?;
-    let filename = file_name("saner", &view, at, "json");
+    let filename = format!("{}.json", stem("saner", view.region, at));
     Ok(ExchangeFile(ReportFile { filename, media_type: FhirJson::MEDIA_TYPE, body, headers: Vec::new() }, PhantomData))
 }
 

@@ -11,10 +11,10 @@ use std::sync::Arc;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use ghor_domain::error::ErrorCode;
 use ghor_domain::vocab::Lang;
-use ghor_domain::{FieldError, Picture, Slug};
+use ghor_domain::{FieldError, Picture, RegionCode, Slug};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -134,8 +134,12 @@ pub async fn beeld(
         let compared = Moment { at: base_at, picture: &base.picture, view: &base_view, shown: &base_shown };
         beeld::document(lang, clock, caller.scope().label(lang), &st.picture, &then, &compared)
     };
-    let stem = format!("beeld-{region}-{}", at.with_timezone(&chrono_tz::Europe::Amsterdam).format("%Y%m%d-%H%M"));
-    Ok(file(&stem, format, &document, String::new))
+    Ok(file(&stem("beeld", region, at), format, &document, String::new))
+}
+
+/// A file's name without extension: what it is, of which region, at what Dutch time.
+pub(super) fn stem(kind: &str, region: RegionCode, at: DateTime<Utc>) -> String {
+    format!("{kind}-{region}-{}", at.with_timezone(&chrono_tz::Europe::Amsterdam).format("%Y%m%d-%H%M"))
 }
 
 /// The document in `format` as a file named after `stem`; `csv` gives its CSV form.
