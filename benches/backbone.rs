@@ -833,9 +833,9 @@ async fn gateway_round(url: &str, read_model: Arc<dyn ReadModel>, k: u64) -> any
     let log: Arc<dyn EventLog> = open_log(url).await?;
     let (trigger, shutdown) = ghor_server::shutdown::channel();
     let started = Instant::now();
-    let tasks =
-        ghor_server::supervise::Tasks::new(ghor_server::metrics::Metrics::new().task_restarts, shutdown.clone());
-    let gateway = Gateway::start(log, read_model, &tasks, shutdown).await?;
+    let metrics = ghor_server::metrics::Metrics::new();
+    let tasks = ghor_server::supervise::Tasks::new(metrics.task_restarts.clone(), shutdown.clone());
+    let gateway = Gateway::start(log, read_model, &tasks, metrics, shutdown).await?;
     let reached = gateway.caught_up(k, PATIENCE).await;
     let took = started.elapsed();
     trigger.trigger();

@@ -119,6 +119,9 @@ struct Settings {
     backend: Backend,
     /// Whether the clients take what they missed merged (the default) or every delta.
     merge: bool,
+    /// Whether the clients take large messages gzip-compressed (the default, as the page
+    /// does) or every message as JSON text.
+    gzip: bool,
 }
 
 fn setting<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
@@ -140,6 +143,11 @@ impl Settings {
             "off" => false,
             other => bail!("GHOR_BENCH_MERGE={other:?}: expected on or off"),
         };
+        let gzip = match std::env::var("GHOR_BENCH_ENCODING").as_deref().unwrap_or("gzip") {
+            "gzip" => true,
+            "json" => false,
+            other => bail!("GHOR_BENCH_ENCODING={other:?}: expected gzip or json"),
+        };
         let settings = Settings {
             clients: setting("GHOR_BENCH_CLIENTS", 1000)?,
             rate: setting("GHOR_BENCH_RATE", 200)?,
@@ -147,6 +155,7 @@ impl Settings {
             rounds: setting("GHOR_BENCH_ROUNDS", 1)?,
             backend,
             merge,
+            gzip,
         };
         ensure!(
             settings.clients > 0 && settings.rate > 0 && settings.seconds > 0 && settings.rounds > 0,
@@ -198,6 +207,7 @@ struct Ghor {
     /// ROT tokens of VR01, one per [`CLIENTS_PER_TOKEN`] clients.
     viewers: Vec<String>,
     merge: bool,
+    gzip: bool,
     _child: tokio::process::Child,
     _dir: tempfile::TempDir,
     _nats: Option<NatsServer>,
@@ -272,6 +282,7 @@ impl Ghor {
             institutions,
             viewers,
             merge: settings.merge,
+            gzip: settings.gzip,
             _child: child,
             _dir: dir,
             _nats: nats,
@@ -373,7 +384,8 @@ impl Ghor {
         let body: Value = response.json().await.unwrap_or(Value::Null);
         ensure!(status.is_success(), "POST /v1/stream/ticket: {status}: {body}");
         let (mut ws, _) = tokio_tungstenite::connect_async(self.stream_url()).await.context("websocket upgrade")?;
-        let hello = json!({ "type": "hello", "ticket": body["ticket"], "regions": [REGION], "merge": self.merge });
+        let encoding = if self.gzip { "gzip" } else { "json" };
+        let hello = json!({ "type": "hello", "ticket": body["ticket"], "regions": [REGION], "merge": self.merge, "encoding": encoding });
         ws.send(Message::text(hello.to_string())).await?;
         Ok(ws)
     }
@@ -620,6 +632,22 @@ fn brief(text: &str) -> String {
     text.chars().take(300).collect()
 }
 
+fn gunzip(compressed: &[u8]) -> std::io::Result<String> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(compressed), &mut text)?;
+    Ok(text)
+}
+
+/// A message as ghor sends it to a client that asked for gzip (or not): large ones
+/// compressed as binary frames, by ghor's own encoder.
+fn as_ghor_sends(text: String, gzip: bool) -> Message {
+    use ghor_server::gateway::session::{compress, GZIP_FROM};
+    match (gzip && text.len() >= GZIP_FROM).then(|| compress(text.as_bytes())).flatten() {
+        Some(compressed) => Message::binary(compressed),
+        None => Message::text(text),
+    }
+}
+
 /// One client: reads, checks and notes messages until told to stop.
 async fn listen<S>(
     mut ws: tokio_tungstenite::WebSocketStream<S>,
@@ -640,7 +668,14 @@ where
             message = ws.next() => message,
         };
         let text = match message {
-            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Text(text))) => text.to_string(),
+            Some(Ok(Message::Binary(gzip))) => match gunzip(&gzip) {
+                Ok(text) => text,
+                Err(e) => {
+                    seen.broken = Some(format!("a binary frame that is not gzip of text: {e}"));
+                    break;
+                }
+            },
             Some(Ok(Message::Close(frame))) => {
                 seen.broken = Some(format!("closed by the server: {frame:?}"));
                 break;
@@ -665,7 +700,7 @@ where
             break;
         }
         if record_frames && text.contains("\"type\":\"delta\"") {
-            seen.frames.push(text.to_string());
+            seen.frames.push(text);
         }
         positions.seqs[me].store(chain.seq, Ordering::Relaxed);
         if first && !chain.epoch.is_empty() {
@@ -940,7 +975,7 @@ async fn post_reports(
 const BARE_EPOCH: &str = "00000000-0000-7000-8000-000000000000";
 
 /// `count` frames chained from 0 to `count`: the recorded ghor deltas in order, cycled.
-fn bare_frames(recorded: &[String], count: usize) -> anyhow::Result<Vec<Message>> {
+fn bare_frames(recorded: &[String], count: usize, gzip: bool) -> anyhow::Result<Vec<Message>> {
     ensure!(!recorded.is_empty(), "the first ghor client received no delta to replay in the baseline");
     let mut frames = Vec::with_capacity(count);
     for (i, text) in recorded.iter().cycle().take(count).enumerate() {
@@ -948,7 +983,7 @@ fn bare_frames(recorded: &[String], count: usize) -> anyhow::Result<Vec<Message>
         delta["epoch"] = json!(BARE_EPOCH);
         delta["from"] = json!(i);
         delta["to"] = json!(i + 1);
-        frames.push(Message::text(delta.to_string()));
+        frames.push(as_ghor_sends(delta.to_string(), gzip));
     }
     Ok(frames)
 }
@@ -1004,7 +1039,7 @@ struct Bare {
 /// them all at once.
 async fn baseline(recorded: &[String], settings: &Settings, ticks: f64) -> anyhow::Result<Bare> {
     let (count, flat_out) = (recorded.len(), settings.reports());
-    let frames = bare_frames(recorded, count + flat_out)?;
+    let frames = bare_frames(recorded, count + flat_out, settings.gzip)?;
     let (tx, _) = broadcast::channel((count + flat_out).next_power_of_two());
     let url = bare_server(tx.clone()).await?;
     let clock = Instant::now();

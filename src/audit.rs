@@ -25,9 +25,10 @@ pub enum Command {
     Verify {
         #[command(flatten)]
         store: Store,
-        /// The public key (hex) the heads must be signed with; default: the newest head's.
+        /// A public key (hex) the heads may be signed with; repeat it for the keys before a
+        /// rotation. Default: the newest head's.
         #[arg(long)]
-        public_key: Option<String>,
+        public_key: Vec<String>,
     },
     /// The inclusion proof (JSON) of one event in the newest signed tree that holds it.
     Prove {
@@ -53,7 +54,7 @@ pub struct Store {
     #[arg(long, env = "GHOR_DATA_DIR", default_value = "ghor-data")]
     data_dir: PathBuf,
     /// PostgreSQL of a production ghor.
-    #[arg(long, env = "GHOR_DATABASE")]
+    #[arg(long, env = "GHOR_DATABASE", hide_env_values = true)]
     database: Option<String>,
     #[arg(long, default_value = "live", value_parser = crate::parse_scope)]
     scope: Scope,
@@ -80,6 +81,7 @@ impl Store {
 
 /// How `serve` and `project` sign tree heads.
 #[derive(Args)]
+#[command(next_help_heading = "Tamper evidence")]
 pub struct Signing {
     /// The audit key (base64, from `ghor audit keygen`): with it, tree heads over the log
     /// are signed where the projector runs. Keep it secret; publish its public key.
@@ -92,7 +94,8 @@ pub struct Signing {
 
 impl Signing {
     pub fn tree_heads(&self) -> anyhow::Result<Option<(AuditKey, Duration)>> {
-        let Some(secret) = &self.audit_key else { return Ok(None) };
+        // Empty (a deployment's unset secret, `GHOR_AUDIT_KEY=`) is none.
+        let Some(secret) = self.audit_key.as_ref().filter(|k| !k.is_empty()) else { return Ok(None) };
         let key = AuditKey::from_secret(secret).map_err(|e| anyhow::anyhow!("GHOR_AUDIT_KEY: {e}"))?;
         Ok(Some((key, Duration::from_secs(self.tree_head_every.max(1)))))
     }
@@ -113,11 +116,12 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Verify { store, public_key } => {
             let trusted = public_key
+                .iter()
                 .map(|k| hex::decode(k.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()))
                 .map(|k| k.context("--public-key: give the 32-byte key in hex, as `ghor audit keygen` prints it"))
-                .transpose()?;
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let (audit, read_model) = store.open().await?;
-            match audit::verify(&*audit, &*read_model, store.scope, trusted).await? {
+            match audit::verify(&*audit, &*read_model, store.scope, &trusted).await? {
                 Ok(v) => println!(
                     "the archive of {} holds what was signed: {} events checked against {} signed tree heads, the newest at size {} ({}) with root {}",
                     store.scope,

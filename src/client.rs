@@ -3,6 +3,24 @@
 use anyhow::{bail, Context};
 use serde_json::Value;
 
+/// Where a command reaches a running ghor, and as whom.
+#[derive(clap::Args)]
+#[command(next_help_heading = "Client")]
+pub struct Remote {
+    /// The running ghor's address.
+    #[arg(long, env = "GHOR_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// The token to act with; each command says which role it needs.
+    #[arg(long, env = "GHOR_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+impl Remote {
+    pub fn client(&self) -> Client {
+        Client::new(&self.url, &self.token)
+    }
+}
+
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,

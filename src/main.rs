@@ -2,11 +2,13 @@
 
 mod audit;
 mod client;
+mod config;
 mod demo;
 mod rebuild;
 mod registry;
 mod replay;
 mod sim;
+mod telemetry;
 mod uitvraag;
 
 use std::net::SocketAddr;
@@ -14,7 +16,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::Utc;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use ghor_domain::{RegionCode, Role, Scope, Slug};
 use ghor_server::auth::{issue, TokenRequest};
 use ghor_server::{Backbone, Limits, Roles, Settings};
@@ -29,6 +31,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(name = "ghor", version, about = "The live common operational picture of the Dutch medical crisis chain")]
 struct Cli {
+    /// A TOML file of settings (keys are the flags' names in snake case, see `ghor config
+    /// example`); the environment and the flags win over it.
+    #[arg(long, global = true, env = config::ENV)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,6 +52,10 @@ enum Command {
     /// Run only the notifier (log → email and webhooks, outcomes back to the log) against
     /// --nats and --database.
     Notify(Notify),
+    /// Serve the national picture (on --nats and --database of the national level): its log
+    /// sources the --regions' logs over NATS leaf links (deploy/nats/national.conf); it
+    /// folds, serves the picture, the stream and the page, and takes no reports.
+    National(National),
     /// Create, list and revoke access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -65,19 +75,31 @@ enum Command {
     /// Prepare an exercise.
     #[command(subcommand)]
     Oefening(OefeningCommand),
+    /// The configuration file: check one, or write an example with every setting.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Name every mistake in a file by its line; list what it sets (secrets hidden).
+    Check { file: PathBuf },
+    /// Write a commented file with every setting, its meaning and its default.
+    Example,
 }
 
 /// Where the data lives: the embedded store, or NATS JetStream and PostgreSQL.
 #[derive(Args)]
+#[command(next_help_heading = "Backbone")]
 struct Backend {
     /// Where the embedded store keeps its file (when no --nats/--database is given).
     #[arg(long, env = "GHOR_DATA_DIR", default_value = "ghor-data")]
     data_dir: PathBuf,
     /// NATS server(s) for the production log, e.g. nats://n1:4222,nats://n2:4222.
-    #[arg(long, env = "GHOR_NATS", requires = "database")]
+    #[arg(long, env = "GHOR_NATS", requires = "database", hide_env_values = true)]
     nats: Option<String>,
     /// PostgreSQL for the read model, tokens and contacts, e.g. postgres://ghor@db/ghor.
-    #[arg(long, env = "GHOR_DATABASE", requires = "nats")]
+    #[arg(long, env = "GHOR_DATABASE", requires = "nats", hide_env_values = true)]
     database: Option<String>,
     /// Replicas of each JetStream stream (3 on a production cluster).
     #[arg(long, env = "GHOR_REPLICAS", default_value_t = 1)]
@@ -85,10 +107,18 @@ struct Backend {
     /// Seconds in which JetStream drops a repeated event id itself.
     #[arg(long, env = "GHOR_DUPLICATE_WINDOW", default_value_t = 120)]
     duplicate_window: u64,
+    /// Bytes each JetStream stream may hold; when full it refuses new events (ingest answers
+    /// 503) and nothing is ever dropped. Set when the stream is created; default: no limit
+    /// but the servers' store.
+    #[arg(long, env = "GHOR_LOG_MAX_BYTES")]
+    log_max_bytes: Option<u64>,
     /// An organisation whose systems publish in a NATS account of their own (see
     /// deploy/nats/accounts.conf); repeat it, or give a comma-separated list.
     #[arg(long = "intake-account", env = "GHOR_INTAKE_ACCOUNTS", value_delimiter = ',', value_parser = parse_slug)]
     intake_accounts: Vec<Slug>,
+    /// The regions whose logs the log sources (`ghor national` only).
+    #[arg(skip)]
+    sourced_from: Vec<RegionCode>,
 }
 
 impl Backend {
@@ -98,13 +128,28 @@ impl Backend {
                 let streams = StreamSettings {
                     replicas: self.replicas,
                     duplicate_window: std::time::Duration::from_secs(self.duplicate_window),
+                    max_bytes: self.log_max_bytes.and_then(|max| i64::try_from(max).ok()).unwrap_or(-1),
+                    sourced_from: self.sourced_from.clone(),
                     ..StreamSettings::default()
                 };
                 let intake = IntakeSettings {
                     accounts: self.intake_accounts.iter().map(|o| o.as_str().to_owned()).collect(),
                     ..IntakeSettings::default()
                 };
-                Backbone::production(nats, database, &streams, &intake).await
+                // NATS and PostgreSQL may be starting beside this process, or electing leaders:
+                // wait for them a while, saying so, rather than exit at once.
+                let started = std::time::Instant::now();
+                let mut pause = std::time::Duration::from_millis(500);
+                loop {
+                    match Backbone::production(nats, database, &streams, &intake).await {
+                        Err(e) if unavailable(&e) && started.elapsed() < STARTUP_PATIENCE => {
+                            tracing::warn!(error = %e, "the backbone does not answer yet; trying again in {pause:?}");
+                            tokio::time::sleep(pause).await;
+                            pause = (pause * 2).min(std::time::Duration::from_secs(10));
+                        }
+                        opened => return opened,
+                    }
+                }
             }
             _ => Backbone::embedded(&self.data_dir)
                 .await
@@ -122,13 +167,21 @@ impl Backend {
     }
 }
 
+/// How long a process waits at start for NATS and PostgreSQL to answer.
+const STARTUP_PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Whether opening the backbone failed only because a part of it did not answer (yet).
+fn unavailable(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<ghor_store::StoreError>(), Some(ghor_store::StoreError::Unavailable(_)))
+}
+
 /// Where tokens are kept: the embedded store, or PostgreSQL.
 #[derive(Args)]
 struct Tokens {
     #[arg(long, env = "GHOR_DATA_DIR", default_value = "ghor-data")]
     data_dir: PathBuf,
     /// PostgreSQL of a production ghor.
-    #[arg(long, env = "GHOR_DATABASE")]
+    #[arg(long, env = "GHOR_DATABASE", hide_env_values = true)]
     database: Option<String>,
 }
 
@@ -143,6 +196,7 @@ impl Tokens {
 
 /// What one caller, and all of them together, may ask of this server.
 #[derive(Args)]
+#[command(next_help_heading = "Limits")]
 struct LimitArgs {
     /// Requests per second per token, on average.
     #[arg(long, env = "GHOR_RATE_PER_SECOND", default_value_t = Limits::default().rate_per_second)]
@@ -157,8 +211,21 @@ struct LimitArgs {
     #[arg(long, env = "GHOR_MAX_CONNECTIONS", default_value_t = Limits::default().connections)]
     max_connections: usize,
     /// Seconds a request's body may take to arrive whole.
-    #[arg(long, env = "GHOR_BODY_READ_SECONDS", default_value_t = Limits::default().body_read.as_secs())]
+    #[arg(
+        long,
+        env = "GHOR_BODY_READ_SECONDS",
+        default_value_t = Limits::default().body_read.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     body_read_seconds: u64,
+    /// Seconds a client may take to send a request's headers, and a connection may sit idle.
+    #[arg(
+        long,
+        env = "GHOR_HEADER_READ_SECONDS",
+        default_value_t = Limits::default().header_read.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    header_read_seconds: u64,
 }
 
 impl LimitArgs {
@@ -169,6 +236,7 @@ impl LimitArgs {
             websockets_per_token: self.websockets_per_token,
             connections: self.max_connections,
             body_read: std::time::Duration::from_secs(self.body_read_seconds),
+            header_read: std::time::Duration::from_secs(self.header_read_seconds),
             ..Limits::default()
         }
     }
@@ -176,6 +244,7 @@ impl LimitArgs {
 
 /// Signing in with the region's identity provider (OpenID Connect).
 #[derive(Args)]
+#[command(next_help_heading = "Sign-in")]
 struct OidcArgs {
     /// The identity provider's issuer URL; people then sign in there (authorization code
     /// with PKCE), its `ghor_role`, `ghor_regions`, `ghor_national` and `ghor_organisation`
@@ -193,8 +262,9 @@ struct OidcArgs {
     oidc_groups_claim: String,
     /// The rights of a group's members when the provider sends no `ghor` claims:
     /// GROUP=ROLE:VR01,VR02 (GROUP=admin:national; GROUP=institution:VR01:organisation).
-    /// Repeat it; of the groups someone is in, the one given first counts.
-    #[arg(long = "oidc-group", value_parser = clap::value_parser!(GroupRights))]
+    /// Repeat it (in GHOR_OIDC_GROUPS: separated by `;`); of the groups someone is in, the
+    /// one given first counts.
+    #[arg(long = "oidc-group", env = "GHOR_OIDC_GROUPS", value_delimiter = ';', value_parser = clap::value_parser!(GroupRights))]
     oidc_groups: Vec<GroupRights>,
 }
 
@@ -205,28 +275,50 @@ impl OidcArgs {
         Some(ghor_server::web::signin::OidcSettings {
             issuer: self.oidc_issuer.clone()?,
             client_id: self.oidc_client_id.clone()?,
-            client_secret: self.oidc_client_secret.clone()?,
+            client_secret: self.oidc_client_secret.clone()?.into(),
             groups_claim: self.oidc_groups_claim.clone(),
             groups: self.oidc_groups.clone(),
         })
     }
 }
 
+/// Where Prometheus scrapes, apart from the public port.
+#[derive(Args)]
+#[command(next_help_heading = "Metrics")]
+struct MetricsArgs {
+    /// Serve /metrics on this address alone (e.g. 0.0.0.0:9090 inside the cluster) instead
+    /// of on --listen, so the public port does not expose it.
+    #[arg(long, env = "GHOR_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+}
+
 #[derive(Args)]
 struct Role_ {
     #[arg(long, env = "GHOR_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    #[command(flatten)]
-    backend: Backend,
-    #[command(flatten)]
-    limits: LimitArgs,
     /// Where the page is as browsers reach it (the gateway's sign-in returns there).
     #[arg(long, env = "GHOR_PUBLIC_URL")]
     public_url: Option<String>,
-    #[command(flatten)]
-    oidc: OidcArgs,
     #[arg(long, env = "GHOR_OVERDUE_EVERY", default_value_t = 60)]
     overdue_every: u64,
+    #[command(flatten)]
+    backend: Backend,
+    #[command(flatten)]
+    metrics: MetricsArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
+    #[command(flatten)]
+    oidc: OidcArgs,
+}
+
+#[derive(Args)]
+struct National {
+    /// The regions the national picture takes in, each from its JetStream domain (the code
+    /// in lower case): repeat it, or give a comma-separated list (VR01,VR02).
+    #[arg(long = "regions", env = "GHOR_NATIONAL_REGIONS", value_delimiter = ',', value_parser = parse_region, required = true)]
+    regions: Vec<RegionCode>,
+    #[command(flatten)]
+    role: Role_,
 }
 
 #[derive(Args)]
@@ -234,8 +326,6 @@ struct Project {
     /// Address for /healthz, /readyz and /metrics.
     #[arg(long, env = "GHOR_LISTEN", default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
-    #[command(flatten)]
-    backend: Backend,
     /// Rebuild the read model of a scope from sequence 1, with progress, then exit.
     #[arg(long, value_parser = parse_scope)]
     rebuild: Option<Scope>,
@@ -244,11 +334,16 @@ struct Project {
     #[arg(long, env = "GHOR_SNAPSHOT_EVERY", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     snapshot_every: u64,
     #[command(flatten)]
+    backend: Backend,
+    #[command(flatten)]
+    metrics: MetricsArgs,
+    #[command(flatten)]
     signing: audit::Signing,
 }
 
 /// How notifications leave ghor.
 #[derive(Args)]
+#[command(next_help_heading = "Notifications")]
 struct NotifyArgs {
     /// Where the page is as browsers reach it: the deep links in notifications point there,
     /// and the identity provider sends people back there (default: `serve`'s own address;
@@ -258,7 +353,7 @@ struct NotifyArgs {
     /// The SMTP relay: smtp://host:25 (plain, a local relay), smtp://host:587?tls=required
     /// (STARTTLS), smtps://host:465 (TLS); user:password@host when it wants a login.
     /// Without it no email is sent (webhooks still are).
-    #[arg(long, env = "GHOR_SMTP_URL")]
+    #[arg(long, env = "GHOR_SMTP_URL", hide_env_values = true)]
     smtp_url: Option<String>,
     /// The sender of the emails.
     #[arg(long, env = "GHOR_SMTP_FROM", default_value = "ghor@localhost")]
@@ -281,7 +376,8 @@ impl NotifyArgs {
     fn settings(&self, default_public_url: &str) -> ghor_server::notify::NotifySettings {
         ghor_server::notify::NotifySettings {
             public_url: self.public_url.clone().unwrap_or_else(|| default_public_url.to_owned()),
-            smtp_url: self.smtp_url.clone(),
+            // Empty (a deployment's unset secret, `GHOR_SMTP_URL=`) is none.
+            smtp_url: self.smtp_url.clone().filter(|url| !url.is_empty()).map(Into::into),
             smtp_from: self.smtp_from.clone(),
             escalate_after: self.notify_escalate_after,
             give_up: std::time::Duration::from_secs(self.notify_give_up),
@@ -300,6 +396,8 @@ struct Notify {
     #[command(flatten)]
     backend: Backend,
     #[command(flatten)]
+    metrics: MetricsArgs,
+    #[command(flatten)]
     notify: NotifyArgs,
 }
 
@@ -308,8 +406,6 @@ struct Serve {
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, env = "GHOR_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    #[command(flatten)]
-    backend: Backend,
     /// Load the demo registry (northern hospitals and synthetic care locations) and run
     /// the simulator; prints the page's address with a viewer token.
     #[arg(long)]
@@ -331,6 +427,10 @@ struct Serve {
     /// Test-only: mount the admin switches that break parts on purpose.
     #[arg(long, env = "GHOR_FAULT_INJECTION", hide = true)]
     fault_injection: bool,
+    #[command(flatten)]
+    backend: Backend,
+    #[command(flatten)]
+    metrics: MetricsArgs,
     #[command(flatten)]
     notify: NotifyArgs,
     #[command(flatten)]
@@ -384,13 +484,11 @@ enum TokenCommand {
 #[derive(Subcommand)]
 enum RegistryCommand {
     /// Register the locations of a CSV file through a running ghor's API.
+    /// Needs a netwerkfunctionaris or admin token.
     Import {
         file: PathBuf,
-        #[arg(long, env = "GHOR_URL", default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// A netwerkfunctionaris or admin token.
-        #[arg(long, env = "GHOR_TOKEN")]
-        token: String,
+        #[command(flatten)]
+        server: client::Remote,
     },
 }
 
@@ -398,22 +496,15 @@ enum RegistryCommand {
 enum OefeningCommand {
     /// Copy the live registry of the token's regions (organisations and locations; not the
     /// contacts) into the exercise scope. Safe to repeat: what the exercise holds is kept.
+    /// Needs an OTO token (exercise scope).
     Prepare {
-        #[arg(long, env = "GHOR_URL", default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// An OTO token (exercise scope).
-        #[arg(long, env = "GHOR_TOKEN")]
-        token: String,
+        #[command(flatten)]
+        server: client::Remote,
     },
 }
 
 #[derive(Args)]
 struct Sim {
-    #[arg(long, env = "GHOR_URL", default_value = "http://127.0.0.1:8080")]
-    url: String,
-    /// An informatiemanager (or oto) token: reports on behalf of the locations it may see.
-    #[arg(long, env = "GHOR_TOKEN")]
-    token: String,
     /// Changes per second.
     #[arg(long, default_value_t = 2.0)]
     rate: f64,
@@ -422,6 +513,9 @@ struct Sim {
     /// Leave alone every value someone else reported (see `serve --scenario`).
     #[arg(long)]
     scenario: bool,
+    /// An informatiemanager (or oto) token: reports on behalf of the locations it may see.
+    #[command(flatten)]
+    server: client::Remote,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -437,8 +531,11 @@ fn parse_slug(s: &str) -> Result<Slug, String> {
     Slug::try_from(s).map_err(String::from)
 }
 
-/// The application's log on standard error (`GHOR_LOG` filters it); the security audit log
-/// (target `security`) apart, as JSON lines appended to `GHOR_SECURITY_LOG` when it is set.
+/// The application's log on standard error (`GHOR_LOG` filters it), as text or, with
+/// `GHOR_LOG_FORMAT=json` (production: a log collector reads it), as JSON lines; the
+/// security audit log (target `security`) apart, as JSON lines appended to
+/// `GHOR_SECURITY_LOG` when it is set; spans to an OTLP collector when one is configured
+/// ([`telemetry`]).
 fn logging() -> anyhow::Result<()> {
     use tracing_subscriber::filter::{filter_fn, Targets};
     use tracing_subscriber::prelude::*;
@@ -458,11 +555,25 @@ fn logging() -> anyhow::Result<()> {
         None => None,
     };
     let kept_apart = apart.is_some();
-    let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_filter(filter_fn(move |m| !(kept_apart && m.target() == ghor_server::security::TARGET)))
-        .with_filter(application);
-    tracing_subscriber::registry().with(stderr).with(security).init();
+    let json = match std::env::var("GHOR_LOG_FORMAT").unwrap_or_default().as_str() {
+        "" | "text" => false,
+        "json" => true,
+        other => anyhow::bail!("GHOR_LOG_FORMAT is {other:?}; use text or json"),
+    };
+    let not_apart = filter_fn(move |m| !(kept_apart && m.target() == ghor_server::security::TARGET));
+    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let stderr = match json {
+        true => stderr.json().with_filter(not_apart).with_filter(application).boxed(),
+        false => stderr.with_filter(not_apart).with_filter(application).boxed(),
+    };
+    let spans = telemetry::tracer()?.map(|tracer| {
+        let ours = Targets::new()
+            .with_target("ghor", tracing::Level::INFO)
+            .with_target("ghor_server", tracing::Level::INFO)
+            .with_target("ghor_store", tracing::Level::INFO);
+        tracing_opentelemetry::layer().with_tracer(tracer).with_filter(ours)
+    });
+    tracing_subscriber::registry().with(stderr).with(security).with(spans).init();
     Ok(())
 }
 
@@ -472,7 +583,16 @@ async fn main() -> std::process::ExitCode {
         eprintln!("error: {e:#}");
         return std::process::ExitCode::FAILURE;
     }
-    match run(Cli::parse()).await {
+    let cli = match config::apply(&Cli::command(), std::env::args_os().collect()) {
+        Ok(args) => Cli::try_parse_from(args).unwrap_or_else(|e| e.exit()),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let outcome = run(cli).await;
+    telemetry::flush();
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -486,28 +606,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(s) => serve(s).await,
         Command::Ingest(r) => role(r, Roles { ingest: true, ..Roles::NONE }).await,
         Command::Gateway(r) => role(r, Roles { gateway: true, ..Roles::NONE }).await,
+        Command::National(mut n) => {
+            n.role.backend.sourced_from = n.regions;
+            role(n.role, Roles { ingest: true, gateway: true, projector: true, notifier: false }).await
+        }
         Command::Project(p) => project(p).await,
         Command::Notify(n) => notify(n).await,
         Command::Token(t) => token(t).await,
         Command::Uitvraag(u) => uitvraag::run(u).await,
         Command::Replay(r) => replay::run(r).await,
         Command::Audit(a) => audit::run(a).await,
-        Command::Oefening(OefeningCommand::Prepare { url, token }) => {
+        Command::Oefening(OefeningCommand::Prepare { server }) => {
             eprintln!("de registratie van de werkelijkheid overnemen in de oefening…");
-            let done = client::Client::new(&url, &token).post("/v1/oefening/prepare", &serde_json::json!({})).await?;
+            let done = server.client().post("/v1/oefening/prepare", &serde_json::json!({})).await?;
             println!(
                 "Oefening voorbereid: {} organisaties en {} locaties overgenomen; {} stonden er al.",
                 done["organisations"], done["locations"], done["already"]
             );
             Ok(())
         }
-        Command::Registry(RegistryCommand::Import { file, url, token }) => {
-            registry::import(&file, &client::Client::new(&url, &token)).await
+        Command::Config(ConfigCommand::Check { file }) => config::report(&Cli::command(), &file),
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", config::example(&Cli::command()));
+            Ok(())
         }
+        Command::Registry(RegistryCommand::Import { file, server }) => registry::import(&file, &server.client()).await,
         Command::Sim(s) => {
-            let mut sim =
-                sim::Simulator::new(client::Client::new(&s.url, &s.token), Default::default(), s.seed, s.scenario)
-                    .await?;
+            let mut sim = sim::Simulator::new(s.server.client(), Default::default(), s.seed, s.scenario).await?;
             eprintln!("simulating {} locations at {} changes per second; Ctrl-C stops", sim.locations(), s.rate);
             sim.report_all().await?;
             sim.run(s.rate, async {
@@ -532,6 +657,7 @@ async fn serve(s: Serve) -> anyhow::Result<()> {
         tree_heads: s.signing.tree_heads()?,
         oidc: s.oidc.settings(),
         snapshot_every: s.snapshot_every,
+        metrics_listen: s.metrics.metrics_listen,
         ..Settings::default()
     };
     run_until_stopped(s.listen, backbone, settings, |url, tasks| async move {
@@ -554,6 +680,7 @@ async fn role(r: Role_, roles: Roles) -> anyhow::Result<()> {
             ..Default::default()
         },
         oidc: r.oidc.settings(),
+        metrics_listen: r.metrics.metrics_listen,
         ..Settings::default()
     };
     run_until_stopped(r.listen, r.backend.open().await?, settings, |_, _| async { Ok(()) }).await
@@ -569,6 +696,7 @@ async fn project(p: Project) -> anyhow::Result<()> {
         roles: Roles { projector: true, ..Roles::NONE },
         tree_heads: p.signing.tree_heads()?,
         snapshot_every: p.snapshot_every,
+        metrics_listen: p.metrics.metrics_listen,
         ..Settings::default()
     };
     run_until_stopped(p.listen, backbone, settings, |_, _| async { Ok(()) }).await
@@ -579,6 +707,7 @@ async fn notify(n: Notify) -> anyhow::Result<()> {
     let settings = Settings {
         roles: Roles { notifier: true, ..Roles::NONE },
         notify: n.notify.settings("http://localhost:8080"),
+        metrics_listen: n.metrics.metrics_listen,
         ..Settings::default()
     };
     run_until_stopped(n.listen, n.backend.open().await?, settings, |_, _| async { Ok(()) }).await
@@ -612,6 +741,9 @@ where
     let url = format!("http://{}", running.addr);
     // A line tests and scripts can wait for.
     println!("ghor listening on {url}");
+    if let Some(metrics) = running.metrics_addr {
+        tracing::info!("metrics at http://{metrics}/metrics");
+    }
     then(url, running.tasks.clone()).await?;
     let signal = stop_signal().await?;
     eprintln!("{signal}: stopping");

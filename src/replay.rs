@@ -10,15 +10,10 @@ use ghor_domain::rules::worst;
 use ghor_domain::vocab::{BedType, Lang, State};
 use serde_json::Value;
 
-use crate::client::Client;
+use crate::client::Remote;
 
 #[derive(Args)]
 pub struct Replay {
-    #[arg(long, env = "GHOR_URL", default_value = "http://127.0.0.1:8080")]
-    url: String,
-    /// A token that may read the region.
-    #[arg(long, env = "GHOR_TOKEN")]
-    token: String,
     /// The moment, RFC 3339 with an offset, e.g. 2026-11-22T14:00:00+01:00.
     #[arg(long, value_parser = parse_moment)]
     at: DateTime<Utc>,
@@ -30,6 +25,9 @@ pub struct Replay {
     /// Print the API's answer (JSON) instead of text.
     #[arg(long)]
     json: bool,
+    /// A token that may read the region.
+    #[command(flatten)]
+    server: Remote,
 }
 
 fn parse_moment(text: &str) -> Result<DateTime<Utc>, String> {
@@ -42,7 +40,7 @@ pub async fn run(replay: Replay) -> anyhow::Result<()> {
     let clock = if replay.observed { "observed" } else { "known" };
     let at = replay.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let path = format!("/v1/picture/regions/{}?at={}&clock={clock}", replay.region, at.replace('+', "%2B"));
-    let body = Client::new(&replay.url, &replay.token).get(&path).await?;
+    let body = replay.server.client().get(&path).await?;
     if replay.json {
         println!("{}", serde_json::to_string_pretty(&body).context("write the answer")?);
     } else {

@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use ghor_domain::vocab::{AnswerState, CallOutcome, Lang};
 use serde_json::{json, Value};
 
-use crate::client::Client;
+use crate::client::Remote;
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -19,17 +19,15 @@ pub enum Command {
     Open(Open),
     /// Who answered and whom to call next; --watch follows it until it is closed.
     Status {
-        #[command(flatten)]
-        server: Server,
         id: String,
         /// Show it again every 10 seconds (Ctrl-C stops).
         #[arg(long)]
         watch: bool,
+        #[command(flatten)]
+        server: Remote,
     },
     /// Record what came of a call to a location that has not answered.
     Call {
-        #[command(flatten)]
-        server: Server,
         id: String,
         location: String,
         /// geen_gehoor, ingesproken, meldt_zelf or doorgegeven.
@@ -40,38 +38,23 @@ pub enum Command {
         /// The region recording it (one of the token's).
         #[arg(long)]
         region: String,
+        #[command(flatten)]
+        server: Remote,
     },
     /// Close it: who had answered by now is the result.
     Close {
-        #[command(flatten)]
-        server: Server,
         id: String,
         #[arg(long)]
         reason: Option<String>,
         #[arg(long)]
         region: String,
+        #[command(flatten)]
+        server: Remote,
     },
 }
 
 #[derive(Args)]
-pub struct Server {
-    #[arg(long, env = "GHOR_URL", default_value = "http://127.0.0.1:8080")]
-    url: String,
-    /// An informatiemanager's token (or OTO's, in an exercise).
-    #[arg(long, env = "GHOR_TOKEN")]
-    token: String,
-}
-
-impl Server {
-    fn client(&self) -> Client {
-        Client::new(&self.url, &self.token)
-    }
-}
-
-#[derive(Args)]
 pub struct Open {
-    #[command(flatten)]
-    server: Server,
     /// The region that asks (one of the token's).
     #[arg(long)]
     region: String,
@@ -108,6 +91,8 @@ pub struct Open {
     renotify: Option<u32>,
     #[arg(long)]
     incident: Option<String>,
+    #[command(flatten)]
+    server: Remote,
 }
 
 pub async fn run(command: Command) -> anyhow::Result<()> {

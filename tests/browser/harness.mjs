@@ -16,7 +16,7 @@ import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const BIN = process.env.GHOR_BIN ? path.resolve(process.env.GHOR_BIN) : path.resolve(HERE, '../../target/debug/ghor');
+export const BIN = process.env.GHOR_BIN ? path.resolve(process.env.GHOR_BIN) : path.resolve(HERE, '../../target/debug/ghor');
 export const SCREENSHOTS = path.resolve(HERE, '../../target/screenshots');
 const CHROMIUM = process.env.GHOR_CHROMIUM || '/usr/bin/chromium';
 /** The longest a server start or a reconnect may take. */
@@ -28,14 +28,14 @@ const run = promisify(execFile);
  * The child's environment: ours without GHOR_* settings (they would point ghor elsewhere),
  * except GHOR_ASSETS_DIR: a page being worked on, read from disk without a rebuild.
  */
-function childEnv() {
+export function childEnv() {
   const env = { ...process.env };
   for (const key of Object.keys(env)) if (key.startsWith('GHOR_') && key !== 'GHOR_ASSETS_DIR') delete env[key];
   return env;
 }
 
 /** Every server still running, killed if this process exits early. */
-const running = new Set();
+export const running = new Set();
 process.on('exit', () => {
   for (const child of running) {
     try { child.kill('SIGKILL'); } catch { /* gone */ }

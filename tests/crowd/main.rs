@@ -1,15 +1,20 @@
 //! The live stream at scale (issue 11), on both backends: a thousand pages that come and go
 //! while institutions report, and a page that stops reading. Its own test binary, which
-//! `tests/run` builds with `--release`: at this scale a debug build measures itself (and
-//! its debug server), not ghor. Run it alone with `cargo test --release --test crowd`.
+//! `tests/run` runs after the rest, on the test build that Cargo.toml optimises a little:
+//! unoptimised, at this scale the test would measure itself, not ghor. Run it alone with
+//! `cargo test --test crowd`.
 
 // The tests are compiled once per backend, on purpose.
 #![allow(clippy::duplicate_mod)]
 
-// The crowd uses a part of the end-to-end tests' harness.
+// The crowd uses a part of the end-to-end tests' harness (which names the deployment
+// topology, unused here).
 #[allow(dead_code)]
 #[path = "../e2e/harness.rs"]
 mod harness;
+#[allow(dead_code)]
+#[path = "../e2e/topology.rs"]
+mod topology;
 
 mod embedded;
 mod production;

@@ -171,3 +171,26 @@ async fn the_archive_is_verified_against_signed_heads_and_tampering_is_named() {
     let (_, heads, _) = audit(database, &["heads"]).await;
     assert!(!heads.contains(&secret), "{heads}");
 }
+
+#[tokio::test]
+async fn after_the_signing_key_is_rotated_the_archive_verifies_with_both_public_keys() {
+    let (mut ghor, _, old) = signing(Backend::Embedded).await;
+    let dir = ghor.dir.path().display().to_string();
+    reported_and_signed(&ghor, &dir, 3).await;
+
+    // The runbook's rotation: a new key in the secret store, the process restarted.
+    let (secret, new) = keygen().await;
+    ghor.terminate().await;
+    ghor.env.retain(|(k, _)| k != "GHOR_AUDIT_KEY");
+    ghor.env.push(("GHOR_AUDIT_KEY".to_owned(), secret));
+    ghor.start_again().await;
+    reported_and_signed(&ghor, &dir, 3).await;
+
+    let (code, out, err) = audit(&dir, &["verify", "--public-key", &old]).await;
+    assert_eq!(code, 1, "the heads after the rotation are not the old key's: {out}{err}");
+    let (code, out, err) = audit(&dir, &["verify", "--public-key", &new]).await;
+    assert_eq!(code, 1, "the heads before it are not the new key's: {out}{err}");
+    let (code, out, err) = audit(&dir, &["verify", "--public-key", &old, "--public-key", &new]).await;
+    assert_eq!(code, 0, "with both keys the whole archive verifies: {out}{err}");
+    assert!(out.contains("holds what was signed"), "{out}");
+}

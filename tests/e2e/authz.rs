@@ -22,7 +22,7 @@ use ghor_store::TokenInfo;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{event, ic_occupied, Ghor, TOKENS};
+use crate::harness::{event, ic_occupied, Backend, Ghor, TOKENS};
 
 /// The callers the matrix adds to the harness's tokens, each crossing one bound: an
 /// informatiemanager in the exercise (scope), a netwerkfunctionaris of VR03 (region), an
@@ -194,7 +194,8 @@ fn matrix(revoke_target: &str) -> Vec<Row> {
         public("public page",       "/",                  200),
         public("health",            "/healthz",           200),
         public("readiness",         "/readyz",            200),
-        public("metrics",           "/metrics",           200),
+        // A deployment serves metrics on each process's own address; the proxy never shows them.
+        public("metrics",           "/metrics",           if super::BACKEND == Backend::Deployment { 404 } else { 200 }),
         public("vocabulary",        "/v1/vocabulary",     200),
         public("domain data",       "/v1/domain",         200),
         public("page script",       "/assets/app.js",     200),

@@ -24,6 +24,8 @@ mod bad_input;
 mod exchange;
 #[path = "holes.rs"]
 mod holes;
+#[path = "metrics.rs"]
+mod metrics;
 #[path = "notify.rs"]
 mod notify;
 #[path = "past.rs"]
@@ -36,6 +38,8 @@ mod reports;
 mod screens;
 #[path = "stream.rs"]
 mod stream;
+#[path = "stream_limits.rs"]
+mod stream_limits;
 #[path = "subscriptions.rs"]
 mod subscriptions;
 #[path = "supervision.rs"]

@@ -49,10 +49,17 @@ pub enum Backend {
     Embedded,
     /// A real nats-server with JetStream and a fresh PostgreSQL database.
     Production,
+    /// A region's deployment from `deploy/` on loopback ([`crate::topology`]): 3 NATS nodes,
+    /// a fresh PostgreSQL database, two ingest processes, a projector, two gateways and a
+    /// notifier, reached through the proxy. Restarting it restarts every ghor process.
+    Deployment,
 }
 
 /// A running ghor with its tokens.
 pub struct Ghor {
+    /// On a deployment: its processes (stopped first when this is dropped, before the
+    /// database they use).
+    pub topology: Option<crate::topology::Topology>,
     pub url: String,
     pub dir: tempfile::TempDir,
     pub tokens: BTreeMap<String, String>,
@@ -184,6 +191,25 @@ impl Ghor {
         ghor
     }
 
+    /// On the production backbone over NATS at `url` (servers of the test's own, e.g. a
+    /// region's from `deploy/`), with a fresh database and the default registry.
+    pub async fn start_on_nats(url: String) -> Ghor {
+        let mut ghor = Ghor::with_tokens(Backend::Production, None, Some(url), Vec::new()).await;
+        ghor.launch("127.0.0.1:0").await;
+        ghor.register_defaults().await;
+        ghor
+    }
+
+    /// The national level over NATS at `url`: `ghor national --regions REGIONS`, with a fresh
+    /// database; its registry is what the regions' logs bring.
+    pub async fn start_national(url: String, regions: &str) -> Ghor {
+        let mut ghor = Ghor::with_tokens(Backend::Production, None, Some(url), Vec::new()).await;
+        let (url, child) = ghor.spawn(&["national", "--regions", regions, "--listen", "127.0.0.1:0"]).await;
+        ghor.url = url;
+        ghor.child = Some(child);
+        ghor
+    }
+
     /// A server not started yet, with its stores and the tokens of [`TOKENS`].
     async fn with_tokens(
         backend: Backend,
@@ -193,7 +219,7 @@ impl Ghor {
     ) -> Ghor {
         let database = match backend {
             Backend::Embedded => None,
-            Backend::Production => Some(TestDatabase::create().await),
+            Backend::Production | Backend::Deployment => Some(TestDatabase::create().await),
         };
         Ghor::with_tokens_on(backend, nats, nats_url, intake_accounts, database).await
     }
@@ -211,8 +237,9 @@ impl Ghor {
             url: String::new(),
             dir,
             tokens: BTreeMap::new(),
-            // Idle connections are let go before the server's own 10 s (HEADER_READ), so a
-            // request never goes out on one the server is closing at that moment.
+            // Idle connections are let go before the server's own 10 s
+            // (`--header-read-seconds`), so a request never goes out on one the server is
+            // closing at that moment.
             http: reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(5)).build().expect("an HTTP client"),
             backend,
             nats,
@@ -224,6 +251,7 @@ impl Ghor {
             env: Vec::new(),
             stderr_to: None,
             child: None,
+            topology: None,
         };
         for (name, args) in TOKENS {
             let mut full = vec!["token", "create"];
@@ -268,6 +296,7 @@ impl Ghor {
                 &StreamSettings {
                     replicas: self.replicas,
                     duplicate_window: self.duplicate_window(),
+                    max_bytes: self.setting("GHOR_LOG_MAX_BYTES").unwrap_or(-1),
                     ..stream_settings()
                 },
             )
@@ -280,8 +309,12 @@ impl Ghor {
     /// The log's duplicate window: the harness's, unless this server was started with
     /// another (`GHOR_DUPLICATE_WINDOW`).
     fn duplicate_window(&self) -> Duration {
-        let set = self.env.iter().find(|(k, _)| k == "GHOR_DUPLICATE_WINDOW").and_then(|(_, v)| v.parse().ok());
-        Duration::from_secs(set.unwrap_or(DUPLICATE_WINDOW_SECS))
+        Duration::from_secs(self.setting("GHOR_DUPLICATE_WINDOW").unwrap_or(DUPLICATE_WINDOW_SECS))
+    }
+
+    /// A setting this server was started with in its environment (the last one given wins).
+    fn setting<T: std::str::FromStr>(&self, name: &str) -> Option<T> {
+        self.env.iter().rev().find(|(k, _)| k == name).and_then(|(_, v)| v.parse().ok())
     }
 
     /// How often the live log holds the event with this id.
@@ -305,6 +338,20 @@ impl Ghor {
     }
 
     async fn launch(&mut self, listen: &str) {
+        if self.backend == Backend::Deployment {
+            match self.topology.take() {
+                Some(mut topology) => {
+                    topology.start_again(self).await;
+                    self.topology = Some(topology);
+                }
+                None => {
+                    let topology = crate::topology::Topology::start(self).await;
+                    self.url = topology.url.clone();
+                    self.topology = Some(topology);
+                }
+            }
+            return;
+        }
         let (url, child) = self.spawn(&["serve", "--listen", listen, "--overdue-every", "1"]).await;
         self.url = url;
         self.child = Some(child);
@@ -317,7 +364,7 @@ impl Ghor {
     }
 
     /// Runs `ghor ARGS` on this backbone and waits for the line with its address.
-    async fn spawn(&self, args: &[&str]) -> (String, Child) {
+    pub(crate) async fn spawn(&self, args: &[&str]) -> (String, Child) {
         let mut child = Command::new(BIN)
             .args(args)
             .args(self.backend_args())
@@ -335,14 +382,16 @@ impl Ghor {
             .spawn()
             .expect("spawn ghor");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let line = tokio::time::timeout(DEADLINE, lines.next_line())
+        // A deployment starts six processes at once beside its three NATS nodes.
+        let patience = if self.backend == Backend::Deployment { DEADLINE * 4 } else { DEADLINE };
+        let line = tokio::time::timeout(patience, lines.next_line())
             .await
             .expect("ghor starts in time")
             .expect("read")
             .expect("a line");
         let url = line.strip_prefix("ghor listening on ").expect("listening line").to_owned();
         // Ready once it has folded the log as it found it.
-        let deadline = tokio::time::Instant::now() + DEADLINE;
+        let deadline = tokio::time::Instant::now() + patience;
         while self.http.get(format!("{url}/readyz")).send().await.map(|r| r.status().as_u16()).ok() != Some(200) {
             assert!(tokio::time::Instant::now() < deadline, "ghor {args:?} did not become ready");
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -367,6 +416,7 @@ impl Ghor {
             env: self.env.clone(),
             stderr_to: None,
             child: None,
+            topology: None,
         }
     }
 
@@ -377,8 +427,13 @@ impl Ghor {
         self.launch(&listen).await;
     }
 
-    /// Sends SIGTERM, as systemd and Kubernetes stop a service, and waits for the exit.
+    /// Sends SIGTERM, as systemd and Kubernetes stop a service, and waits for the exit (on a
+    /// deployment: of every ghor process; the worst status).
     pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        if let Some(topology) = &mut self.topology {
+            let statuses = topology.stop_all(true).await;
+            return statuses.iter().find(|s| !s.success()).or(statuses.first()).copied().expect("processes");
+        }
         let mut child = self.child.take().expect("a running server");
         let pid = child.id().expect("pid").to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill");
@@ -389,6 +444,9 @@ impl Ghor {
     /// Starts the server again on the same port and data, after it stopped.
     pub async fn start_again(&mut self) {
         assert!(self.child.is_none(), "the server is still running");
+        if self.topology.is_some() {
+            return self.launch("").await;
+        }
         let listen = self.url.trim_start_matches("http://").to_owned();
         self.launch(&listen).await;
     }
@@ -404,6 +462,9 @@ impl Ghor {
     }
 
     pub async fn kill(&mut self) {
+        if let Some(topology) = &mut self.topology {
+            topology.stop_all(false).await;
+        }
         if let Some(mut child) = self.child.take() {
             let _ = child.kill().await;
         }

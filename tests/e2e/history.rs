@@ -427,6 +427,30 @@ async fn postgres_crashed_during_projection_loses_and_doubles_nothing() {
     );
 }
 
+/// While PostgreSQL is down the process stays ready (the picture and the stream go on for
+/// the tokens it has seen), and its readiness says the database cannot be reached; then
+/// that it can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_says_the_database_is_down_without_taking_the_process_out() {
+    let postgres = PostgresServer::start();
+    let ghor = Ghor::start_on_database(TestDatabase::create_on(&postgres.admin_url).await).await;
+    let readiness = async || -> (u16, Value) {
+        let response = ghor.http.get(format!("{}/readyz", ghor.url)).send().await.expect("readyz");
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    };
+    assert_eq!(readiness().await.1["database"], "ok");
+    tokio::task::block_in_place(|| postgres.crash());
+    crate::harness::wait_for(async || {
+        let (status, body) = readiness().await;
+        status == 200 && body["database"] == "unreachable"
+    })
+    .await;
+    let (status, _) = ghor.get("netwerk", "/v1/picture").await;
+    assert_eq!(status, 200, "the picture is read on while the database is down");
+    tokio::task::block_in_place(|| postgres.start_again());
+    crate::harness::wait_for(async || readiness().await.1["database"] == "ok").await;
+}
+
 /// Events per batch in the ingest run: large, so that a kill often falls while the batch is
 /// being appended.
 const BATCH: usize = 200;

@@ -8,10 +8,14 @@
 
 mod audit;
 mod cluster;
+mod config;
 mod demo;
+mod deploy;
+mod deployment;
 mod direct;
 mod embedded;
 mod faults;
+mod federation;
 mod flood;
 mod gateways;
 mod harness;
@@ -19,3 +23,5 @@ mod history;
 mod production;
 mod security;
 mod signin;
+mod topology;
+mod traces;

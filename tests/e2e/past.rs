@@ -164,18 +164,32 @@ async fn the_picture_at_any_moment_is_the_fold_of_the_log_by_either_clock() {
                 let appended = log.append(&events).await;
                 assert!(appended.iter().all(Result::is_ok), "{appended:?}");
                 ghor.start_again().await;
-                let entries = whole_log(&*log).await;
                 let last = start + Duration::milliseconds(WINDOW_MS + 1000);
                 wait_for_within(std::time::Duration::from_secs(10), "the moments are past", async || Utc::now() > last)
                     .await;
+                // The picture at `at` folded from `entries`: as known, the prefix that ends
+                // before the first entry received after the moment; as observed, what was
+                // observed by then.
+                let fold = |entries: &[Event], at: DateTime<Utc>, clock| match clock {
+                    "known" => {
+                        let prefix = entries.iter().take_while(|e| e.stamp.received <= at).count();
+                        folded(&entries[..prefix], |_| true)
+                    }
+                    _ => folded(entries, |e| e.time <= at),
+                };
                 for offset in &moments {
                     let at = start + Duration::milliseconds(*offset);
-                    // The prefix ends before the first entry received after the moment.
-                    let prefix = entries.iter().take_while(|e| e.stamp.received <= at).count();
-                    let known = folded(&entries[..prefix], |_| true);
-                    assert_eq!(view_at(&ghor, at, "known").await, known, "as known at {at}");
-                    let observed = folded(&entries, |e| e.time <= at);
-                    assert_eq!(view_at(&ghor, at, "observed").await, observed, "as observed at {at}");
+                    for clock in ["known", "observed"] {
+                        // ghor's overdue scheduler may add to the log meanwhile (a location
+                        // past its interval): the answer is the fold of the log as it was at
+                        // some point while it was asked, before or after such an addition.
+                        let before = whole_log(&*log).await;
+                        let view = view_at(&ghor, at, clock).await;
+                        let after = whole_log(&*log).await;
+                        if view != fold(&before, at, clock) {
+                            assert_eq!(view, fold(&after, at, clock), "as {clock} at {at}");
+                        }
+                    }
                 }
             });
             Ok(())

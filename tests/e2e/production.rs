@@ -22,6 +22,8 @@ mod authz;
 mod bad_input;
 #[path = "holes.rs"]
 mod holes;
+#[path = "metrics.rs"]
+mod metrics;
 #[path = "notify.rs"]
 mod notify;
 #[path = "past.rs"]
@@ -32,6 +34,8 @@ mod picture;
 mod screens;
 #[path = "stream.rs"]
 mod stream;
+#[path = "stream_limits.rs"]
+mod stream_limits;
 #[path = "subscriptions.rs"]
 mod subscriptions;
 #[path = "supervision.rs"]

@@ -45,6 +45,12 @@ async fn a_stopped_log_follower_is_said_at_once_and_the_picture_returns_without_
     page.until(|p| ic_occupied(&p["VR01"], "umcg") == Some(6)).await;
     assert_eq!(page.snapshots, ["initial"], "the page resumed without a new snapshot");
     await_ready(&ghor, 200, DEADLINE).await;
+    // Readiness says how the rest fares: the database answers, the follower failed lately.
+    let readiness: Value =
+        ghor.http.get(format!("{}/readyz", ghor.url)).send().await.expect("readyz").json().await.expect("JSON");
+    assert_eq!(readiness["database"], "ok", "{readiness}");
+    assert!(readiness["tasks"]["gateway_follower"].as_u64() >= Some(1), "{readiness}");
+    assert_eq!(readiness["tasks"]["projector"], 0, "{readiness}");
 
     let metrics = ghor.http.get(format!("{}/metrics", ghor.url)).send().await.expect("metrics");
     let metrics = metrics.text().await.expect("text");

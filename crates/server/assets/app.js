@@ -23,6 +23,7 @@ import { renderAdmin } from './admin.js';
 import { renderWall, wallRegions } from './wall.js';
 import { renderLookback } from './lookback.js';
 import { renderBeeld } from './beeld.js';
+import './federation.js';
 
 /** How this token sees the picture, as its capabilities say. */
 function mode() {

@@ -17,6 +17,7 @@ import {
 } from './picture.js';
 import { openDetail } from './detail.js';
 import { updateAlarm } from './alarm.js';
+import { linkDownMark } from './federation.js';
 import { evaluationControl, closedIncidentsItem, mayEvaluate } from './evaluatie.js';
 
 addTexts({
@@ -1228,7 +1229,7 @@ export function renderRegionsTable(views) {
       'aria-label': t('showRegion', v.name || code) }, `${code} — ${v.name || ''}`);
     button.addEventListener('click', () => selectRegion(code));
     return el('tr', { 'data-region': code },
-      el('th', { scope: 'row' }, button),
+      el('th', { scope: 'row' }, button, linkDownMark(code)),
       el('td', {}, fmtNum(tot.locations)),
       el('td', { 'data-level': num(tot.not_reporting) > 0 ? 'aandacht' : null }, fmtNum(tot.not_reporting)),
       el('td', {}, capacity(beds.ic)),

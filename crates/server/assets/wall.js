@@ -13,6 +13,7 @@ import {
   liveAge,
 } from './core.js';
 import { totalsTiles, alertWhat, summaryLines } from './picture.js';
+import { linkDownMark } from './federation.js';
 
 addTexts({
   nl: {
@@ -204,7 +205,7 @@ function incidentsBand(incidents) {
 function regionName(regions) {
   if (regions.length > 1) return t('allRegions', regions.length);
   const [code, view] = regions[0];
-  return `${view.name || code} (${code})`;
+  return [`${view.name || code} (${code})`, linkDownMark(code)];
 }
 
 function header(regions, now) {

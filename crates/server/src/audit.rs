@@ -206,19 +206,20 @@ pub struct Verified {
     pub newest: TreeHead,
 }
 
-/// Checks the archive of `scope` against its signed tree heads: every signature (by
-/// `trusted`, or by the key the newest head names), the recorded leaf hashes against every
-/// head's root, and every archived event against its recorded leaf hash.
+/// Checks the archive of `scope` against its signed tree heads: every signature (by one of
+/// the `trusted` keys, several after the key was rotated; none given: by the key the newest
+/// head names), the recorded leaf hashes against every head's root, and every archived
+/// event against its recorded leaf hash.
 pub async fn verify(
     store: &dyn AuditStore,
     read_model: &dyn ReadModel,
     scope: Scope,
-    trusted: Option<[u8; 32]>,
+    trusted: &[[u8; 32]],
 ) -> StoreResult<Result<Verified, Finding>> {
     let heads = store.tree_heads(scope).await?;
     let Some(newest) = heads.last().cloned() else { return Ok(Err(Finding::Unsigned)) };
-    let key = trusted.unwrap_or(newest.public_key);
-    if let Some(bad) = heads.iter().find(|h| !signature_holds(scope, h, Some(&key))) {
+    let keys = if trusted.is_empty() { &[newest.public_key][..] } else { trusted };
+    if let Some(bad) = heads.iter().find(|h| !keys.iter().any(|key| signature_holds(scope, h, Some(key)))) {
         return Ok(Err(Finding::BadSignature { size: bad.size }));
     }
     // The recorded leaf hashes, authenticated by every head's root.

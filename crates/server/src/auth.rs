@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use ghor_domain::{RegionCode, Role, Scope, Slug};
-use ghor_store::{StoreError, TokenInfo, TokenStore};
+use ghor_store::{StoreError, StoreResult, TokenInfo, TokenStore};
 use governor::clock::Clock as _;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -298,8 +298,8 @@ pub fn invalid(info: &TokenInfo, now: DateTime<Utc>) -> Option<String> {
 
 /// The caller as its token stands in the store now: a ticket is only as good as the token
 /// it was taken with, so redeeming one asks the store again. Err: why not, for the client.
-pub async fn still_valid(store: &dyn TokenStore, caller: Caller, now: DateTime<Utc>) -> Result<Caller, String> {
-    let found = store.by_ids(&[caller.token.id]).await.map_err(|e| {
+pub async fn still_valid(store: &dyn TokenStore, token: Uuid, now: DateTime<Utc>) -> Result<Caller, String> {
+    let found = store.by_ids(&[token]).await.map_err(|e| {
         tracing::warn!(error = %e, "cannot check a ticket's token");
         String::from("The token store cannot be reached; try again shortly.")
     })?;
@@ -311,28 +311,32 @@ pub async fn still_valid(store: &dyn TokenStore, caller: Caller, now: DateTime<U
 }
 
 /// Single-use websocket tickets: a browser trades its bearer token for one, so that a
-/// token never travels in a URL.
-#[derive(Default)]
+/// token never travels in a URL. They are kept (hashed) in the token store, so that any
+/// gateway of a deployment takes a ticket another one issued (behind a load balancer the
+/// ticket and the websocket seldom reach the same one).
 pub struct Tickets {
-    open: Mutex<HashMap<String, (Caller, Instant)>>,
+    store: Arc<dyn TokenStore>,
 }
 
 pub const TICKET_LIFETIME: Duration = Duration::from_secs(30);
 
 impl Tickets {
-    pub fn issue(&self, caller: Caller) -> String {
+    pub fn new(store: Arc<dyn TokenStore>) -> Tickets {
+        Tickets { store }
+    }
+
+    pub async fn issue(&self, caller: &Caller) -> StoreResult<String> {
         let mut bytes = [0u8; 24];
         rand::thread_rng().fill_bytes(&mut bytes);
         let ticket = hex::encode(bytes);
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        open.retain(|_, (_, at)| at.elapsed() < TICKET_LIFETIME);
-        open.insert(ticket.clone(), (caller, Instant::now()));
-        ticket
+        let expires = Utc::now() + TICKET_LIFETIME;
+        self.store.issue_ticket(&hash(&ticket), caller.token.id, expires).await?;
+        Ok(ticket)
     }
 
-    pub fn redeem(&self, ticket: &str) -> Option<Caller> {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        open.remove(ticket).filter(|(_, at)| at.elapsed() < TICKET_LIFETIME).map(|(c, _)| c)
+    /// The token a ticket was issued for, once, while it has not expired.
+    pub async fn redeem(&self, ticket: &str) -> StoreResult<Option<Uuid>> {
+        self.store.redeem_ticket(&hash(ticket), Utc::now()).await
     }
 }
 

@@ -46,10 +46,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use ghor_domain::Scope;
 use ghor_store::nats::{Intake, IntakeSettings, NatsLog, StreamSettings};
 use ghor_store::postgres::Postgres;
-use ghor_store::{AuditStore, ContactStore, Embedded, EventLog, NotifyStore, ReadModel, TokenStore};
+use ghor_store::{AuditStore, ContactStore, Embedded, EventLog, NotifyStore, ReadModel, StoreError, TokenStore};
 use tokio::net::TcpListener;
 
 use crate::gateway::Gateway;
@@ -96,7 +97,10 @@ impl Backbone {
         let mut intakes = BTreeMap::new();
         for scope in Scope::ALL {
             logs.insert(*scope, NatsLog::open(client.clone(), *scope, streams).await?);
-            intakes.insert(*scope, Arc::new(Intake::open(client.clone(), *scope, intake).await?));
+            // Institutions report to their region; the national level takes no intake.
+            if streams.sourced_from.is_empty() {
+                intakes.insert(*scope, Arc::new(Intake::open(client.clone(), *scope, intake).await?));
+            }
         }
         Ok(Backbone::on(logs, Arc::new(Postgres::connect(database_url).await?), intakes))
     }
@@ -149,6 +153,9 @@ pub struct Limits {
     pub connections: usize,
     /// How long a request's body may take to arrive whole.
     pub body_read: Duration,
+    /// How long a client may take to send a request's headers, and how long a connection may
+    /// sit idle between requests.
+    pub header_read: Duration,
 }
 
 impl Limits {
@@ -170,6 +177,7 @@ impl Default for Limits {
             websockets_per_token: 8,
             connections: 10_000,
             body_read: Duration::from_secs(30),
+            header_read: Duration::from_secs(10),
         }
     }
 }
@@ -191,6 +199,8 @@ pub struct Settings {
     pub tree_heads: Option<(audit::AuditKey, Duration)>,
     /// The identity provider people sign in with (where the gateway runs); none: tokens only.
     pub oidc: Option<web::signin::OidcSettings>,
+    /// Where `/metrics` is served apart from the public port; none: on the public port.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Settings {
@@ -204,6 +214,7 @@ impl Default for Settings {
             notify: notify::NotifySettings::default(),
             tree_heads: None,
             oidc: None,
+            metrics_listen: None,
         }
     }
 }
@@ -212,9 +223,11 @@ impl Default for Settings {
 /// and the tests).
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, when apart from `addr`.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: Arc<AppState>,
     pub tasks: Tasks,
-    http: tokio::task::JoinHandle<()>,
+    http: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -224,7 +237,7 @@ impl Running {
     pub async fn stopped(self, within: Duration) -> Vec<&'static str> {
         let deadline = tokio::time::Instant::now() + within;
         let mut late = Vec::new();
-        if tokio::time::timeout_at(deadline, self.http).await.is_err() {
+        if tokio::time::timeout_at(deadline, futures::future::join_all(self.http)).await.is_err() {
             late.push("http");
         }
         self.state.sessions.close();
@@ -235,6 +248,30 @@ impl Running {
         late
     }
 }
+
+/// How long a starting process waits for its log to take the default thresholds.
+const SEED_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Seeds the default thresholds, waiting out a log that does not answer yet (a stream
+/// electing its leader while the cluster starts, or after a node was lost) instead of
+/// exiting; safe to repeat, since it writes only what the log does not hold yet.
+async fn seed_patiently(log: &dyn EventLog) -> Result<usize, StoreError> {
+    let started = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(200);
+    loop {
+        match scheduler::seed_thresholds(log).await {
+            Err(StoreError::Unavailable(e)) if started.elapsed() < SEED_PATIENCE => {
+                tracing::warn!(scope = %log.scope(), error = %e, "the log does not take the default thresholds yet; trying again in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            seeded => return seeded,
+        }
+    }
+}
+
+/// Connections open at once on the metrics address: a few scrapers.
+const METRICS_CONNECTIONS: usize = 64;
 
 /// Starts the parts `settings.roles` names, for every scope, and the HTTP server on
 /// `listener`, until `shutdown`. A gateway folds the whole log (and runs the overdue
@@ -252,8 +289,11 @@ pub async fn serve(
     let mut gateways = BTreeMap::new();
     let mut registries: BTreeMap<Scope, Arc<dyn ingest::registrations::Registrations>> = BTreeMap::new();
     for (scope, log) in &backbone.logs {
-        if roles.ingest {
-            scheduler::seed_thresholds(&**log).await?;
+        // The national level's log is fed by the regions' logs: they seed and decide what is
+        // overdue (and notify: `ghor national` runs no notifier); it folds and serves.
+        let national = !log.sourced_from().is_empty();
+        if roles.ingest && !national {
+            seed_patiently(&**log).await?;
         }
         if roles.projector {
             let (l, read_model, every, stop) =
@@ -275,15 +315,19 @@ pub async fn serve(
                 backbone.notify.clone(),
                 backbone.tokens.clone(),
                 settings.notify.clone(),
+                metrics.notifications.clone(),
             )?);
             let stop = shutdown.clone();
             tasks.spawn("notifier", move || notifier.clone().run(stop.clone()));
         }
         if roles.gateway {
-            let gateway = Gateway::start(log.clone(), backbone.read_model.clone(), &tasks, shutdown.clone()).await?;
-            // The scheduler decides from the whole picture, which the gateway holds.
-            let (g, l, every, stop) = (gateway.clone(), log.clone(), settings.overdue_every, shutdown.clone());
-            tasks.spawn("overdue_scheduler", move || scheduler::overdue(g.clone(), l.clone(), every, stop.clone()));
+            let (read_model, pushes) = (backbone.read_model.clone(), metrics.clone());
+            let gateway = Gateway::start(log.clone(), read_model, &tasks, pushes, shutdown.clone()).await?;
+            if !national {
+                // The scheduler decides from the whole picture, which the gateway holds.
+                let (g, l, every, stop) = (gateway.clone(), log.clone(), settings.overdue_every, shutdown.clone());
+                tasks.spawn("overdue_scheduler", move || scheduler::overdue(g.clone(), l.clone(), every, stop.clone()));
+            }
             registries.insert(*scope, gateway.clone());
             gateways.insert(*scope, gateway);
         } else if roles.ingest {
@@ -297,7 +341,8 @@ pub async fn serve(
             registries.insert(*scope, registry);
         }
     }
-    let ingest = Arc::new(ingest::Ingest::new(backbone.logs.clone(), registries, backbone.read_model.clone()));
+    let ingest =
+        Arc::new(ingest::Ingest::new(backbone.logs.clone(), registries, backbone.read_model.clone(), metrics.clone()));
     if roles.ingest {
         for (scope, intake) in &backbone.intakes {
             let (ingest, intake, scope, stop) = (ingest.clone(), intake.clone(), *scope, shutdown.clone());
@@ -309,11 +354,12 @@ pub async fn serve(
         _ => None,
     };
     let state = Arc::new(AppState {
+        tasks: tasks.clone(),
         ingest,
         tokens: auth::token_lookup(backbone.tokens.clone()),
+        tickets: auth::Tickets::new(backbone.tokens.clone()),
         backbone,
         gateways,
-        tickets: Default::default(),
         rate: auth::RateLimiter::new(settings.limits.rate_per_second, settings.limits.rate_burst),
         connections: Default::default(),
         sessions: Default::default(),
@@ -323,7 +369,28 @@ pub async fn serve(
         signin,
     });
     let addr = listener.local_addr()?;
-    let app = web::router(state.clone(), roles, settings.fault_injection);
-    let http = tokio::spawn(web::listen::serve(listener, app, state.limits.tcp_connections(), shutdown));
-    Ok(Running { addr, state, tasks, http })
+    let metrics_listener = match settings.metrics_listen {
+        Some(at) => Some(TcpListener::bind(at).await.with_context(|| format!("cannot serve metrics on {at}"))?),
+        None => None,
+    };
+    let metrics_addr = metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?;
+    let app = web::router(state.clone(), roles, settings.fault_injection, metrics_addr.is_none());
+    let mut http = vec![tokio::spawn(web::listen::serve(
+        listener,
+        app,
+        state.limits.tcp_connections(),
+        state.limits.header_read,
+        shutdown.clone(),
+    ))];
+    if let Some(listener) = metrics_listener {
+        let scrapes = web::metrics_router(state.clone());
+        http.push(tokio::spawn(web::listen::serve(
+            listener,
+            scrapes,
+            METRICS_CONNECTIONS,
+            state.limits.header_read,
+            shutdown,
+        )));
+    }
+    Ok(Running { addr, metrics_addr, state, tasks, http })
 }

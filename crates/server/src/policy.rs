@@ -82,6 +82,24 @@ pub enum Capability {
 }
 
 impl Capability {
+    /// Whether it changes the picture or what is sent from it: none of these is offered
+    /// where the picture takes no changes (the national level, fed by the regions' logs).
+    pub fn changes(self) -> bool {
+        use Capability::*;
+        matches!(
+            self,
+            Report
+                | ReportOnBehalf
+                | Acknowledge
+                | ManageIncidents
+                | AskAndAdvise
+                | SetThresholds
+                | Register
+                | Subscribe
+                | WriteContacts
+        )
+    }
+
     pub const ALL: &'static [Capability] = &[
         Capability::ReadPicture,
         Capability::ReadLocations,

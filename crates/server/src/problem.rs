@@ -58,6 +58,11 @@ impl Problem {
         }
     }
 
+    /// The problem's stable code: the last part of its `type`.
+    pub fn code(&self) -> &str {
+        self.kind.rsplit('/').next().unwrap_or(&self.kind)
+    }
+
     /// The caller sent something ghor cannot accept; `error` says which field and why.
     pub fn invalid(error: FieldError) -> Problem {
         let mut p = Problem::new(
@@ -170,6 +175,9 @@ impl From<ghor_store::StoreError> for Problem {
                     "The event log is slow or unreachable. Retry with the same id: a retry is never stored twice.",
                     2,
                 )
+            }
+            ghor_store::StoreError::ReadOnly(why) => {
+                Problem::new(StatusCode::CONFLICT, "read-only", "This picture takes no changes", why)
             }
             e => Problem::internal(e),
         }

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use ghor_domain::picture::Touched;
 use ghor_domain::{DecodeError, Event, Picture, Scope, Views};
+use ghor_store::trace;
 use ghor_store::{stored_json, Archived, EventLog, ProjectionBatch, Quarantined, ReadModel, StoreError};
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::reader::{read_ahead, Decoded};
 use crate::shutdown::Shutdown;
@@ -106,13 +108,14 @@ async fn project(
                 _ = &mut linger => break,
             }
         }
-        let (batch, held_back) = fold_batch(&mut picture, &mut views, checkpoint, entries, scope);
+        let span = trace::batch("project", entries.iter().map(|e| e.trace.as_deref()));
+        let (batch, held_back) = span.in_scope(|| fold_batch(&mut picture, &mut views, checkpoint, entries, scope));
         if let Some(batch) = batch {
             let batch = ProjectionBatch {
                 snapshot: (batch.upto - last_snapshot >= snapshot_every).then(|| Arc::new(picture.clone())),
                 ..batch
             };
-            read_model.commit(scope, log.epoch(), &batch).await?;
+            read_model.commit(scope, log.epoch(), &batch).instrument(span).await?;
             checkpoint = batch.upto;
             if batch.snapshot.is_some() {
                 last_snapshot = checkpoint;

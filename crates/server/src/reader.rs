@@ -41,12 +41,14 @@ pub struct Decoded {
     /// The stored CloudEvent (JSON), as the log holds it.
     pub body: Bytes,
     pub event: Result<Event, DecodeError>,
+    /// The trace context its append carried ([`ghor_store::trace`]).
+    pub trace: Option<String>,
 }
 
 impl Decoded {
     pub fn of(entry: LogEntry) -> Decoded {
         let event = Event::from_stored(&entry.body);
-        Decoded { seq: entry.seq, body: entry.body, event }
+        Decoded { seq: entry.seq, body: entry.body, event, trace: entry.trace }
     }
 }
 

@@ -1,8 +1,10 @@
 //! Every long-running task is held and watched. A task that fails (returns an error or
 //! panics) is logged, counted in `ghor_task_restarts_total` and started again after an
 //! exponential backoff, until shutdown; one that returns `Ok` has finished its work. The
-//! handles are kept in [`Tasks`], so the process waits for its tasks when it stops.
+//! handles are kept in [`Tasks`], so the process waits for its tasks when it stops, and so
+//! is how each kind of task fares, for readiness to show.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,11 +30,20 @@ pub struct Tasks {
     handles: Arc<Mutex<Vec<Held>>>,
     restarts: IntCounterVec,
     shutdown: Shutdown,
+    /// Per kind of task, the failures in a row of the one that failed last (0: running
+    /// steadily, or done).
+    failing: Arc<Mutex<BTreeMap<&'static str, u32>>>,
 }
 
 impl Tasks {
     pub fn new(restarts: IntCounterVec, shutdown: Shutdown) -> Tasks {
-        Tasks { handles: Default::default(), restarts, shutdown }
+        Tasks { handles: Default::default(), restarts, shutdown, failing: Default::default() }
+    }
+
+    /// Every kind of task and its failures in a row: 0 while it runs, more while it fails
+    /// again each time it is started.
+    pub fn failing(&self) -> BTreeMap<&'static str, u32> {
+        self.failing.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Runs `start()` until it returns `Ok` or shutdown; restarts it with backoff when it
@@ -45,13 +56,29 @@ impl Tasks {
     {
         let restarts = self.restarts.with_label_values(&[name]);
         let mut shutdown = self.shutdown.clone();
+        let failing = self.failing.clone();
+        let set_failing = move |times: u32| {
+            failing.lock().unwrap_or_else(|p| p.into_inner()).insert(name, times);
+        };
+        set_failing(0);
         let handle = tokio::spawn(async move {
             let mut backoff = FIRST_BACKOFF;
+            let mut in_a_row = 0;
             loop {
                 let started = tokio::time::Instant::now();
                 // Its own task, so that a panic is seen here as a failure like any other.
-                let failure = match tokio::spawn(start()).await {
-                    Ok(Ok(())) => return,
+                let mut run = tokio::spawn(start());
+                let outcome = tokio::select! {
+                    outcome = &mut run => outcome,
+                    // Running steadily again: no longer failing.
+                    _ = tokio::time::sleep(STEADY) => {
+                        in_a_row = 0;
+                        set_failing(0);
+                        run.await
+                    }
+                };
+                let failure = match outcome {
+                    Ok(Ok(())) => return set_failing(0),
                     Ok(Err(e)) => e.to_string(),
                     Err(e) if e.is_panic() => format!("panicked: {}", panic_text(e.into_panic())),
                     Err(e) => e.to_string(),
@@ -62,6 +89,8 @@ impl Tasks {
                 if started.elapsed() >= STEADY {
                     backoff = FIRST_BACKOFF;
                 }
+                in_a_row += 1;
+                set_failing(in_a_row);
                 restarts.inc();
                 tracing::error!(task = name, error = %failure, restart_in = ?backoff, "task failed; restarting");
                 tokio::select! {
@@ -138,6 +167,31 @@ mod tests {
         assert!(tasks.join(Duration::from_secs(10)).await.is_empty(), "the task finished");
         assert_eq!(runs.load(Ordering::SeqCst), 3);
         assert_eq!(tasks.restarts.with_label_values(&["flaky"]).get(), 2);
+        assert_eq!(tasks.failing()["flaky"], 0, "done, no longer failing");
+        drop(trigger);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_task_counts_as_failing_until_it_runs_steadily_again() {
+        let (trigger, shutdown) = crate::shutdown::channel();
+        let tasks = Tasks::new(restarts(), shutdown);
+        let runs = Arc::new(AtomicU32::new(0));
+        let counter = runs.clone();
+        tasks.spawn("recovering", move || {
+            let run = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if run < 3 {
+                    return Err("down");
+                }
+                std::future::pending::<Result<(), &str>>().await
+            }
+        });
+        while runs.load(Ordering::SeqCst) < 4 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(tasks.failing()["recovering"], 3, "three failures in a row");
+        tokio::time::sleep(STEADY + Duration::from_secs(1)).await;
+        assert_eq!(tasks.failing()["recovering"], 0, "running steadily again");
         drop(trigger);
     }
 

@@ -6,6 +6,7 @@
 //! - [`sqlite`]: the embedded default on one SQLite file through sqlx.
 //! - [`nats`]: the production log on NATS JetStream.
 //! - [`postgres`]: the production read model and stores on PostgreSQL.
+//! - [`trace`]: trace context carried across the log.
 //! - [`contract`]: the port tests, written once and run against every backend.
 //! - [`testing`]: real `nats-server` and PostgreSQL fixtures for tests.
 //!
@@ -21,6 +22,7 @@ pub mod postgres;
 pub mod sqlite;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod trace;
 
 pub use ports::*;
 pub use sqlite::Embedded;

@@ -3,6 +3,11 @@
 //! start (a mismatch is an error, never a silent recreate). Appends publish with
 //! `Nats-Msg-Id` = `source|id` and pipeline their acks; readers follow with an ordered
 //! consumer. The stream's creation identifies the epoch.
+//!
+//! The national level's log is the same stream, sourced: it has no subjects of its own and
+//! takes every region's stream through the region's JetStream domain (the region's code in
+//! lower case) over a leaf link, each source with its own position, so a cut link loses and
+//! doubles nothing when it comes back.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,12 +15,14 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::pull::{Ordered, OrderedConfig};
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::context::{Context, PublishError, PublishErrorKind};
-use async_nats::jetstream::stream::{Config, DiscardPolicy, LastRawMessageErrorKind, StorageType, Stream};
+use async_nats::jetstream::stream::{
+    Config, DiscardPolicy, External, LastRawMessageErrorKind, Source as StreamSource, StorageType, Stream,
+};
 use async_nats::HeaderMap;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use ghor_domain::{Event, Scope, Slug, Source};
+use ghor_domain::{Event, RegionCode, Scope, Slug, Source};
 use tokio::sync::{watch, Mutex, Semaphore};
 use uuid::Uuid;
 
@@ -25,6 +32,11 @@ use crate::ports::*;
 const EPOCH_NAMESPACE: Uuid = Uuid::from_u128(0x6768_6f72_0000_4000_8000_0000_0000_0003);
 /// Publishes awaiting their ack, over all appends of one log.
 const IN_FLIGHT: usize = 4096;
+/// JetStream's "duplicate message id is in process": another publish of the same id has not
+/// been confirmed yet. Asked again after a pause, it answers with that publish's outcome.
+const IN_PROCESS: &str = "error code 10158";
+const IN_PROCESS_RETRIES: usize = 20;
+const IN_PROCESS_PAUSE: Duration = Duration::from_millis(50);
 /// The subjects' dimension of location registrations (`Payload::family`).
 const REGISTRATION_FAMILY: &str = "location";
 /// How long a read waits for entries the log says it has.
@@ -45,6 +57,9 @@ pub struct StreamSettings {
     pub max_bytes: i64,
     /// How long a publish may wait for its ack before the outcome counts as unknown.
     pub ack_timeout: Duration,
+    /// The regions whose streams this one sources: set at the national level, whose stream
+    /// then takes no appends of its own.
+    pub sourced_from: Vec<RegionCode>,
 }
 
 impl Default for StreamSettings {
@@ -54,6 +69,7 @@ impl Default for StreamSettings {
             duplicate_window: Duration::from_secs(120),
             max_bytes: -1,
             ack_timeout: Duration::from_secs(5),
+            sourced_from: Vec::new(),
         }
     }
 }
@@ -71,10 +87,31 @@ pub fn subject(event: &Event) -> String {
     format!("ghor.{}.ev.{}.{entity}.{}", event.stamp.scope, event.stamp.region, event.payload.family())
 }
 
+/// The JetStream API of a region's domain, as seen over the leaf link. A region's domain is
+/// its code in lower case (`vr01`; deploy/nats/region.conf's NATS_DOMAIN).
+fn domain_api(region: RegionCode) -> String {
+    format!("$JS.{}.API", region.to_string().to_lowercase())
+}
+
 fn declared(scope: Scope, settings: &StreamSettings) -> Config {
+    let sources: Vec<StreamSource> = settings
+        .sourced_from
+        .iter()
+        .map(|region| StreamSource {
+            name: stream_name(scope),
+            external: Some(External { api_prefix: domain_api(*region), delivery_prefix: None }),
+            // A region speaks for its own region only: whatever else its log holds (the
+            // defaults it seeds for every region) stays there.
+            filter_subject: Some(format!("ghor.{scope}.ev.{region}.>")),
+            ..Default::default()
+        })
+        .collect();
+    // A region's stream takes its scope's subjects; the national one only what it sources.
+    let subjects = if sources.is_empty() { vec![format!("ghor.{scope}.ev.>")] } else { Vec::new() };
     Config {
         name: stream_name(scope),
-        subjects: vec![format!("ghor.{scope}.ev.>")],
+        subjects,
+        sources: (!sources.is_empty()).then_some(sources),
         storage: StorageType::File,
         deny_delete: true,
         deny_purge: true,
@@ -106,6 +143,43 @@ fn mismatches(found: &Config, wanted: &Config) -> Vec<String> {
     check("duplicate_window", format!("{:?}", found.duplicate_window), format!("{:?}", wanted.duplicate_window));
     check("max_bytes", found.max_bytes.to_string(), wanted.max_bytes.to_string());
     out
+}
+
+/// The domains' APIs a stream sources with their filters, in order: which regions it takes.
+fn sourced_apis(config: &Config) -> Vec<String> {
+    let mut apis: Vec<String> = config
+        .sources
+        .iter()
+        .flatten()
+        .filter_map(|source| {
+            let filter = source.filter_subject.as_deref().unwrap_or(">");
+            source.external.as_ref().map(|e| format!("{} {filter}", e.api_prefix))
+        })
+        .collect();
+    apis.sort();
+    apis
+}
+
+/// What the stream's own API says of its sources (the client library's info leaves out
+/// which domain each comes from).
+#[derive(serde::Deserialize)]
+struct SourcesInfo {
+    #[serde(default)]
+    sources: Vec<SourceState>,
+}
+
+#[derive(serde::Deserialize)]
+struct SourceState {
+    external: Option<External>,
+    #[serde(default)]
+    lag: u64,
+    /// Nanoseconds since the source was last heard from; negative when never.
+    #[serde(default = "never")]
+    active: i64,
+}
+
+fn never() -> i64 {
+    -1
 }
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -184,6 +258,8 @@ pub struct NatsLog {
     tail: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     me: std::sync::Weak<NatsLog>,
     ack_timeout: Duration,
+    /// The regions whose streams this one sources (the national level): no appends then.
+    sourced_from: Vec<RegionCode>,
 }
 
 impl NatsLog {
@@ -206,7 +282,24 @@ impl NatsLog {
                 .map_err(|e| unavailable(&format!("cannot create stream {}", wanted.name), e))?,
         };
         let info = stream.info().await.map_err(|e| unavailable("cannot read the stream's state", e))?.clone();
-        let problems = mismatches(&info.config, &wanted);
+        // Which regions the national stream sources is the one thing ghor changes itself: a
+        // region is added (or left out) by starting the national ghor with its list.
+        let info = if sourced_apis(&info.config) == sourced_apis(&wanted) || info.config.subjects != wanted.subjects {
+            info
+        } else {
+            tracing::info!(stream = %wanted.name, regions = ?settings.sourced_from, "the national stream now sources these regions");
+            js.update_stream(&wanted)
+                .await
+                .map_err(|e| unavailable(&format!("cannot update stream {}", wanted.name), e))?
+        };
+        let mut problems = mismatches(&info.config, &wanted);
+        if sourced_apis(&info.config) != sourced_apis(&wanted) {
+            problems.push(format!(
+                "it sources {:?} but ghor needs {:?}",
+                sourced_apis(&info.config),
+                sourced_apis(&wanted)
+            ));
+        }
         if !problems.is_empty() {
             return Err(StoreError::Internal(format!(
                 "stream {} exists with another configuration: {}. ghor never recreates a stream; change it with `nats stream edit` or fix ghor's settings",
@@ -231,6 +324,7 @@ impl NatsLog {
             tail: std::sync::Mutex::new(None),
             me: me.clone(),
             ack_timeout: settings.ack_timeout,
+            sourced_from: settings.sourced_from.clone(),
         });
         Ok(log)
     }
@@ -264,10 +358,11 @@ impl NatsLog {
             tracing::error!(stream = %stream_name(self.scope), error = %e, "the event log is full and refuses new events");
             return StoreError::Unavailable(format!("the event log is full: {e}"));
         }
-        if !matches!(
+        let expected = matches!(
             e.kind(),
             PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe | PublishErrorKind::MaxAckPending
-        ) {
+        );
+        if !expected && !text.contains(IN_PROCESS) {
             tracing::warn!(stream = %stream_name(self.scope), error = %e, "the log refused an append");
         }
         StoreError::Unavailable(format!(
@@ -308,6 +403,73 @@ impl NatsLog {
             .map_err(|e| unavailable("cannot create a reader", e))?;
         consumer.messages().await.map_err(|e| unavailable("cannot start reading", e))
     }
+
+    /// One try at appending `events`: every event published, then every ack collected.
+    async fn append_once(&self, events: &[Event]) -> Vec<StoreResult<Appended>> {
+        // Publish every event of the append, then collect the acks: one round trip, not one
+        // per event. The append first takes all the acks it will wait for at once, so that
+        // concurrent appends never each hold part of the client's in-flight acks while
+        // waiting for the rest (they would wait on each other for good).
+        let mut pending = Vec::with_capacity(events.len());
+        let trace = crate::trace::current();
+        for part in events.chunks(IN_FLIGHT) {
+            let permits = tokio::time::timeout(self.ack_timeout, self.in_flight.acquire_many(part.len() as u32)).await;
+            let Ok(Ok(_permits)) = permits else {
+                let slow = || {
+                    Err(StoreError::Unavailable("the log is slow to confirm appends; retry with the same ids".into()))
+                };
+                pending.extend(part.iter().map(|_| slow()));
+                continue;
+            };
+            let mut published = Vec::with_capacity(part.len());
+            for event in part {
+                let mut headers = HeaderMap::new();
+                headers.insert("Nats-Msg-Id", event.dedup_key().as_str());
+                if let Some(traceparent) = &trace {
+                    headers.insert(crate::trace::HEADER, traceparent.as_str());
+                }
+                // An event that cannot be written fails alone, never as an empty body.
+                published.push(match event.to_bytes() {
+                    Ok(body) => self
+                        .js
+                        .publish_with_headers(subject(event), headers, body.into())
+                        .await
+                        .map_err(|e| self.publish_error(e)),
+                    Err(e) => Err(StoreError::Internal(e.to_string())),
+                });
+            }
+            for publish in published {
+                pending.push(match publish {
+                    Ok(future) => future.await.map_err(|e| self.publish_error(e)),
+                    Err(e) => Err(e),
+                });
+            }
+        }
+        let mut results = Vec::with_capacity(events.len());
+        let mut newest = 0;
+        for ack in pending {
+            results.push(ack.map(|ack| {
+                if ack.duplicate {
+                    Appended::Duplicate { seq: ack.sequence }
+                } else {
+                    newest = newest.max(ack.sequence);
+                    Appended::Stored { seq: ack.sequence }
+                }
+            }));
+        }
+        self.notify.send_if_modified(|seq| {
+            let moved = *seq < newest;
+            *seq = (*seq).max(newest);
+            moved
+        });
+        results
+    }
+}
+
+/// The trace context the message's append carried.
+fn carried(message: &async_nats::Message) -> Option<String> {
+    let value = message.headers.as_ref()?.get(crate::trace::HEADER)?;
+    Some(value.as_str().to_owned())
 }
 
 /// Keeps the watch channel at the stream's newest sequence, whoever appended it.
@@ -376,58 +538,31 @@ impl EventLog for NatsLog {
     }
 
     async fn append(&self, events: &[Event]) -> Vec<StoreResult<Appended>> {
-        // Publish every event of the append, then collect the acks: one round trip, not one
-        // per event. The append first takes all the acks it will wait for at once, so that
-        // concurrent appends never each hold part of the client's in-flight acks while
-        // waiting for the rest (they would wait on each other for good).
-        let mut pending = Vec::with_capacity(events.len());
-        for part in events.chunks(IN_FLIGHT) {
-            let permits = tokio::time::timeout(self.ack_timeout, self.in_flight.acquire_many(part.len() as u32)).await;
-            let Ok(Ok(_permits)) = permits else {
-                let slow = || {
-                    Err(StoreError::Unavailable("the log is slow to confirm appends; retry with the same ids".into()))
-                };
-                pending.extend(part.iter().map(|_| slow()));
-                continue;
+        if !self.sourced_from.is_empty() {
+            let refused = || {
+                StoreError::ReadOnly(
+                    "this is the national picture, fed by the regions' logs: it takes no reports or changes; send them to the region's ghor".into(),
+                )
             };
-            let mut published = Vec::with_capacity(part.len());
-            for event in part {
-                let mut headers = HeaderMap::new();
-                headers.insert("Nats-Msg-Id", event.dedup_key().as_str());
-                // An event that cannot be written fails alone, never as an empty body.
-                published.push(match event.to_bytes() {
-                    Ok(body) => self
-                        .js
-                        .publish_with_headers(subject(event), headers, body.into())
-                        .await
-                        .map_err(|e| self.publish_error(e)),
-                    Err(e) => Err(StoreError::Internal(e.to_string())),
-                });
+            return events.iter().map(|_| Err(refused())).collect();
+        }
+        let mut results = self.append_once(events).await;
+        // Another publish of the same event is still in flight (two processes seeding the
+        // same defaults at once, a client's retry racing its first try): JetStream says so
+        // instead of waiting, and asked again a moment later it answers "duplicate".
+        for _ in 0..IN_PROCESS_RETRIES {
+            let waiting: Vec<usize> = (0..results.len())
+                .filter(|i| matches!(&results[*i], Err(StoreError::Unavailable(m)) if m.contains(IN_PROCESS)))
+                .collect();
+            if waiting.is_empty() {
+                break;
             }
-            for publish in published {
-                pending.push(match publish {
-                    Ok(future) => future.await.map_err(|e| self.publish_error(e)),
-                    Err(e) => Err(e),
-                });
+            tokio::time::sleep(IN_PROCESS_PAUSE).await;
+            let again: Vec<Event> = waiting.iter().map(|i| events[*i].clone()).collect();
+            for (i, result) in waiting.into_iter().zip(self.append_once(&again).await) {
+                results[i] = result;
             }
         }
-        let mut results = Vec::with_capacity(events.len());
-        let mut newest = 0;
-        for ack in pending {
-            results.push(ack.map(|ack| {
-                if ack.duplicate {
-                    Appended::Duplicate { seq: ack.sequence }
-                } else {
-                    newest = newest.max(ack.sequence);
-                    Appended::Stored { seq: ack.sequence }
-                }
-            }));
-        }
-        self.notify.send_if_modified(|seq| {
-            let moved = *seq < newest;
-            *seq = (*seq).max(newest);
-            moved
-        });
         results
     }
 
@@ -470,7 +605,7 @@ impl EventLog for NatsLog {
                 continue;
             }
             // Decoded by the reader; one that is not an event is quarantined by the projector.
-            entries.push(LogEntry { seq, body: message.payload.clone() });
+            entries.push(LogEntry { seq, body: message.payload.clone(), trace: carried(&message) });
         }
         if entries.is_empty() {
             return Err(StoreError::Unavailable(format!(
@@ -506,6 +641,43 @@ impl EventLog for NatsLog {
         Ok(info.state.first_sequence.max(1))
     }
 
+    async fn usage(&self) -> StoreResult<Usage> {
+        let mut stream = self.stream.clone();
+        let info = stream.info().await.map_err(|e| unavailable("cannot read the stream's state", e))?;
+        let limit = u64::try_from(info.config.max_bytes).ok().filter(|max| *max > 0);
+        Ok(Usage { bytes: info.state.bytes, limit })
+    }
+
+    fn sourced_from(&self) -> &[RegionCode] {
+        &self.sourced_from
+    }
+
+    async fn links(&self) -> StoreResult<Vec<Link>> {
+        if self.sourced_from.is_empty() {
+            return Ok(Vec::new());
+        }
+        let info: SourcesInfo = self
+            .js
+            .request(format!("STREAM.INFO.{}", stream_name(self.scope)), &serde_json::json!({}))
+            .await
+            .map_err(|e| unavailable("cannot read the national stream's sources", e))?;
+        Ok(self
+            .sourced_from
+            .iter()
+            .map(|region| {
+                let state = info
+                    .sources
+                    .iter()
+                    .find(|s| s.external.as_ref().is_some_and(|e| e.api_prefix == domain_api(*region)));
+                Link {
+                    region: *region,
+                    lag: state.map_or(0, |s| s.lag),
+                    last_contact: state.and_then(|s| u64::try_from(s.active).ok()).map(Duration::from_nanos),
+                }
+            })
+            .collect())
+    }
+
     fn watch(&self) -> watch::Receiver<u64> {
         self.following().subscribe()
     }
@@ -525,7 +697,7 @@ impl EventLog for NatsLog {
             .map(|message| {
                 let message = message.map_err(|e| unavailable("registrations interrupted", e))?;
                 let seq = message.info().map_err(|e| StoreError::Internal(e.to_string()))?.stream_sequence;
-                Ok(LogEntry { seq, body: message.payload.clone() })
+                Ok(LogEntry { seq, body: message.payload.clone(), trace: carried(&message) })
             })
             .boxed())
     }
@@ -565,7 +737,7 @@ impl EventLog for NatsLog {
             };
             let seq = message.info().map_err(|e| StoreError::Internal(e.to_string()))?.stream_sequence;
             if entries.last().is_none_or(|e: &LogEntry| seq > e.seq) && seq > after {
-                entries.push(LogEntry { seq, body: message.payload.clone() });
+                entries.push(LogEntry { seq, body: message.payload.clone(), trace: carried(&message) });
             }
         }
         Ok(entries)

@@ -26,6 +26,9 @@ pub enum StoreError {
     /// Another writer moved the checkpoint: this projector is fenced out.
     #[error("fenced: checkpoint is at {found}, expected {expected}")]
     Fenced { expected: u64, found: u64 },
+    /// This log takes no appends (the national level's, which the regions' logs feed).
+    #[error("read-only log: {0}")]
+    ReadOnly(String),
     /// Anything else; logged in full, never shown to a caller.
     #[error("store failure: {0}")]
     Internal(String),
@@ -60,6 +63,8 @@ impl Appended {
 pub struct LogEntry {
     pub seq: u64,
     pub body: Bytes,
+    /// The `traceparent` the append carried ([`crate::trace`]), where the log keeps one.
+    pub trace: Option<String>,
 }
 
 impl LogEntry {
@@ -72,6 +77,24 @@ impl LogEntry {
 /// A stored body as a JSON value; one that is not JSON (no ingest writes one) as a string.
 pub fn stored_json(body: &[u8]) -> Value {
     serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+}
+
+/// How much a log holds, and how much it may hold (`None`: no limit but the disk). A
+/// JetStream stream refuses new events when full (`discard: new`): ingest then answers 503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub bytes: u64,
+    pub limit: Option<u64>,
+}
+
+/// A region's log as the national log that sources it last heard from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub region: RegionCode,
+    /// Events the region holds that the national log has not yet.
+    pub lag: u64,
+    /// How long ago the national level last heard from the region (`None`: never).
+    pub last_contact: Option<std::time::Duration>,
 }
 
 /// The append-only log of one scope: the truth every view is folded from.
@@ -96,6 +119,17 @@ pub trait EventLog: Send + Sync + 'static {
     async fn probe(&self) -> StoreResult<u64>;
     /// Sequence of the oldest entry still held (1 for a log that never lost any).
     async fn first_seq(&self) -> StoreResult<u64>;
+    /// How much the log holds and may hold, asked of the log now.
+    async fn usage(&self) -> StoreResult<Usage>;
+    /// The regions whose logs feed this one: the national level's log, which takes no
+    /// appends of its own. Empty for a region's log.
+    fn sourced_from(&self) -> &[RegionCode] {
+        &[]
+    }
+    /// How current each region in [`EventLog::sourced_from`] is, asked of the log now.
+    async fn links(&self) -> StoreResult<Vec<Link>> {
+        Ok(Vec::new())
+    }
     /// Changes to the newest sequence; readers then `read` in order (never a broadcast of
     /// events, which could reorder).
     fn watch(&self) -> watch::Receiver<u64>;
@@ -245,6 +279,11 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn list(&self) -> StoreResult<Vec<TokenInfo>>;
     /// Revokes a token; false when there is no such token.
     async fn revoke(&self, id: Uuid) -> StoreResult<bool>;
+    /// Keeps a websocket ticket (the hash of its secret) for `token` until `expires`, and
+    /// lets go of the tickets that expired.
+    async fn issue_ticket(&self, hash: &str, token: Uuid, expires: DateTime<Utc>) -> StoreResult<()>;
+    /// Takes a ticket: the token it was issued for, once, if it has not expired by `now`.
+    async fn redeem_ticket(&self, hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Uuid>>;
 }
 
 /// An email address as ghor takes one: no space or control character, a non-empty local

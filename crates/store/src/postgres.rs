@@ -131,7 +131,8 @@ impl ReadModel for Postgres {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        let entries = rows.into_iter().map(|(seq, body)| LogEntry { seq: seq as u64, body: body.into() }).collect();
+        let entries =
+            rows.into_iter().map(|(seq, body)| LogEntry { seq: seq as u64, body: body.into(), trace: None }).collect();
         Ok((upto.unwrap_or(0) as u64, entries))
     }
 
@@ -449,6 +450,26 @@ impl TokenStore for Postgres {
             .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn issue_ticket(&self, hash: &str, token: Uuid, expires: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("DELETE FROM tickets WHERE expires < now()").execute(&self.pool).await?;
+        sqlx::query("INSERT INTO tickets (hash, token, expires) VALUES ($1, $2, $3)")
+            .bind(hash)
+            .bind(token)
+            .bind(expires)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn redeem_ticket(&self, hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
+        let taken: Option<(Uuid, DateTime<Utc>)> =
+            sqlx::query_as("DELETE FROM tickets WHERE hash = $1 RETURNING token, expires")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(taken.filter(|(_, expires)| *expires > now).map(|(token, _)| token))
     }
 }
 

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use ghor_domain::{Event, Picture, RegionCode, Scope, Slug};
 use serde_json::Value;
@@ -224,6 +225,15 @@ impl EventLog for SqliteLog {
         Ok(1)
     }
 
+    /// The whole file's size (both scopes share it); no limit but the disk.
+    async fn usage(&self) -> StoreResult<Usage> {
+        let pages: i64 =
+            sqlx::query_scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Usage { bytes: pages.max(0) as u64, limit: None })
+    }
+
     fn watch(&self) -> watch::Receiver<u64> {
         self.notify.subscribe()
     }
@@ -292,7 +302,7 @@ impl EventLog for SqliteLog {
 
 fn entry(row: &sqlx::sqlite::SqliteRow) -> LogEntry {
     let body: String = row.get("body");
-    LogEntry { seq: row.get::<i64, _>("seq") as u64, body: body.into() }
+    LogEntry { seq: row.get::<i64, _>("seq") as u64, body: body.into(), trace: None }
 }
 
 #[async_trait]
@@ -553,6 +563,27 @@ impl TokenStore for Embedded {
             .execute(&self.pool)
             .await?;
         Ok(true)
+    }
+
+    async fn issue_ticket(&self, hash: &str, token: Uuid, expires: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("DELETE FROM tickets WHERE expires < ?").bind(Utc::now()).execute(&self.pool).await?;
+        sqlx::query("INSERT INTO tickets (hash, token, expires) VALUES (?, ?, ?)")
+            .bind(hash)
+            .bind(token.to_string())
+            .bind(expires)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn redeem_ticket(&self, hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
+        let taken: Option<(String, DateTime<Utc>)> =
+            sqlx::query_as("DELETE FROM tickets WHERE hash = ? RETURNING token, expires")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        let token = taken.filter(|(_, expires)| *expires > now).map(|(token, _)| Uuid::parse_str(&token));
+        token.transpose().map_err(internal)
     }
 }
 

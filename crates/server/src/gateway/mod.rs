@@ -20,12 +20,14 @@ use ghor_domain::patch;
 use ghor_domain::picture::Touched;
 use ghor_domain::view::Changed;
 use ghor_domain::{DecodeError, Picture, RegionCode, RegionView, Scope, Views};
+use ghor_store::trace;
 use ghor_store::{EventLog, ReadModel, StoreError};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use crate::metrics::Metrics;
 use crate::reader::{read_ahead, Decoded};
 use crate::shutdown::Shutdown;
 use crate::supervise::Tasks;
@@ -53,6 +55,8 @@ pub struct Delta {
     pub patched: bool,
     /// About how many bytes the changes take as JSON.
     weight: usize,
+    /// When the oldest event of `(from, to]` was received: the push delay is measured from it.
+    pub received: Option<DateTime<Utc>>,
     /// The changes as each subscription sees them, written once for all its clients;
     /// `None`: nothing in it for them.
     pub seen_as: Mutex<HashMap<Subscription, Option<Arc<session::Seen>>>>,
@@ -134,7 +138,7 @@ impl Folded {
 
     /// Records what was folded since `from`: the patches to the views (or, unpatched, what
     /// the views must catch up on when next needed) as a delta in the history.
-    fn record(&mut self, from: u64, touched: Touched, mut patched: bool) {
+    fn record(&mut self, from: u64, touched: Touched, mut patched: bool, received: Option<DateTime<Utc>>) {
         let mut changes = BTreeMap::new();
         if patched {
             for (region, changed) in self.views.update(&self.picture, &touched) {
@@ -165,7 +169,7 @@ impl Folded {
         self.snapshots.get_mut().unwrap_or_else(|poison| poison.into_inner()).clear();
         self.catch_ups.get_mut().unwrap_or_else(|poison| poison.into_inner()).clear();
         let weight = changes.values().map(patch::weight).sum();
-        self.history.push(Delta { from, to: self.seq, changes, patched, weight, seen_as });
+        self.history.push(Delta { from, to: self.seq, changes, patched, weight, received, seen_as });
     }
 
     /// The deltas after `seq`, when the history still reaches back to it.
@@ -243,6 +247,8 @@ pub struct Gateway {
     fault_until: watch::Sender<Option<Instant>>,
     /// The picture at past moments.
     pub lookback: Arc<lookback::Lookback>,
+    /// What the sessions count: messages, snapshots, how they end, and the push delay.
+    pub metrics: Metrics,
 }
 
 impl Gateway {
@@ -252,6 +258,7 @@ impl Gateway {
         log: Arc<dyn EventLog>,
         read_model: Arc<dyn ReadModel>,
         tasks: &Tasks,
+        metrics: Metrics,
         shutdown: Shutdown,
     ) -> Result<Arc<Gateway>, StoreError> {
         let epoch = log.epoch();
@@ -288,6 +295,7 @@ impl Gateway {
             currency: watch::channel(Currency::Current).0,
             fault_until: watch::channel(None).0,
             lookback,
+            metrics,
         });
         let (follower, stop) = (gateway.clone(), shutdown.clone());
         tasks.spawn("gateway_follower", move || follower.clone().follow(stop.clone()));
@@ -426,7 +434,9 @@ impl Gateway {
             // Off the runtime's workers: the fold waits for the sessions' read locks, and
             // the requests on a worker would wait with it.
             let gateway = self.clone();
+            let span = trace::batch("push", batch.iter().map(|e| e.trace.as_deref()));
             let folded = tokio::task::spawn_blocking(move || {
+                let _traced = span.enter();
                 let batch: Vec<Decoded> = batch.into_iter().map(Decoded::of).collect();
                 if batch.len() <= PER_EVENT {
                     for entry in batch {
@@ -452,12 +462,16 @@ impl Gateway {
         let patched = patched && st.bring_json_current();
         let from = st.seq;
         let mut touched = Touched::default();
+        let mut received: Option<DateTime<Utc>> = None;
         for entry in entries {
             if entry.seq <= st.seq {
                 continue; // positions only grow (the reader already drops these)
             }
             match entry.event {
-                Ok(event) => st.picture.apply_noting(&event, &mut touched),
+                Ok(event) => {
+                    received = Some(received.map_or(event.stamp.received, |r| r.min(event.stamp.received)));
+                    st.picture.apply_noting(&event, &mut touched);
+                }
                 Err(DecodeError::NewerVersion(t)) => {
                     tracing::error!(scope = %self.scope, seq = entry.seq, event_type = %t, "held back: this build does not know this event version; upgrade ghor");
                     st.held_back = Some((entry.seq, t));
@@ -469,7 +483,7 @@ impl Gateway {
             }
             st.seq = entry.seq;
         }
-        st.record(from, touched, patched);
+        st.record(from, touched, patched, received);
         let seq = st.seq;
         drop(st);
         self.position.send_replace(seq);
@@ -594,7 +608,7 @@ mod tests {
     fn delta(from: u64, text: &str) -> Delta {
         let changes = BTreeMap::from([(RegionCode::try_from("VR01").expect("a region"), Value::from(text))]);
         let weight = changes.values().map(patch::weight).sum();
-        Delta { from, to: from + 1, changes, patched: true, weight, seen_as: Mutex::default() }
+        Delta { from, to: from + 1, changes, patched: true, weight, received: None, seen_as: Mutex::default() }
     }
 
     #[test]

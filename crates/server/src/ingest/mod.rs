@@ -20,6 +20,7 @@ use ghor_store::{Appended, EventLog, ReadModel, StoreError};
 use serde::Serialize;
 
 use crate::auth::Caller;
+use crate::metrics::Metrics;
 use crate::policy::{self, Action};
 use crate::problem::Problem;
 use ghor_store::coalesce::Coalescer;
@@ -42,6 +43,8 @@ pub struct Ingest {
     /// The archive remembers every event beyond the log's duplicate window; concurrent
     /// requests consult it together.
     archives: BTreeMap<Scope, Coalescer<(String, uuid::Uuid), Option<u64>>>,
+    /// Counts every outcome and times every append, whichever edge the events came by.
+    metrics: Metrics,
 }
 
 impl Ingest {
@@ -49,6 +52,7 @@ impl Ingest {
         logs: BTreeMap<Scope, Arc<dyn EventLog>>,
         registries: BTreeMap<Scope, Arc<dyn Registrations>>,
         read_model: Arc<dyn ReadModel>,
+        metrics: Metrics,
     ) -> Self {
         let archive = |scope: Scope| {
             let read_model = read_model.clone();
@@ -58,7 +62,7 @@ impl Ingest {
             })
         };
         let archives = logs.keys().map(|scope| (*scope, archive(*scope))).collect();
-        Ingest { logs, registries, archives }
+        Ingest { logs, registries, archives, metrics }
     }
 
     /// Validates, authorises and appends one event.
@@ -124,7 +128,7 @@ impl Ingest {
                 }
             }
         }
-        let appended = if events.is_empty() { Vec::new() } else { log.append(&events).await };
+        let appended = if events.is_empty() { Vec::new() } else { self.append(&**log, &events).await };
         for ((i, id, source, time_given), (outcome, event)) in fresh.into_iter().zip(appended.into_iter().zip(events)) {
             let registry = matches!(event.payload.family(), "organisation" | "location");
             if registry && matches!(outcome, Ok(Appended::Stored { .. })) {
@@ -141,7 +145,33 @@ impl Ingest {
             let appended = repeated(&**log, &event, time_given, seq).await;
             results[i] = Some(appended.map(|appended| Receipt { id, source, appended }));
         }
-        results.into_iter().map(|r| r.unwrap_or_else(|| Err(Problem::internal("the log gave no outcome")))).collect()
+        let results: Vec<_> = results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Problem::internal("the log gave no outcome"))))
+            .collect();
+        self.count(&results);
+        results
+    }
+
+    /// Appends, timed.
+    async fn append(&self, log: &dyn EventLog, events: &[Event]) -> Vec<Result<Appended, StoreError>> {
+        let started = std::time::Instant::now();
+        let appended = log.append(events).await;
+        let seconds = started.elapsed().as_secs_f64();
+        self.metrics.append_seconds.with_label_values(&[log.scope().as_str()]).observe(seconds);
+        appended
+    }
+
+    /// Counts each outcome, and each refusal by the stable code of the first thing wrong
+    /// (a field's error code, else the problem's type).
+    fn count(&self, results: &[Result<Receipt, Problem>]) {
+        for result in results {
+            self.metrics.ingest_events.with_label_values(&[outcome(result)]).inc();
+            if let Err(problem) = result {
+                let reason = problem.errors.first().map_or_else(|| problem.code(), |e| e.code.as_str());
+                self.metrics.ingest_rejections.with_label_values(&[reason]).inc();
+            }
+        }
     }
 
     /// Records on `location` that its system's message `intake_seq` was refused, and why.
@@ -181,7 +211,16 @@ impl Ingest {
             stamp: Stamp { region: info.region, scope, actor: caller.token.name.clone(), received: now },
             payload: Payload::IntakeRejected(IntakeRejectedData { field, reason, intake_seq }),
         };
-        log.append(&[event]).await.remove(0).map(|_| ()).map_err(Problem::from)
+        self.append(&**log, &[event]).await.remove(0).map(|_| ()).map_err(Problem::from)
+    }
+}
+
+/// One report's outcome: its `status` in a batch answer, and what the metrics count.
+pub fn outcome(result: &Result<Receipt, Problem>) -> &'static str {
+    match result {
+        Ok(Receipt { appended: Appended::Stored { .. }, .. }) => "stored",
+        Ok(Receipt { appended: Appended::Duplicate { .. }, .. }) => "duplicate",
+        Err(_) => "rejected",
     }
 }
 

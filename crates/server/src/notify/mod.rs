@@ -43,9 +43,13 @@ use ghor_domain::payload::{NotificationData, Payload};
 use ghor_domain::values::{Count, ShortText};
 use ghor_domain::vocab::{Channel, ContactRole, DeliveryState};
 use ghor_domain::{Event, Picture, RegionCode, Scope, Slug, Source};
+use ghor_store::trace;
 use ghor_store::{ContactStore, EventLog, NotifyStore, ReadModel, StoreError, Subscription, TokenStore};
+use prometheus::IntCounterVec;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use self::channel::Mailer;
@@ -112,12 +116,13 @@ async fn recorder(log: Arc<dyn EventLog>, mut waiting: mpsc::Receiver<Outcome>) 
 }
 
 /// How the notifier sends.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct NotifySettings {
     /// Where the page is: the deep links in every message start here.
     pub public_url: String,
     /// The SMTP relay (`smtp://`, `smtps://`, `?tls=required` for STARTTLS); none: no email.
-    pub smtp_url: Option<String>,
+    /// It may hold the relay's password: it never prints.
+    pub smtp_url: Option<SecretString>,
     /// The sender's address.
     pub smtp_from: String,
     /// After this many unanswered reminders the vervanger is told too.
@@ -130,22 +135,6 @@ pub struct NotifySettings {
     pub concurrency: usize,
     /// Deliveries waiting at most (reading the log waits beyond).
     pub queue: usize,
-}
-
-/// Without the SMTP URL, which may hold the relay's password.
-impl std::fmt::Debug for NotifySettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NotifySettings")
-            .field("public_url", &self.public_url)
-            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "(set)"))
-            .field("smtp_from", &self.smtp_from)
-            .field("escalate_after", &self.escalate_after)
-            .field("give_up", &self.give_up)
-            .field("first_backoff", &self.first_backoff)
-            .field("concurrency", &self.concurrency)
-            .field("queue", &self.queue)
-            .finish()
-    }
 }
 
 impl Default for NotifySettings {
@@ -174,6 +163,8 @@ pub struct Notifier {
     pub settings: NotifySettings,
     mailer: Option<Mailer>,
     http: reqwest::Client,
+    /// Attempts by channel and outcome (`ghor_notifications_total`).
+    attempts: IntCounterVec,
 }
 
 /// One notice to one receiver.
@@ -249,10 +240,12 @@ impl Notifier {
         store: Arc<dyn NotifyStore>,
         tokens: Arc<dyn TokenStore>,
         settings: NotifySettings,
+        attempts: IntCounterVec,
     ) -> anyhow::Result<Notifier> {
-        let mailer = settings.smtp_url.as_deref().map(|url| Mailer::new(url, &settings.smtp_from)).transpose()?;
+        let mailer =
+            settings.smtp_url.as_ref().map(|url| Mailer::new(url.expose_secret(), &settings.smtp_from)).transpose()?;
         let http = reqwest::Client::builder().build()?;
-        Ok(Notifier { log, read_model, contacts, store, tokens, settings, mailer, http })
+        Ok(Notifier { log, read_model, contacts, store, tokens, settings, mailer, http, attempts })
     }
 
     fn scope(&self) -> Scope {
@@ -316,12 +309,13 @@ impl Notifier {
                             };
                             let (me, in_flight, done_tx, stop) = (self.clone(), in_flight.clone(), completed_tx.clone(), shutdown.clone());
                             let outcomes = outcomes.clone();
+                            let span = trace::batch("notify", [entry.trace.as_deref()]);
                             tasks.spawn(async move {
                                 if me.deliver(&delivery, &in_flight, &outcomes, stop).await {
                                     let _ = done_tx.send(delivery.seq);
                                 }
                                 drop(permit);
-                            });
+                            }.instrument(span));
                         }
                         read = entry.seq;
                     }
@@ -508,6 +502,7 @@ impl Notifier {
                 }
                 Err(reason) => (DeliveryState::Mislukt, Some(reason)),
             };
+            self.attempts.with_label_values(&[d.to.channel().as_str(), state.as_str()]).inc();
             if !self.record(recorder, d, state, attempt, reason, &mut shutdown).await {
                 return false;
             }

@@ -30,7 +30,7 @@ use crate::auth::{issue, Caller, TokenRequest};
 use crate::gateway::feed::FeedEntry;
 use crate::gateway::lookback::{Clock, Past, Unanswered};
 use crate::gateway::{visibility, Folded, Gateway};
-use crate::ingest::Receipt;
+use crate::ingest::{outcome, Receipt};
 use crate::policy::{self, Action, Capability, TokenTarget};
 use crate::problem::Problem;
 use crate::security;
@@ -38,23 +38,28 @@ use crate::security;
 /// Who the caller is and what the policy lets it do: `may` (capabilities), the `bron` it
 /// may claim, the roles whose tokens it may `mint`, and the `audience` whose share of other
 /// locations it sees by agreement; the page shows what these allow.
-pub async fn me(caller: Caller) -> Json<Me> {
+pub async fn me(State(state): State<Arc<AppState>>, caller: Caller) -> Json<Me> {
     let t = &caller.token;
     let audience = match caller.visibility() {
         visibility::Visibility::Agreed { audience, .. } => audience,
         visibility::Visibility::Full => None,
     };
+    // The national level shows the regions it is fed by, and offers no changes.
+    let (linked, read_only) = (state.linked_regions(t.scope), state.read_only(t.scope));
+    let regions = caller.regions().into_iter().filter(|r| !read_only || linked.contains(r)).collect();
+    let may: Vec<Capability> =
+        policy::capabilities(&caller).iter().copied().filter(|c| !(read_only && c.changes())).collect();
     Json(Me {
         audience,
         actor: t.name.clone(),
         role: t.role,
-        regions: caller.regions(),
+        regions,
         national: t.regions.is_empty(),
         organisation: t.organisation.clone(),
         scope: t.scope,
         expires: t.expires,
-        may: policy::capabilities(&caller),
-        bron: policy::bron(&caller),
+        bron: if read_only { &[] } else { policy::bron(&caller) },
+        may,
         mints: policy::mintable(&caller),
     })
 }
@@ -71,7 +76,7 @@ pub struct Me {
     organisation: Option<Slug>,
     scope: Scope,
     expires: DateTime<Utc>,
-    may: &'static [Capability],
+    may: Vec<Capability>,
     bron: &'static [Bron],
     mints: Vec<Role>,
 }
@@ -95,7 +100,6 @@ pub async fn post_event(
     }
     .await;
     state.metrics.ingest_seconds.with_label_values(&["single"]).observe(started.elapsed().as_secs_f64());
-    state.metrics.ingest_events.with_label_values(&[outcome(&result)]).inc();
     result.map(Receipted)
 }
 
@@ -169,7 +173,7 @@ pub(super) fn batch_allowed(state: &AppState, caller: &Caller, events: usize) ->
         .map_err(|wait| Problem::too_many("This token sends events faster than its rate limit.", wait))
 }
 
-/// A batch through ingest, counted in its metrics: a result per item, in the order given.
+/// A batch through ingest, timed: a result per item, in the order given.
 pub(super) async fn submit_batch(
     state: &AppState,
     caller: &Caller,
@@ -178,13 +182,11 @@ pub(super) async fn submit_batch(
 ) -> Vec<BatchItem> {
     let results = state.ingest.submit_batch(caller, submissions, Utc::now()).await;
     state.metrics.ingest_seconds.with_label_values(&["batch"]).observe(started.elapsed().as_secs_f64());
-    let mut counts = std::collections::BTreeMap::new();
-    let results = results
+    results
         .into_iter()
         .enumerate()
         .map(|(index, result)| {
             let status = outcome(&result);
-            *counts.entry(status).or_insert(0) += 1;
             match result {
                 Ok(Receipt { id, source, appended }) => {
                     BatchItem::Accepted { index, id, source, status, seq: appended.seq() }
@@ -192,20 +194,7 @@ pub(super) async fn submit_batch(
                 Err(problem) => BatchItem::Rejected { index, status, problem },
             }
         })
-        .collect();
-    for (outcome, n) in counts {
-        state.metrics.ingest_events.with_label_values(&[outcome]).inc_by(n);
-    }
-    results
-}
-
-/// One report's outcome: its `status` in a batch answer, and what ingest's metrics count.
-fn outcome(result: &Result<Receipt, Problem>) -> &'static str {
-    match result {
-        Ok(Receipt { appended: Appended::Stored { .. }, .. }) => "stored",
-        Ok(Receipt { appended: Appended::Duplicate { .. }, .. }) => "duplicate",
-        Err(_) => "rejected",
-    }
+        .collect()
 }
 
 /// The answer to a batch: a result per item, in the order given.

@@ -1,7 +1,8 @@
 //! The HTTP server's accept loop: what axum's `serve` does, plus what it cannot be told,
 //! against clients that are slow or many:
-//! - a client must send its request headers within [`HEADER_READ`] (a slowloris client that
-//!   trickles them in, or a connection left idle, holds nothing for long);
+//! - a client must send its request headers within the deployment's header read limit (a
+//!   slowloris client that trickles them in, or a connection left idle, holds nothing for
+//!   long);
 //! - a request's body must arrive whole within the deployment's body read limit
 //!   ([`body_deadline`]);
 //! - at most `max_connections` connections are open at once; the next is answered 503 with
@@ -30,10 +31,6 @@ use tokio::sync::Semaphore;
 use crate::problem::Problem;
 use crate::shutdown::Shutdown;
 
-/// How long a client may take to send a request's headers, and how long a connection may
-/// sit idle between requests.
-pub const HEADER_READ: Duration = Duration::from_secs(10);
-
 /// Seconds a client over the connection limit is asked to wait.
 const FULL_RETRY: u64 = 5;
 
@@ -52,8 +49,15 @@ fn full() -> &'static [u8] {
     &ANSWER
 }
 
-/// Serves `app` on `listener` until `stop`, then until every connection has finished.
-pub async fn serve(listener: TcpListener, app: Router, max_connections: usize, mut stop: Shutdown) {
+/// Serves `app` on `listener` until `stop`, then until every connection has finished; a
+/// connection must send each request's headers within `header_read`.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    max_connections: usize,
+    header_read: Duration,
+    mut stop: Shutdown,
+) {
     let (closing, _) = tokio::sync::watch::channel(());
     let open = Arc::new(Semaphore::new(max_connections));
     let mut connections = tokio::task::JoinSet::new();
@@ -86,11 +90,11 @@ pub async fn serve(listener: TcpListener, app: Router, max_connections: usize, m
             // hyper's header timer starts at the first byte: a connection that never sends
             // one would be held for ever.
             let mut first = [0; 1];
-            if !matches!(tokio::time::timeout(HEADER_READ, tcp.peek(&mut first)).await, Ok(Ok(1..))) {
+            if !matches!(tokio::time::timeout(header_read, tcp.peek(&mut first)).await, Ok(Ok(1..))) {
                 return;
             }
             let mut builder = Builder::new(TokioExecutor::new());
-            builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ);
+            builder.http1().timer(TokioTimer::new()).header_read_timeout(header_read);
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
             tokio::pin!(connection);
             loop {

@@ -5,6 +5,7 @@
 mod api;
 mod exchange;
 mod faults;
+mod federation;
 pub mod listen;
 mod oefening;
 pub mod openapi;
@@ -31,7 +32,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use chrono::Utc;
-use ghor_domain::Scope;
+use ghor_domain::{RegionCode, Scope};
+use ghor_store::trace;
 use tower_http::classify::ServerErrorsFailureClass;
 
 use crate::auth::{authenticate, Caller, Connections, RateLimiter, Tickets, TokenLookup};
@@ -46,6 +48,8 @@ use crate::{Backbone, Limits, Roles};
 /// Everything a request handler may touch.
 pub struct AppState {
     pub backbone: Backbone,
+    /// The process's supervised tasks (readiness shows how they fare).
+    pub tasks: crate::supervise::Tasks,
     pub ingest: Arc<Ingest>,
     pub gateways: BTreeMap<Scope, Arc<Gateway>>,
     pub tokens: TokenLookup,
@@ -63,6 +67,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The regions whose logs feed the scope's picture: at the national level; empty at a
+    /// region's ghor.
+    pub fn linked_regions(&self, scope: Scope) -> &[RegionCode] {
+        self.backbone.logs.get(&scope).map_or(&[], |log| log.sourced_from())
+    }
+
+    /// Whether the scope's picture takes no changes: the national level's.
+    pub fn read_only(&self, scope: Scope) -> bool {
+        !self.linked_regions(scope).is_empty()
+    }
+
     pub fn gateway(&self, scope: Scope) -> Result<&Arc<Gateway>, Problem> {
         self.gateways.get(&scope).ok_or_else(|| Problem::internal(format!("no gateway for scope {scope}")))
     }
@@ -78,7 +93,6 @@ fn routes(limits: &Limits, roles: Roles, fault_injection: bool, api: &mut OpenAp
     let mut router = ApiRouter::new()
         .api_route("/healthz", get(page::healthz))
         .api_route("/readyz", get(page::readyz))
-        .route("/metrics", axum::routing::get(page::metrics))
         .route("/v1/openapi.json", axum::routing::get(page::openapi))
         .api_route("/v1/vocabulary", get(page::vocabulary))
         .api_route("/v1/domain", get(page::domain))
@@ -98,6 +112,7 @@ fn routes(limits: &Limits, roles: Roles, fault_injection: bool, api: &mut OpenAp
             .route("/auth/logout", axum::routing::post(signin::logout))
             .route("/assets/{file}", axum::routing::get(page::asset))
             .api_route("/v1/picture", get(api::picture))
+            .api_route("/v1/federation", get(federation::links))
             .api_route("/v1/picture/regions/{region}", get(api::region))
             .api_route("/v1/picture/regions/{region}/alerts", get(api::alert_feed))
             .api_route("/v1/picture/regions/{region}/beeld", get(reports::beeld))
@@ -144,11 +159,14 @@ pub fn openapi_document() -> OpenApi {
 }
 
 /// The routes of the roles this process runs, answering its own OpenAPI document at
-/// `/v1/openapi.json`.
-pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Router {
+/// `/v1/openapi.json`, and `/metrics` when `with_metrics` (else see [`metrics_router`]).
+pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool, with_metrics: bool) -> Router {
     let body_read = state.limits.body_read;
     let mut api = openapi::frame();
-    let router = routes(&state.limits, roles, fault_injection, &mut api);
+    let mut router = routes(&state.limits, roles, fault_injection, &mut api);
+    if with_metrics {
+        router = router.route("/metrics", axum::routing::get(page::metrics));
+    }
     router
         .layer(axum::Extension(Arc::new(api)))
         .fallback(page::not_found)
@@ -157,7 +175,25 @@ pub fn router(state: Arc<AppState>, roles: Roles, fault_injection: bool) -> Rout
         .layer(axum::middleware::map_request(move |request| listen::body_deadline(body_read, request)))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(security::watch))
-        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(log_failure))
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span).on_failure(log_failure))
+}
+
+/// The span of one request: tower-http's (at DEBUG) unless spans are exported; then at
+/// INFO, in the caller's trace when it sends a `traceparent`, so that the events it
+/// appends carry the trace on through the log.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    use tower_http::trace::MakeSpan;
+    if !trace::enabled() {
+        return tower_http::trace::DefaultMakeSpan::new().make_span(request);
+    }
+    let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path());
+    trace::follow(&span, request.headers().get(trace::HEADER).and_then(|v| v.to_str().ok()));
+    span
+}
+
+/// `/metrics` alone, for an address of its own.
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new().route("/metrics", axum::routing::get(page::metrics)).with_state(state)
 }
 
 /// A 503 says "not now, retry after" (warming up, a log without a leader): expected, and

@@ -3,13 +3,16 @@
 //! (health, readiness, metrics).
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use ghor_domain::{describe, vocab, EventType};
+use ghor_domain::{describe, vocab, EventType, Scope};
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::AppState;
@@ -58,6 +61,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("lookback.js", "text/javascript; charset=utf-8", include_str!("../../assets/lookback.js")),
     ("beeld.js", "text/javascript; charset=utf-8", include_str!("../../assets/beeld.js")),
     ("evaluatie.js", "text/javascript; charset=utf-8", include_str!("../../assets/evaluatie.js")),
+    ("federation.js", "text/javascript; charset=utf-8", include_str!("../../assets/federation.js")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../assets/app.js")),
     ("nl-outline.geojson", "application/geo+json", include_str!("../../assets/nl-outline.geojson")),
 ];
@@ -113,12 +117,28 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// How long readiness waits for the log to answer.
+/// How long readiness waits for the log (and the database) to answer.
 const LOG_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// What a ready process says of the rest it depends on.
+#[derive(Serialize, JsonSchema)]
+pub struct Readiness {
+    /// `ready` (a 503 problem says what is not).
+    status: &'static str,
+    /// The database of tokens, contacts and the read model: `ok`, or that it cannot be
+    /// reached. It does not decide readiness: the picture and the stream go on without it
+    /// for the tokens already seen (reports are answered 503, retry), and every process
+    /// shares it, so taking them all out of the load balancer would only add to it.
+    database: &'static str,
+    /// Each kind of supervised task and its failures in a row: 0 while it runs. One that
+    /// keeps failing raises GhorTaskRestarting; the rest of the process serves on.
+    tasks: BTreeMap<&'static str, u32>,
+}
+
 /// Ready when every scope's log answers, and every scope's gateway follows it, has folded it
-/// as far as it reached at start, and holds nothing back.
-pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, Problem> {
+/// as far as it reached at start, and holds nothing back; the answer says how the database
+/// and the supervised tasks fare as well.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Readiness>, Problem> {
     for (scope, log) in &state.backbone.logs {
         // Asked now, not remembered: a log without a leader (an election, no quorum) takes
         // neither reports nor reads, whatever this process did last.
@@ -142,23 +162,35 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, 
             return Err(Problem::unavailable(format!("still folding the {scope} log (at sequence {folded})"), 1));
         }
     }
-    Ok("ready")
+    let reached = tokio::time::timeout(LOG_PROBE_TIMEOUT, state.backbone.read_model.checkpoint(Scope::Live)).await;
+    let database = if matches!(reached, Ok(Ok(_))) { "ok" } else { "unreachable" };
+    Ok(Json(Readiness { status: "ready", database, tasks: state.tasks.failing() }))
 }
 
+/// The metrics, with what each reader of the log has folded read now: the gateways here,
+/// and the projector's and the notifier's checkpoints wherever they run.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let lag = |reader: &str, scope: ghor_domain::Scope, behind: i64| {
-        state.metrics.lag_events.with_label_values(&[reader, scope.as_str()]).set(behind);
-    };
+    let metrics = &state.metrics;
     for (scope, log) in &state.backbone.logs {
-        let Ok(last) = log.last_seq().await else { continue };
-        if let Some(gateway) = state.gateways.get(scope) {
-            lag("gateway", *scope, last as i64 - gateway.state().seq as i64);
+        metrics.observe_log(&**log).await;
+        metrics.observe_links(&**log).await;
+        let Ok(end) = log.last_seq().await else { continue };
+        if let Some(folded) = state.gateways.get(scope).map(|g| g.state().seq) {
+            metrics.observe_reader("gateway", &**log, folded, end).await;
         }
         if let Ok(checkpoint) = state.backbone.read_model.checkpoint(*scope).await {
-            lag("projector", *scope, last as i64 - checkpoint as i64);
+            metrics.observe_reader("projector", &**log, checkpoint, end).await;
+        }
+        if let Ok(Some((epoch, checkpoint))) = state.backbone.notify.notifier_checkpoint(*scope).await {
+            if epoch == log.epoch() {
+                metrics.observe_reader("notifier", &**log, checkpoint, end).await;
+            }
         }
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+    let current =
+        state.gateways.iter().map(|(scope, g)| (*scope, *g.currency().borrow() == Currency::Current)).collect();
+    metrics.observe_currency(&current);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()).into_response()
 }
 
 /// Every wire value with its Dutch and English label and its rank (display order), the

@@ -31,6 +31,7 @@ use openidconnect::{
 };
 use rand::RngCore;
 use schemars::JsonSchema;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
@@ -57,30 +58,18 @@ const DISCOVERY_FRESH: std::time::Duration = std::time::Duration::from_secs(3600
 const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The identity provider ghor signs people in with.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct OidcSettings {
     /// The issuer; its discovery document is at `{issuer}/.well-known/openid-configuration`.
     pub issuer: String,
     pub client_id: String,
-    pub client_secret: String,
+    /// Never printed: no log line may hold it.
+    pub client_secret: SecretString,
     /// The claim that lists someone's groups (`groups` for Keycloak and Entra ID).
     pub groups_claim: String,
     /// The rights of each group's members; of the groups someone is in, the one given first
     /// counts.
     pub groups: Vec<GroupRights>,
-}
-
-/// Written without the client secret, which no log line may hold.
-impl std::fmt::Debug for OidcSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OidcSettings")
-            .field("issuer", &self.issuer)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"…")
-            .field("groups_claim", &self.groups_claim)
-            .field("groups", &self.groups)
-            .finish()
-    }
 }
 
 /// A group at the identity provider and the rights its members get in ghor, written
@@ -222,7 +211,7 @@ impl SignIn {
         let client = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(self.settings.client_id.clone()),
-            Some(ClientSecret::new(self.settings.client_secret.clone())),
+            Some(ClientSecret::new(self.settings.client_secret.expose_secret().to_owned())),
         )
         .set_redirect_uri(self.redirect.clone());
         let client = Arc::new(client);
@@ -535,7 +524,7 @@ mod tests {
         OidcSettings {
             issuer: "http://idp.example".into(),
             client_id: "ghor".into(),
-            client_secret: "s".into(),
+            client_secret: SecretString::from("s"),
             groups_claim: "groups".into(),
             groups: groups.iter().map(|g| g.parse().expect("a group mapping")).collect(),
         }

@@ -14,7 +14,7 @@ use futures::{SinkExt, StreamExt};
 
 use super::AppState;
 use crate::auth::{still_valid, Caller, ConnectionSlot, Full, TICKET_LIFETIME};
-use crate::gateway::session::{self, Close, Refusal};
+use crate::gateway::session::{self, Close, Ended, Refusal};
 use crate::gateway::Gateway;
 use crate::problem::Problem;
 
@@ -29,7 +29,7 @@ pub struct Ticket {
 
 pub async fn ticket(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<Ticket>, Problem> {
     state.gateway(caller.scope())?;
-    let ticket = state.tickets.issue(caller);
+    let ticket = state.tickets.issue(&caller).await?;
     Ok(Json(Ticket { ticket, expires_in: TICKET_LIFETIME.as_secs() }))
 }
 
@@ -54,6 +54,7 @@ pub async fn upgrade(
         Problem::new(e.status(), "not-a-websocket", "This is the live stream's websocket", detail)
     })?;
     if state.connections.total() >= state.limits.connections {
+        state.metrics.websocket_ends.with_label_values(&["server_full"]).inc();
         return Err(Problem::unavailable(SERVER_FULL, FULL_RETRY_AFTER));
     }
     let sessions = state.sessions.clone();
@@ -111,29 +112,42 @@ async fn serve(state: Arc<AppState>, socket: WebSocket) {
             .take_while(|m| std::future::ready(matches!(m, Ok(m) if !matches!(m, Message::Close(_)))))
             .filter_map(|m| std::future::ready(m.ok())),
     );
-    let hello = match session::hello(&mut rx, &mut tx).await {
-        Ok(hello) => hello,
-        Err(how) => return close(&mut tx, how).await,
-    };
-    let admitted = admit(&state, &hello).await;
-    let (caller, slot, gateway) = match admitted {
-        Ok(x) => x,
-        Err(refusal) => {
-            let _ = tx.send(refusal.message).await;
-            return close(&mut tx, Some(refusal.close)).await;
+    let ended = match session::hello(&mut rx, &mut tx).await {
+        Ok(hello) => match admit(&state, &hello).await {
+            Ok((caller, slot, gateway)) => {
+                state.metrics.websocket_clients.inc();
+                let (stop, token_ended) = (state.shutdown.clone(), slot.ended());
+                let ended = session::run(gateway, caller, &hello, &mut tx, rx, stop, token_ended).await;
+                state.metrics.websocket_clients.dec();
+                ended
+            }
+            Err(refusal) => {
+                let _ = tx.send(refusal.message).await;
+                state.metrics.websocket_messages.with_label_values(&["error"]).inc();
+                Ended::ByServer(refusal.close)
+            }
+        },
+        Err(None) => Ended::ByClient,
+        Err(Some(close)) => {
+            state.metrics.websocket_messages.with_label_values(&["error"]).inc();
+            Ended::ByServer(close)
         }
     };
-    state.metrics.websocket_clients.inc();
-    let how = session::run(gateway, caller, &hello, &mut tx, rx, state.shutdown.clone(), slot.ended()).await;
-    state.metrics.websocket_clients.dec();
-    close(&mut tx, how).await;
+    state.metrics.websocket_ends.with_label_values(&[ended.why()]).inc();
+    if let Ended::ByServer(close) = ended {
+        self::close(&mut tx, close).await;
+    }
 }
 
 /// The caller a hello's ticket admits, its connection slot and its scope's gateway; or why not.
 async fn admit(state: &AppState, hello: &str) -> Result<(Caller, ConnectionSlot, Arc<Gateway>), Refusal> {
-    let caller = session::admit(hello, |ticket| state.tickets.redeem(ticket))?;
+    let ticket = session::ticket(hello)?;
+    let token = state.tickets.redeem(&ticket).await.map_err(|e| {
+        tracing::warn!(error = %e, "cannot take a ticket");
+        session::refuse(500, "Tickets unavailable", "The token store cannot be reached; reconnect in a moment.")
+    })?;
     // A ticket is only as good as its token is now: revoked since, and it opens nothing.
-    let caller = still_valid(&*state.backbone.tokens, caller, Utc::now())
+    let caller = still_valid(&*state.backbone.tokens, token.ok_or_else(session::invalid_ticket)?, Utc::now())
         .await
         .map_err(|reason| session::refuse(401, "Token no longer valid", &reason))?;
     let (per_token, total) = (state.limits.websockets_per_token, state.limits.connections);
@@ -145,7 +159,10 @@ async fn admit(state: &AppState, hello: &str) -> Result<(Caller, ConnectionSlot,
                     "Too many connections",
                     &format!("This token already has {per_token} open streams; close one first."),
                 ),
-                Full::Server => session::refuse(503, "Server full", SERVER_FULL),
+                Full::Server => {
+                    let refusal = session::refuse(503, "Server full", SERVER_FULL);
+                    Refusal { close: Close { why: "server_full", ..refusal.close }, ..refusal }
+                }
             }
         })?;
     let gateway = state
@@ -155,11 +172,9 @@ async fn admit(state: &AppState, hello: &str) -> Result<(Caller, ConnectionSlot,
     Ok((caller, slot, gateway))
 }
 
-/// Sends the close frame of a session the server ends (none when the client went away),
-/// giving up on a client that does not take it: the connection is freed either way.
-async fn close<S: futures::Sink<Message> + Unpin>(sink: &mut S, how: Option<Close>) {
-    if let Some(Close { code, reason }) = how {
-        let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(frame)).await;
-    }
+/// Sends the close frame of a session the server ends, giving up on a client that does not
+/// take it: the connection is freed either way.
+async fn close<S: futures::Sink<Message> + Unpin>(sink: &mut S, Close { code, reason, .. }: Close) {
+    let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(frame)).await;
 }

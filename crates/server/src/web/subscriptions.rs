@@ -110,6 +110,10 @@ pub async fn create(
     body: Body<NewSubscription>,
 ) -> Result<Created<Made>, Problem> {
     policy::decide(&caller, &Action::OwnSubscriptions)?;
+    if state.read_only(caller.scope()) {
+        let why = "the national level sends no notifications: subscribe at the region's ghor";
+        return Err(ghor_store::StoreError::ReadOnly(why.into()).into());
+    }
     let body = body.json(state.limits.body_bytes)?;
     let subscription = parse(&caller, body)?;
     policy::decide(&caller, &Action::Subscribe { region: subscription.region })?;
