@@ -12,7 +12,10 @@
 //! (R reports per second, default 200), `GHOR_BENCH_SECONDS` (T, default 30),
 //! `GHOR_BENCH_ROUNDS` (default 1; each round is a fresh server, data dir and database),
 //! `GHOR_BENCH_MERGE` (`on`, the default, or `off`: the clients ask for every delta on its
-//! own, `"merge": false`, as the "merging off" ratio needs) and
+//! own, `"merge": false`, as the "merging off" ratio needs), `GHOR_BENCH_PIN`
+//! (`off`, the default, or `on`: the server side, ghor and on production nats-server, on
+//! the first core and this process's clients and institutions on the others, as when the
+//! pages are on other machines; PostgreSQL stays where it runs) and
 //! `GHOR_BENCH_BACKEND` (`embedded`, the default, or `production`: a `nats-server` from
 //! `GHOR_NATS_SERVER` or the `PATH` and a fresh database on the PostgreSQL at
 //! `GHOR_TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`, as
@@ -122,6 +125,8 @@ struct Settings {
     /// Whether the clients take large messages gzip-compressed (the default, as the page
     /// does) or every message as JSON text.
     gzip: bool,
+    /// Whether the server side runs on a core of its own, apart from the clients.
+    pin: bool,
 }
 
 fn setting<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
@@ -148,6 +153,11 @@ impl Settings {
             "json" => false,
             other => bail!("GHOR_BENCH_ENCODING={other:?}: expected gzip or json"),
         };
+        let pin = match std::env::var("GHOR_BENCH_PIN").as_deref().unwrap_or("off") {
+            "on" => true,
+            "off" => false,
+            other => bail!("GHOR_BENCH_PIN={other:?}: expected on or off"),
+        };
         let settings = Settings {
             clients: setting("GHOR_BENCH_CLIENTS", 1000)?,
             rate: setting("GHOR_BENCH_RATE", 200)?,
@@ -156,6 +166,7 @@ impl Settings {
             backend,
             merge,
             gzip,
+            pin,
         };
         ensure!(
             settings.clients > 0 && settings.rate > 0 && settings.seconds > 0 && settings.rounds > 0,
@@ -910,11 +921,12 @@ async fn drive(ghor: &Ghor, settings: &Settings, clock: Instant) -> anyhow::Resu
     let (url, institutions) = (ghor.url.clone(), ghor.institutions.clone());
     let (rate, count) = (settings.rate, settings.reports());
     let (done, outcome) = tokio::sync::oneshot::channel();
+    let pinned = settings.pin;
     std::thread::Builder::new().name("institutions".into()).spawn(move || {
-        let posted = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(anyhow::Error::from)
+        let posted = pinned
+            .then(|| pin(Side::Clients))
+            .transpose()
+            .and_then(|_| tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Into::into))
             .and_then(|runtime| runtime.block_on(post_reports(&url, &institutions, rate, count, clock)));
         let _ = done.send(posted);
     })?;
@@ -1428,6 +1440,34 @@ fn print_table(settings: &Settings, all: &[Figures]) {
     }
 }
 
+/// Which cores a thread may run on with `GHOR_BENCH_PIN=on`.
+#[derive(Clone, Copy)]
+enum Side {
+    /// The first core: ghor and nats-server, started by the main thread, inherit it.
+    Server,
+    /// The other cores: the clients, the bare broadcast and the institutions.
+    Clients,
+}
+
+/// The machine's cores (read before any thread is pinned: a pinned thread sees its own).
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// Keeps the calling thread, and the threads and processes it starts from now on, to its
+/// side's cores.
+fn pin(side: Side) -> anyhow::Result<()> {
+    use rustix::thread::{sched_setaffinity, CpuSet};
+    ensure!(cores() >= 2, "GHOR_BENCH_PIN=on needs at least 2 cores, this machine has {}", cores());
+    let mut set = CpuSet::new();
+    match side {
+        Side::Server => set.set(0),
+        Side::Clients => (1..cores()).for_each(|core| set.set(core)),
+    }
+    sched_setaffinity(None, &set).context("pin a thread to its cores")
+}
+
 fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(()); // `cargo test --benches` asks for the list of benchmarks
@@ -1441,15 +1481,31 @@ fn main() -> anyhow::Result<()> {
         );
     }
     let ticks = clock_ticks();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let cores = cores();
+    if settings.pin {
+        pin(Side::Server)?;
+    }
+    let pinned = settings.pin;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(if settings.pin { cores - 1 } else { cores })
+        .on_thread_start(move || {
+            if let Some(Err(e)) = pinned.then(|| pin(Side::Clients)) {
+                eprintln!("warning: a client thread runs on any core: {e:#}");
+            }
+        })
+        .enable_all()
+        .build()?;
     let all: Vec<Figures> = (1..=settings.rounds)
         .map(|round| runtime.block_on(measure(&settings, round, ticks)))
         .collect::<anyhow::Result<_>>()?;
     print_table(&settings, &all);
     println!(
         "\n{} cores; open-file limit {open_files}; reports spread over {ORGANISATIONS} institution tokens, clients over {} ROT tokens.",
-        std::thread::available_parallelism().map_or(0, usize::from),
+        cores,
         settings.viewer_tokens()
     );
+    if settings.pin {
+        println!("Pinned: ghor (and nats-server) on the first core, the clients and institutions on the others.");
+    }
     Ok(())
 }
