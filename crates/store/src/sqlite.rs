@@ -1,6 +1,13 @@
 //! The embedded default: every port on one SQLite file through sqlx, with in-process
 //! notification. One appender commits a round of appends at a time, so sequences are dense
 //! and the watch channel only ever moves forward.
+//!
+//! Every write takes its turn on one connection, in the order they came: SQLite's own wait
+//! for its write lock polls after 1, 2, 5, 10, 15, 20 ms and so on, and a report whose
+//! append met the projector's commit waited that ladder out (report p99 16–21 ms against
+//! 3–4 ms in turns, 200 reports/s). The WAL is folded back into the file after a projector's
+//! commit, on a reader's connection, not in an append's commit: a report never waits for
+//! the disk to sync.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -32,16 +39,23 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// Connections for everything but appends: WAL lets readers go side by side.
+/// Connections for reading: WAL lets readers go side by side, and beside the writer.
 const CONNECTIONS: u32 = 8;
+/// How often at most the WAL is folded back into the file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// WAL pages after which the writer folds the WAL back itself: only when no projector
+/// commits (which has it done every [`CHECKPOINT_EVERY`]), so that it cannot grow without end.
+const WRITER_CHECKPOINT_PAGES: &str = "10000";
 
 /// The embedded database: opens (or creates) the file and hands out the ports.
 #[derive(Clone)]
 pub struct Embedded {
     pool: SqlitePool,
-    /// The log's own connection: an append never waits for one behind token lookups, the
-    /// projector's commits or the readers of the log.
-    appends: SqlitePool,
+    /// The one connection every write takes: appends, the projector's commits, tokens and
+    /// the rest take turns, each woken as soon as the one before has committed.
+    writer: SqlitePool,
+    /// When the WAL was last folded back into the file.
+    checkpointed: Arc<std::sync::Mutex<std::time::Instant>>,
 }
 
 impl Embedded {
@@ -59,8 +73,9 @@ impl Embedded {
         let pool_of = |connections| SqlitePoolOptions::new().max_connections(connections).test_before_acquire(false);
         let pool = pool_of(CONNECTIONS).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(internal)?;
-        let appends = pool_of(1).connect_with(options).await?;
-        Ok(Embedded { pool, appends })
+        let writer = pool_of(1).connect_with(options.pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)).await?;
+        let checkpointed = Arc::new(std::sync::Mutex::new(std::time::Instant::now()));
+        Ok(Embedded { pool, writer, checkpointed })
     }
 
     /// The log of one scope, created with a fresh epoch the first time.
@@ -69,7 +84,7 @@ impl Embedded {
         sqlx::query("INSERT INTO log_epoch (scope, epoch) VALUES (?, ?) ON CONFLICT (scope) DO NOTHING")
             .bind(scope.as_str())
             .bind(&fresh)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         let epoch: String = sqlx::query_scalar("SELECT epoch FROM log_epoch WHERE scope = ?")
             .bind(scope.as_str())
@@ -81,7 +96,7 @@ impl Embedded {
             .fetch_one(&self.pool)
             .await?;
         let notify = Arc::new(watch::channel(last as u64).0);
-        let (pool, sender) = (self.appends.clone(), notify.clone());
+        let (pool, sender) = (self.writer.clone(), notify.clone());
         // On a task of its own: a caller that goes away (an HTTP client hanging up) must not
         // drop the transaction halfway.
         let appender = Coalescer::new(move |events: Vec<Event>| {
@@ -93,6 +108,20 @@ impl Embedded {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Folds the WAL back into the file, at most every [`CHECKPOINT_EVERY`]: PASSIVE, on a
+    /// reader's connection, so that the writer goes on meanwhile.
+    async fn fold_wal_back(&self) -> StoreResult<()> {
+        {
+            let mut last = self.checkpointed.lock().unwrap_or_else(|poison| poison.into_inner());
+            if last.elapsed() < CHECKPOINT_EVERY {
+                return Ok(());
+            }
+            *last = std::time::Instant::now();
+        }
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.pool).await?;
+        Ok(())
     }
 }
 
@@ -339,7 +368,7 @@ impl ReadModel for Embedded {
         let s = scope.as_str();
         // BEGIN IMMEDIATE takes the write lock first: the SQLite form of locking the
         // checkpoint row, so a second projector waits and then finds the checkpoint moved.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let found: Option<i64> =
             sqlx::query_scalar("SELECT seq FROM checkpoints WHERE scope = ?").bind(s).fetch_optional(&mut *tx).await?;
         let found = found.unwrap_or(0) as u64;
@@ -412,7 +441,7 @@ impl ReadModel for Embedded {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        self.fold_wal_back().await
     }
 
     async fn snapshot(&self, scope: Scope, epoch: Uuid, upto: u64) -> StoreResult<Option<(u64, Picture)>> {
@@ -452,7 +481,7 @@ impl ReadModel for Embedded {
     }
 
     async fn reset(&self, scope: Scope) -> StoreResult<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for table in ["read_regions", "read_locations", "quarantine", "snapshots"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE scope = ?")).bind(scope.as_str()).execute(&mut *tx).await?;
         }
@@ -514,7 +543,7 @@ impl TokenStore for Embedded {
             .bind(info.id.to_string())
             .bind(secret_hash)
             .bind(serde_json::to_string(info).map_err(internal)?)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -560,18 +589,18 @@ impl TokenStore for Embedded {
         sqlx::query("UPDATE tokens SET info = ? WHERE id = ?")
             .bind(serde_json::to_string(&info).map_err(internal)?)
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(true)
     }
 
     async fn issue_ticket(&self, hash: &str, token: Uuid, expires: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("DELETE FROM tickets WHERE expires < ?").bind(Utc::now()).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM tickets WHERE expires < ?").bind(Utc::now()).execute(&self.writer).await?;
         sqlx::query("INSERT INTO tickets (hash, token, expires) VALUES (?, ?, ?)")
             .bind(hash)
             .bind(token.to_string())
             .bind(expires)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -580,7 +609,7 @@ impl TokenStore for Embedded {
         let taken: Option<(String, DateTime<Utc>)> =
             sqlx::query_as("DELETE FROM tickets WHERE hash = ? RETURNING token, expires")
                 .bind(hash)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await?;
         let token = taken.filter(|(_, expires)| *expires > now).map(|(token, _)| Uuid::parse_str(&token));
         token.transpose().map_err(internal)
@@ -604,7 +633,7 @@ impl ContactStore for Embedded {
             sqlx::query("DELETE FROM contacts WHERE scope = ? AND location = ?")
                 .bind(scope.as_str())
                 .bind(location.as_str())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
             return Ok(());
         }
@@ -615,7 +644,7 @@ impl ContactStore for Embedded {
         .bind(scope.as_str())
         .bind(location.as_str())
         .bind(serde_json::to_string(contacts).map_err(internal)?)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -659,7 +688,7 @@ impl NotifyStore for Embedded {
             .bind(s)
             .bind(epoch.to_string())
             .bind(upto as i64)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
             return Ok(());
         };
@@ -668,7 +697,7 @@ impl NotifyStore for Embedded {
             .bind(upto as i64)
             .bind(s)
             .bind(after as i64)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if moved.rows_affected() == 0 {
             let found = self.notifier_checkpoint(scope).await?.map_or(0, |(_, seq)| seq);
@@ -692,7 +721,7 @@ impl NotifyStore for Embedded {
             sqlx::query("DELETE FROM webhooks WHERE scope = ? AND organisation = ?")
                 .bind(scope.as_str())
                 .bind(organisation.as_str())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
             return Ok(());
         }
@@ -703,7 +732,7 @@ impl NotifyStore for Embedded {
         .bind(scope.as_str())
         .bind(organisation.as_str())
         .bind(serde_json::to_string(webhooks).map_err(internal)?)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -737,7 +766,7 @@ impl NotifyStore for Embedded {
         .bind(scope.as_str())
         .bind(subscription.owner.to_string())
         .bind(max as i64)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(added.rows_affected() == 1)
     }
@@ -747,7 +776,7 @@ impl NotifyStore for Embedded {
             .bind(scope.as_str())
             .bind(owner.to_string())
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(removed.rows_affected() == 1)
     }
@@ -792,7 +821,7 @@ impl AuditStore for Embedded {
         leaves: &[(u64, ghor_domain::merkle::Hash)],
         head: &TreeHead,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         for (seq, hash) in leaves {
             sqlx::query("INSERT INTO audit_leaves (scope, seq, hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
                 .bind(scope.as_str())
@@ -835,5 +864,36 @@ impl AuditStore for Embedded {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// While the projector commits, the WAL is folded back into the file every second or
+    /// so, not only when the writer's backstop of 10,000 pages is reached.
+    #[tokio::test]
+    async fn the_wal_is_folded_back_after_the_projectors_commits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Embedded::open(dir.path()).await.expect("open");
+        let epoch = db.log(Scope::Live).await.expect("log").epoch();
+        let file = dir.path().join("ghor.db");
+        let size = || std::fs::metadata(&file).map_or(0, |m| m.len());
+        let (before, views) = (size(), 2 << 20);
+        let region = RegionCode::try_from("VR01").expect("region");
+        let batch = |upto, regions| ProjectionBatch { after: upto - 1, upto, regions, ..Default::default() };
+        db.commit(Scope::Live, epoch, &batch(1, vec![(region, "x".repeat(views))])).await.expect("commit");
+
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut upto = 1;
+        while size() < before + views as u64 {
+            assert!(Instant::now() < deadline, "the views are still only in the WAL after 10 s of commits");
+            tokio::time::sleep(Duration::from_millis(50)).await; // a projector's pace
+            upto += 1;
+            db.commit(Scope::Live, epoch, &batch(upto, Vec::new())).await.expect("commit");
+        }
     }
 }
