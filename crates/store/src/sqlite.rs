@@ -111,17 +111,19 @@ impl Embedded {
     }
 
     /// Folds the WAL back into the file, at most every [`CHECKPOINT_EVERY`]: PASSIVE, on a
-    /// reader's connection, so that the writer goes on meanwhile.
-    async fn fold_wal_back(&self) -> StoreResult<()> {
+    /// reader's connection, so that the writer goes on meanwhile. A fold that fails is logged
+    /// and tried again next time; what was committed stays committed.
+    async fn fold_wal_back(&self) {
         {
             let mut last = self.checkpointed.lock().unwrap_or_else(|poison| poison.into_inner());
             if last.elapsed() < CHECKPOINT_EVERY {
-                return Ok(());
+                return;
             }
             *last = std::time::Instant::now();
         }
-        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.pool).await?;
-        Ok(())
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.pool).await {
+            tracing::warn!(error = %e, "the WAL could not be folded back into the file; trying again after the next commit");
+        }
     }
 }
 
@@ -441,7 +443,8 @@ impl ReadModel for Embedded {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.fold_wal_back().await
+        self.fold_wal_back().await;
+        Ok(())
     }
 
     async fn snapshot(&self, scope: Scope, epoch: Uuid, upto: u64) -> StoreResult<Option<(u64, Picture)>> {
