@@ -11,7 +11,8 @@
 
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -42,7 +43,7 @@ impl From<sqlx::Error> for StoreError {
 /// Connections for reading: WAL lets readers go side by side, and beside the writer.
 const CONNECTIONS: u32 = 8;
 /// How often at most the WAL is folded back into the file.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// WAL pages after which the writer folds the WAL back itself: only when no projector
 /// commits (which has it done every [`CHECKPOINT_EVERY`]), so that it cannot grow without end.
 const WRITER_CHECKPOINT_PAGES: &str = "10000";
@@ -55,7 +56,7 @@ pub struct Embedded {
     /// the rest take turns, each woken as soon as the one before has committed.
     writer: SqlitePool,
     /// When the WAL was last folded back into the file.
-    checkpointed: Arc<std::sync::Mutex<std::time::Instant>>,
+    checkpointed: Arc<Mutex<Instant>>,
 }
 
 impl Embedded {
@@ -67,14 +68,14 @@ impl Embedded {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(std::time::Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10));
         // A connection to a file does not go stale: no ping (a round trip to the connection's
         // thread) before every use.
         let pool_of = |connections| SqlitePoolOptions::new().max_connections(connections).test_before_acquire(false);
         let pool = pool_of(CONNECTIONS).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(internal)?;
         let writer = pool_of(1).connect_with(options.pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)).await?;
-        let checkpointed = Arc::new(std::sync::Mutex::new(std::time::Instant::now()));
+        let checkpointed = Arc::new(Mutex::new(Instant::now()));
         Ok(Embedded { pool, writer, checkpointed })
     }
 
@@ -119,7 +120,7 @@ impl Embedded {
             if last.elapsed() < CHECKPOINT_EVERY {
                 return;
             }
-            *last = std::time::Instant::now();
+            *last = Instant::now();
         }
         if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.pool).await {
             tracing::warn!(error = %e, "the WAL could not be folded back into the file; trying again after the next commit");
@@ -229,7 +230,7 @@ impl EventLog for SqliteLog {
         }
     }
 
-    fn duplicate_window(&self) -> Option<std::time::Duration> {
+    fn duplicate_window(&self) -> Option<Duration> {
         None // every (source, id) is unique in the table
     }
 
@@ -872,8 +873,6 @@ impl AuditStore for Embedded {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, Instant};
-
     use super::*;
 
     /// While the projector commits, the WAL is folded back into the file every second or
